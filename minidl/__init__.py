@@ -1,0 +1,36 @@
+"""minidl: deep learning from first principles in NumPy/CuPy, every backward derived by hand."""
+
+from . import backend, functional, nn
+from .backend import (
+    asnumpy,
+    cuda_available,
+    get_array_module,
+    get_default_dtype,
+    manual_seed,
+    set_default_dtype,
+    to_device,
+)
+from .gradcheck import GradcheckReport, gradcheck
+from .module import Module, Parameter, Sequential, is_grad_enabled, no_grad
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "backend",
+    "functional",
+    "nn",
+    "asnumpy",
+    "cuda_available",
+    "get_array_module",
+    "get_default_dtype",
+    "manual_seed",
+    "set_default_dtype",
+    "to_device",
+    "GradcheckReport",
+    "gradcheck",
+    "Module",
+    "Parameter",
+    "Sequential",
+    "is_grad_enabled",
+    "no_grad",
+]

@@ -1,0 +1,218 @@
+"""Array backends: NumPy always, CuPy when it is installed and a GPU answers.
+
+Every function in minidl takes its array namespace from its inputs::
+
+    xp = get_array_module(x)      # numpy for host arrays, cupy for device arrays
+    y = xp.tanh(x)
+
+so the same code runs on the CPU and the GPU, and nothing is copied between host and
+device unless a line says so (:func:`to_device`, :func:`asnumpy`). This is the only
+library module that imports NumPy by name; ruff's banned-api rule enforces it.
+
+Besides ``"cpu"`` and ``"cuda"``, further devices can be registered with
+:func:`register_device`. The test suite registers a strict stand-in for CuPy this way, so
+that a host/device leak fails on a machine without a GPU.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy
+
+try:  # pragma: no cover - depends on the machine
+    import cupy  # type: ignore
+
+    try:
+        _CUPY_OK = bool(cupy.is_available())
+    except Exception:
+        _CUPY_OK = False
+except Exception:  # ImportError, or a broken CUDA install
+    cupy = None
+    _CUPY_OK = False
+
+__all__ = [
+    "numpy",
+    "cupy",
+    "cuda_available",
+    "get_array_module",
+    "device_of",
+    "to_device",
+    "asnumpy",
+    "register_device",
+    "get_default_dtype",
+    "set_default_dtype",
+    "default_dtype",
+    "manual_seed",
+    "get_rng",
+    "get_rng_state",
+    "set_rng_state",
+    "host_rng",
+]
+
+
+def cuda_available() -> bool:
+    """True when CuPy imports and ``cupy.is_available()`` says a GPU answers."""
+    return _CUPY_OK
+
+
+# ----------------------------------------------------------------------------- devices
+@dataclass(frozen=True)
+class _Device:
+    name: str
+    namespace: Any  # the array module: numpy, cupy, or a registered stand-in
+    array_type: type
+    to_device: Callable[[Any], Any]  # host (numpy) array -> this device
+    to_host: Callable[[Any], Any]  # this device's array -> numpy array
+
+
+_DEVICES: dict[str, _Device] = {
+    "cpu": _Device("cpu", numpy, numpy.ndarray, lambda a: numpy.asarray(a), lambda a: a),
+}
+if cupy is not None:  # pragma: no cover - depends on the machine
+    _DEVICES["cuda"] = _Device("cuda", cupy, cupy.ndarray, cupy.asarray, cupy.asnumpy)
+
+
+def register_device(name: str, namespace: Any, array_type: type, to_device, to_host) -> None:
+    """Make ``name`` a device: arrays of ``array_type`` live there and use ``namespace``.
+
+    ``to_device(numpy_array)`` copies a host array there; ``to_host(array)`` copies back.
+    Used by the test suite's strict CuPy stand-in; a user rarely needs it.
+    """
+    _DEVICES[name] = _Device(name, namespace, array_type, to_device, to_host)
+
+
+def _device_of_array(a) -> _Device | None:
+    for dev in _DEVICES.values():
+        if dev.name != "cpu" and isinstance(a, dev.array_type):
+            return dev
+    return None
+
+
+def get_array_module(*arrays):
+    """The array namespace of the arguments: ``numpy``, ``cupy`` or a registered one.
+
+    Non-array arguments (``None``, Python numbers) are ignored; with no device array among
+    the arguments the answer is ``numpy``.
+    """
+    for a in arrays:
+        dev = _device_of_array(a)
+        if dev is not None:
+            return dev.namespace
+    return numpy
+
+
+def device_of(a) -> str:
+    """The device name of an array: ``"cpu"``, ``"cuda"`` or a registered name."""
+    dev = _device_of_array(a)
+    return "cpu" if dev is None else dev.name
+
+
+def _lookup(device: str) -> _Device:
+    device = str(device)
+    if device.startswith("cuda") and "cuda" not in _DEVICES:
+        raise RuntimeError(
+            "device 'cuda' asked for, but CuPy is not installed or no GPU answers; "
+            "install the extra matching your CUDA (pip install -e '.[cuda12]' or '.[cuda13]')"
+        )
+    if device.startswith("cuda"):
+        device = "cuda"
+    if device not in _DEVICES:
+        raise ValueError(f"unknown device {device!r}; expected one of {sorted(_DEVICES)}")
+    if device == "cuda" and not _CUPY_OK:  # pragma: no cover
+        raise RuntimeError("CuPy is installed but cupy.is_available() is False: no GPU answers")
+    return _DEVICES[device]
+
+
+def asnumpy(a):
+    """Copy an array to the host as a NumPy array (a no-op for NumPy arrays)."""
+    dev = _device_of_array(a)
+    if dev is None:
+        return numpy.asarray(a)
+    return dev.to_host(a)
+
+
+def to_device(a, device: str):
+    """Return ``a`` on ``device`` (``"cpu"``, ``"cuda"``, ...), copying only if it moves."""
+    target = _lookup(device)
+    if device_of(a) == target.name:
+        return a
+    host = asnumpy(a)
+    return host if target.name == "cpu" else target.to_device(host)
+
+
+# ----------------------------------------------------------------------------- dtypes
+_DEFAULT_DTYPE = numpy.dtype(numpy.float32)
+
+
+def get_default_dtype():
+    """The floating dtype new parameters and data are made with (float32 unless changed)."""
+    return _DEFAULT_DTYPE
+
+
+def set_default_dtype(dtype) -> None:
+    """Set the default floating dtype: float32 (speed) or float64 (gradient checks)."""
+    global _DEFAULT_DTYPE
+    dtype = numpy.dtype(dtype)
+    if dtype not in (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64)):
+        raise ValueError(f"default dtype must be float32 or float64, got {dtype}")
+    _DEFAULT_DTYPE = dtype
+
+
+@contextlib.contextmanager
+def default_dtype(dtype):
+    """``with default_dtype(numpy.float64): ...`` builds float64 layers inside the block."""
+    old = get_default_dtype()
+    set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        set_default_dtype(old)
+
+
+# ----------------------------------------------------------------------------- randomness
+# One NumPy generator draws everything random on the host (initial weights, shuffling).
+# Each device namespace gets its own generator, seeded from the same seed, so dropout masks
+# are drawn where the activations live and no mask crosses the bus.
+_SEED = 0
+_RNGS: dict[int, Any] = {}
+
+
+def manual_seed(seed: int) -> None:
+    """Seed every generator minidl uses (host and devices), like ``torch.manual_seed``."""
+    global _SEED
+    if not isinstance(seed, (int, numpy.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    _SEED = int(seed)
+    _RNGS.clear()
+
+
+def get_rng(xp=numpy):
+    """The generator for namespace ``xp`` (``numpy.random.Generator`` or CuPy's)."""
+    key = id(xp)
+    if key not in _RNGS:
+        _RNGS[key] = xp.random.default_rng(_SEED)
+    return _RNGS[key]
+
+
+def host_rng():
+    """The host (NumPy) generator: weight initialisation, shuffling, data augmentation."""
+    return get_rng(numpy)
+
+
+def get_rng_state() -> str:
+    """The state of the host generator as a JSON string (to store in a checkpoint).
+
+    Device generators are not captured: they are re-seeded from the seed on resume.
+    """
+    return json.dumps({"seed": _SEED, "host": host_rng().bit_generator.state})
+
+
+def set_rng_state(state: str) -> None:
+    """Restore what :func:`get_rng_state` returned."""
+    s = json.loads(str(state))
+    manual_seed(s["seed"])
+    host_rng().bit_generator.state = s["host"]

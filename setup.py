@@ -1,0 +1,21 @@
+"""minidl: deep learning from first principles in NumPy (CuPy on a GPU), no autograd."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="minidl",
+    version="0.1.0",
+    description="Deep learning rebuilt from first principles: hand-derived backward passes in NumPy/CuPy",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["minidl", "minidl.*"]),
+    python_requires=">=3.11",
+    install_requires=["numpy>=1.24", "matplotlib>=3.7", "tqdm>=4.60"],
+    extras_require={
+        "dev": ["pytest>=7", "hypothesis>=6", "ruff>=0.4"],
+        "docs": ["mkdocs>=1.5", "mkdocs-material>=9", "pymdown-extensions>=10", "mkdocstrings[python]>=0.24"],
+        # The two CUDA extras are exclusive: install the one matching your CUDA toolkit.
+        "cuda12": ["cupy-cuda12x>=13"],
+        "cuda13": ["cupy-cuda13x>=13"],
+    },
+)

@@ -1,0 +1,38 @@
+"""Shared fixtures: every layer test runs on NumPy and on the strict CuPy stand-in."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+import minidl
+from minidl import backend
+
+from strict_device import StrictArray  # noqa: F401  (registers the "strict" device)
+
+# A handful of examples per property keeps the suite fast; the derandomized profile
+# makes CI runs reproducible.
+settings.register_profile(
+    "minidl", max_examples=6, deadline=None, derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.load_profile("minidl")
+
+
+@pytest.fixture(params=["cpu", "strict"])
+def device(request):
+    """The device name a test runs on: "cpu" (NumPy) or "strict" (the CuPy stand-in)."""
+    return request.param
+
+
+@pytest.fixture
+def to_dev(device):
+    """``to_dev(host_array)`` -> the array on the test's device."""
+    return lambda a: backend.to_device(np.asarray(a), device)
+
+
+@pytest.fixture(autouse=True)
+def _seed_and_dtype():
+    minidl.manual_seed(0)
+    old = backend.get_default_dtype()
+    yield
+    backend.set_default_dtype(old)
