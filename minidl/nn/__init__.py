@@ -1,6 +1,16 @@
 """Layers that hold parameters and caches; the maths they call lives in ``minidl.functional``."""
 
 from ..module import Module, Sequential
+from . import init
+from .activation import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .dropout import Dropout
+from .embedding import Embedding
+from .flatten import Flatten
 from .linear import Linear
+from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, NLLLoss
 
-__all__ = ["Module", "Sequential", "Linear"]
+__all__ = [
+    "Module", "Sequential", "init",
+    "Linear", "ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Dropout", "Embedding", "Flatten",
+    "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss",
+]

@@ -1,0 +1,106 @@
+"""Elementwise activations and (log-)softmax: forwards and hand-derived backwards.
+
+Elementwise ``y = f(x)`` has a diagonal Jacobian, so backward is a product:
+``dx = dy ⊙ f'(x)``; we write ``f'`` in terms of the *output* where that is cheaper:
+
+* ReLU:    y = max(x, 0),          f'(x) = [x > 0]
+* tanh:    y = tanh(x),            f'(x) = 1 − y²
+* sigmoid: y = 1 / (1 + e^{−x}),   f'(x) = y (1 − y)
+
+Softmax over the last axis, ``p_i = e^{x_i} / Σ_j e^{x_j}``, has the Jacobian
+``∂p_i/∂x_k = p_i (δ_ik − p_k)``, hence
+
+    dx_k = Σ_i dy_i p_i (δ_ik − p_k) = p_k (dy_k − Σ_i dy_i p_i)
+
+and log-softmax, ``ℓ_i = x_i − log Σ_j e^{x_j}``, has ``∂ℓ_i/∂x_k = δ_ik − p_k``:
+
+    dx_k = dy_k − p_k Σ_i dy_i
+"""
+
+from __future__ import annotations
+
+from ..backend import get_array_module
+
+__all__ = [
+    "relu_forward", "relu_backward", "tanh_forward", "tanh_backward",
+    "sigmoid", "sigmoid_forward", "sigmoid_backward",
+    "softmax_forward", "softmax_backward", "log_softmax_forward", "log_softmax_backward",
+    "logsumexp",
+]
+
+
+# --8<-- [start:relu]
+def relu_forward(x):
+    """y = max(x, 0). x: any shape -> y: same shape."""
+    return get_array_module(x).maximum(x, 0)
+
+
+def relu_backward(dy, x):
+    """dx = dy ⊙ [x > 0] (the subgradient 0 is taken at x = 0, as PyTorch does)."""
+    return dy * (x > 0)
+# --8<-- [end:relu]
+
+
+# --8<-- [start:tanh]
+def tanh_forward(x):
+    return get_array_module(x).tanh(x)
+
+
+def tanh_backward(dy, y):
+    """dx = dy ⊙ (1 − y²), from the *output* y = tanh(x)."""
+    return dy * (1 - y * y)
+# --8<-- [end:tanh]
+
+
+# --8<-- [start:sigmoid]
+def sigmoid(x):
+    """σ(x) = 1 / (1 + e^{−x}) without overflow: σ(x) = ½·tanh(x/2) + ½.
+
+    The naive form overflows ``exp(−x)`` for x < −88 in float32 (inf, then a warning);
+    tanh saturates gracefully at ±1, and one tanh call is as cheap as one exp.
+    """
+    xp = get_array_module(x)
+    return 0.5 * xp.tanh(0.5 * x) + 0.5
+
+
+def sigmoid_forward(x):
+    return sigmoid(x)
+
+
+def sigmoid_backward(dy, y):
+    """dx = dy ⊙ y (1 − y), from the output y = σ(x)."""
+    return dy * y * (1 - y)
+# --8<-- [end:sigmoid]
+
+
+# --8<-- [start:softmax]
+def logsumexp(x, axis=-1, keepdims=True):
+    """log Σ_j e^{x_j}, computed as m + log Σ e^{x_j − m} with m = max x (no overflow)."""
+    xp = get_array_module(x)
+    m = x.max(axis=axis, keepdims=True)
+    out = m + xp.log(xp.exp(x - m).sum(axis=axis, keepdims=True))
+    return out if keepdims else out.squeeze(axis)
+
+
+def softmax_forward(x, axis=-1):
+    """p = e^{x − max x} / Σ e^{x − max x} along ``axis``; same shape as x."""
+    xp = get_array_module(x)
+    e = xp.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def softmax_backward(dy, p, axis=-1):
+    """dx = p ⊙ (dy − Σ_i dy_i p_i)."""
+    return p * (dy - (dy * p).sum(axis=axis, keepdims=True))
+
+
+def log_softmax_forward(x, axis=-1):
+    """ℓ = x − logsumexp(x) along ``axis``; same shape as x."""
+    return x - logsumexp(x, axis=axis, keepdims=True)
+
+
+def log_softmax_backward(dy, logp, axis=-1):
+    """dx = dy − softmax(x) ⊙ Σ_i dy_i, with softmax(x) = exp(ℓ)."""
+    xp = get_array_module(logp)
+    return dy - xp.exp(logp) * dy.sum(axis=axis, keepdims=True)
+# --8<-- [end:softmax]

@@ -1,0 +1,49 @@
+"""Embedding lookup: a row gather forward, a scatter-add backward.
+
+Forward: ``y[n] = W[ids[n]]`` for ids of any shape S, W: (V, E) -> y: S + (E,).
+It equals a one-hot matrix product, ``y = onehot(ids) W``, so by the Linear rule
+``dW = onehot(ids)ᵀ dy``: row v of dW is the sum of dy over every position where
+ids == v. That sum must *accumulate* repeated ids — ``dW[ids] += dy`` would keep only one
+of them (buffered fancy assignment) — hence ``xp.add.at``, an unbuffered scatter-add.
+The row ``padding_idx`` gets no gradient, so the padding vector stays as it started.
+"""
+
+from __future__ import annotations
+
+from ..backend import get_array_module
+
+__all__ = ["check_ids", "embedding_forward", "embedding_backward"]
+
+
+def check_ids(ids, num_embeddings: int) -> None:
+    """Refuse non-integer ids and ids outside [0, num_embeddings): NumPy would silently wrap
+    a negative id to the end of the table, and CUDA would read out of bounds."""
+    if ids.dtype.kind not in "iu":
+        raise TypeError(f"Embedding expects integer token ids, got dtype {ids.dtype}")
+    if ids.size == 0:
+        return
+    lo, hi = int(ids.min()), int(ids.max())
+    if lo < 0 or hi >= num_embeddings:
+        bad = lo if lo < 0 else hi
+        raise IndexError(
+            f"token id {bad} is outside the vocabulary: ids must lie in [0, {num_embeddings}) "
+            f"(num_embeddings={num_embeddings})"
+        )
+
+
+# --8<-- [start:embedding]
+def embedding_forward(ids, W):
+    """ids: integer array of any shape S, W: (V, E) -> y: S + (E,)."""
+    return W[ids]
+
+
+def embedding_backward(dy, ids, num_embeddings, padding_idx=None):
+    """dy: S + (E,) -> dW: (V, E), summing the rows of dy that share an id."""
+    xp = get_array_module(dy)
+    E = dy.shape[-1]
+    dW = xp.zeros((num_embeddings, E), dtype=dy.dtype)
+    xp.add.at(dW, ids.reshape(-1), dy.reshape(-1, E))
+    if padding_idx is not None:
+        dW[padding_idx] = 0
+    return dW
+# --8<-- [end:embedding]
