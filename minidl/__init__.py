@@ -1,6 +1,6 @@
 """minidl: deep learning from first principles in NumPy/CuPy, every backward derived by hand."""
 
-from . import backend, functional, nn
+from . import backend, functional, nn, optim
 from .backend import (
     asnumpy,
     cuda_available,
@@ -12,6 +12,7 @@ from .backend import (
 )
 from .gradcheck import GradcheckReport, gradcheck
 from .module import Module, Parameter, Sequential, is_grad_enabled, no_grad
+from .serialization import load, save
 
 __version__ = "0.1.0"
 
@@ -19,6 +20,9 @@ __all__ = [
     "backend",
     "functional",
     "nn",
+    "optim",
+    "save",
+    "load",
     "asnumpy",
     "cuda_available",
     "get_array_module",
