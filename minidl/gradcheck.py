@@ -94,6 +94,7 @@ def gradcheck(
     seed: int = 0,
     mode: str = "full",
     check_params: bool = True,
+    check_inputs=None,
     randomize_params: bool = False,
     forward_kwargs: dict | None = None,
     raise_on_fail: bool = False,
@@ -110,6 +111,8 @@ def gradcheck(
         randomize_params: first redraw every parameter from U(−0.5, 0.5), so that zero
             biases or unit scales cannot hide a missing term.
         forward_kwargs: keyword arguments for forward (e.g. ``lengths=...``).
+        check_inputs: indices (among the floating inputs) to check; default all. A loss's
+            float target, for instance, is an input but not differentiated: ``[0]``.
 
     Returns:
         A :class:`GradcheckReport` (``report.ok``, ``report.errors``, ``print(report)``).
@@ -155,6 +158,8 @@ def gradcheck(
     returned = _flatten(returned) if isinstance(returned, (tuple, list)) else [returned]
     analytic = {}
     for i, a in enumerate(float_inputs):
+        if check_inputs is not None and i not in check_inputs:
+            continue
         g = returned[i] if i < len(returned) else None
         analytic[f"input {i}"] = (a, xp.zeros_like(a) if g is None else g)
     for name, p in params:

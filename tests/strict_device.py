@@ -167,6 +167,10 @@ class StrictArray(numpy.lib.mixins.NDArrayOperatorsMixin):
         return f"StrictArray({self._a!r})"
 
     def __getattr__(self, name):
+        if name.startswith("__"):
+            # never expose __array_interface__/__array_struct__/__dlpack__: through them
+            # NumPy would read the data without asking, which is what CuPy forbids
+            raise AttributeError(name)
         attr = getattr(self._a, name)
         if callable(attr):
             return _Proxy(attr)
