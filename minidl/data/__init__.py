@@ -1,0 +1,21 @@
+"""Data: loaders that turn the reports' data sets into NumPy arrays, and batching.
+
+Host-only code (NumPy, no layers): ``data`` produces arrays and knows no model. A batch goes
+to the device only when the training loop moves it (``minidl.to_device(batch.x, device)``).
+
+* :mod:`~minidl.data.text`: tokenizer, vocabulary (pad = 0, unk = 1), padding/truncation;
+* :mod:`~minidl.data.imdb`: the IMDB reviews (reports A, B, D, E);
+* :mod:`~minidl.data.names`: surnames -> 18 languages, one-hot letters (report C);
+* :mod:`~minidl.data.batching`: shuffled, optionally length-bucketed mini-batches;
+* :mod:`~minidl.data.download`: HTTPS download with a checksum, safe archive extraction.
+"""
+
+from .download import ChecksumError, UnsafeArchiveError, download, safe_extract, sha256sum
+from .imdb import ImdbData, TextSplit, load_imdb
+from .text import PAD, UNK, Vocabulary, encode, pad_sequences, tokenize
+
+__all__ = [
+    "ChecksumError", "UnsafeArchiveError", "download", "safe_extract", "sha256sum",
+    "ImdbData", "TextSplit", "load_imdb",
+    "PAD", "UNK", "Vocabulary", "encode", "pad_sequences", "tokenize",
+]
