@@ -92,6 +92,7 @@ def _device_of_array(a) -> _Device | None:
     return None
 
 
+# --8<-- [start:get_array_module]
 def get_array_module(*arrays):
     """The array namespace of the arguments: ``numpy``, ``cupy`` or a registered one.
 
@@ -103,6 +104,7 @@ def get_array_module(*arrays):
         if dev is not None:
             return dev.namespace
     return numpy
+# --8<-- [end:get_array_module]
 
 
 def device_of(a) -> str:
@@ -127,6 +129,7 @@ def _lookup(device: str) -> _Device:
     return _DEVICES[device]
 
 
+# --8<-- [start:to_device]
 def asnumpy(a):
     """Copy an array to the host as a NumPy array (a no-op for NumPy arrays)."""
     dev = _device_of_array(a)
@@ -142,6 +145,7 @@ def to_device(a, device: str):
         return a
     host = asnumpy(a)
     return host if target.name == "cpu" else target.to_device(host)
+# --8<-- [end:to_device]
 
 
 # ----------------------------------------------------------------------------- dtypes

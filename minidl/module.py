@@ -163,6 +163,7 @@ class Module:
             yield from m.named_buffers(f"{prefix}.{name}" if prefix else name)
 
     # ------------------------------------------------------------------ the cache stack
+    # --8<-- [start:cache_stack]
     def save_for_backward(self, cache) -> None:
         """Push what this call's backward needs (nothing is kept under ``no_grad``)."""
         if _GRAD_ENABLED:
@@ -176,6 +177,7 @@ class Module:
                 "(outside no_grad()) once for every backward"
             )
         return self._caches.pop()
+    # --8<-- [end:cache_stack]
 
     def clear_caches(self) -> None:
         """Drop every cache kept by this module and its children (e.g. after a forward whose
@@ -328,6 +330,7 @@ class Sequential(Module):
     def __iter__(self):
         return iter(self._modules.values())
 
+    # --8<-- [start:sequential]
     def forward(self, x):
         for layer in self._modules.values():
             x = layer(x)
@@ -337,3 +340,4 @@ class Sequential(Module):
         for layer in reversed(self._modules.values()):
             grad = layer.backward(grad)
         return grad
+    # --8<-- [end:sequential]
