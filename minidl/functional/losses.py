@@ -4,8 +4,8 @@ With N samples and reduction ``mean`` every per-sample gradient carries a factor
 (``sum``: no factor). Below, ``t`` is the target, ``x`` the input.
 
 * **BCE on probabilities** p ∈ [0, 1]:  ℓ = −[t log p + (1 − t) log(1 − p)].
-  PyTorch clamps each log at −100 so that p = 0 or 1 gives a finite loss; then
-  ∂ℓ/∂p = −t/p + (1 − t)/(1 − p), taken as 0 for a clamped term (its log is a constant).
+  PyTorch clamps each log at −100 so that p = 0 or 1 gives a finite loss;
+  ∂ℓ/∂p = −t/p + (1 − t)/(1 − p) = (p − t)/(p(1 − p)), denominator floored at 1e-12.
 * **BCE with logits** z:  ℓ = max(z, 0) − z t + log(1 + e^{−|z|})  (never overflows),
   ∂ℓ/∂z = σ(z) − t.
 * **Cross-entropy on logits** z: (N, C), class c:  ℓ = −z_c + log Σ_j e^{z_j},
@@ -60,11 +60,15 @@ def bce_forward(p, t):
 
 
 def bce_backward(p, t, scale):
-    """∂/∂p, zero for the clamped log terms (they are constants there)."""
+    """∂ℓ/∂p = −t/p + (1 − t)/(1 − p) = (p − t) / (p (1 − p)).
+
+    The single-fraction form is PyTorch's; its denominator is floored at 1e-12, so the
+    gradient stays finite (if huge) where a log was clamped, exactly as PyTorch's does.
+    """
     xp = get_array_module(p)
-    with_p = xp.where(p > xp.exp(-100.0), t / xp.maximum(p, 1e-300), 0)
-    with_1mp = xp.where(1 - p > xp.exp(-100.0), (1 - t) / xp.maximum(1 - p, 1e-300), 0)
-    return scale * (with_1mp - with_p)
+    return scale * (p - t) / xp.maximum(p * (1 - p), 1e-12)
+
+
 # --8<-- [end:bce]
 
 
