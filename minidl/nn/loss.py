@@ -29,7 +29,9 @@ class _Loss(Module):
 class _BinaryLoss(_Loss):
     def _check(self, x, t):
         if tuple(t.shape) != tuple(x.shape):
-            raise ValueError(f"{type(self).__name__}: target shape {tuple(t.shape)} must equal input shape {tuple(x.shape)}")
+            raise ValueError(
+                f"{type(self).__name__}: target shape {tuple(t.shape)} must equal input shape {tuple(x.shape)}"
+            )
         if t.size and (float(t.min()) < 0 or float(t.max()) > 1):
             raise ValueError(f"{type(self).__name__}: targets must lie in [0, 1], got range "
                              f"[{float(t.min())}, {float(t.max())}]")
