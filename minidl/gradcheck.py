@@ -79,11 +79,13 @@ def _is_float_array(a) -> bool:
     return hasattr(a, "dtype") and hasattr(a, "shape") and a.dtype.kind == "f"
 
 
+# --8<-- [start:rel_error]
 def _rel_error(xp, a, n) -> tuple[float, float]:
     diff = float(xp.linalg.norm((a - n).ravel()))
     scale = float(xp.linalg.norm(a.ravel())) + float(xp.linalg.norm(n.ravel()))
     max_abs = float(xp.max(xp.abs(a - n))) if a.size else 0.0
     return (diff / scale if scale > 1e-300 else diff), max_abs
+# --8<-- [end:rel_error]
 
 
 def gradcheck(
@@ -148,6 +150,7 @@ def gradcheck(
         backend.manual_seed(seed)  # same dropout mask on every evaluation
         return module(*inputs, **forward_kwargs)
 
+    # --8<-- [start:check]
     # analytic gradients, from one forward and one backward with random upstream grads
     module.clear_caches()
     module.zero_grad()
@@ -202,6 +205,7 @@ def gradcheck(
             err = max_abs / scale if scale > 1e-300 else max_abs
         report.errors[name] = err
         report.max_abs[name] = max_abs
+    # --8<-- [end:check]
     module.clear_caches()
     if raise_on_fail:
         report.assert_ok()
