@@ -10,12 +10,13 @@ to the device only when the training loop moves it (``minidl.to_device(batch.x, 
 * :mod:`~minidl.data.download`: HTTPS download with a checksum, safe archive extraction.
 """
 
-from .download import ChecksumError, UnsafeArchiveError, download, safe_extract, sha256sum
+from . import download  # the module (its function is download.download)
+from .download import ChecksumError, UnsafeArchiveError, safe_extract, sha256sum
 from .imdb import ImdbData, TextSplit, load_imdb
 from .text import PAD, UNK, Vocabulary, encode, pad_sequences, tokenize
 
 __all__ = [
-    "ChecksumError", "UnsafeArchiveError", "download", "safe_extract", "sha256sum",
+    "download", "ChecksumError", "UnsafeArchiveError", "safe_extract", "sha256sum",
     "ImdbData", "TextSplit", "load_imdb",
     "PAD", "UNK", "Vocabulary", "encode", "pad_sequences", "tokenize",
 ]
