@@ -1,0 +1,205 @@
+"""The fused time loop of the sequence layers (one layer, one direction), and lengths.
+
+A sequence layer does not loop a cell module. For ``x: (T, B, D)`` it
+
+1. projects the inputs of **all** steps with one GEMM: ``A = x Wxᵀ + b``, (T, B, gates, H);
+2. runs the recurrence: per step one small GEMM ``h_{t-1} Whᵀ`` added into ``A[t]`` and the
+   gate arithmetic of the cell (the very functions of ``lstm_cell.py`` / ``gru_cell.py`` /
+   ``rnn_cell.py``), writing into preallocated, contiguous, time-major buffers;
+3. backward: computes the local derivatives of all steps at once, runs the reverse loop
+   (a few elementwise calls and one small GEMM per step, collecting ``dz`` of every step),
+   then gets ``dx``, ``dW_ih``, ``dW_hh`` and the biases with one GEMM each.
+
+**Variable lengths.** ``lengths[b]`` real steps, then padding. In the forward direction a
+padded step comes after every real step of its sequence, so it cannot change them: the loop
+runs over the whole batch, and afterwards the outputs at padded steps are zeroed and
+``h_n`` is read at step ``lengths[b] − 1``. In the backward the upstream gradient at padded
+steps is zeroed and ``d h_n`` enters at step ``lengths[b] − 1``; then every gradient at a
+padded step is exactly zero, so padding neither receives gradient nor changes any. The
+reverse direction runs on each sequence reversed *within its own length*
+(:func:`reverse_padded`), so it too starts at the last real token.
+
+Arrays: x (T, B, D), h0/c0 (B, H), outputs (T, B, H); weights in PyTorch's layout.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from .. import backend
+from .lstm_cell import from_compute_order, lstm_gates, lstm_gates_backward, lstm_local_grads, lstm_pack
+
+__all__ = [
+    "Lengths",
+    "make_lengths",
+    "reverse_padded",
+    "lstm_sequence_forward",
+    "lstm_sequence_backward",
+]
+
+
+class Lengths(NamedTuple):
+    """Per-sequence lengths, prepared once per batch on the arrays' device.
+
+    ``host`` (B,) ints; ``last`` (B,) = lengths − 1 and ``batch`` (B,) = 0..B−1 as device
+    index arrays (``out[last, batch]`` is each sequence's last real step); ``mask`` (T, B, 1)
+    1.0 at real steps, 0.0 at padding; ``rev`` (T, B) the time index of
+    :func:`reverse_padded`.
+    """
+
+    host: object
+    last: object
+    batch: object
+    mask: object
+    rev: object
+
+
+def make_lengths(lengths, T: int, B: int, xp, dtype) -> Lengths:
+    """Check ``lengths`` (host ints, shape (B,), 1 ≤ len ≤ T) and build :class:`Lengths`."""
+    np = backend.numpy
+    host = np.asarray(backend.asnumpy(lengths) if not isinstance(lengths, (list, tuple)) else lengths)
+    if host.dtype.kind not in "iu" and not (host.dtype.kind == "f" and host.size and (host == host.round()).all()):
+        raise TypeError(f"lengths must be integers, got dtype {host.dtype}")
+    host = host.astype(np.int64)
+    if host.shape != (B,):
+        raise ValueError(f"lengths must have shape (B,) = ({B},), got {host.shape}")
+    if host.size and (host.min() < 1 or host.max() > T):
+        raise ValueError(f"lengths must lie in [1, T] = [1, {T}], got min {host.min()}, max {host.max()}")
+    t = np.arange(T)[:, None]
+    real = t < host[None, :]  # (T, B)
+    rev = np.where(real, host[None, :] - 1 - t, t)
+    return Lengths(
+        host=host,
+        last=xp.asarray(host - 1),
+        batch=xp.asarray(np.arange(B)),
+        mask=xp.asarray(real[:, :, None].astype(dtype)),
+        rev=xp.asarray(rev),
+    )
+
+
+def reverse_padded(x, lengths: Lengths | None):
+    """Each sequence of x (T, B, ...) reversed within its own length; padding stays last.
+
+    ``out[t, b] = x[lengths[b] − 1 − t, b]`` for real steps. It is a permutation that is its
+    own inverse, so it also undoes itself, and its backward is itself.
+    """
+    if lengths is None:
+        return x[::-1].copy()
+    return x[lengths.rev, lengths.batch[None, :]]
+
+
+# ============================================================================== LSTM
+# --8<-- [start:lstm_sequence_forward]
+def lstm_sequence_forward(x, h0, c0, W_ih, W_hh, b_ih=None, b_hh=None, lengths=None,
+                          residual=False, W_res=None):
+    """A whole sequence through one LSTM layer, one direction.
+
+    Args:
+        x: (T, B, D); h0, c0: (B, H); W_ih (4H, D), W_hh (4H, H), b_ih/b_hh (4H,) or None.
+        lengths: a :class:`Lengths` or None (all sequences have T steps).
+        residual: add F(x_t) to h_t (F = identity, or ``x_t W_resᵀ`` when ``W_res`` (H, D)
+            is given); that h_t is both the output and the recurrent state.
+
+    Returns:
+        ``(out, h_n, c_n, cache)``: out (T, B, H) (zero at padded steps), h_n and c_n (B, H)
+        each sequence's last real state.
+    """
+    xp = backend.get_array_module(x)
+    T, B, D = x.shape
+    H = W_hh.shape[1]
+    p = lstm_pack(W_ih, W_hh, b_ih, b_hh)
+    x2 = x.reshape(T * B, D)
+    A = x2 @ p.WxT  # the input projection of every step: one GEMM
+    if p.b is not None:
+        A += p.b
+    A = A.reshape(T, B, 4, H)
+    Hs = xp.empty((T + 1, B, H), dtype=A.dtype)  # Hs[t + 1] = h_t, Hs[0] = h0
+    Cs = xp.empty((T + 1, B, H), dtype=A.dtype)
+    TC = xp.empty((T, B, H), dtype=A.dtype)  # tanh(c_t), reused by the backward
+    Hs[0] = h0
+    Cs[0] = c0
+    R = None
+    if residual:
+        R = x if W_res is None else (x2 @ W_res.T).reshape(T, B, H)
+    for t in range(T):
+        a = A[t]
+        a += (Hs[t] @ p.WhT).reshape(B, 4, H)  # the one GEMM per step
+        lstm_gates(a, Cs[t], Cs[t + 1], TC[t], Hs[t + 1])
+        if R is not None:
+            Hs[t + 1] += R[t]
+    out = Hs[1:]
+    if lengths is None:
+        h_n, c_n = Hs[T].copy(), Cs[T].copy()
+    else:
+        h_n = out[lengths.last, lengths.batch]
+        c_n = Cs[1:][lengths.last, lengths.batch]
+        out *= lengths.mask  # padded h_t only ever meet dz = 0 in the backward
+    cache = (x, p, A, Hs, Cs, TC, lengths, residual, W_res)
+    return out, h_n, c_n, cache
+# --8<-- [end:lstm_sequence_forward]
+
+
+def _upstream(d_out, d_last, lengths, T, B, H, xp, dtype):
+    """∂L/∂h_t for every step from the outputs and from h_n (a fresh (T, B, H) buffer)."""
+    dHs = xp.zeros((T, B, H), dtype=dtype)
+    if d_out is not None:
+        dHs[...] = d_out
+        if lengths is not None:
+            dHs *= lengths.mask
+    if d_last is not None:
+        if lengths is None:
+            dHs[T - 1] += d_last
+        else:
+            dHs[lengths.last, lengths.batch] += d_last
+    return dHs
+
+
+# --8<-- [start:lstm_sequence_backward]
+def lstm_sequence_backward(cache, d_out=None, d_h_n=None, d_c_n=None):
+    """Backward of :func:`lstm_sequence_forward` (any upstream may be None = zeros).
+
+    Returns ``(dx, dh0, dc0, dW_ih, dW_hh, db, dW_res)``: dx (T, B, D), dh0 and dc0 (B, H),
+    weights in PyTorch's layout; ``db`` (4H,) is the gradient of both biases (None without
+    bias), ``dW_res`` (H, D) or None.
+    """
+    x, p, G, Hs, Cs, TC, lengths, residual, W_res = cache
+    xp = backend.get_array_module(x)
+    T, B, D = x.shape
+    H = Hs.shape[2]
+    K, P = lstm_local_grads(G, Cs[:-1], TC)  # the factors of every step at once
+    dHs = _upstream(d_out, d_h_n, lengths, T, B, H, xp, G.dtype)
+    dc = xp.zeros((B, H), dtype=G.dtype)
+    dCs = None
+    if d_c_n is not None:
+        if lengths is None:
+            dc += d_c_n
+        else:  # c_n[b] is c at step lengths[b] − 1: inject it there
+            dCs = xp.zeros((T, B, H), dtype=G.dtype)
+            dCs[lengths.last, lengths.batch] = d_c_n
+    dZ = xp.empty_like(G)  # (T, B, 4, H): ∂L/∂z of every step
+    dh0 = None
+    for t in range(T - 1, -1, -1):
+        if dCs is not None:
+            dc += dCs[t]
+        _, dc = lstm_gates_backward(dHs[t], dc, K[t], P[t], G[t, :, 2, :], dZ[t])
+        dh_prev = dZ[t].reshape(B, 4 * H) @ p.Wh  # the one GEMM per step
+        if t > 0:
+            dHs[t - 1] += dh_prev  # dHs[t-1] is now complete: output + recurrence
+        else:
+            dh0 = dh_prev
+    dZ2 = dZ.reshape(T * B, 4 * H)
+    x2 = x.reshape(T * B, D)
+    dx = (dZ2 @ p.Wx).reshape(T, B, D)
+    dW_ih = from_compute_order(dZ2.T @ x2, H)
+    dW_hh = from_compute_order(dZ2.T @ Hs[:-1].reshape(T * B, H), H)
+    db = from_compute_order(dZ2.sum(axis=0), H) if p.b is not None else None
+    dW_res = None
+    if residual:  # h_t = o⊙tanh(c_t) + F(x_t): dHs is also ∂L/∂F(x_t)
+        if W_res is None:
+            dx += dHs
+        else:
+            dHs2 = dHs.reshape(T * B, H)
+            dx += (dHs2 @ W_res).reshape(T, B, D)
+            dW_res = dHs2.T @ x2
+    return dx, dh0, dc, dW_ih, dW_hh, db, dW_res
+# --8<-- [end:lstm_sequence_backward]
