@@ -26,6 +26,7 @@ from typing import Mapping
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 __all__ = ["history_columns", "plot_history", "plot_runs", "plot_confusion_matrix", "save_figure"]
 
@@ -101,6 +102,7 @@ def _draw(ax, cols: dict, metric: str, label_prefix: str = "", color=None, perce
         y = [100 * v for v in y] if percent else y
         ax.plot(x, y, _STYLE[split], marker="o", markersize=3, color=color, label=f"{label_prefix}{split}")
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel({"loss": "loss", "acc": "accuracy (%)" if percent else "accuracy"}[metric])
     ax.grid(True, alpha=0.3)
 
@@ -179,11 +181,12 @@ def plot_confusion_matrix(cm, class_names, path: str | os.PathLike, normalize: b
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     if annotate if annotate is not None else C <= 20:
-        top = np.nanmax(shown) if shown.size else 0
+        # white text on the dark half of the colour scale, black on the light half
+        top = 1.0 if normalize else max(float(np.nanmax(shown)), 1.0)
         for i in range(C):
             for j in range(C):
                 if cm[i, j]:
-                    dark = shown[i, j] > 0.6 * top
+                    dark = shown[i, j] > 0.5 * top
                     ax.text(j, i, str(int(cm[i, j])), ha="center", va="center",
                             fontsize=7 if C > 8 else 10, color="white" if dark else "black")
     if title:

@@ -37,6 +37,7 @@ def write_names(folder):
     folder.mkdir(parents=True)
     (folder / "Czech.txt").write_text("Novák\nDvořák\nSvoboda\nČerný\nKučera\n", encoding="utf-8")
     (folder / "Arabic.txt").write_text("Khoury\nNahas\n\nDaher\n", encoding="utf-8")
+    (folder / "Greek.txt").write_text("Pappas\nPappas\nPapadopoulos\n", encoding="utf-8")
     return folder
 
 
@@ -44,11 +45,14 @@ def test_load_names_split_is_stratified_seeded_and_complete(tmp_path, monkeypatc
     monkeypatch.delenv("MINIDL_DATA", raising=False)
     write_names(tmp_path / "data" / "names")
     d = nm.load_names(tmp_path / "data", test_fraction=0.4, seed=0)
-    assert d.languages == ("Arabic", "Czech")
-    assert len(d.train) + len(d.test) == 8
+    assert d.languages == ("Arabic", "Czech", "Greek")
+    assert len(d.train) + len(d.test) == 11
     assert sorted(d.train.names + d.test.names) == sorted(
-        ["Khoury", "Nahas", "Daher", "Novak", "Dvorak", "Svoboda", "Cerny", "Kucera"])
-    assert np.bincount(d.test.labels).tolist() == [1, 2]  # round(0.4*3), round(0.4*5)
+        ["Khoury", "Nahas", "Daher", "Novak", "Dvorak", "Svoboda", "Cerny", "Kucera", "Pappas", "Pappas",
+         "Papadopoulos"])
+    assert np.bincount(d.test.labels).tolist() == [1, 2, 1]  # round(0.4*3), round(0.4*5), round(0.4*3)
+    u = nm.load_names(tmp_path / "data", test_fraction=0.4, seed=0, unique=True)
+    assert sorted(u.train.names + u.test.names).count("Pappas") == 1 and len(u.train) + len(u.test) == 10
     for s in (d.train, d.test):
         assert s.ids.shape == (len(s), max(len(n) for n in s.names))
         assert [nm.name_to_indices(n).tolist() for n in s.names] == [

@@ -11,12 +11,16 @@ to the device only when the training loop moves it (``minidl.to_device(batch.x, 
 """
 
 from . import download  # the module (its function is download.download)
+from .batching import Batch, BatchLoader
 from .download import ChecksumError, UnsafeArchiveError, safe_extract, sha256sum
 from .imdb import ImdbData, TextSplit, load_imdb
+from .names import ALL_LETTERS, N_LETTERS, NamesData, encode_names, load_names, one_hot, unicode_to_ascii
 from .text import PAD, UNK, Vocabulary, encode, pad_sequences, tokenize
 
 __all__ = [
     "download", "ChecksumError", "UnsafeArchiveError", "safe_extract", "sha256sum",
+    "Batch", "BatchLoader",
     "ImdbData", "TextSplit", "load_imdb",
+    "ALL_LETTERS", "N_LETTERS", "NamesData", "encode_names", "load_names", "one_hot", "unicode_to_ascii",
     "PAD", "UNK", "Vocabulary", "encode", "pad_sequences", "tokenize",
 ]
