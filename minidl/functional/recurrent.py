@@ -27,7 +27,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from .. import backend
+from .gru_cell import gru_local_grads, gru_new_state, gru_pack, gru_rz_gates
 from .lstm_cell import from_compute_order, lstm_gates, lstm_gates_backward, lstm_local_grads, lstm_pack
+from .rnn_cell import check_nonlinearity, rnn_activation, rnn_local_grad
 
 __all__ = [
     "Lengths",
@@ -35,6 +37,10 @@ __all__ = [
     "reverse_padded",
     "lstm_sequence_forward",
     "lstm_sequence_backward",
+    "rnn_sequence_forward",
+    "rnn_sequence_backward",
+    "gru_sequence_forward",
+    "gru_sequence_backward",
 ]
 
 
@@ -127,13 +133,9 @@ def lstm_sequence_forward(x, h0, c0, W_ih, W_hh, b_ih=None, b_hh=None, lengths=N
         lstm_gates(a, Cs[t], Cs[t + 1], TC[t], Hs[t + 1])
         if R is not None:
             Hs[t + 1] += R[t]
-    out = Hs[1:]
-    if lengths is None:
-        h_n, c_n = Hs[T].copy(), Cs[T].copy()
-    else:
-        h_n = out[lengths.last, lengths.batch]
-        c_n = Cs[1:][lengths.last, lengths.batch]
-        out *= lengths.mask  # padded h_t only ever meet dz = 0 in the backward
+    # padded h_t are zeroed in place: in the backward they only ever meet dz = 0
+    out, h_n = _finish_forward(Hs, lengths)
+    c_n = Cs[T].copy() if lengths is None else Cs[1:][lengths.last, lengths.batch]
     cache = (x, p, A, Hs, Cs, TC, lengths, residual, W_res)
     return out, h_n, c_n, cache
 # --8<-- [end:lstm_sequence_forward]
@@ -203,3 +205,175 @@ def lstm_sequence_backward(cache, d_out=None, d_h_n=None, d_c_n=None):
             dW_res = dHs2.T @ x2
     return dx, dh0, dc, dW_ih, dW_hh, db, dW_res
 # --8<-- [end:lstm_sequence_backward]
+
+
+def _finish_forward(Hs, lengths):
+    """Outputs (zero at padding) and each sequence's last real state from Hs (T+1, B, H)."""
+    out = Hs[1:]
+    if lengths is None:
+        return out, Hs[-1].copy()
+    h_n = out[lengths.last, lengths.batch]
+    out *= lengths.mask
+    return out, h_n
+
+
+# ============================================================================== RNN
+# --8<-- [start:rnn_sequence]
+def rnn_sequence_forward(x, h0, W_ih, W_hh, b_ih=None, b_hh=None, nonlinearity="tanh", lengths=None):
+    """A whole sequence through one Elman RNN layer, one direction.
+
+    x (T, B, D), h0 (B, H), W_ih (H, D), W_hh (H, H), biases (H,) or None ->
+    ``(out (T, B, H), h_n (B, H), cache)``: h_t = φ(x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh).
+    """
+    check_nonlinearity(nonlinearity)
+    xp = backend.get_array_module(x)
+    T, B, D = x.shape
+    H = W_hh.shape[1]
+    x2 = x.reshape(T * B, D)
+    A = x2 @ W_ih.T  # every step's input projection: one GEMM
+    if b_ih is not None:
+        A += b_ih + b_hh
+    A = A.reshape(T, B, H)
+    WhT = W_hh.T.copy()
+    Hs = xp.empty((T + 1, B, H), dtype=A.dtype)
+    Hs[0] = h0
+    for t in range(T):
+        a = A[t]
+        a += Hs[t] @ WhT
+        rnn_activation(a, nonlinearity, out=Hs[t + 1])
+    out, h_n = _finish_forward(Hs, lengths)
+    return out, h_n, (x, W_ih, W_hh, Hs, nonlinearity, lengths, b_ih is not None)
+
+
+def rnn_sequence_backward(cache, d_out=None, d_h_n=None):
+    """-> ``(dx, dh0, dW_ih, dW_hh, db)``; db (H,) the gradient of both biases (or None)."""
+    x, W_ih, W_hh, Hs, nonlinearity, lengths, has_bias = cache
+    xp = backend.get_array_module(x)
+    T, B, D = x.shape
+    H = Hs.shape[2]
+    Dphi = rnn_local_grad(Hs[1:], nonlinearity)  # φ' of every step at once
+    dHs = _upstream(d_out, d_h_n, lengths, T, B, H, xp, Hs.dtype)
+    dZ = xp.empty((T, B, H), dtype=Hs.dtype)
+    dh0 = None
+    for t in range(T - 1, -1, -1):
+        xp.multiply(dHs[t], Dphi[t], out=dZ[t])
+        dh_prev = dZ[t] @ W_hh
+        if t > 0:
+            dHs[t - 1] += dh_prev
+        else:
+            dh0 = dh_prev
+    dZ2 = dZ.reshape(T * B, H)
+    x2 = x.reshape(T * B, D)
+    dx = (dZ2 @ W_ih).reshape(T, B, D)
+    dW_ih = dZ2.T @ x2
+    dW_hh = dZ2.T @ Hs[:-1].reshape(T * B, H)
+    db = dZ2.sum(axis=0) if has_bias else None
+    return dx, dh0, dW_ih, dW_hh, db
+# --8<-- [end:rnn_sequence]
+
+
+# ============================================================================== GRU
+# --8<-- [start:gru_sequence_forward]
+def gru_sequence_forward(x, h0, W_ih, W_hh, b_ih=None, b_hh=None, reset_after=True, lengths=None):
+    """A whole sequence through one GRU layer, one direction (equations in ``gru_cell``).
+
+    x (T, B, D), h0 (B, H), W_ih (3H, D), W_hh (3H, H), biases (3H,) or None ->
+    ``(out (T, B, H), h_n (B, H), cache)``.
+    """
+    xp = backend.get_array_module(x)
+    T, B, D = x.shape
+    H = W_hh.shape[1]
+    p = gru_pack(W_ih, W_hh, b_ih, b_hh, reset_after)
+    x2 = x.reshape(T * B, D)
+    A = x2 @ p.WxT
+    if p.b is not None:
+        A += p.b
+    A = A.reshape(T, B, 3, H)  # becomes the gates r, z, n
+    Hs = xp.empty((T + 1, B, H), dtype=A.dtype)
+    Hs[0] = h0
+    if reset_after:
+        GH = xp.empty((T, B, 3, H), dtype=A.dtype)  # h W_hhᵀ (+ b_hn): ĝ = GH[:, :, 2]
+        for t in range(T):
+            gh = GH[t]
+            xp.matmul(Hs[t], p.WhT, out=gh.reshape(B, 3 * H))
+            if p.b_hn is not None:
+                gh[:, 2] += p.b_hn
+            a = A[t]
+            gru_rz_gates(a, gh[:, :2])
+            gru_new_state(a, a[:, 0] * gh[:, 2], Hs[t], Hs[t + 1])
+        saved = GH
+    else:
+        RH = xp.empty((T, B, H), dtype=A.dtype)  # r ⊙ h_{t-1}
+        for t in range(T):
+            a = A[t]
+            gru_rz_gates(a, (Hs[t] @ p.WhT).reshape(B, 2, H))
+            xp.multiply(a[:, 0], Hs[t], out=RH[t])
+            gru_new_state(a, RH[t] @ p.WhnT, Hs[t], Hs[t + 1])
+        saved = RH
+    out, h_n = _finish_forward(Hs, lengths)
+    return out, h_n, (x, p, A, Hs, saved, reset_after, lengths)
+# --8<-- [end:gru_sequence_forward]
+
+
+# --8<-- [start:gru_sequence_backward]
+def gru_sequence_backward(cache, d_out=None, d_h_n=None):
+    """-> ``(dx, dh0, dW_ih, dW_hh, db_ih, db_hh)`` in PyTorch's layout (biases None if absent)."""
+    x, p, G, Hs, saved, reset_after, lengths = cache
+    xp = backend.get_array_module(x)
+    T, B, D = x.shape
+    H = Hs.shape[2]
+    TB = T * B
+    x2 = x.reshape(TB, D)
+    H_prev = Hs[:-1]
+    dHs = _upstream(d_out, d_h_n, lengths, T, B, H, xp, G.dtype)
+    r, z = G[:, :, 0], G[:, :, 1]
+    dh0 = None
+    if reset_after:
+        K, K_r = gru_local_grads(G, H_prev, saved[:, :, 2])
+        # E[t] = [dĝ, dz_r, dz_z, dz_n]: blocks 0..2 are the hidden side's upstream
+        # (ĝ, r, z), blocks 1..3 the input side's (r, z, n), each without a copy per step
+        E = xp.empty((T, B, 4, H), dtype=G.dtype)
+        W_b = xp.concatenate([p.W_hh[2 * H :], p.W_hh[: 2 * H]], axis=0)  # rows ĝ(n), r, z
+        for t in range(T - 1, -1, -1):
+            dh, e = dHs[t], E[t]
+            xp.multiply(dh[:, None, :], K[t], out=e[:, 2:4])
+            xp.multiply(e[:, 3], K_r[t], out=e[:, 1])
+            xp.multiply(e[:, 3], r[t], out=e[:, 0])
+            dh_prev = e[:, 0:3].reshape(B, 3 * H) @ W_b
+            dh_prev += dh * z[t]
+            if t > 0:
+                dHs[t - 1] += dh_prev
+            else:
+                dh0 = dh_prev
+        dA = E[:, :, 1:4].reshape(TB, 3 * H)
+        dGh = E[:, :, 0:3].reshape(TB, 3 * H)
+        dW_b = dGh.T @ H_prev.reshape(TB, H)
+        dW_hh = xp.concatenate([dW_b[H:], dW_b[:H]], axis=0)
+        db_b = dGh.sum(axis=0)
+        db_hh = xp.concatenate([db_b[H:], db_b[:H]]) if p.b is not None else None
+    else:
+        K, K_r = gru_local_grads(G, H_prev, None)
+        dA = xp.empty((T, B, 3, H), dtype=G.dtype)  # [dz_r, dz_z, dz_n]
+        W_rz, W_n = p.W_hh[: 2 * H], p.W_hh[2 * H :]
+        for t in range(T - 1, -1, -1):
+            dh, e = dHs[t], dA[t]
+            xp.multiply(dh[:, None, :], K[t], out=e[:, 1:3])
+            drh = e[:, 2] @ W_n  # ∂L/∂(r ⊙ h)
+            xp.multiply(drh, K_r[t], out=e[:, 0])
+            dh_prev = e[:, 0:2].reshape(B, 2 * H) @ W_rz
+            drh *= r[t]
+            dh_prev += drh
+            dh_prev += dh * z[t]
+            if t > 0:
+                dHs[t - 1] += dh_prev
+            else:
+                dh0 = dh_prev
+        dA = dA.reshape(TB, 3 * H)
+        dW_hh = xp.concatenate([dA[:, : 2 * H].T @ H_prev.reshape(TB, H),
+                                dA[:, 2 * H :].T @ saved.reshape(TB, H)], axis=0)
+        db_hh = dA.sum(axis=0) if p.b is not None else None
+    dx = (dA @ p.W_ih).reshape(T, B, D)
+    dW_ih = dA.T @ x2
+    db_ih = dA.sum(axis=0) if p.b is not None else None
+    return dx, dh0, dW_ih, dW_hh, db_ih, db_hh
+# --8<-- [end:gru_sequence_backward]

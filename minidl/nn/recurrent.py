@@ -31,10 +31,11 @@ import math
 from .. import backend
 from ..functional import recurrent as F
 from ..functional.dropout import dropout_mask
+from ..functional.rnn_cell import check_nonlinearity
 from ..module import Module, Parameter
 from . import init
 
-__all__ = ["LSTM"]
+__all__ = ["RNN", "LSTM", "GRU"]
 
 
 class _RecurrentBase(Module):
@@ -324,3 +325,80 @@ class LSTM(_RecurrentBase):
     def extra_repr(self) -> str:
         return super().extra_repr() + (", residual=True" if self.residual else "")
 
+
+
+class RNN(_RecurrentBase):
+    """``RNN(input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
+    batch_first=False, dropout=0.0, bidirectional=False)``, as ``torch.nn.RNN``.
+
+    Per step and layer: ``h_t = φ(x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh)``, φ = tanh or relu.
+
+    ``forward(x, hx=None, lengths=None)``: x (T, B, D) or (B, T, D), hx (L·dirs, B, H) ->
+    ``(output, h_n)``; ``backward(d_output, d_h_n=None)`` -> ``(dx, dh0)``.
+    Parameters: ``weight_ih_l{k}`` (H, D_in), ``weight_hh_l{k}`` (H, H), ``bias_ih_l{k}``,
+    ``bias_hh_l{k}`` (H,), and ``..._reverse``; init U(−1/√H, 1/√H).
+    """
+
+    _gates = 1
+    _n_states = 1
+
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False):
+        check_nonlinearity(nonlinearity)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional)
+        self.nonlinearity = nonlinearity
+
+    def _core_forward(self, x, states0, w, lengths):
+        out, h_n, cache = F.rnn_sequence_forward(x, states0[0], w["weight_ih"], w["weight_hh"], w.get("bias_ih"),
+                                                 w.get("bias_hh"), self.nonlinearity, lengths)
+        return out, (h_n,), cache
+
+    def _core_backward(self, cache, d_out, d_states_n):
+        dx, dh0, dW_ih, dW_hh, db = F.rnn_sequence_backward(cache, d_out, d_states_n[0])
+        grads = {"weight_ih": dW_ih, "weight_hh": dW_hh}
+        if db is not None:
+            grads["bias_ih"] = grads["bias_hh"] = db
+        return dx, (dh0,), grads
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + (f", nonlinearity={self.nonlinearity!r}" if self.nonlinearity != "tanh" else "")
+
+
+class GRU(_RecurrentBase):
+    """``GRU(input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+    bidirectional=False, reset_after=True)``, as ``torch.nn.GRU``.
+
+    Per step and layer (gates in PyTorch's order r, z, n)::
+
+        r = σ(W_ir x_t + b_ir + W_hr h + b_hr)       z = σ(W_iz x_t + b_iz + W_hz h + b_hz)
+        n = tanh(W_in x_t + b_in + r ⊙ (W_hn h + b_hn))          (reset_after=True, PyTorch)
+        n = tanh(W_in x_t + b_in + W_hn (r ⊙ h) + b_hn)          (reset_after=False, Cho et al.)
+        h_t = (1 − z) ⊙ n + z ⊙ h_{t-1}
+
+    ``forward(x, hx=None, lengths=None)`` -> ``(output, h_n)``; ``backward(d_output,
+    d_h_n=None)`` -> ``(dx, dh0)``. Parameters: ``weight_ih_l{k}`` (3H, D_in),
+    ``weight_hh_l{k}`` (3H, H), ``bias_ih_l{k}``, ``bias_hh_l{k}`` (3H,), ``..._reverse``.
+    """
+
+    _gates = 3
+    _n_states = 1
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, reset_after=True):
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional)
+        self.reset_after = bool(reset_after)
+
+    def _core_forward(self, x, states0, w, lengths):
+        out, h_n, cache = F.gru_sequence_forward(x, states0[0], w["weight_ih"], w["weight_hh"], w.get("bias_ih"),
+                                                 w.get("bias_hh"), self.reset_after, lengths)
+        return out, (h_n,), cache
+
+    def _core_backward(self, cache, d_out, d_states_n):
+        dx, dh0, dW_ih, dW_hh, db_ih, db_hh = F.gru_sequence_backward(cache, d_out, d_states_n[0])
+        grads = {"weight_ih": dW_ih, "weight_hh": dW_hh}
+        if db_ih is not None:
+            grads["bias_ih"], grads["bias_hh"] = db_ih, db_hh
+        return dx, (dh0,), grads
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + ("" if self.reset_after else ", reset_after=False")

@@ -22,11 +22,13 @@ from __future__ import annotations
 import math
 
 from .. import backend
+from ..functional import gru_cell as gru_f
 from ..functional import lstm_cell as lstm_f
+from ..functional import rnn_cell as rnn_f
 from ..module import Module, Parameter
 from . import init
 
-__all__ = ["LSTMCell"]
+__all__ = ["RNNCell", "LSTMCell", "GRUCell"]
 
 
 class _CellBase(Module):
@@ -116,3 +118,66 @@ class LSTMCell(_CellBase):
         self._add_grads(dW_ih, dW_hh, db, db)
         return dx, dh, dc
 
+
+
+class RNNCell(_CellBase):
+    """``RNNCell(input_size, hidden_size, bias=True, nonlinearity="tanh")``, as ``torch.nn.RNNCell``.
+
+    ``cell(x, h)`` with x (B, D), h (B, H) (None: zeros) -> h' = φ(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh),
+    φ = tanh or relu. ``backward(dh')`` -> ``(dx, dh)``.
+    Parameters: weight_ih (H, D), weight_hh (H, H), bias_ih, bias_hh (H,).
+    """
+
+    _gates = 1
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh"):
+        rnn_f.check_nonlinearity(nonlinearity)
+        super().__init__(input_size, hidden_size, bias)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, x, hx=None):
+        (h,) = self._check(x, (hx,))
+        h_new, cache = rnn_f.rnn_cell_forward(x, h, self.weight_ih.data, self.weight_hh.data, *self._b(),
+                                              nonlinearity=self.nonlinearity)
+        self.save_for_backward(cache)
+        return h_new
+
+    def backward(self, dh_new=None):
+        cache = self.saved()
+        if dh_new is None:
+            dh_new = backend.get_array_module(cache[1]).zeros_like(cache[1])
+        dx, dh, dW_ih, dW_hh, db = rnn_f.rnn_cell_backward(dh_new, cache)
+        self._add_grads(dW_ih, dW_hh, db, db)
+        return dx, dh
+
+
+class GRUCell(_CellBase):
+    """``GRUCell(input_size, hidden_size, bias=True, reset_after=True)``, as ``torch.nn.GRUCell``
+    (``reset_after=False``: the original form of Cho et al., n = tanh(W_in x + b_in + W_hn (r⊙h) + b_hn)).
+
+    ``cell(x, h)`` with x (B, D), h (B, H) -> h' = (1 − z) ⊙ n + z ⊙ h, with
+    r, z = σ(·), n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)) (blocks r, z, n).
+    ``backward(dh')`` -> ``(dx, dh)``. Parameters: weight_ih (3H, D), weight_hh (3H, H),
+    bias_ih, bias_hh (3H,).
+    """
+
+    _gates = 3
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, reset_after: bool = True):
+        super().__init__(input_size, hidden_size, bias)
+        self.reset_after = bool(reset_after)
+
+    def forward(self, x, hx=None):
+        (h,) = self._check(x, (hx,))
+        h_new, cache = gru_f.gru_cell_forward(x, h, self.weight_ih.data, self.weight_hh.data, *self._b(),
+                                              reset_after=self.reset_after)
+        self.save_for_backward(cache)
+        return h_new
+
+    def backward(self, dh_new=None):
+        cache = self.saved()
+        if dh_new is None:
+            dh_new = backend.get_array_module(cache[1]).zeros_like(cache[1])
+        dx, dh, dW_ih, dW_hh, db_ih, db_hh = gru_f.gru_cell_backward(dh_new, cache)
+        self._add_grads(dW_ih, dW_hh, db_ih, db_hh)
+        return dx, dh
