@@ -109,3 +109,25 @@ def test_gradcheck_without_initial_state_and_bias(kind, device, to_dev):
     assert len(grads) == 1 + n_states(kind)
     for g in grads[1:]:
         assert g.shape == (1, 2, 3)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("kind", ["rnn_tanh", "rnn_relu", "lstm", "gru", "gru_v1"])
+@settings(max_examples=3)
+@given(B=st.integers(1, 3), D=st.integers(1, 4), H=st.integers(1, 4))
+def test_cell_gradcheck(kind, bias, B, D, H, device, to_dev):
+    from minidl.nn import rnn_cells
+
+    with backend.default_dtype(np.float64):
+        if kind == "lstm":
+            cell = rnn_cells.LSTMCell(D, H, bias=bias)
+        elif kind.startswith("rnn_"):
+            cell = rnn_cells.RNNCell(D, H, bias=bias, nonlinearity=kind[4:])
+        else:
+            cell = rnn_cells.GRUCell(D, H, bias=bias, reset_after=kind == "gru")
+    cell.to(device)
+    rng = np.random.default_rng(B * 100 + D * 10 + H)
+    x = to_dev(rng.standard_normal((B, D)))
+    states = tuple(to_dev(rng.standard_normal((B, H))) for _ in range(n_states(kind)))
+    report = minidl.gradcheck(cell, x, states if kind == "lstm" else states[0], randomize_params=True)
+    assert report.ok, str(report)
