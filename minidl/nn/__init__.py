@@ -3,12 +3,16 @@
 from ..module import Module, Sequential
 from . import init
 from .activation import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .batchnorm import BatchNorm1d, BatchNorm2d
+from .conv import Conv2d
 from .dropout import Dropout
 from .embedding import Embedding
 from .flatten import Flatten
 from .linear import Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, NLLLoss
+from .pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .recurrent import GRU, LSTM, RNN
+from .residual import BasicBlock
 from .rnn_cells import GRUCell, LSTMCell, RNNCell
 
 __all__ = [
@@ -16,4 +20,5 @@ __all__ = [
     "Linear", "ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Dropout", "Embedding", "Flatten",
     "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss",
     "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
+    "Conv2d", "BatchNorm1d", "BatchNorm2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BasicBlock",
 ]

@@ -1,0 +1,111 @@
+"""``BatchNorm1d`` and ``BatchNorm2d`` (maths in :mod:`minidl.functional.batchnorm`)."""
+
+from __future__ import annotations
+
+from .. import backend
+from ..functional import batchnorm as F
+from ..module import Module, Parameter
+from . import init
+
+__all__ = ["BatchNorm1d", "BatchNorm2d"]
+
+
+class _BatchNorm(Module):
+    """Per-channel normalisation with learned scale ``weight`` (γ) and shift ``bias`` (β).
+
+    Train mode normalises with the batch's mean and (biased) variance and updates the
+    buffers ``running_mean``, ``running_var`` (unbiased) and ``num_batches_tracked``:
+    ``running ← (1 − momentum)·running + momentum·batch`` (``momentum=None``: the plain
+    average of all batches so far, as PyTorch). Eval mode normalises with the running
+    estimates, so an example's output no longer depends on the rest of its batch.
+    """
+
+    _ndims: tuple[int, ...] = ()
+    _shape_text = ""
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True):
+        super().__init__()
+        self.num_features = int(num_features)
+        self.eps = float(eps)
+        self.momentum = momentum
+        self.affine = bool(affine)
+        self.track_running_stats = bool(track_running_stats)
+        C = self.num_features
+        self.weight = Parameter(init.ones((C,))) if affine else None
+        self.bias = Parameter(init.zeros((C,))) if affine else None
+        if track_running_stats:
+            self.register_buffer("running_mean", init.zeros((C,)))
+            self.register_buffer("running_var", init.ones((C,)))
+            self.register_buffer("num_batches_tracked", backend.numpy.zeros((), dtype=backend.numpy.int64))
+        else:
+            self.running_mean = self.running_var = self.num_batches_tracked = None
+
+    def _check(self, x):
+        if x.ndim not in self._ndims or x.shape[1] != self.num_features:
+            raise ValueError(
+                f"{type(self).__name__} expected input of shape {self._shape_text.format(C=self.num_features)}, "
+                f"got {tuple(x.shape)}"
+            )
+        if x.dtype.kind != "f":
+            raise TypeError(f"{type(self).__name__} expected a floating input, got {x.dtype}")
+
+    def _update_running(self, mean, var_unbiased):
+        # in place on the buffer arrays (assigning the attribute would replace the buffer)
+        count = self.num_batches_tracked
+        count[...] += 1
+        factor = 1.0 / float(count) if self.momentum is None else self.momentum
+        running_mean, running_var = self.running_mean, self.running_var
+        running_mean *= 1 - factor
+        running_mean += factor * mean
+        running_var *= 1 - factor
+        running_var += factor * var_unbiased
+
+    def forward(self, x):
+        self._check(x)
+        gamma = self.weight.data if self.affine else None
+        beta = self.bias.data if self.affine else None
+        if self.training or not self.track_running_stats:
+            y, cache, mean, var_unbiased = F.batch_norm_train_forward(x, gamma, beta, self.eps)
+            if self.training and self.track_running_stats:
+                self._update_running(mean, var_unbiased)
+            self.save_for_backward(("batch", cache))
+        else:
+            y, cache = F.batch_norm_eval_forward(x, self.running_mean, self.running_var, gamma, beta, self.eps)
+            self.save_for_backward(("running", cache))
+        return y
+
+    def backward(self, dy):
+        stats, cache = self.saved()
+        if stats == "batch":
+            dx, dgamma, dbeta = F.batch_norm_train_backward(dy, cache)
+        else:
+            dx, dgamma, dbeta = F.batch_norm_eval_backward(dy, cache)
+        if self.affine:
+            self.weight.grad += dgamma
+            self.bias.grad += dbeta
+        return dx
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """``BatchNorm1d(num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True)``.
+
+    Shapes: x (N, C) or (N, C, L) -> y: same; statistics over N (and L) per channel C.
+    """
+
+    _ndims = (2, 3)
+    _shape_text = "(N, {C}) or (N, {C}, L)"
+
+
+class BatchNorm2d(_BatchNorm):
+    """``BatchNorm2d(num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True)``.
+
+    Shapes: x (N, C, H, W) -> y: same; statistics over N, H, W per channel C.
+    """
+
+    _ndims = (4,)
+    _shape_text = "(N, {C}, H, W)"
