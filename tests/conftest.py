@@ -3,11 +3,10 @@
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
+from strict_device import StrictArray  # noqa: F401  (registers the "strict" device)
 
 import minidl
 from minidl import backend
-
-from strict_device import StrictArray  # noqa: F401  (registers the "strict" device)
 
 # A handful of examples per property keeps the suite fast; the derandomized profile
 # makes CI runs reproducible.
