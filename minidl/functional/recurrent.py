@@ -83,6 +83,7 @@ def make_lengths(lengths, T: int, B: int, xp, dtype) -> Lengths:
     )
 
 
+# --8<-- [start:reverse_padded]
 def reverse_padded(x, lengths: Lengths | None):
     """Each sequence of x (T, B, ...) reversed within its own length; padding stays last.
 
@@ -92,6 +93,7 @@ def reverse_padded(x, lengths: Lengths | None):
     if lengths is None:
         return x[::-1].copy()
     return x[lengths.rev, lengths.batch[None, :]]
+# --8<-- [end:reverse_padded]
 
 
 # ============================================================================== LSTM
