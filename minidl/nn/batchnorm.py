@@ -11,7 +11,8 @@ __all__ = ["BatchNorm1d", "BatchNorm2d"]
 
 
 class _BatchNorm(Module):
-    """Per-channel normalisation with learned scale ``weight`` (γ) and shift ``bias`` (β).
+    """Per-channel normalisation with learned scale ``weight`` (γ) and shift ``bias`` (β)
+    (``affine=False``: neither; keyword ``bias=False``: γ only, as in PyTorch 2.13).
 
     Train mode normalises with the batch's mean and (biased) variance and updates the
     buffers ``running_mean``, ``running_var`` (unbiased) and ``num_batches_tracked``:
@@ -24,7 +25,7 @@ class _BatchNorm(Module):
     _shape_text = ""
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True):
+                 affine: bool = True, track_running_stats: bool = True, *, bias: bool = True):
         super().__init__()
         self.num_features = int(num_features)
         self.eps = float(eps)
@@ -33,7 +34,7 @@ class _BatchNorm(Module):
         self.track_running_stats = bool(track_running_stats)
         C = self.num_features
         self.weight = Parameter(init.ones((C,))) if affine else None
-        self.bias = Parameter(init.zeros((C,))) if affine else None
+        self.bias = Parameter(init.zeros((C,))) if affine and bias else None
         if track_running_stats:
             self.register_buffer("running_mean", init.zeros((C,)))
             self.register_buffer("running_var", init.ones((C,)))
@@ -64,7 +65,7 @@ class _BatchNorm(Module):
     def forward(self, x):
         self._check(x)
         gamma = self.weight.data if self.affine else None
-        beta = self.bias.data if self.affine else None
+        beta = self.bias.data if self.bias is not None else None
         if self.training or not self.track_running_stats:
             y, cache, mean, var_unbiased = F.batch_norm_train_forward(x, gamma, beta, self.eps)
             if self.training and self.track_running_stats:
@@ -83,16 +84,17 @@ class _BatchNorm(Module):
             dx, dgamma, dbeta = F.batch_norm_eval_backward(dy, cache)
         if self.affine:
             self.weight.grad += dgamma
+        if self.bias is not None:
             self.bias.grad += dbeta
         return dx
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
-    """``BatchNorm1d(num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True)``.
+    """``BatchNorm1d(num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, *, bias=True)``.
 
     Shapes: x (N, C) or (N, C, L) -> y: same; statistics over N (and L) per channel C.
     """
@@ -102,7 +104,7 @@ class BatchNorm1d(_BatchNorm):
 
 
 class BatchNorm2d(_BatchNorm):
-    """``BatchNorm2d(num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True)``.
+    """``BatchNorm2d(num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, *, bias=True)``.
 
     Shapes: x (N, C, H, W) -> y: same; statistics over N, H, W per channel C.
     """

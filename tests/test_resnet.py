@@ -1,0 +1,158 @@
+"""BasicBlock and the CIFAR ResNets: float64 finite differences (random direction), PyTorch
+parity of a whole small net (outputs, every gradient, running statistics), state_dict names."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from minidl import backend, nn
+from minidl.gradcheck import gradcheck
+from minidl.models.resnet import ResNet, plain20, plain34, resnet20, resnet34
+
+
+def _x(shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape)
+
+
+def _double(build):
+    with backend.default_dtype(np.float64):
+        return build()
+
+
+@given(cin=st.integers(1, 2), cout=st.integers(1, 3), stride=st.integers(1, 2), shortcut=st.booleans(),
+       hw=st.sampled_from([(4, 4), (5, 4), (5, 5)]))
+def test_basic_block_gradcheck(device, to_dev, cin, cout, stride, shortcut, hw):
+    m = _double(lambda: nn.BasicBlock(cin, cout, stride, shortcut=shortcut)).to(device)
+    assert m.projection == (shortcut and (stride != 1 or cin != cout))
+    r = gradcheck(m, to_dev(_x((2, cin) + hw)), randomize_params=True, mode="direction")
+    assert r.ok, str(r)
+    n_params = 6 + (3 if m.projection else 0)  # conv, bn weight+bias twice; projection conv + bn
+    assert len(r.errors) == 1 + n_params
+
+
+@pytest.mark.parametrize("shortcut", [True, False])
+def test_small_resnet_end_to_end_gradcheck(device, to_dev, shortcut):
+    """The pieces compose: stem, two stages (one projection), pool, flatten, linear."""
+    m = _double(lambda: ResNet([1, 1], [2, 3], num_classes=3, shortcut=shortcut, in_channels=1)).to(device)
+    r = gradcheck(m, to_dev(_x((2, 1, 5, 5))), randomize_params=True, mode="direction")
+    assert r.ok, str(r)
+
+
+def test_identity_block_passes_the_gradient_through_the_skip(device, to_dev):
+    """With the residual branch's last BN scaled to 0, F ≡ 0 and the block is ReLU(x): its
+    input gradient is dy wherever x > 0, whatever conv₁, conv₂ hold."""
+    m = _double(lambda: nn.BasicBlock(2, 2)).to(device)
+    m.bn2.weight.data[...] = 0
+    m.bn2.bias.data[...] = 0
+    x = np.abs(_x((2, 2, 4, 4))) + 0.1
+    y = m(to_dev(x))
+    np.testing.assert_allclose(backend.asnumpy(y), x, rtol=1e-12)
+    dy = _x(x.shape, 1)
+    np.testing.assert_allclose(backend.asnumpy(m.backward(to_dev(dy))), dy, rtol=1e-12)
+
+
+def _torch_resnet(torch, num_blocks, widths, num_classes, shortcut, in_channels):
+    """The common PyTorch CIFAR ResNet, written out here as the reference."""
+    tnn = torch.nn
+
+    class Block(tnn.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.conv1 = tnn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+            self.bn1 = tnn.BatchNorm2d(cout)
+            self.conv2 = tnn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+            self.bn2 = tnn.BatchNorm2d(cout)
+            self.use_skip = shortcut
+            self.shortcut = tnn.Sequential()
+            if shortcut and (stride != 1 or cin != cout):
+                self.shortcut = tnn.Sequential(tnn.Conv2d(cin, cout, 1, stride, bias=False), tnn.BatchNorm2d(cout))
+
+        def forward(self, x):
+            out = self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x)))))
+            return torch.relu(out + self.shortcut(x) if self.use_skip else out)
+
+    class Net(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = tnn.Conv2d(in_channels, widths[0], 3, 1, 1, bias=False)
+            self.bn1 = tnn.BatchNorm2d(widths[0])
+            cin = widths[0]
+            for k, (n, w) in enumerate(zip(num_blocks, widths)):
+                blocks = []
+                for b in range(n):
+                    blocks.append(Block(cin, w, 2 if (k > 0 and b == 0) else 1))
+                    cin = w
+                setattr(self, f"layer{k + 1}", tnn.Sequential(*blocks))
+            self.n = len(widths)
+            self.linear = tnn.Linear(cin, num_classes)
+
+        def forward(self, x):
+            out = torch.relu(self.bn1(self.conv1(x)))
+            for k in range(self.n):
+                out = getattr(self, f"layer{k + 1}")(out)
+            return self.linear(torch.flatten(torch.nn.functional.adaptive_avg_pool2d(out, 1), 1))
+
+    return Net()
+
+
+@pytest.mark.parametrize("shortcut", [True, False])
+def test_small_resnet_matches_pytorch_over_training_steps(device, to_dev, shortcut):
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    cfg = ([2, 1], [3, 4], 5, shortcut, 2)
+    tm = _torch_resnet(torch, *cfg).double()
+    m = _double(lambda: ResNet(*cfg[:2], num_classes=cfg[2], shortcut=shortcut, in_channels=cfg[4]))
+    assert sorted(m.state_dict()) == sorted(tm.state_dict())
+    m.load_state_dict({k: v.detach().numpy() for k, v in tm.state_dict().items()})
+    m.to(device)
+    for step in range(2):
+        x = _x((3, 2, 6, 6), step)
+        tx = torch.tensor(x, requires_grad=True)
+        ty = tm(tx)
+        y = m(to_dev(x))
+        np.testing.assert_allclose(backend.asnumpy(y), ty.detach().numpy(), rtol=1e-9, atol=1e-11)
+        dy = _x(y.shape, 10 + step)
+        ty.backward(torch.tensor(dy))
+        dx = m.backward(to_dev(dy))
+        np.testing.assert_allclose(backend.asnumpy(dx), tx.grad.numpy(), rtol=1e-8, atol=1e-11)
+    grads = dict(m.named_parameters())
+    for name, p in tm.named_parameters():
+        np.testing.assert_allclose(backend.asnumpy(grads[name].grad), p.grad.numpy(), rtol=1e-8, atol=1e-11,
+                                   err_msg=name)
+    sd = m.state_dict()
+    for name, value in tm.state_dict().items():
+        np.testing.assert_allclose(backend.asnumpy(sd[name]), value.numpy(), rtol=1e-10, atol=1e-12, err_msg=name)
+    m.eval()
+    tm.eval()
+    x = _x((2, 2, 6, 6), 50)
+    np.testing.assert_allclose(backend.asnumpy(m(to_dev(x))), tm(torch.tensor(x)).detach().numpy(),
+                               rtol=1e-9, atol=1e-11)
+
+
+def test_cifar_models_shapes_names_and_sizes():
+    counts = {f.__name__: sum(p.data.size for p in f().parameters()) for f in (resnet20, plain20, resnet34, plain34)}
+    assert counts == {"resnet20": 272474, "plain20": 269722, "resnet34": 21282122, "plain34": 21108298}
+    m = resnet20()
+    keys = list(m.state_dict())
+    assert keys[:3] == ["conv1.weight", "bn1.weight", "bn1.bias"]
+    assert "layer2.0.shortcut.0.weight" in keys and "layer2.0.shortcut.1.running_var" in keys
+    assert {"linear.weight", "linear.bias", "layer3.2.bn2.num_batches_tracked"} <= set(keys)
+    assert "shortcut" not in " ".join(plain20().state_dict())
+    text = repr(m)
+    assert "(layer3): Sequential(" in text and "(shortcut): Sequential(" in text and "(linear): Linear(" in text
+    x = np.random.default_rng(0).standard_normal((2, 3, 32, 32)).astype(np.float32)
+    with_grad = m(x)
+    assert with_grad.shape == (2, 10) and with_grad.dtype == np.float32
+    dx = m.backward(np.ones((2, 10), np.float32))
+    assert dx.shape == x.shape and dx.dtype == np.float32
+
+
+def test_resnet34_state_dict_matches_pytorch_names():
+    torch = pytest.importorskip("torch")
+    tm = _torch_resnet(torch, [3, 4, 6, 3], [64, 128, 256, 512], 10, True, 3)
+    tsd = tm.state_dict()
+    m = resnet34()
+    assert sorted(m.state_dict()) == sorted(tsd)
+    m.load_state_dict({k: v.numpy() for k, v in tsd.items()})
+    np.testing.assert_array_equal(m.layer4[2].conv2.weight.data, tsd["layer4.2.conv2.weight"].numpy())
