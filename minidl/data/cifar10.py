@@ -1,0 +1,306 @@
+"""CIFAR-10 (Krizhevsky, 2009) from its canonical *binary* release, plus the usual augmentation.
+
+The binary layout (``cifar-10-binary.tar.gz``, folder ``cifar-10-batches-bin/``) is six
+files of fixed-size records, no pickle anywhere::
+
+    data_batch_1.bin … data_batch_5.bin   10,000 records each   (training, 50,000)
+    test_batch.bin                         10,000 records        (test)
+    batches.meta.txt                       the 10 class names, one per line
+
+    record = 1 label byte (0–9) + 3,072 pixel bytes: the 1,024 red values of the 32×32
+             image row by row, then the 1,024 green, then the 1,024 blue
+
+so a file is an ``(n, 3073)`` byte matrix: column 0 is the label and the rest reshapes to
+``(n, 3, 32, 32)`` — already PyTorch's (N, C, H, W) order. Reading it is one
+``numpy.frombuffer``; there is nothing worth caching.
+
+Where it looks (:func:`find_cifar10`): ``path`` if given (a ``cifar-10-batches-bin/``
+folder, a folder containing one or the archive, or the archive itself); else
+``$MINIDL_DATA``, then the cache folder (``$MINIDL_CACHE`` or ``~/.cache/minidl``); and
+with ``download=True`` it fetches the official archive over HTTPS into the cache folder,
+checking its published SHA-256. Archives are read in place: only the seven known members
+are read, and a member name that would escape a folder is refused.
+
+Pre-processing (host-only NumPy, applied per batch by :class:`CifarLoader`):
+
+* :func:`normalize`: ``x = (pixel/255 − mean_c) / std_c`` per channel, float32, with the
+  mean and standard deviation of the training images (:func:`channel_stats`).
+* :func:`random_crop`: zero-pad 4 pixels on each side, cut a random 32×32 window;
+  :func:`horizontal_flip`: mirror half of the images. The standard CIFAR augmentation
+  (He et al., 2016), done on the uint8 images before normalisation, as torchvision does.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import tarfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from .batching import Batch, BatchLoader
+from .download import check_member_name
+from .download import download as _download
+
+__all__ = [
+    "CIFAR10_URL", "CIFAR10_SHA256", "CIFAR10_MD5", "CLASSES", "ImageSplit", "Cifar10Data",
+    "parse_records", "find_cifar10", "load_cifar10", "channel_stats", "normalize",
+    "random_crop", "horizontal_flip", "CifarLoader",
+]
+
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
+#: published checksums of ``cifar-10-binary.tar.gz`` (170,052,171 bytes)
+CIFAR10_SHA256 = "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd"
+CIFAR10_MD5 = "c32a1d4ab5d03f1284b67883e8d87530"
+ARCHIVE_NAME = "cifar-10-binary.tar.gz"
+FOLDER = "cifar-10-batches-bin"
+TRAIN_FILES = tuple(f"data_batch_{i}.bin" for i in range(1, 6))
+TEST_FILE = "test_batch.bin"
+META_FILE = "batches.meta.txt"
+CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+RECORD = 1 + 3 * 32 * 32
+
+
+def default_cache_dir() -> Path:
+    """``$MINIDL_CACHE`` if set, else ``~/.cache/minidl``."""
+    env = os.environ.get("MINIDL_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "minidl"
+
+
+@dataclass
+class ImageSplit:
+    """One split. ``images``: (N, 3, 32, 32) uint8 RGB; ``labels``: (N,) int64 in [0, 10)."""
+
+    images: np.ndarray
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, index) -> ImageSplit:
+        return ImageSplit(self.images[index], self.labels[index])
+
+
+@dataclass
+class Cifar10Data:
+    """What :func:`load_cifar10` returns: ``train`` (50,000), ``test`` (10,000), ``classes``,
+    and ``info`` (``source``, ``kind``, ``seconds``)."""
+
+    train: ImageSplit
+    test: ImageSplit
+    classes: tuple = CLASSES
+    info: dict = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"Cifar10Data(train={len(self.train)}, test={len(self.test)}, classes={len(self.classes)})"
+
+
+# --8<-- [start:parse]
+def parse_records(buf: bytes, name: str = "buffer") -> tuple[np.ndarray, np.ndarray]:
+    """Bytes of a ``*.bin`` file -> ``images (n, 3, 32, 32) uint8``, ``labels (n,) int64``."""
+    if len(buf) == 0 or len(buf) % RECORD:
+        raise ValueError(f"{name}: {len(buf)} bytes is not a whole number of {RECORD}-byte CIFAR-10 records")
+    rows = np.frombuffer(buf, dtype=np.uint8).reshape(-1, RECORD)
+    labels = rows[:, 0].astype(np.int64)
+    if labels.max() >= len(CLASSES):
+        raise ValueError(f"{name}: label byte {labels.max()} outside [0, {len(CLASSES)})")
+    images = rows[:, 1:].reshape(-1, 3, 32, 32).copy()  # R plane, G plane, B plane, row-major
+    return images, labels
+# --8<-- [end:parse]
+
+
+def _resolve(p: Path):
+    """A folder or archive -> ("dir", cifar-10-batches-bin folder) or ("tar", archive), or None."""
+    if p.is_file():
+        return ("tar", p) if p.name.endswith((".tar.gz", ".tgz", ".tar")) else None
+    if not p.is_dir():
+        return None
+    for folder in (p, p / FOLDER):
+        if all((folder / f).is_file() for f in TRAIN_FILES + (TEST_FILE,)):
+            return ("dir", folder)
+    if (p / ARCHIVE_NAME).is_file():
+        return ("tar", p / ARCHIVE_NAME)
+    return None
+
+
+def find_cifar10(path=None, cache_dir=None, download: bool = False):
+    """Locate the binary release: ``("dir", folder)`` or ``("tar", archive)``.
+
+    Raises ``FileNotFoundError`` saying where to put it when nothing is found and
+    ``download`` is False.
+    """
+    cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    if path is not None:
+        found = _resolve(Path(path).expanduser())
+        if found is None:
+            raise FileNotFoundError(
+                f"path={str(path)!r} is neither a {FOLDER}/ folder (with {', '.join(TRAIN_FILES)} and "
+                f"{TEST_FILE}), a folder containing one or {ARCHIVE_NAME}, nor a .tar.gz archive"
+            )
+        return found
+    looked = []
+    env = os.environ.get("MINIDL_DATA")
+    if env:
+        found = _resolve(Path(env).expanduser())
+        if found is not None:
+            return found
+        looked.append(f"$MINIDL_DATA={env}")
+    else:
+        looked.append("$MINIDL_DATA (not set)")
+    found = _resolve(cache_dir)
+    if found is not None:
+        return found
+    looked.append(f"the cache folder {cache_dir}")
+    if download:
+        return ("tar", _download(CIFAR10_URL, cache_dir / ARCHIVE_NAME, sha256=CIFAR10_SHA256))
+    raise FileNotFoundError(
+        f"CIFAR-10 (binary version) not found; looked in {', '.join(looked)} for a {FOLDER}/ folder or "
+        f"{ARCHIVE_NAME}. Put {ARCHIVE_NAME} ({CIFAR10_URL}) or the extracted folder there, pass "
+        f"path=... (--data in the examples), or download=True (--download) to fetch it (170 MB)"
+    )
+
+
+def _read_files(kind: str, source: Path) -> dict[str, bytes]:
+    wanted = TRAIN_FILES + (TEST_FILE, META_FILE)
+    if kind == "dir":
+        return {f: (source / f).read_bytes() for f in wanted if (source / f).is_file()}
+    out = {}
+    with tarfile.open(source, "r:*") as tar:
+        for member in tar:
+            name = check_member_name(member.name)  # refuse ../ and absolute names outright
+            base = posixpath.basename(name)
+            if member.isfile() and base in wanted and name.endswith(f"{FOLDER}/{base}"):
+                out[base] = tar.extractfile(member).read()  # read in memory; nothing is written
+    missing = [f for f in TRAIN_FILES + (TEST_FILE,) if f not in out]
+    if missing:
+        raise ValueError(f"{source}: archive lacks {FOLDER}/{', '.join(missing)}")
+    return out
+
+
+def load_cifar10(path=None, cache_dir=None, download: bool = False, limit: int | None = None,
+                 seed: int = 0) -> Cifar10Data:
+    """Load both splits as uint8 images and int64 labels (see the module docstring).
+
+    Args:
+        path: a ``cifar-10-batches-bin/`` folder, a folder holding it or the archive, or
+            the archive; ``None`` searches ``$MINIDL_DATA`` and the cache folder.
+        download: fetch the official archive (HTTPS, SHA-256 checked) when nothing is found.
+        limit: keep a random ``limit`` images of each split (seeded), for quick runs.
+
+    Returns:
+        :class:`Cifar10Data` with ``train.images: (50000, 3, 32, 32) uint8``,
+        ``train.labels: (50000,) int64``, likewise ``test`` (10,000).
+    """
+    t0 = time.perf_counter()
+    kind, source = find_cifar10(path, cache_dir, download)
+    files = _read_files(kind, source)
+    parts = [parse_records(files[f], f) for f in TRAIN_FILES]
+    train = ImageSplit(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+    test = ImageSplit(*parse_records(files[TEST_FILE], TEST_FILE))
+    classes = CLASSES
+    if META_FILE in files:
+        names = tuple(n.strip() for n in files[META_FILE].decode("ascii", "replace").splitlines() if n.strip())
+        if len(names) == len(CLASSES):
+            classes = names
+    if limit is not None:
+        rng = np.random.default_rng(seed)
+        train = train.subset(np.sort(rng.permutation(len(train))[: int(limit)]))
+        test = test.subset(np.sort(rng.permutation(len(test))[: int(limit)]))
+    info = {"source": str(source), "kind": kind, "seconds": time.perf_counter() - t0}
+    return Cifar10Data(train, test, classes, info)
+
+
+# --8<-- [start:preprocess]
+def channel_stats(images) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and standard deviation of uint8 images (N, 3, H, W), in [0, 1] units."""
+    x = images.astype(np.float64) / 255.0
+    return x.mean(axis=(0, 2, 3)), x.std(axis=(0, 2, 3))
+
+
+def normalize(images, mean, std) -> np.ndarray:
+    """uint8 (N, C, H, W) -> float32 ``(pixel/255 − mean_c) / std_c``."""
+    mean = np.asarray(mean, np.float32).reshape(1, -1, 1, 1)
+    std = np.asarray(std, np.float32).reshape(1, -1, 1, 1)
+    return ((images.astype(np.float32) / 255.0 - mean) / std).astype(np.float32)
+
+
+def random_crop(images, padding: int, rng) -> np.ndarray:
+    """Zero-pad ``padding`` pixels on every side, then cut a random H×W window per image.
+
+    All windows of the padded batch are one strided view, ``(N, C, 2p+1, 2p+1, H, W)``;
+    picking window ``(dy_n, dx_n)`` for every image ``n`` is one fancy index.
+    """
+    N, C, H, W = images.shape
+    p = int(padding)
+    padded = np.pad(images, ((0, 0), (0, 0), (p, p), (p, p)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (H, W), axis=(2, 3))
+    dy = rng.integers(0, 2 * p + 1, size=N)
+    dx = rng.integers(0, 2 * p + 1, size=N)
+    return windows[np.arange(N), :, dy, dx]  # (N, C, H, W), a copy
+
+
+def horizontal_flip(images, rng, p: float = 0.5) -> np.ndarray:
+    """Mirror each image left-right with probability ``p``."""
+    out = images.copy()
+    flip = rng.random(len(images)) < p
+    out[flip] = images[flip][..., ::-1]
+    return out
+# --8<-- [end:preprocess]
+
+
+class CifarLoader:
+    """Mini-batches of normalised float32 images, optionally augmented.
+
+    Args:
+        split: an :class:`ImageSplit` (uint8 images).
+        batch_size, shuffle, seed, drop_last: as :class:`~minidl.data.BatchLoader`, which
+            decides the order.
+        mean, std: per-channel statistics for :func:`normalize` (those of the training set).
+        crop_padding: random-crop padding (0: no crop); flip: random horizontal flips.
+
+    Each batch is a :class:`~minidl.data.Batch` with ``x: (B, 3, 32, 32) float32`` and
+    ``y: (B,) int64``. The augmentation of epoch ``e`` draws from
+    ``default_rng([seed, e, 1])``, so a run resumed from a checkpoint between epochs sees the
+    same images it would have seen (``state_dict`` is the order's ``{"seed", "epoch"}``).
+    """
+
+    def __init__(self, split: ImageSplit, batch_size: int = 128, *, mean, std, shuffle: bool = True,
+                 seed: int = 0, crop_padding: int = 0, flip: bool = False, drop_last: bool = False):
+        if split.images.dtype != np.uint8 or split.images.ndim != 4:
+            raise ValueError(f"CifarLoader expected uint8 images (N, C, H, W), got {split.images.dtype} "
+                             f"{split.images.shape}")
+        self.split = split
+        self.order = BatchLoader(np.arange(len(split)), None, batch_size=batch_size, shuffle=shuffle,
+                                 seed=seed, drop_last=drop_last)
+        self.mean, self.std = np.asarray(mean, np.float32), np.asarray(std, np.float32)
+        self.crop_padding, self.flip = int(crop_padding), bool(flip)
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def __iter__(self) -> Iterator[Batch]:
+        epoch = self.order.epoch
+        rng = np.random.default_rng([self.order.seed, epoch, 1])
+        for batch in self.order:
+            index = batch.x
+            images = self.split.images[index]
+            if self.crop_padding:
+                images = random_crop(images, self.crop_padding, rng)
+            if self.flip:
+                images = horizontal_flip(images, rng)
+            yield Batch(normalize(images, self.mean, self.std), self.split.labels[index], None, index)
+
+    def state_dict(self) -> dict:
+        return self.order.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.order.load_state_dict(state)
+
+    def __repr__(self) -> str:
+        return (f"CifarLoader(N={len(self.split)}, batch_size={self.order.batch_size}, shuffle={self.order.shuffle}, "
+                f"crop_padding={self.crop_padding}, flip={self.flip}, epochs_drawn={self.order.epoch})")
+
