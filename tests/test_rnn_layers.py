@@ -267,3 +267,28 @@ def test_bad_shapes_and_dtypes_are_refused():
         lstm(np.zeros((4, 2, 2), dtype=np.float32), (np.zeros((1, 2, 3), np.float32),) * 2)
     with pytest.raises(ValueError, match="hidden_size"):
         recurrent.LSTM(2, 0)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_lstm_backward_in_blocks_of_steps_is_exact(n, monkeypatch, device, to_dev):
+    """The local derivatives are computed a block of steps at a time (sized for the cache);
+    block boundaries must not matter."""
+    from minidl.functional import recurrent as F
+
+    layer = make_layer("lstm", 2, 3, 1, True).to(device)
+    rng = np.random.default_rng(8)
+    x = to_dev(rng.standard_normal((5, 3, 2)))
+    d_out = to_dev(rng.standard_normal((5, 3, 6)))
+    d_n = [to_dev(rng.standard_normal((2, 3, 3))) for _ in range(2)]
+    ref = None
+    for chunk in (None, n):
+        if chunk is not None:
+            monkeypatch.setattr(F, "_chunk", lambda step_size, T, c=chunk: c)
+        layer.zero_grad()
+        layer(x, lengths=[5, 2, 4])
+        got = [backend.asnumpy(g) for g in layer.backward(d_out, *d_n)]
+        got += [backend.asnumpy(p.grad).copy() for p in layer.parameters()]
+        if ref is None:
+            ref = got
+    for a, b in zip(ref, got):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)

@@ -141,12 +141,13 @@ def lstm_gates(a, c_prev, c_out=None, tanh_c_out=None, h_out=None):
 
 
 # --8<-- [start:lstm_local_grads]
-def lstm_local_grads(gates, c_prev, tanh_c):
+def lstm_local_grads(gates, c_prev, tanh_c, K=None, P=None):
     """The factors of the step backward, known once the forward is done.
 
     Args:
         gates: (..., 4, H) gate values o, i, f, g; c_prev, tanh_c: (..., H). The leading
-            dims may be (B,) for one step or (T, B) for a whole sequence at once.
+            dims may be (B,) for one step or (T, B) for several steps at once.
+        K, P: optional output buffers of shapes (..., 4, H) and (..., H).
 
     Returns:
         ``K`` (..., 4, H) and ``P`` (..., H) such that, for a step,
@@ -155,15 +156,23 @@ def lstm_local_grads(gates, c_prev, tanh_c):
     """
     xp = backend.get_array_module(gates)
     o, i, g = gates[..., 0, :], gates[..., 1, :], gates[..., 3, :]
-    K = xp.empty_like(gates)
-    s = gates[..., :3, :]
-    K[..., :3, :] = s * (1.0 - s)  # σ'(z) = σ(1−σ) for o, i, f
+    if K is None:
+        K = xp.empty_like(gates)
+    if P is None:
+        P = xp.empty_like(tanh_c)
+    # written with out= and no temporaries: this runs over every step of a sequence
+    s, Ks = gates[..., :3, :], K[..., :3, :]
+    xp.subtract(1.0, s, out=Ks)
+    Ks *= s  # σ'(z) = σ(1−σ) for o, i, f
     K[..., 0, :] *= tanh_c
     K[..., 1, :] *= g
     K[..., 2, :] *= c_prev
-    K[..., 3, :] = 1.0 - g * g
-    K[..., 3, :] *= i
-    P = 1.0 - tanh_c * tanh_c
+    Kg = K[..., 3, :]
+    xp.multiply(g, g, out=Kg)
+    xp.subtract(1.0, Kg, out=Kg)
+    Kg *= i
+    xp.multiply(tanh_c, tanh_c, out=P)
+    xp.subtract(1.0, P, out=P)
     P *= o
     return K, P
 # --8<-- [end:lstm_local_grads]

@@ -143,6 +143,16 @@ def lstm_sequence_forward(x, h0, c0, W_ih, W_hh, b_ih=None, b_hh=None, lengths=N
 # --8<-- [end:lstm_sequence_forward]
 
 
+def _chunk(step_size: int, T: int) -> int:
+    """How many steps' local derivatives to compute in one vectorized call.
+
+    All T at once would stream arrays of many MB through memory (and allocate them); one at a
+    time would pay the per-call cost of each ufunc every step. Blocks of about 64K numbers
+    stay in the CPU cache and still amortise the calls.
+    """
+    return max(1, min(T, 65536 // max(step_size, 1)))
+
+
 def _upstream(d_out, d_last, lengths, T, B, H, xp, dtype):
     """∂L/∂h_t for every step from the outputs and from h_n (a fresh (T, B, H) buffer)."""
     dHs = xp.zeros((T, B, H), dtype=dtype)
@@ -170,7 +180,6 @@ def lstm_sequence_backward(cache, d_out=None, d_h_n=None, d_c_n=None):
     xp = backend.get_array_module(x)
     T, B, D = x.shape
     H = Hs.shape[2]
-    K, P = lstm_local_grads(G, Cs[:-1], TC)  # the factors of every step at once
     dHs = _upstream(d_out, d_h_n, lengths, T, B, H, xp, G.dtype)
     dc = xp.zeros((B, H), dtype=G.dtype)
     dCs = None
@@ -181,11 +190,17 @@ def lstm_sequence_backward(cache, d_out=None, d_h_n=None, d_c_n=None):
             dCs = xp.zeros((T, B, H), dtype=G.dtype)
             dCs[lengths.last, lengths.batch] = d_c_n
     dZ = xp.empty_like(G)  # (T, B, 4, H): ∂L/∂z of every step
+    n = _chunk(B * 4 * H, T)
+    K, P = xp.empty((n, B, 4, H), dtype=G.dtype), xp.empty((n, B, H), dtype=G.dtype)
     dh0 = None
     for t in range(T - 1, -1, -1):
+        j = t % n
+        if t == T - 1 or j == n - 1:  # the factors of steps t−j..t, vectorized over steps
+            s = t - j
+            lstm_local_grads(G[s : t + 1], Cs[s : t + 1], TC[s : t + 1], K[: j + 1], P[: j + 1])
         if dCs is not None:
             dc += dCs[t]
-        _, dc = lstm_gates_backward(dHs[t], dc, K[t], P[t], G[t, :, 2, :], dZ[t])
+        _, dc = lstm_gates_backward(dHs[t], dc, K[j], P[j], G[t, :, 2, :], dZ[t])
         dh_prev = dZ[t].reshape(B, 4 * H) @ p.Wh  # the one GEMM per step
         if t > 0:
             dHs[t - 1] += dh_prev  # dHs[t-1] is now complete: output + recurrence
