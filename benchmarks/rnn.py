@@ -1,0 +1,282 @@
+"""Time a training step of the reports' recurrent models in minidl and in PyTorch, same run.
+
+    python benchmarks/rnn.py                 # the full table (several minutes on 2 cores)
+    python benchmarks/rnn.py --quick         # a smoke test: short sequences, 3 steps
+    python benchmarks/rnn.py --steps 50 --only B-lstm,B-gru --threads 2
+
+Cases (float32, CPU):
+
+* ``B-{lstm,gru,rnn}``: report B's classifier — Embedding(20001, 64, padding_idx=0) →
+  {LSTM, GRU, RNN}(64, 64) → last state → Linear(64, 64) → ReLU → Dropout(0.5) →
+  Linear(64, 2), cross-entropy, Adam(1e-3); batch 64 × 300 tokens.
+* ``E-lstm1``, ``E-bilstm2``: report E — Embedding(20000, 200) → LSTM(200, 256), one layer,
+  or two bidirectional layers with dropout 0.5 between them → Dropout(0.5) → Linear(·, 2);
+  batch 64 × 300 tokens.
+* ``C-charrnn``: report C's classic char-RNN (i2h, i2o on [x, h], LogSoftmax), one name of
+  7 letters per step (batch 1), NLL loss, plain SGD as in the tutorial.
+
+A step is forward + loss + backward + optimizer update. minidl and PyTorch steps alternate,
+so load from other processes hits both alike; the table gives the median ms per step,
+tokens per second and the ratio minidl / PyTorch (below 1: minidl is faster). Both start
+from the same weights (PyTorch's, loaded with ``load_state_dict``) and the script checks
+that their eval-mode outputs agree before timing. ``--threads`` sets the BLAS / PyTorch
+thread count (default 1: on a shared machine a multi-threaded BLAS stalls on small GEMMs).
+Peak memory: the largest NumPy allocation total during one minidl step (``tracemalloc``),
+and the process's maximum RSS at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def _parse(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--steps", type=int, default=20, help="timed steps per case (after warm-up)")
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--quick", action="store_true", help="60 tokens, 3 steps, 1 warm-up: a smoke test")
+    p.add_argument("--seq-len", type=int, default=300)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--threads", type=int, default=1, help="BLAS and PyTorch threads")
+    p.add_argument("--only", default="", help="comma-separated case names (default: all)")
+    p.add_argument("--no-torch", action="store_true", help="time minidl alone")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.steps, args.warmup, args.seq_len = 3, 1, 60
+    return args
+
+
+ARGS = _parse()
+# BLAS reads its thread count when it loads: set it before NumPy is imported
+for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[var] = str(ARGS.threads)
+
+import platform  # noqa: E402
+import resource  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import minidl  # noqa: E402
+from minidl.models.char_rnn import CharRNN  # noqa: E402
+from minidl.models.imdb import ImdbClassifier  # noqa: E402
+from minidl.nn import CrossEntropyLoss, NLLLoss  # noqa: E402
+from minidl.optim import Adam  # noqa: E402
+
+try:
+    if ARGS.no_torch:
+        raise ImportError
+    import torch
+
+    torch.set_num_threads(ARGS.threads)
+except ImportError:
+    torch = None
+
+
+# ----------------------------------------------------------------------------- cases
+CASES = {
+    # name: (vocab, embed, hidden, cell, layers, bidirectional, rnn_dropout, fc_dim)
+    "B-lstm": (20001, 64, 64, "lstm", 1, False, 0.0, 64),
+    "B-gru": (20001, 64, 64, "gru", 1, False, 0.0, 64),
+    "B-rnn": (20001, 64, 64, "rnn", 1, False, 0.0, 64),
+    "E-lstm1": (20000, 200, 256, "lstm", 1, False, 0.0, None),
+    "E-bilstm2": (20000, 200, 256, "lstm", 2, True, 0.5, None),
+}
+
+
+def torch_classifier(vocab, embed, hidden, cell, layers, bi, rnn_dropout, fc_dim):
+    nn = torch.nn
+
+    class TorchImdb(nn.Module):  # the same model, same parameter names as ImdbClassifier
+        def __init__(self):
+            super().__init__()
+            self.dirs = 2 if bi else 1
+            self.embedding = nn.Embedding(vocab, embed, padding_idx=0)
+            rnn_cls = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[cell]
+            self.rnn = rnn_cls(embed, hidden, num_layers=layers, bidirectional=bi, dropout=rnn_dropout)
+            feat = hidden * self.dirs
+            self.head = [] if fc_dim is None else [nn.Linear(feat, fc_dim), nn.ReLU()]
+            if fc_dim is not None:
+                self.fc1 = self.head[0]
+            self.dropout = nn.Dropout(0.5)
+            self.fc2 = nn.Linear(fc_dim or feat, 2)
+
+        def forward(self, ids):
+            _, state = self.rnn(self.embedding(ids.T))
+            h_n = state[0] if isinstance(state, tuple) else state
+            y = h_n[-1] if self.dirs == 1 else torch.cat([h_n[-2], h_n[-1]], 1)
+            for m in self.head:
+                y = m(y)
+            return self.fc2(self.dropout(y))
+
+    return TorchImdb()
+
+
+def classifier_steps(name, B, T):
+    vocab, embed, hidden, cell, layers, bi, rnn_dropout, fc_dim = CASES[name]
+    rng = np.random.default_rng(0)
+    ids = rng.integers(1, vocab, size=(B, T))
+    labels = rng.integers(0, 2, size=B)
+    ours = ImdbClassifier(vocab, embed, hidden, cell, num_layers=layers, bidirectional=bi,
+                          rnn_dropout=rnn_dropout, dropout=0.5, fc_dim=fc_dim)
+    loss_fn = CrossEntropyLoss()
+    theirs = None
+    if torch is not None:
+        theirs = torch_classifier(vocab, embed, hidden, cell, layers, bi, rnn_dropout, fc_dim)
+        ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+        # same weights, same numbers (eval mode: no dropout)
+        ours.eval()
+        theirs.eval()
+        with minidl.no_grad(), torch.no_grad():
+            diff = np.abs(ours(ids[:4, :50]) - theirs(torch.tensor(ids[:4, :50])).numpy()).max()
+        print(f"  {name}: max |minidl − PyTorch| of eval logits = {diff:.2e}", flush=True)
+        ours.train()
+        theirs.train()
+    opt = Adam(ours.parameters(), lr=1e-3)
+
+    def ours_step():
+        opt.zero_grad()
+        loss = loss_fn(ours(ids), labels)
+        ours.backward(loss_fn.backward())
+        opt.step()
+        return float(loss)
+
+    theirs_step = None
+    if theirs is not None:
+        t_opt = torch.optim.Adam(theirs.parameters(), lr=1e-3)
+        t_ids, t_labels = torch.tensor(ids), torch.tensor(labels)
+        t_loss = torch.nn.CrossEntropyLoss()
+
+        def theirs_step():
+            t_opt.zero_grad()
+            loss = t_loss(theirs(t_ids), t_labels)
+            loss.backward()
+            t_opt.step()
+            return float(loss)
+
+    return ours_step, theirs_step, B * T
+
+
+def charrnn_steps(T=7):
+    I, H, O = 57, 128, 18
+    rng = np.random.default_rng(0)
+    letters = np.zeros((T, 1, I), np.float32)
+    letters[np.arange(T), 0, rng.integers(0, I, T)] = 1.0
+    label = np.array([3])
+    lr = 0.005
+    ours = CharRNN(I, H, O)
+    nll = NLLLoss()
+
+    def ours_step():
+        log_probs, _ = ours.forward_sequence(letters)
+        loss = nll(log_probs, label)
+        ours.backward_sequence(nll.backward())
+        for p in ours.parameters():  # the tutorial's update: p −= lr · grad
+            p.data -= lr * p.grad
+            p.zero_grad()
+        return float(loss)
+
+    theirs_step = None
+    if torch is not None:
+        nn = torch.nn
+
+        class TutorialRNN(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.i2h = nn.Linear(I + H, H)
+                self.i2o = nn.Linear(I + H, O)
+                self.softmax = nn.LogSoftmax(dim=1)
+
+            def forward(self, x, h):
+                combined = torch.cat((x, h), 1)
+                return self.softmax(self.i2o(combined)), self.i2h(combined)
+
+        theirs = TutorialRNN()
+        ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+        t_letters, t_label = torch.tensor(letters), torch.tensor(label)
+        t_nll = nn.NLLLoss()
+
+        def theirs_step():
+            h = torch.zeros(1, H)
+            theirs.zero_grad()
+            for t in range(T):
+                out, h = theirs(t_letters[t], h)
+            loss = t_nll(out, t_label)
+            loss.backward()
+            for p in theirs.parameters():
+                p.data.add_(p.grad, alpha=-lr)
+            return loss.item()
+
+    return ours_step, theirs_step, T
+
+
+# ----------------------------------------------------------------------------- timing
+def time_case(ours_step, theirs_step, steps, warmup):
+    for _ in range(warmup):
+        ours_step()
+        if theirs_step:
+            theirs_step()
+    a, b = [], []
+    for _ in range(steps):  # alternate, so that a burst of outside load hits both
+        t0 = time.perf_counter()
+        ours_step()
+        a.append(time.perf_counter() - t0)
+        if theirs_step:
+            t0 = time.perf_counter()
+            theirs_step()
+            b.append(time.perf_counter() - t0)
+    tracemalloc.start()
+    ours_step()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return statistics.median(a), (statistics.median(b) if b else None), peak
+
+
+def main():
+    names = [n for n in list(CASES) + ["C-charrnn"] if not ARGS.only or n in ARGS.only.split(",")]
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {cpu}, {os.cpu_count()} cores; "
+          f"numpy {np.__version__}, torch {torch.__version__ if torch else 'absent'}; threads {ARGS.threads}; "
+          f"batch {ARGS.batch} x {ARGS.seq_len} tokens; {ARGS.steps} timed steps after {ARGS.warmup} warm-up",
+          flush=True)
+    rows = []
+    for name in names:
+        minidl.manual_seed(0)
+        if torch is not None:
+            torch.manual_seed(0)
+        if name == "C-charrnn":
+            ours_step, theirs_step, tokens = charrnn_steps()
+            steps, warmup = max(ARGS.steps * 10, 50), max(ARGS.warmup, 5)
+        else:
+            ours_step, theirs_step, tokens = classifier_steps(name, ARGS.batch, ARGS.seq_len)
+            steps, warmup = ARGS.steps, ARGS.warmup
+        t_ours, t_theirs, peak = time_case(ours_step, theirs_step, steps, warmup)
+        rows.append((name, t_ours, t_theirs, tokens, peak))
+        ratio = f"{t_ours / t_theirs:.2f}" if t_theirs else "-"
+        print(f"  {name}: minidl {t_ours * 1e3:.2f} ms, PyTorch "
+              f"{t_theirs * 1e3 if t_theirs else float('nan'):.2f} ms, ratio {ratio}", flush=True)
+    print()
+    print("| case | minidl ms/step | PyTorch ms/step | minidl / PyTorch | minidl tokens/s | PyTorch tokens/s "
+          "| minidl peak MB/step |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, t_ours, t_theirs, tokens, peak in rows:
+        tt = f"{t_theirs * 1e3:.2f}" if t_theirs else "-"
+        ratio = f"{t_ours / t_theirs:.2f}" if t_theirs else "-"
+        tps = f"{tokens / t_theirs:,.0f}" if t_theirs else "-"
+        print(f"| {name} | {t_ours * 1e3:.2f} | {tt} | {ratio} | {tokens / t_ours:,.0f} | {tps} | {peak / 2**20:.1f} |")
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\nprocess max RSS {maxrss:.0f} MB (minidl and PyTorch together)")
+
+
+if __name__ == "__main__":
+    main()
