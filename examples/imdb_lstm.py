@@ -122,4 +122,7 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    try:
+        main(sys.argv[1:])
+    except FileNotFoundError as e:  # no data set: say where to put it, without a traceback
+        sys.exit(f"error: {e}")
