@@ -42,6 +42,7 @@ def test_good_formulas_pass(tmp_path):
         ("Inline $\\boldsymbol{x}$ needs an extension we do not load.", "Undefined control sequence"),
         ("$$\\left( x$$", "Extra \\left"),
         ("A space after the dollar: $ x$ shows raw TeX.", "unmatched math delimiter"),
+        ("An eaten backslash: $64 \times 64$ (a tab, then 'imes').", "control character"),
     ],
 )
 def test_broken_formula_fails_with_file_and_line(tmp_path, line, needle):

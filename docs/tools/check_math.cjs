@@ -53,6 +53,13 @@ let checked = 0;
 
 function check(where, tex, display) {
   checked += 1;
+  // A control character in a formula is almost always an eaten backslash ("\t" of
+  // "\times" or "\tanh" written through a string escape); TeX would silently accept it.
+  const ctrl = tex.match(/[\x00-\x09\x0b-\x1f]/);
+  if (ctrl) {
+    problems.push(`${where}: control character U+${ctrl[0].charCodeAt(0).toString(16).padStart(4, "0")} in formula (an eaten backslash?)  in: ${oneLine(tex)}`);
+    return;
+  }
   const err = texError(tex, display);
   if (err) problems.push(`${where}: ${err}  in: ${oneLine(tex)}`);
 }
