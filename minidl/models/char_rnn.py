@@ -36,7 +36,7 @@ class CharRNN(Module):
     """``CharRNN(input_size=57, hidden_size=128, output_size=18)``.
 
     ``forward(x, h)``: x (B, I) (one-hot letters), h (B, H) -> ``(log_probs (B, O), h' (B, H))``.
-    ``backward(d_log_probs, d_h')`` (either may be None = zeros) -> ``(dx, dh)``.
+    ``backward(d_log_probs, d_h')`` (either, not both, may be None = zeros) -> ``(dx, dh)``.
     Parameters: ``i2h.weight`` (H, I+H), ``i2h.bias`` (H,), ``i2o.weight`` (O, I+H), ``i2o.bias`` (O,).
     """
 
@@ -67,17 +67,22 @@ class CharRNN(Module):
         return log_probs, h_new
 
     def backward(self, d_log_probs=None, d_h_new=None):
-        # every step pushed one cache in each child, so each child must pop one: an output
-        # (or state) that does not reach the loss gets a zero gradient rather than none
-        xp = backend.get_array_module(self.i2h.weight.data)
-        dtype = self.i2h.weight.data.dtype
+        # every step pushed one cache in each child, so each child must pop one
         if d_log_probs is None:
-            B = d_h_new.shape[0] if d_h_new is not None else 1
-            d_log_probs = xp.zeros((B, self.output_size), dtype=dtype)
-        if d_h_new is None:
-            d_h_new = xp.zeros((d_log_probs.shape[0], self.hidden_size), dtype=dtype)
-        d_combined = self.i2o.backward(self.softmax.backward(d_log_probs))
-        d_combined += self.i2h.backward(d_h_new)
+            # this step's output does not reach the loss (the tutorial scores only the last
+            # one): its gradient is zero, so instead of back-propagating zeros through
+            # LogSoftmax and i2o, just drop their caches
+            self.softmax.saved()
+            self.i2o.saved()
+            if d_h_new is None:
+                raise ValueError("CharRNN.backward needs d_log_probs or d_h_new")
+            d_combined = self.i2h.backward(d_h_new)
+        else:
+            d_combined = self.i2o.backward(self.softmax.backward(d_log_probs))
+            if d_h_new is not None:
+                d_combined += self.i2h.backward(d_h_new)
+            else:  # a zero state gradient: pop i2h's cache, add nothing
+                self.i2h.saved()
         return d_combined[:, : self.input_size], d_combined[:, self.input_size :]
     # --8<-- [end:char_rnn_step]
 
