@@ -157,7 +157,7 @@ def classifier_steps(name, B, T):
             loss = t_loss(theirs(t_ids), t_labels)
             loss.backward()
             t_opt.step()
-            return float(loss)
+            return loss.item()
 
     return ours_step, theirs_step, B * T
 

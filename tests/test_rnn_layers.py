@@ -269,17 +269,18 @@ def test_bad_shapes_and_dtypes_are_refused():
         recurrent.LSTM(2, 0)
 
 
+@pytest.mark.parametrize("kind", ["lstm", "gru", "gru_v1"])
 @pytest.mark.parametrize("n", [1, 2, 3])
-def test_lstm_backward_in_blocks_of_steps_is_exact(n, monkeypatch, device, to_dev):
+def test_backward_in_blocks_of_steps_is_exact(kind, n, monkeypatch, device, to_dev):
     """The local derivatives are computed a block of steps at a time (sized for the cache);
     block boundaries must not matter."""
     from minidl.functional import recurrent as F
 
-    layer = make_layer("lstm", 2, 3, 1, True).to(device)
+    layer = make_layer(kind, 2, 3, 1, True).to(device)
     rng = np.random.default_rng(8)
     x = to_dev(rng.standard_normal((5, 3, 2)))
     d_out = to_dev(rng.standard_normal((5, 3, 6)))
-    d_n = [to_dev(rng.standard_normal((2, 3, 3))) for _ in range(2)]
+    d_n = [to_dev(rng.standard_normal((2, 3, 3))) for _ in range(n_states(kind))]
     ref = None
     for chunk in (None, n):
         if chunk is not None:

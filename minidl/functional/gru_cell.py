@@ -123,22 +123,31 @@ def gru_new_state(a, n_hidden, h_prev, h_out=None):
 
 
 # --8<-- [start:gru_local_grads]
-def gru_local_grads(gates, h_prev, g_hat=None):
-    """The backward factors, for one step (…= B) or all steps (…= T, B) at once.
+def gru_local_grads(gates, h_prev, g_hat=None, K=None, K_r=None):
+    """The backward factors, for one step (…= B) or several steps (…= T, B) at once.
 
     gates (..., 3, H) = r, z, n; h_prev (..., H); ``g_hat`` (..., H) = W_hn h + b_hn for the
-    reset-after form, None for reset-before. Returns ``K`` (..., 2, H) = [K_z, K_n] and
-    ``K_r`` (..., H) (see the module docstring).
+    reset-after form, None for reset-before; K, K_r: optional output buffers. Returns
+    ``K`` (..., 2, H) = [K_z, K_n] and ``K_r`` (..., H) (see the module docstring).
     """
     xp = backend.get_array_module(gates)
     r, z, n = gates[..., 0, :], gates[..., 1, :], gates[..., 2, :]
-    K = xp.empty(gates.shape[:-2] + (2, gates.shape[-1]), dtype=gates.dtype)
-    K[..., 0, :] = h_prev - n
-    K[..., 0, :] *= z * (1.0 - z)
-    K[..., 1, :] = 1.0 - n * n
-    K[..., 1, :] *= 1.0 - z
-    K_r = r * (1.0 - r)
-    K_r *= h_prev if g_hat is None else g_hat
+    if K is None:
+        K = xp.empty(gates.shape[:-2] + (2, gates.shape[-1]), dtype=gates.dtype)
+    if K_r is None:
+        K_r = xp.empty_like(h_prev)
+    Kz, Kn = K[..., 0, :], K[..., 1, :]
+    # out= everywhere: no temporaries, this runs over many steps at once
+    xp.subtract(1.0, z, out=Kn)  # 1 − z, used twice
+    xp.multiply(z, Kn, out=Kz)  # z(1 − z)
+    xp.multiply(n, n, out=K_r)
+    xp.subtract(1.0, K_r, out=K_r)  # 1 − n²
+    Kn *= K_r  # K_n = (1 − z)(1 − n²)
+    xp.subtract(h_prev, n, out=K_r)
+    Kz *= K_r  # K_z = (h − n) z(1 − z)
+    xp.subtract(1.0, r, out=K_r)
+    K_r *= r
+    K_r *= h_prev if g_hat is None else g_hat  # K_r = ĝ r(1 − r)  or  h r(1 − r)
     return K, K_r
 # --8<-- [end:gru_local_grads]
 

@@ -345,16 +345,28 @@ def gru_sequence_backward(cache, d_out=None, d_h_n=None):
     dHs = _upstream(d_out, d_h_n, lengths, T, B, H, xp, G.dtype)
     r, z = G[:, :, 0], G[:, :, 1]
     dh0 = None
+    n = _chunk(B * 3 * H, T)  # local derivatives a cache-sized block of steps at a time
+    K, K_r = xp.empty((n, B, 2, H), dtype=G.dtype), xp.empty((n, B, H), dtype=G.dtype)
+    g_hat = saved[:, :, 2] if reset_after else None
+
+    def factors(t):
+        j = t % n
+        if t == T - 1 or j == n - 1:
+            s = t - j
+            gru_local_grads(G[s : t + 1], H_prev[s : t + 1], None if g_hat is None else g_hat[s : t + 1],
+                            K[: j + 1], K_r[: j + 1])
+        return K[j], K_r[j]
+
     if reset_after:
-        K, K_r = gru_local_grads(G, H_prev, saved[:, :, 2])
         # E[t] = [dĝ, dz_r, dz_z, dz_n]: blocks 0..2 are the hidden side's upstream
         # (ĝ, r, z), blocks 1..3 the input side's (r, z, n), each without a copy per step
         E = xp.empty((T, B, 4, H), dtype=G.dtype)
         W_b = xp.concatenate([p.W_hh[2 * H :], p.W_hh[: 2 * H]], axis=0)  # rows ĝ(n), r, z
         for t in range(T - 1, -1, -1):
             dh, e = dHs[t], E[t]
-            xp.multiply(dh[:, None, :], K[t], out=e[:, 2:4])
-            xp.multiply(e[:, 3], K_r[t], out=e[:, 1])
+            K_t, K_r_t = factors(t)
+            xp.multiply(dh[:, None, :], K_t, out=e[:, 2:4])
+            xp.multiply(e[:, 3], K_r_t, out=e[:, 1])
             xp.multiply(e[:, 3], r[t], out=e[:, 0])
             dh_prev = e[:, 0:3].reshape(B, 3 * H) @ W_b
             dh_prev += dh * z[t]
@@ -369,14 +381,14 @@ def gru_sequence_backward(cache, d_out=None, d_h_n=None):
         db_b = dGh.sum(axis=0)
         db_hh = xp.concatenate([db_b[H:], db_b[:H]]) if p.b is not None else None
     else:
-        K, K_r = gru_local_grads(G, H_prev, None)
         dA = xp.empty((T, B, 3, H), dtype=G.dtype)  # [dz_r, dz_z, dz_n]
         W_rz, W_n = p.W_hh[: 2 * H], p.W_hh[2 * H :]
         for t in range(T - 1, -1, -1):
             dh, e = dHs[t], dA[t]
-            xp.multiply(dh[:, None, :], K[t], out=e[:, 1:3])
+            K_t, K_r_t = factors(t)
+            xp.multiply(dh[:, None, :], K_t, out=e[:, 1:3])
             drh = e[:, 2] @ W_n  # ∂L/∂(r ⊙ h)
-            xp.multiply(drh, K_r[t], out=e[:, 0])
+            xp.multiply(drh, K_r_t, out=e[:, 0])
             dh_prev = e[:, 0:2].reshape(B, 2 * H) @ W_rz
             drh *= r[t]
             dh_prev += drh
