@@ -1,10 +1,13 @@
-"""List the minidl modules that no API page documents (a warning; exit status 0).
+"""List the minidl modules that no API page documents, and the public functions, classes
+and methods that have no docstring (warnings; exit status 0).
 
 A module is covered when some ``::: NAME`` directive in docs/api/*.md names it, or names
 a package above it with ``show_submodules: true``. Private modules (``_name``) are skipped.
 Usage: python docs/tools/check_api_coverage.py
 """
 
+import importlib
+import inspect
 import pathlib
 import re
 import sys
@@ -32,6 +35,29 @@ def modules():
         yield ".".join(parts)
 
 
+def undocumented(module_names):
+    """Public functions, classes and their public methods (defined in that module) without a
+    docstring; forward/backward/extra_repr of a documented layer class are not required."""
+    sys.path.insert(0, str(ROOT))
+    out = []
+    for name in module_names:
+        mod = importlib.import_module(name)
+        public = getattr(mod, "__all__", None) or [n for n in vars(mod) if not n.startswith("_")]
+        for n in public:
+            obj = getattr(mod, n, None)
+            if not (inspect.isfunction(obj) or inspect.isclass(obj)) or obj.__module__ != name:
+                continue
+            if not (obj.__doc__ or "").strip():
+                out.append(f"{name}.{n}")
+            if inspect.isclass(obj):
+                for m, f in vars(obj).items():
+                    if m.startswith("_") or not inspect.isfunction(f) or m in ("forward", "backward", "extra_repr"):
+                        continue
+                    if not (f.__doc__ or "").strip():
+                        out.append(f"{name}.{n}.{m}")
+    return out
+
+
 def main() -> int:
     found = directives()
     missing = []
@@ -46,6 +72,9 @@ def main() -> int:
               + " (add a '::: NAME' directive to a page in docs/api/)", file=sys.stderr)
     else:
         print(f"API coverage: every public minidl module is documented ({len(found)} directives)")
+    bare = undocumented(["minidl"] + list(modules()))
+    if bare:
+        print(f"API coverage: {len(bare)} public objects have no docstring: " + ", ".join(bare), file=sys.stderr)
     return 0
 
 
