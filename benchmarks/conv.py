@@ -1,0 +1,200 @@
+"""Training-step benchmark: ResNet-20 and ResNet-34 on 3×32×32 images, minidl vs PyTorch.
+
+One step = forward + cross-entropy + backward + Adam update, float32, random data of the
+CIFAR-10 shape. Each (framework, model) pair runs in its own child process, one after
+the other in the same invocation, so the peak resident memory (``ru_maxrss`` of that
+child) belongs to it alone; the ratio compares runs made minutes apart on the same
+machine. PyTorch is skipped when it does not import (it is never a minidl dependency).
+
+    python benchmarks/conv.py                          # both models, batch 128
+    python benchmarks/conv.py --models resnet20 --steps 10 --batch 64
+    python benchmarks/conv.py --rounds 2               # alternate minidl/torch twice
+
+Prints a Markdown table: ms/step (median over the timed steps), images/s, the ratio
+minidl/PyTorch and the peak RSS of each child.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+CONFIGS = {"resnet20": ([3, 3, 3], [16, 32, 64]), "resnet34": ([3, 4, 6, 3], [64, 128, 256, 512])}
+
+
+def _data(batch, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, 3, 32, 32)).astype(np.float32)
+    y = rng.integers(0, 10, size=batch)
+    return x, y
+
+
+def bench_minidl(model_name, batch, steps, warmup):
+    import minidl
+    from minidl.models.resnet import resnet20, resnet34
+    from minidl.nn import CrossEntropyLoss
+    from minidl.optim import Adam
+
+    minidl.manual_seed(0)
+    model = {"resnet20": resnet20, "resnet34": resnet34}[model_name]()
+    loss_fn = CrossEntropyLoss()
+    opt = Adam(model.parameters(), lr=1e-3)
+    x, y = _data(batch)
+    times = []
+    for i in range(warmup + steps):
+        t0 = time.perf_counter()
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        model.backward(loss_fn.backward())
+        opt.step()
+        float(loss)
+        if i >= warmup:
+            times.append(time.perf_counter() - t0)
+    return times
+
+
+def bench_torch(model_name, batch, steps, warmup):
+    import torch
+    import torch.nn as tnn
+
+    class Block(tnn.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.conv1 = tnn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+            self.bn1 = tnn.BatchNorm2d(cout)
+            self.conv2 = tnn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+            self.bn2 = tnn.BatchNorm2d(cout)
+            self.shortcut = tnn.Sequential()
+            if stride != 1 or cin != cout:
+                self.shortcut = tnn.Sequential(tnn.Conv2d(cin, cout, 1, stride, bias=False), tnn.BatchNorm2d(cout))
+
+        def forward(self, x):
+            out = torch.relu(self.bn1(self.conv1(x)))
+            return torch.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+    class Net(tnn.Module):
+        def __init__(self, blocks, widths):
+            super().__init__()
+            self.conv1 = tnn.Conv2d(3, widths[0], 3, 1, 1, bias=False)
+            self.bn1 = tnn.BatchNorm2d(widths[0])
+            layers, cin = [], widths[0]
+            for k, (n, w) in enumerate(zip(blocks, widths)):
+                for b in range(n):
+                    layers.append(Block(cin, w, 2 if (k > 0 and b == 0) else 1))
+                    cin = w
+            self.layers = tnn.Sequential(*layers)
+            self.linear = tnn.Linear(cin, 10)
+
+        def forward(self, x):
+            out = self.layers(torch.relu(self.bn1(self.conv1(x))))
+            return self.linear(torch.flatten(torch.nn.functional.adaptive_avg_pool2d(out, 1), 1))
+
+    if os.environ.get("OMP_NUM_THREADS"):
+        torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+    torch.manual_seed(0)
+    model = Net(*CONFIGS[model_name])
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = tnn.CrossEntropyLoss()
+    xn, yn = _data(batch)
+    x, y = torch.from_numpy(xn), torch.from_numpy(yn)
+    times = []
+    for i in range(warmup + steps):
+        t0 = time.perf_counter()
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        loss.item()
+        if i >= warmup:
+            times.append(time.perf_counter() - t0)
+    return times
+
+
+def worker(args):
+    fn = bench_minidl if args.worker == "minidl" else bench_torch
+    times = fn(args.models, args.batch, args.steps, args.warmup)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(json.dumps({"times": times, "peak_mb": peak_mb}))
+
+
+def run_child(framework, model, args):
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", framework, "--models", model,
+           "--batch", str(args.batch), "--steps", str(args.steps), "--warmup", str(args.warmup)]
+    env = dict(os.environ)
+    if args.threads:
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[var] = str(args.threads)
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        if framework == "torch" and "No module named 'torch'" in out.stderr:
+            return None
+        raise RuntimeError(f"{framework} {model} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--models", default="resnet20,resnet34", help="comma-separated: resnet20, resnet34")
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--steps", type=int, default=5, help="timed steps per child")
+    p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--rounds", type=int, default=1, help="alternate minidl and torch this many times")
+    p.add_argument("--threads", type=int, default=None,
+                   help="BLAS/OpenMP threads of both frameworks (default: each library's own default)")
+    p.add_argument("--no-torch", action="store_true")
+    p.add_argument("--worker", choices=["minidl", "torch"], help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.worker:
+        return worker(args)
+
+    import minidl
+
+    threads = args.threads or "default"
+    print(f"# conv training step, batch {args.batch}, float32, {args.steps} timed steps after {args.warmup} "
+          f"warm-up, {args.rounds} round(s), threads: {threads}")
+    print(f"# {platform.platform()}, {os.cpu_count()} CPUs, python {platform.python_version()}, "
+          f"numpy {np.__version__}, minidl {minidl.__version__}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    rows = []
+    for model in args.models.split(","):
+        res = {"minidl": [], "torch": []}
+        peaks = {"minidl": 0.0, "torch": 0.0}
+        for _ in range(args.rounds):
+            for fw in ("minidl", "torch"):
+                if fw == "torch" and args.no_torch:
+                    continue
+                r = run_child(fw, model, args)
+                if r is None:
+                    continue
+                res[fw] += r["times"]
+                peaks[fw] = max(peaks[fw], r["peak_mb"])
+                print(f"#   {model} {fw}: " + " ".join(f"{t * 1e3:.0f}" for t in r["times"]) + " ms", flush=True)
+        ms = {fw: statistics.median(t) * 1e3 for fw, t in res.items() if t}
+        rows.append((model, ms, peaks))
+    print()
+    print("| model | minidl ms/step | minidl img/s | PyTorch ms/step | PyTorch img/s | ratio "
+          "| peak RSS minidl / PyTorch |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for model, ms, peaks in rows:
+        m = ms["minidl"]
+        t = ms.get("torch")
+        if t is None:
+            print(f"| {model} | {m:.0f} | {args.batch / m * 1e3:.0f} | – | – | – | {peaks['minidl']:.0f} MB / – |")
+        else:
+            print(f"| {model} | {m:.0f} | {args.batch / m * 1e3:.0f} | {t:.0f} | {args.batch / t * 1e3:.0f} | "
+                  f"{m / t:.2f}× | {peaks['minidl']:.0f} MB / {peaks['torch']:.0f} MB |")
+
+
+if __name__ == "__main__":
+    main()
