@@ -102,12 +102,13 @@ def _check_geometry(x_shape, kernel_size, stride, padding, dilation):
 
 
 # --8<-- [start:im2col]
-def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
+def im2col(x, kernel_size, stride=1, padding=0, dilation=1, out=None):
     """Patches of ``x`` as the rows of a matrix.
 
     x: (N, C, H, W), any memory layout -> cols: (N·Ho·Wo, kh·kw·C), row ``(n, h, w)``,
     column ``(i, j, c)``: ``cols[(n, h, w), (i, j, c)] = x̃[n, c, h·s + i·d, w·s + j·d]``
     where ``x̃`` is ``x`` zero-padded by ``padding``. Returns ``cols, (Ho, Wo)``.
+    ``out``: an (M, K) array to fill instead of allocating one (see ``Conv2d``).
     """
     xp = get_array_module(x)
     (kh, kw), (sh, sw), (ph, pw), (dh, dw), (Ho, Wo) = _check_geometry(
@@ -128,9 +129,11 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
         strides=(sN, sH * sh, sW * sw, sH * dh, sW * dw, sC),
         writeable=False,
     )
-    # the reshape copies the overlapping windows into one matrix (a view when 1x1, stride 1)
-    cols = windows.reshape(N * Ho * Wo, kh * kw * C)
-    return cols, (Ho, Wo)
+    if out is None:
+        # the reshape copies the overlapping windows into one matrix (a view when 1x1, stride 1)
+        return windows.reshape(N * Ho * Wo, kh * kw * C), (Ho, Wo)
+    xp.copyto(out.reshape(N, Ho, Wo, kh, kw, C), windows)
+    return out, (Ho, Wo)
 # --8<-- [end:im2col]
 
 
@@ -176,11 +179,12 @@ def _check_inputs(x, weight, bias, groups):
 
 
 # --8<-- [start:conv2d]
-def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, cols_out=None):
     """``y = x ⋆ W + b``. x: (N, C, H, W), weight: (O, C/g, kh, kw), bias: (O,) or None.
 
     Returns ``y: (N, O, Ho, Wo)`` (channels-last memory) and the cache for
     :func:`conv2d_backward` (the im2col matrix of each group and the input shape).
+    ``cols_out``: an (M, kh·kw·C) buffer for im2col to fill (``groups=1`` only).
     """
     _check_inputs(x, weight, bias, groups)
     xp = get_array_module(x)
@@ -190,7 +194,7 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
     ys, cols_per_group = [], []
     for g in range(groups):
         xg = x[:, g * Cg:(g + 1) * Cg] if groups > 1 else x
-        cols, (Ho, Wo) = im2col(xg, (kh, kw), stride, padding, dilation)  # (M, K)
+        cols, (Ho, Wo) = im2col(xg, (kh, kw), stride, padding, dilation, cols_out if groups == 1 else None)
         # Ŵ with the columns in im2col's (i, j, c) order: (Og, kh·kw·Cg)
         w_hat = weight[g * Og:(g + 1) * Og].transpose(0, 2, 3, 1).reshape(Og, kh * kw * Cg)
         ys.append(cols @ w_hat.T)  # (M, Og): the one GEMM
@@ -203,11 +207,12 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
 
 
 def conv2d_backward(dy, cache, weight, stride=1, padding=0, dilation=1, groups=1,
-                    need_bias=True, need_input_grad=True):
+                    need_bias=True, need_input_grad=True, dcols_out=None):
     """Gradients of :func:`conv2d_forward`. dy: (N, O, Ho, Wo), any memory layout.
 
     Returns ``dx: (N, C, H, W)`` (None unless ``need_input_grad``), ``dW: (O, C/g, kh, kw)``
-    and ``db: (O,)`` (None unless ``need_bias``).
+    and ``db: (O,)`` (None unless ``need_bias``). ``dcols_out``: a (kh·kw, M, C) scratch
+    buffer for ∂L/∂cols (``groups=1`` only).
     """
     xp = get_array_module(dy)
     cols_per_group, x_shape = cache
@@ -225,7 +230,8 @@ def conv2d_backward(dy, cache, weight, stride=1, padding=0, dilation=1, groups=1
         if need_input_grad:
             # ∂L/∂cols = dY Ŵ, computed offset-major: block (i, j) = dY · W[:, :, i, j]
             w_offsets = weight[g * Og:(g + 1) * Og].transpose(2, 3, 0, 1).reshape(kh * kw, Og, Cg)
-            dcols = dyg @ w_offsets  # (kh·kw, M, Cg): kh·kw GEMMs in one call
+            # (kh·kw, M, Cg): kh·kw GEMMs in one call
+            dcols = xp.matmul(dyg, w_offsets, out=dcols_out if groups == 1 else None)
             dxs.append(col2im(dcols, (N, Cg, H, W), (kh, kw), stride, padding, dilation))
     dx = None
     if need_input_grad:
