@@ -267,6 +267,15 @@ def test_bad_shapes_and_dtypes_are_refused():
         lstm(np.zeros((4, 2, 2), dtype=np.float32), (np.zeros((1, 2, 3), np.float32),) * 2)
     with pytest.raises(ValueError, match="hidden_size"):
         recurrent.LSTM(2, 0)
+    x = np.zeros((4, 2, 2), dtype=np.float32)
+    with pytest.raises(TypeError, match=r"tuple \(h0, c0\)"):
+        lstm(x, np.zeros((2, 2, 3), np.float32))
+    with pytest.raises(TypeError, match="one array h0"):
+        recurrent.GRU(2, 3)(x, (np.zeros((1, 2, 3), np.float32),))
+    with pytest.raises(ValueError, match="nonlinearity"):
+        recurrent.RNN(2, 3, nonlinearity="sigmoid")
+    with pytest.raises(ValueError, match="dropout"):
+        recurrent.LSTM(2, 3, dropout=1.0)
 
 
 @pytest.mark.parametrize("kind", ["lstm", "gru", "gru_v1"])

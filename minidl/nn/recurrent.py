@@ -114,6 +114,9 @@ class _RecurrentBase(Module):
         name = type(self).__name__
         if hx is None:
             return tuple(xp.zeros((LD, B, H), dtype=dtype) for _ in range(self._n_states))
+        if (self._n_states == 2) != isinstance(hx, (tuple, list)):
+            want = "a tuple (h0, c0)" if self._n_states == 2 else "one array h0"
+            raise TypeError(f"{name} expected hx = {want}, got {type(hx).__name__}")
         states = tuple(hx) if self._n_states == 2 else (hx,)
         if len(states) != self._n_states:
             raise ValueError(f"{name} expected hx = (h0, c0), got {len(states)} arrays")
@@ -290,14 +293,10 @@ class LSTM(_RecurrentBase):
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, residual=False):
-        self.residual = bool(residual)
+        # read by _extra_parameters while the base class creates the parameters, so it is set
+        # before Module.__init__ (whose __setattr__ is not ready yet)
+        object.__setattr__(self, "residual", bool(residual))
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional)
-
-    def __setattr__(self, name, value):
-        if name == "residual" and "_parameters" not in self.__dict__:
-            object.__setattr__(self, name, value)  # set before Module.__init__ runs
-            return
-        super().__setattr__(name, value)
 
     def _extra_parameters(self, layer, d, d_in, k):
         if self.residual and d_in != self.hidden_size:
