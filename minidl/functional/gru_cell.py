@@ -71,6 +71,11 @@ class GRUPacked(NamedTuple):
 
 # --8<-- [start:gru_pack]
 def gru_pack(W_ih, W_hh, b_ih=None, b_hh=None, reset_after=True) -> GRUPacked:
+    """PyTorch-layout weights -> :class:`GRUPacked`. W_ih (3H, D), W_hh (3H, H), biases (3H,).
+
+    b_hr and b_hz enter r and z as plain sums with b_ir, b_iz, so they are folded into the
+    input-side bias; b_hn is kept apart in the reset-after form, where r multiplies it.
+    """
     H = W_hh.shape[1]
     WxT = W_ih.T.copy()
     WxT[:, : 2 * H] *= -1.0  # σ(u) = 1/(1 + e^{−u}): feed −u to the exp

@@ -27,6 +27,7 @@ NONLINEARITIES = ("tanh", "relu")
 
 
 def check_nonlinearity(nonlinearity: str) -> None:
+    """Raise ValueError unless ``nonlinearity`` is ``"tanh"`` or ``"relu"``."""
     if nonlinearity not in NONLINEARITIES:
         raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
 
