@@ -122,12 +122,12 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1, out=None):
     else:
         padded = x_nhwc
     sN, sH, sW, sC = padded.strides
-    # window (h, w), offset (i, j) starts at row h·s + i·d, column w·s + j·d of the padded image
+    # window (h, w), offset (i, j) starts at row h·s + i·d, column w·s + j·d of the padded image.
+    # Overlapping windows share memory: this view is only ever read, never written through.
     windows = xp.lib.stride_tricks.as_strided(
         padded,
         shape=(N, Ho, Wo, kh, kw, C),
         strides=(sN, sH * sh, sW * sw, sH * dh, sW * dw, sC),
-        writeable=False,
     )
     if out is None:
         # the reshape copies the overlapping windows into one matrix (a view when 1x1, stride 1)
