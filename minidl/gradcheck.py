@@ -62,6 +62,7 @@ class GradcheckReport:
         return max(self.errors.values(), default=0.0)
 
     def assert_ok(self) -> "GradcheckReport":
+        """Raise :class:`GradcheckError` with the table if any tensor fails; else return self."""
         if not self.ok:
             raise GradcheckError(f"gradient check failed (tol {self.tol:g}):\n{self}")
         return self

@@ -35,6 +35,7 @@ def is_grad_enabled() -> bool:
 
 
 def set_grad_enabled(mode: bool) -> None:
+    """Switch caching for backward on or off globally (``no_grad`` does it for a block)."""
     global _GRAD_ENABLED
     _GRAD_ENABLED = bool(mode)
 
@@ -72,6 +73,7 @@ class Parameter:
         return self.data.dtype
 
     def zero_grad(self) -> None:
+        """Set the accumulated gradient to zero (in place; the buffer is kept)."""
         self.grad[...] = 0
 
     def _set(self, data) -> None:
@@ -131,18 +133,22 @@ class Module:
         object.__setattr__(self, name, value)
 
     def named_children(self) -> Iterator[tuple[str, "Module"]]:
+        """``(name, module)`` for each direct sub-module, in registration order."""
         yield from self._modules.items()
 
     def children(self) -> Iterator["Module"]:
+        """The direct sub-modules."""
         for _, m in self.named_children():
             yield m
 
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
+        """``(dotted name, module)`` for this module (name ``""``) and every descendant."""
         yield prefix, self
         for name, m in self._modules.items():
             yield from m.named_modules(f"{prefix}.{name}" if prefix else name)
 
     def modules(self) -> Iterator["Module"]:
+        """This module and every descendant."""
         for _, m in self.named_modules():
             yield m
 
@@ -154,9 +160,11 @@ class Module:
             yield from m.named_parameters(f"{prefix}.{name}" if prefix else name)
 
     def parameters(self) -> list[Parameter]:
+        """Every Parameter of the tree, in the order of :meth:`named_parameters`."""
         return [p for _, p in self.named_parameters()]
 
     def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Any]]:
+        """``(dotted name, array)`` for every buffer (e.g. ``bn1.running_mean``)."""
         for name in self._buffers:
             yield (f"{prefix}.{name}" if prefix else name), getattr(self, name)
         for name, m in self._modules.items():
@@ -197,14 +205,17 @@ class Module:
 
     # ------------------------------------------------------------------ modes and grads
     def train(self, mode: bool = True) -> "Module":
+        """Set training mode (dropout active, BatchNorm batch statistics) on the whole tree."""
         for m in self.modules():
             object.__setattr__(m, "training", bool(mode))
         return self
 
     def eval(self) -> "Module":
+        """Evaluation mode: dropout is the identity, BatchNorm uses its running statistics."""
         return self.train(False)
 
     def zero_grad(self) -> None:
+        """Zero every parameter's gradient (backward passes add into them)."""
         for p in self.parameters():
             p.zero_grad()
 

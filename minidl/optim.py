@@ -39,14 +39,17 @@ class Optimizer:
         self.step_count = 0
 
     def zero_grad(self) -> None:
+        """Zero the gradients of every parameter this optimizer updates."""
         for p in self.params:
             p.zero_grad()
 
     def step(self) -> None:  # pragma: no cover - abstract
+        """Update every parameter from its gradient (one optimisation step)."""
         raise NotImplementedError
 
     # state_dict: flat names -> arrays/scalars, so it can live in an .npz checkpoint
     def state_dict(self) -> dict:
+        """Flat ``{"step_count", "lr", "state.<i>.<name>": array}``, storable in an ``.npz``."""
         sd = {"step_count": self.step_count, "lr": self.lr}
         for i, st in enumerate(self.state):
             for k, v in st.items():
@@ -54,6 +57,7 @@ class Optimizer:
         return sd
 
     def load_state_dict(self, sd: dict) -> None:
+        """Restore :meth:`state_dict` (arrays copied to each parameter's device and dtype)."""
         self.step_count = int(sd["step_count"])
         self.lr = float(sd["lr"])
         self.state = [{} for _ in self.params]
@@ -82,6 +86,7 @@ class SGD(Optimizer):
 
     # --8<-- [start:sgd]
     def step(self) -> None:
+        """One SGD update of every parameter (see the module docstring for the rule)."""
         self.step_count += 1
         for p, st in zip(self.params, self.state):
             g = p.grad
@@ -119,6 +124,7 @@ class Adam(Optimizer):
 
     # --8<-- [start:adam]
     def step(self) -> None:
+        """One Adam update of every parameter, with bias correction."""
         self.step_count += 1
         t = self.step_count
         b1, b2 = self.beta1, self.beta2

@@ -62,6 +62,7 @@ class History:
     rows: list = field(default_factory=list)
 
     def append(self, **row) -> None:
+        """Add one epoch's record (keyword = column)."""
         self.rows.append(row)
 
     def __getitem__(self, key: str) -> list:
@@ -76,10 +77,12 @@ class History:
         return max(rows, key=lambda r: r[key]) if rows else None
 
     def to_json(self) -> str:
+        """The rows as a JSON list of objects."""
         return json.dumps(self.rows, indent=1)
 
     @classmethod
     def from_json(cls, text: str) -> "History":
+        """Rebuild a History from :meth:`to_json`'s text."""
         return cls(json.loads(text))
 
     def save(self, path) -> None:

@@ -43,6 +43,7 @@ def relu_backward(dy, x):
 
 # --8<-- [start:tanh]
 def tanh_forward(x):
+    """y = tanh(x). x: any shape -> y: same shape."""
     return get_array_module(x).tanh(x)
 
 
@@ -64,6 +65,7 @@ def sigmoid(x):
 
 
 def sigmoid_forward(x):
+    """y = σ(x), overflow-safe (see :func:`sigmoid`). x: any shape -> y: same shape."""
     return sigmoid(x)
 
 

@@ -24,9 +24,11 @@ def dropout_mask(x, p):
 
 
 def dropout_forward(x, scaled_mask):
+    """y = x ⊙ m/q. x, scaled_mask: same shape -> y: same shape."""
     return x * scaled_mask
 
 
 def dropout_backward(dy, scaled_mask):
+    """dx = dy ⊙ m/q: the mask is a constant of the forward pass. Shapes as dy."""
     return dy * scaled_mask
 # --8<-- [end:dropout]

@@ -30,6 +30,7 @@ _REDUCTIONS = ("mean", "sum")
 
 
 def check_class_targets(target, num_classes: int, n: int) -> None:
+    """Refuse class targets that are not integers of shape (n,) in [0, num_classes)."""
     if target.ndim != 1 or target.shape[0] != n:
         raise ValueError(f"expected class targets of shape ({n},), got {tuple(target.shape)}")
     if target.dtype.kind not in "iu":
@@ -40,6 +41,7 @@ def check_class_targets(target, num_classes: int, n: int) -> None:
 
 
 def reduction_scale(reduction: str, n: int) -> float:
+    """The factor each per-sample gradient carries: 1/n for ``"mean"``, 1 for ``"sum"``."""
     if reduction not in _REDUCTIONS:
         raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     return 1.0 / max(n, 1) if reduction == "mean" else 1.0
@@ -80,6 +82,7 @@ def bce_with_logits_forward(z, t):
 
 
 def bce_with_logits_backward(z, t, scale):
+    """∂ℓ/∂z = (σ(z) − t) · scale. z, t: same shape -> same shape."""
     return scale * (sigmoid(z) - t)
 # --8<-- [end:bce_logits]
 
@@ -109,6 +112,7 @@ def nll_forward(a, target):
 
 
 def nll_backward(a, target, scale):
+    """∂ℓ/∂a = −onehot(target) · scale. a: (N, C), target: (N,) -> (N, C)."""
     xp = get_array_module(a)
     da = xp.zeros_like(a)
     da[xp.arange(a.shape[0]), target] = -scale

@@ -21,15 +21,18 @@ def uniform(shape, bound: float, dtype=None):
 
 
 def normal(shape, std: float = 1.0, dtype=None):
+    """N(0, std²) of ``shape`` as a host array of the default float dtype."""
     dtype = dtype or backend.get_default_dtype()
     return (std * backend.host_rng().standard_normal(size=shape)).astype(dtype)
 
 
 def zeros(shape, dtype=None):
+    """Zeros of ``shape`` (host, default float dtype)."""
     return backend.numpy.zeros(shape, dtype=dtype or backend.get_default_dtype())
 
 
 def ones(shape, dtype=None):
+    """Ones of ``shape`` (host, default float dtype)."""
     return backend.numpy.ones(shape, dtype=dtype or backend.get_default_dtype())
 
 
