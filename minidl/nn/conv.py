@@ -110,7 +110,7 @@ class Conv2d(Module):
                                         self.dilation)
             kh, kw = self.kernel_size
             shape = (x.shape[0] * max(Ho, 0) * max(Wo, 0), kh * kw * self.in_channels)
-            cols_out = self._take(shape, x)
+            cols_out = recycled = self._take(shape, x)
             if cols_out is None:
                 cols_out = backend.get_array_module(x).empty(shape, dtype=x.dtype)
         y, cache = conv2d_forward(
@@ -119,8 +119,10 @@ class Conv2d(Module):
         )
         if is_grad_enabled():
             self.save_for_backward(cache)
-        elif cols_out is not None:
-            self._spare = cols_out  # no backward will come: the buffer is free again
+        elif cols_out is not None and recycled is not None:
+            # no backward will come: the training buffer is free again. A buffer made for an
+            # inference batch of another size is dropped, not kept (eval batches are often big)
+            self._spare = recycled
         return y
 
     def backward(self, dy):
