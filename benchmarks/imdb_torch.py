@@ -5,9 +5,10 @@ starting weights and optimiser, trained with torch.nn — to compare accuracy an
 
 PyTorch is a reference here, never a dependency of minidl: this script needs ``torch``.
 It reuses minidl's loader and BatchLoader (so both see the very same batches in the same
-order), copies the freshly initialised minidl model's weights into the torch model, and
-feeds lengths through ``pack_padded_sequence`` so the state used is each review's last real
-one. Dropout masks differ (each library draws its own), which is the seed noise left.
+order), copies the freshly initialised minidl model's weights into the torch model, and takes
+each review's last real state (the output at step length − 1; ``--pack`` gets the same
+numbers through ``pack_padded_sequence``, much more slowly). Dropout masks differ (each library draws its own): that is
+the seed noise left between the two.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ from minidl.models import ImdbClassifier  # noqa: E402
 
 
 class TorchImdb(torch.nn.Module):
-    def __init__(self, vocab, embed, hidden, cell, fc, dropout, classes=2):
+    def __init__(self, vocab, embed, hidden, cell, fc, dropout, classes=2, pack=False):
         super().__init__()
+        self.pack = pack
         self.embedding = torch.nn.Embedding(vocab, embed, padding_idx=0)
         self.rnn = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[cell](embed, hidden)
         self.fc1 = torch.nn.Linear(hidden, fc)
@@ -40,10 +42,17 @@ class TorchImdb(torch.nn.Module):
 
     def forward(self, ids, lengths):
         x = self.embedding(ids.t())  # (T, B, E)
-        packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, enforce_sorted=False)
-        _, state = self.rnn(packed)
-        h = state[0] if isinstance(state, tuple) else state
-        return self.fc2(self.dropout(torch.relu(self.fc1(h[-1]))))
+        if self.pack:
+            packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, enforce_sorted=False)
+            _, state = self.rnn(packed)
+            h = (state[0] if isinstance(state, tuple) else state)[-1]
+        else:
+            # padding comes after the tokens and the layer is one-directional, so the output
+            # at step length−1 *is* the last real state: the same numbers as packing, and
+            # 10x faster here (packed CPU LSTM: 2.4 s a step against 0.25 s, 1 thread)
+            out, _ = self.rnn(x)
+            h = out[lengths - 1, torch.arange(out.shape[1])]
+        return self.fc2(self.dropout(torch.relu(self.fc1(h))))
 
 
 def main(argv=None):
@@ -58,6 +67,7 @@ def main(argv=None):
     p.add_argument("--data", default=None)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--pack", action="store_true", help="use pack_padded_sequence (same result, much slower)")
     args = p.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -66,7 +76,7 @@ def main(argv=None):
     minidl.manual_seed(args.seed)
     torch.manual_seed(args.seed)
     ours = ImdbClassifier(20001, 64, 64, cell=args.cell)
-    model = TorchImdb(20001, 64, 64, args.cell, 64, 0.5)
+    model = TorchImdb(20001, 64, 64, args.cell, 64, 0.5, pack=args.pack)
     model.load_state_dict({k: torch.tensor(minidl.asnumpy(v)) for k, v in ours.state_dict().items()}, strict=True)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     loss_fn = torch.nn.CrossEntropyLoss()
