@@ -115,6 +115,10 @@ class Module:
     def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() first")
+        if name in self._buffers and not isinstance(value, (Parameter, Module)):
+            # reassigning a buffer (self.running_mean = ...) keeps it a buffer
+            object.__setattr__(self, name, value)
+            return
         for d in (self._parameters, self._modules, self._buffers):
             d.pop(name, None)
         if isinstance(value, Parameter):

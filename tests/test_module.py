@@ -178,3 +178,16 @@ def test_nll_on_raw_scores_runs_away_while_cross_entropy_trains():
     assert nll[-1] < -5 and nll[-1] < nll[half] - 2 < nll[0] - 2
     # ... while cross-entropy, bounded below by 0, converges on this separable task.
     assert 0 <= ce[-1] < 0.2 < ce[0]
+
+
+def test_reassigned_buffer_stays_in_state_dict():
+    class WithStat(nn.Linear):
+        def __init__(self):
+            super().__init__(2, 2)
+            self.register_buffer("running", np.zeros(2))
+
+    m = WithStat()
+    m.running = m.running + 1  # as `self.running_mean = ...` in a layer's forward
+    m.running += 1
+    assert "running" in m.state_dict()
+    np.testing.assert_array_equal(m.state_dict()["running"], [2.0, 2.0])
