@@ -5,13 +5,14 @@
 1. "textbook": four separate gate GEMMs per step for x and for h, sigmoid as 1/(1+e^-x),
    a Python-level backward per step, weight gradients accumulated step by step;
 2. ``nn.LSTMCell`` stepped in a Python loop and back-propagated by popping its caches;
-3. ``nn.LSTM``: the fused layer (one input GEMM, one small GEMM per step, one tanh for all
-   gates, local derivatives of all steps at once, weight GEMMs after the loop);
+3. ``nn.LSTM``: the fused layer (one input GEMM, one small GEMM per step, one exp for all
+   gates, local derivatives of blocks of steps at once, weight GEMMs after the loop);
 4. ``torch.nn.LSTM`` on the CPU, when torch imports (never needed by minidl itself).
 
 float32, report B's layer size by default (B = 64, D = H = 64), T = 100 steps. Prints the
-median time of each over ``--repeats`` runs and its ratio to PyTorch (or to the fused layer).
-Used by docs/making-it-fast.md; the numbers are only comparable within one run.
+median time of each over ``--repeats`` rounds (the variants take turns within a round) and
+its ratio to PyTorch (or to the fused layer). Used by docs/making-it-fast.md; the numbers
+are only comparable within one run.
 
 ``--threads N`` limits both BLAS libraries to N threads (OpenBLAS through its environment
 variable, read when NumPy loads; torch through ``set_num_threads``). On a machine shared
@@ -81,14 +82,18 @@ def textbook_lstm(x, h0, c0, W_ih, W_hh, b, dout):
     return dx, np.concatenate(dW), np.concatenate(dU)
 
 
-def median_time(fn, repeats):
-    fn()  # warm-up
-    times = []
+def median_times(fns: dict, repeats: int) -> dict:
+    """Median wall time of each function, the functions run in turn (round-robin), so that
+    a change of the machine's load hits all of them alike."""
+    for fn in fns.values():
+        fn()  # warm-up
+    times = {name: [] for name in fns}
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def main(argv=None):
@@ -128,10 +133,10 @@ def main(argv=None):
         lstm(x)
         lstm.backward(dout)
 
-    results = {
-        "textbook NumPy loop": median_time(run_textbook, args.repeats),
-        "nn.LSTMCell loop": median_time(run_cell, args.repeats),
-        "nn.LSTM (fused)": median_time(run_fused, args.repeats),
+    fns = {
+        "textbook NumPy loop": run_textbook,
+        "nn.LSTMCell loop": run_cell,
+        "nn.LSTM (fused)": run_fused,
     }
     try:
         import torch
@@ -151,7 +156,8 @@ def main(argv=None):
             out, _ = t_lstm(tx)
             out.backward(tdout)
 
-        results[f"torch.nn.LSTM {torch.__version__}"] = median_time(run_torch, args.repeats)
+        fns[f"torch.nn.LSTM {torch.__version__}"] = run_torch
+    results = median_times(fns, args.repeats)
     ref_name = next((k for k in results if k.startswith("torch")), "nn.LSTM (fused)")
     ref = results[ref_name]
     blas = os.environ.get("OPENBLAS_NUM_THREADS", "default")
