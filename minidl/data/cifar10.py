@@ -82,6 +82,7 @@ class ImageSplit:
         return len(self.labels)
 
     def subset(self, index) -> ImageSplit:
+        """The rows ``index`` (ints or a boolean mask): images (n, 3, 32, 32), labels (n,)."""
         return ImageSplit(self.images[index], self.labels[index])
 
 
@@ -300,9 +301,11 @@ class CifarLoader:
             yield Batch(normalize(images, self.mean, self.std), self.split.labels[index], None, index)
 
     def state_dict(self) -> dict:
+        """``{"seed", "epoch"}`` of the batch order: all that decides the coming epochs."""
         return self.order.state_dict()
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore :meth:`state_dict` so a resumed run draws the same batches."""
         self.order.load_state_dict(state)
 
     def __repr__(self) -> str:
