@@ -43,7 +43,7 @@ from typing import Iterator
 import numpy as np
 
 from .batching import Batch, BatchLoader
-from .download import check_member_name
+from .download import check_member_name, locate
 from .download import download as _download
 
 __all__ = [
@@ -135,33 +135,16 @@ def find_cifar10(path=None, cache_dir=None, download: bool = False):
     ``download`` is False.
     """
     cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-    if path is not None:
-        found = _resolve(Path(path).expanduser())
-        if found is None:
-            raise FileNotFoundError(
-                f"path={str(path)!r} is neither a {FOLDER}/ folder (with {', '.join(TRAIN_FILES)} and "
-                f"{TEST_FILE}), a folder containing one or {ARCHIVE_NAME}, nor a .tar.gz archive"
-            )
-        return found
-    looked = []
-    env = os.environ.get("MINIDL_DATA")
-    if env:
-        found = _resolve(Path(env).expanduser())
-        if found is not None:
-            return found
-        looked.append(f"$MINIDL_DATA={env}")
-    else:
-        looked.append("$MINIDL_DATA (not set)")
-    found = _resolve(cache_dir)
-    if found is not None:
-        return found
-    looked.append(f"the cache folder {cache_dir}")
-    if download:
-        return ("tar", _download(CIFAR10_URL, cache_dir / ARCHIVE_NAME, sha256=CIFAR10_SHA256))
-    raise FileNotFoundError(
-        f"CIFAR-10 (binary version) not found; looked in {', '.join(looked)} for a {FOLDER}/ folder or "
-        f"{ARCHIVE_NAME}. Put {ARCHIVE_NAME} ({CIFAR10_URL}) or the extracted folder there, pass "
-        f"path=... (--data in the examples), or download=True (--download) to fetch it (170 MB)"
+    return locate(
+        path, cache_dir, _resolve,
+        not_a_dataset=(f"a {FOLDER}/ folder (with {', '.join(TRAIN_FILES)} and {TEST_FILE}), a folder containing "
+                       f"one or {ARCHIVE_NAME}, nor a .tar.gz archive"),
+        fetch=(lambda: _download(CIFAR10_URL, cache_dir / ARCHIVE_NAME, sha256=CIFAR10_SHA256)) if download else None,
+        not_found=lambda looked: (
+            f"CIFAR-10 (binary version) not found; looked in {', '.join(looked)} for a {FOLDER}/ folder or "
+            f"{ARCHIVE_NAME}. Put {ARCHIVE_NAME} ({CIFAR10_URL}) or the extracted folder there, pass "
+            f"path=... (--data in the examples), or download=True (--download) to fetch it (170 MB)"
+        ),
     )
 
 

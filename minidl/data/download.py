@@ -34,6 +34,7 @@ __all__ = [
     "check_tar_members",
     "safe_extract",
     "atomic_write_bytes",
+    "locate",
 ]
 
 
@@ -211,3 +212,38 @@ def safe_extract(archive: str | os.PathLike, dest: str | os.PathLike) -> Path:
             tar.extractall(dest, members=members)
     return dest
 # --8<-- [end:safe_tar]
+
+
+def locate(path, cache_dir: Path, resolve, *, not_a_dataset: str, fetch=None, env_note: str = "",
+           cache_note: str = "", not_found=None):
+    """Find a data set the way every loader does: ``path=``, then ``$MINIDL_DATA``, then the
+    cache folder, then (when ``fetch`` is given, i.e. download was asked for) ``fetch()``.
+
+    Args:
+        resolve: ``Path -> ("dir", folder) | ("tar", archive) | None`` for one place.
+        not_a_dataset: completes "path=... is neither ..." when ``path`` holds no data set.
+        fetch: ``() -> archive Path``, or None when downloading is not allowed.
+        env_note, cache_note: what was missing there, for the "looked in" list.
+        not_found: ``looked (list of str) -> message`` of the final ``FileNotFoundError``.
+    """
+    if path is not None:
+        found = resolve(Path(path).expanduser())
+        if found is None:
+            raise FileNotFoundError(f"path={str(path)!r} is neither {not_a_dataset}")
+        return found
+    looked = []
+    env = os.environ.get("MINIDL_DATA")
+    if env:
+        found = resolve(Path(env).expanduser())
+        if found is not None:
+            return found
+        looked.append(f"$MINIDL_DATA={env}{env_note}")
+    else:
+        looked.append("$MINIDL_DATA (not set)")
+    found = resolve(cache_dir)
+    if found is not None:
+        return found
+    looked.append(f"the cache folder {cache_dir}{cache_note}")
+    if fetch is not None:
+        return ("tar", fetch())
+    raise FileNotFoundError(not_found(looked))

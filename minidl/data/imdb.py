@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .download import check_member_name, check_tar_members, sha256sum
+from .download import check_member_name, check_tar_members, locate, sha256sum
 from .download import download as _download
 from .text import Vocabulary, pad_sequences, tokenize
 
@@ -155,32 +155,15 @@ def find_imdb(path=None, cache_dir=None, download: bool = False):
     ``download`` is False.
     """
     cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-    if path is not None:
-        found = _resolve(Path(path).expanduser())
-        if found is None:
-            raise FileNotFoundError(
-                f"path={str(path)!r} is neither an aclImdb/ folder (with train/ and test/, each "
-                f"holding pos/ and neg/), a folder containing one, a folder holding one of "
-                f"{', '.join(ARCHIVE_NAMES)}, nor a .tar.gz archive"
-            )
-        return found
-    looked = []
-    env = os.environ.get("MINIDL_DATA")
-    if env:
-        found = _resolve(Path(env).expanduser())
-        if found is not None:
-            return found
-        looked.append(f"$MINIDL_DATA={env} (no aclImdb/ folder or {' / '.join(ARCHIVE_NAMES)})")
-    else:
-        looked.append("$MINIDL_DATA (not set)")
-    found = _resolve(cache_dir)
-    if found is not None:
-        return found
-    looked.append(f"the cache folder {cache_dir} (no aclImdb/ folder or archive)")
-    if download:
-        archive = _download(IMDB_URL, cache_dir / ARCHIVE_NAMES[0], sha256=IMDB_SHA256)
-        return ("tar", archive)
-    raise FileNotFoundError(_not_found_message(looked, cache_dir))
+    return locate(
+        path, cache_dir, _resolve,
+        not_a_dataset=(f"an aclImdb/ folder (with train/ and test/, each holding pos/ and neg/), a folder "
+                       f"containing one, a folder holding one of {', '.join(ARCHIVE_NAMES)}, nor a .tar.gz archive"),
+        fetch=(lambda: _download(IMDB_URL, cache_dir / ARCHIVE_NAMES[0], sha256=IMDB_SHA256)) if download else None,
+        env_note=f" (no aclImdb/ folder or {' / '.join(ARCHIVE_NAMES)})",
+        cache_note=" (no aclImdb/ folder or archive)",
+        not_found=lambda looked: _not_found_message(looked, cache_dir),
+    )
 
 
 def _fingerprint(kind: str, p: Path) -> dict:
