@@ -68,7 +68,11 @@ def main(argv=None):
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--pack", action="store_true", help="use pack_padded_sequence (same result, much slower)")
+    p.add_argument("--clip", type=float, default=None, help="clip the global gradient norm (as the example's --clip)")
+    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's own choice)")
     args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     t0 = time.perf_counter()
     data = load_imdb(args.data, max_len=args.max_len, truncate=args.truncate, limit=args.limit, seed=args.seed)
@@ -95,6 +99,8 @@ def main(argv=None):
             out = model(torch.from_numpy(b.x.astype(np.int64)), torch.from_numpy(b.lengths))
             loss = loss_fn(out, torch.from_numpy(b.y))
             loss.backward()
+            if args.clip is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
             opt.step()
         model.eval()
         correct = n = 0

@@ -37,6 +37,15 @@ class Optimizer:
         self.lr = float(lr)
         self.state: list[dict] = [{} for _ in self.params]
         self.step_count = 0
+        self._scratch_buffers: dict = {}  # working memory, not state: never saved
+
+    def _scratch(self, like, xp):
+        """A reusable work array shaped like ``like`` (shared by parameters of one shape)."""
+        key = (like.shape, str(like.dtype), id(xp))
+        buf = self._scratch_buffers.get(key)
+        if buf is None:
+            buf = self._scratch_buffers[key] = xp.empty_like(like)
+        return buf
 
     def zero_grad(self) -> None:
         """Zero the gradients of every parameter this optimizer updates."""
@@ -146,14 +155,22 @@ class Adam(Optimizer):
                 st["exp_avg"] = xp.zeros_like(p.data)
                 st["exp_avg_sq"] = xp.zeros_like(p.data)
             m, v = st["exp_avg"], st["exp_avg_sq"]
+            # one scratch array per parameter, reused every step: fresh temporaries the size of
+            # an embedding table would be paid for again in page faults at every step
+            tmp = self._scratch(p.data, xp)
             m *= b1
-            m += (1 - b1) * g
+            xp.multiply(g, 1 - b1, out=tmp)
+            m += tmp  # m = β₁m + (1−β₁)g
             v *= b2
-            v += (1 - b2) * (g * g)
-            denom = xp.sqrt(v)
-            denom /= sqrt_bias2
-            denom += self.eps
-            p.data -= step_size * (m / denom)
+            xp.multiply(g, g, out=tmp)
+            tmp *= 1 - b2
+            v += tmp  # v = β₂v + (1−β₂)g²
+            xp.sqrt(v, out=tmp)
+            tmp /= sqrt_bias2
+            tmp += self.eps  # √v̂ + ε
+            xp.divide(m, tmp, out=tmp)
+            tmp *= step_size
+            p.data -= tmp
     # --8<-- [end:adam]
 
 

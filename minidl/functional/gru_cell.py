@@ -106,8 +106,9 @@ def gru_rz_gates(a, gh_rz):
     xp = backend.get_array_module(a)
     rz = a[..., :2, :]
     rz += gh_rz
-    with backend.numpy.errstate(over="ignore"):  # e^{−u} = inf for u < −88 (float32): σ = 0, right
-        xp.exp(rz, out=rz)  # one call for both sigmoid gates
+    # e^{−u} = inf for u < −88 (float32) and σ = 0 is right: callers run this inside
+    # ``numpy.errstate(over="ignore")``, once around the whole time loop
+    xp.exp(rz, out=rz)  # one call for both sigmoid gates
     rz += 1.0
     xp.reciprocal(rz, out=rz)
     return rz
@@ -167,7 +168,8 @@ def gru_cell_forward(x, h, W_ih, W_hh, b_ih=None, b_hh=None, reset_after=True):
         a += p.b
     a = a.reshape(B, 3, H)
     gh = (h @ p.WhT).reshape(B, -1, H)
-    gru_rz_gates(a, gh[:, :2])
+    with backend.numpy.errstate(over="ignore"):
+        gru_rz_gates(a, gh[:, :2])
     r = a[:, 0]
     if reset_after:
         g_hat = gh[:, 2]

@@ -139,15 +139,18 @@ def lstm_gates(a, c_prev, c_out=None, tanh_c_out=None, h_out=None):
         ``(gates, c', tanh(c'), h')``, gates being ``a``.
     """
     xp = backend.get_array_module(a)
-    with backend.numpy.errstate(over="ignore"):  # e^{−z} = inf for z < −88 (float32): σ = 1/inf = 0, right
-        xp.exp(a, out=a)  # one call for all four gates: e^{−z} (o, i, f), e^{−2z} (g)
+    # e^{−z} overflows to inf for z < −88 (float32), and σ = 1/inf = 0 is right: callers run
+    # this inside ``numpy.errstate(over="ignore")`` (once around a whole time loop: entering
+    # it costs as much as a ufunc call)
+    xp.exp(a, out=a)  # one call for all four gates: e^{−z} (o, i, f), e^{−2z} (g)
     a += 1.0
     xp.reciprocal(a, out=a)  # σ(z) for o, i, f and σ(2z) for g
     o, i, f, g = a[..., 0, :], a[..., 1, :], a[..., 2, :], a[..., 3, :]
     g *= 2.0  # tanh(z) = 2σ(2z) − 1
     g -= 1.0
     c = xp.multiply(f, c_prev, out=c_out)
-    c += i * g
+    ig = xp.multiply(i, g, out=tanh_c_out)  # the tanh(c') buffer holds i⊙g until it is needed
+    c += ig
     tc = xp.tanh(c, out=tanh_c_out)
     h = xp.multiply(o, tc, out=h_out)
     return a, c, tc, h
@@ -200,20 +203,21 @@ def lstm_gates_backward(dh, dc_in, K, P, f, dz_out=None):
         dh: (B, H) ∂L/∂h' (everything that reaches h': output and next step).
         dc_in: (B, H) ∂L/∂c' from the next step (or the loss, for c_n).
         K, P: this step's factors from :func:`lstm_local_grads`; f: (B, H) forget gate.
-        dz_out: optional (B, 4, H) buffer for the result.
+        dz_out: optional (B, 4, H) buffer for the result. It may be the step's saved gates
+            themselves (``f`` a view into it): ``f`` is read before ``dz_out`` is written.
 
     Returns:
         ``(dz, dc)``: dz (B, 4, H) the gradient of the (unscaled) pre-activations in
         compute layout, dc (B, H) the gradient of the previous cell state.
     """
     xp = backend.get_array_module(dh)
-    dc = dh * P
-    dc += dc_in
+    dc_new = dh * P
+    dc_new += dc_in  # ∂L/∂c' in all
+    dc = xp.multiply(dc_new, f)  # to the previous step; f is read before dz_out is written
     if dz_out is None:
         dz_out = xp.empty_like(K)
     xp.multiply(dh, K[..., 0, :], out=dz_out[..., 0, :])
-    xp.multiply(dc[..., None, :], K[..., 1:, :], out=dz_out[..., 1:, :])
-    dc *= f
+    xp.multiply(dc_new[..., None, :], K[..., 1:, :], out=dz_out[..., 1:, :])
     return dz_out, dc
 # --8<-- [end:lstm_gates_backward]
 
@@ -226,7 +230,8 @@ def lstm_cell_forward(x, h, c, W_ih, W_hh, b_ih=None, b_hh=None):
     a += h @ p.WhT
     if p.b is not None:
         a += p.b
-    gates, c_new, tc, h_new = lstm_gates(a.reshape(x.shape[0], 4, H), c)
+    with backend.numpy.errstate(over="ignore"):
+        gates, c_new, tc, h_new = lstm_gates(a.reshape(x.shape[0], 4, H), c)
     return h_new, c_new, (x, h, c, p, gates, tc)
 
 

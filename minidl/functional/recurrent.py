@@ -129,12 +129,13 @@ def lstm_sequence_forward(x, h0, c0, W_ih, W_hh, b_ih=None, b_hh=None, lengths=N
     R = None
     if residual:
         R = x if W_res is None else (x2 @ W_res.T).reshape(T, B, H)
-    for t in range(T):
-        a = A[t]
-        a += (Hs[t] @ p.WhT).reshape(B, 4, H)  # the one GEMM per step
-        lstm_gates(a, Cs[t], Cs[t + 1], TC[t], Hs[t + 1])
-        if R is not None:
-            Hs[t + 1] += R[t]
+    with backend.numpy.errstate(over="ignore"):  # exp(−z) = inf is right there (see lstm_gates)
+        for t in range(T):
+            a = A[t]
+            a += (Hs[t] @ p.WhT).reshape(B, 4, H)  # the one GEMM per step
+            lstm_gates(a, Cs[t], Cs[t + 1], TC[t], Hs[t + 1])
+            if R is not None:
+                Hs[t + 1] += R[t]
     # padded h_t are zeroed in place: in the backward they only ever meet dz = 0
     out, h_n = _finish_forward(Hs, lengths)
     c_n = Cs[T].copy() if lengths is None else Cs[1:][lengths.last, lengths.batch]
@@ -172,6 +173,9 @@ def _upstream(d_out, d_last, lengths, T, B, H, xp, dtype):
 def lstm_sequence_backward(cache, d_out=None, d_h_n=None, d_c_n=None):
     """Backward of :func:`lstm_sequence_forward` (any upstream may be None = zeros).
 
+    It consumes the cache (the saved gates become the pre-activation gradients), so it runs
+    once per forward, as the module's cache stack already ensures.
+
     Returns ``(dx, dh0, dc0, dW_ih, dW_hh, db, dW_res)``: dx (T, B, D), dh0 and dc0 (B, H),
     weights in PyTorch's layout; ``db`` (4H,) is the gradient of both biases (None without
     bias), ``dW_res`` (H, D) or None.
@@ -189,7 +193,10 @@ def lstm_sequence_backward(cache, d_out=None, d_h_n=None, d_c_n=None):
         else:  # c_n[b] is c at step lengths[b] − 1: inject it there
             dCs = xp.zeros((T, B, H), dtype=G.dtype)
             dCs[lengths.last, lengths.batch] = d_c_n
-    dZ = xp.empty_like(G)  # (T, B, 4, H): ∂L/∂z of every step
+    # ∂L/∂z of every step, (T, B, 4, H), is written over the saved gates: step t's gates are
+    # last read (their factors K, P and f) just before its dz is written, and a fresh buffer
+    # of this size would cost as much in page faults as the arithmetic it holds
+    dZ = G
     n = _chunk(B * 4 * H, T)
     K, P = xp.empty((n, B, 4, H), dtype=G.dtype), xp.empty((n, B, H), dtype=G.dtype)
     dh0 = None
@@ -308,25 +315,26 @@ def gru_sequence_forward(x, h0, W_ih, W_hh, b_ih=None, b_hh=None, reset_after=Tr
     A = A.reshape(T, B, 3, H)  # becomes the gates r, z, n
     Hs = xp.empty((T + 1, B, H), dtype=A.dtype)
     Hs[0] = h0
-    if reset_after:
-        GH = xp.empty((T, B, 3, H), dtype=A.dtype)  # h W_hhᵀ (+ b_hn): ĝ = GH[:, :, 2]
-        for t in range(T):
-            gh = GH[t]
-            xp.matmul(Hs[t], p.WhT, out=gh.reshape(B, 3 * H))
-            if p.b_hn is not None:
-                gh[:, 2] += p.b_hn
-            a = A[t]
-            gru_rz_gates(a, gh[:, :2])
-            gru_new_state(a, a[:, 0] * gh[:, 2], Hs[t], Hs[t + 1])
-        saved = GH
-    else:
-        RH = xp.empty((T, B, H), dtype=A.dtype)  # r ⊙ h_{t-1}
-        for t in range(T):
-            a = A[t]
-            gru_rz_gates(a, (Hs[t] @ p.WhT).reshape(B, 2, H))
-            xp.multiply(a[:, 0], Hs[t], out=RH[t])
-            gru_new_state(a, RH[t] @ p.WhnT, Hs[t], Hs[t + 1])
-        saved = RH
+    with backend.numpy.errstate(over="ignore"):  # e^{−u} = inf is right there (see gru_rz_gates)
+        if reset_after:
+            GH = xp.empty((T, B, 3, H), dtype=A.dtype)  # h W_hhᵀ (+ b_hn): ĝ = GH[:, :, 2]
+            for t in range(T):
+                gh = GH[t]
+                xp.matmul(Hs[t], p.WhT, out=gh.reshape(B, 3 * H))
+                if p.b_hn is not None:
+                    gh[:, 2] += p.b_hn
+                a = A[t]
+                gru_rz_gates(a, gh[:, :2])
+                gru_new_state(a, a[:, 0] * gh[:, 2], Hs[t], Hs[t + 1])
+            saved = GH
+        else:
+            RH = xp.empty((T, B, H), dtype=A.dtype)  # r ⊙ h_{t-1}
+            for t in range(T):
+                a = A[t]
+                gru_rz_gates(a, (Hs[t] @ p.WhT).reshape(B, 2, H))
+                xp.multiply(a[:, 0], Hs[t], out=RH[t])
+                gru_new_state(a, RH[t] @ p.WhnT, Hs[t], Hs[t + 1])
+            saved = RH
     out, h_n = _finish_forward(Hs, lengths)
     return out, h_n, (x, p, A, Hs, saved, reset_after, lengths)
 # --8<-- [end:gru_sequence_forward]
