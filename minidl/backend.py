@@ -100,6 +100,8 @@ def get_array_module(*arrays):
     the arguments the answer is ``numpy``.
     """
     for a in arrays:
+        if type(a) is numpy.ndarray:  # the common case, decided without walking the registry
+            continue
         dev = _device_of_array(a)
         if dev is not None:
             return dev.namespace

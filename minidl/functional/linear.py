@@ -34,9 +34,14 @@ def linear_backward(dy, x, W, need_bias=True):
     x2 = x.reshape(-1, D)
     dy2 = dy.reshape(-1, M)
     dx = dy @ W
-    # one row (batch 1, a cell stepped per example): dW is an outer product, and a
-    # broadcast multiply beats a rank-1 GEMM call several times over
-    dW = dy2[0][:, None] * x2[0][None, :] if x2.shape[0] == 1 else dy2.T @ x2
-    db = dy2.sum(axis=0) if need_bias else None
+    if x2.shape[0] == 1:
+        # one row (batch 1, a cell stepped per example): dW is an outer product, which a
+        # broadcast multiply does several times faster than a rank-1 GEMM call, and db is
+        # that row itself (a reduction call costs 4x a copy at this size)
+        dW = dy2[0][:, None] * x2[0][None, :]
+        db = dy2[0].copy() if need_bias else None
+    else:
+        dW = dy2.T @ x2
+        db = dy2.sum(axis=0) if need_bias else None
     return dx, dW, db
 # --8<-- [end:linear]
