@@ -216,20 +216,28 @@ def charrnn_steps(T=7):
 
 
 # ----------------------------------------------------------------------------- timing
-def time_case(ours_step, theirs_step, steps, warmup):
+def time_case(ours_step, theirs_step, steps, warmup, block=1):
+    """Median seconds per step of each library. Each measurement runs ``block`` consecutive
+    steps of one library, then the other's: alternating, so that a burst of outside load
+    hits both; in blocks for sub-millisecond steps, which a training loop also runs back to
+    back (one step of each in turn would time each library with the other's data and code
+    in the CPU caches, and the timer's own cost)."""
     for _ in range(warmup):
         ours_step()
         if theirs_step:
             theirs_step()
-    a, b = [], []
-    for _ in range(steps):  # alternate, so that a burst of outside load hits both
+
+    def timed(step):
         t0 = time.perf_counter()
-        ours_step()
-        a.append(time.perf_counter() - t0)
+        for _ in range(block):
+            step()
+        return (time.perf_counter() - t0) / block
+
+    a, b = [], []
+    for _ in range(steps):
+        a.append(timed(ours_step))
         if theirs_step:
-            t0 = time.perf_counter()
-            theirs_step()
-            b.append(time.perf_counter() - t0)
+            b.append(timed(theirs_step))
     tracemalloc.start()
     ours_step()
     peak = tracemalloc.get_traced_memory()[1]
@@ -256,11 +264,12 @@ def main():
             torch.manual_seed(0)
         if name == "C-charrnn":
             ours_step, theirs_step, tokens = charrnn_steps()
-            steps, warmup = max(ARGS.steps * 10, 50), max(ARGS.warmup, 5)
+            # one name takes about a millisecond: time blocks of 50 names, 2x as many blocks as steps
+            steps, warmup, block = max(ARGS.steps * 2, 10), max(ARGS.warmup, 50), 50
         else:
             ours_step, theirs_step, tokens = classifier_steps(name, ARGS.batch, ARGS.seq_len)
-            steps, warmup = ARGS.steps, ARGS.warmup
-        t_ours, t_theirs, peak = time_case(ours_step, theirs_step, steps, warmup)
+            steps, warmup, block = ARGS.steps, ARGS.warmup, 1
+        t_ours, t_theirs, peak = time_case(ours_step, theirs_step, steps, warmup, block)
         rows.append((name, t_ours, t_theirs, tokens, peak))
         ratio = f"{t_ours / t_theirs:.2f}" if t_theirs else "-"
         print(f"  {name}: minidl {t_ours * 1e3:.2f} ms, PyTorch "
