@@ -302,3 +302,27 @@ def test_backward_in_blocks_of_steps_is_exact(kind, n, monkeypatch, device, to_d
             ref = got
     for a, b in zip(ref, got):
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "gru_orig"])
+def test_saturated_gates_are_exact_and_silent(kind):
+    """Huge pre-activations make e^{−z} overflow to inf inside the one-exp gate trick
+    (σ = 1/inf = 0, which is right): outputs and gradients stay finite, and NumPy must not
+    warn (the layers and cells silence that one harmless overflow)."""
+    import warnings
+
+    rng = np.random.default_rng(0)
+    T, B, D, H = 4, 3, 5, 6
+    x = (rng.standard_normal((T, B, D)) * 1e3).astype(np.float32)
+    with backend.default_dtype(np.float32):
+        layer = (recurrent.LSTM(D, H) if kind == "lstm" else recurrent.GRU(D, H, reset_after=kind == "gru"))
+        cell = make_cell(kind, D, H, True).float()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any RuntimeWarning fails the test
+        out, _ = layer(x)
+        dx = layer.backward(np.ones_like(out))[0]
+        h = np.zeros((B, H), np.float32)
+        state = (h, h) if kind == "lstm" else h
+        y = cell(x[0], state)
+    assert np.isfinite(out).all() and np.isfinite(dx).all()
+    assert all(np.isfinite(a).all() for a in (y if isinstance(y, tuple) else (y,)))
