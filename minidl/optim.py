@@ -155,7 +155,7 @@ class Adam(Optimizer):
                 st["exp_avg"] = xp.zeros_like(p.data)
                 st["exp_avg_sq"] = xp.zeros_like(p.data)
             m, v = st["exp_avg"], st["exp_avg_sq"]
-            # one scratch array per parameter, reused every step: fresh temporaries the size of
+            # one scratch array per parameter shape, reused every step: fresh temporaries the size of
             # an embedding table would be paid for again in page faults at every step
             tmp = self._scratch(p.data, xp)
             m *= b1
