@@ -1,0 +1,35 @@
+"""The benchmark scripts still run (tiny sizes): they are how every speed figure in the
+docs is made, so a change that breaks one should fail here, not in the next benchmark run."""
+
+import importlib.util
+import os
+import subprocess
+import sys
+
+import pytest
+from test_example_imdb import make_aclimdb
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_rnn_benchmark_quick_runs():
+    # a child process: the script sets the BLAS thread count before NumPy loads
+    out = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "rnn.py"), "--quick", "--only", "B-lstm,C-charrnn"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    rows = [line for line in out.stdout.splitlines() if line.startswith("| B-lstm") or line.startswith("| C-charrnn")]
+    assert len(rows) == 2, out.stdout
+
+
+def test_imdb_torch_reference_runs_with_clipping(tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    monkeypatch.setenv("MINIDL_CACHE", str(tmp_path / "cache"))
+    data = make_aclimdb(tmp_path / "data", n_per_class=40)
+    spec = importlib.util.spec_from_file_location("imdb_torch", os.path.join(ROOT, "benchmarks", "imdb_torch.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    res = mod.main(["--data", data, "--epochs", "2", "--cell", "rnn", "--clip", "0.5", "--threads", "1"])
+    assert [r[0] for r in res["rows"]] == [1, 2]
+    assert 0.0 <= res["best_acc"] <= 1.0 and res["best_epoch"] in (1, 2)
