@@ -54,6 +54,4 @@ def embedding_backward(dy, ids, num_embeddings, padding_idx=None):
     if padding_idx is not None:
         dW[padding_idx] = 0
     return dW
-
-
 # --8<-- [end:embedding]
