@@ -56,11 +56,32 @@ def test_layers_match_pytorch(make):
     _check(ours, theirs, x)
 
 
-def test_sigmoid_is_overflow_safe():
-    x = np.array([-1000.0, -50.0, 0.0, 50.0, 1000.0], np.float32)
-    y = nn.Sigmoid()(x)
-    np.testing.assert_allclose(y, torch.sigmoid(torch.tensor(x)).numpy(), atol=1e-7)
-    assert np.all(np.isfinite(y))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_exact_in_both_tails(dtype):
+    # relative, not absolute, agreement: sigma(-20) ~ 2e-9 must not come out as 0
+    x = np.array([-1000.0, -100.0, -50.0, -20.0, -15.0, -1.0, 0.0, 1.0, 15.0, 20.0, 50.0, 100.0, 1000.0], dtype)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # underflow to 0 is right
+        y = nn.Sigmoid()(x)
+    assert y.dtype == dtype
+    ref = torch.sigmoid(torch.tensor(x)).numpy()
+    # relative error of a few ulps wherever the value is a normal number (below the smallest
+    # normal, subnormals carry fewer digits and libraries may flush them to zero)
+    np.testing.assert_allclose(y, ref, rtol=4 * np.finfo(dtype).eps, atol=np.finfo(dtype).tiny)
+    assert y[3] > 0  # sigma(-20) is tiny, not zero
+
+
+def test_sigmoid_bce_far_left_tail_matches_pytorch():
+    # report A's head: Sigmoid then BCELoss, at a logit far in the wrong tail
+    z = np.array([[-20.0], [3.0]], np.float32)
+    t = np.array([[1.0], [0.0]], np.float32)
+    sig, bce = nn.Sigmoid(), nn.BCELoss()
+    loss = bce(sig(z), t)
+    dz = sig.backward(bce.backward())
+    zt = torch.tensor(z, requires_grad=True)
+    lt = torch.nn.BCELoss()(torch.sigmoid(zt), torch.tensor(t))
+    lt.backward()
+    np.testing.assert_allclose(float(loss), lt.item(), rtol=1e-6)
+    np.testing.assert_allclose(dz, zt.grad.numpy(), rtol=1e-5)
 
 
 def test_embedding_matches_pytorch():

@@ -55,13 +55,22 @@ def tanh_backward(dy, y):
 
 # --8<-- [start:sigmoid]
 def sigmoid(x):
-    """σ(x) = 1 / (1 + e^{−x}) without overflow: σ(x) = ½·tanh(x/2) + ½.
+    """σ(x) = 1 / (1 + e^{−x}), exact in both tails, never overflowing.
 
-    The naive form overflows ``exp(−x)`` for x < −88 in float32 (inf, then a warning);
-    tanh saturates gracefully at ±1, and one tanh call is as cheap as one exp.
+    With ``e = e^{−|x|}`` (always in (0, 1], so it cannot overflow):
+
+        σ(x) = 1 / (1 + e)      for x ≥ 0
+        σ(x) = e / (1 + e)      for x < 0
+
+    Both are the same function (multiply the first form's numerator and denominator by
+    e^{x}); each is used where it involves no cancellation. The naive form overflows
+    ``exp(−x)`` for x < −88.7 in float32; the form ½·tanh(x/2) + ½ does not, but adds ½ to a
+    number near −½ in the left tail and loses every digit there (σ(−20) ≈ 2.1e-9 becomes
+    exactly 0 in float32).
     """
     xp = get_array_module(x)
-    return 0.5 * xp.tanh(0.5 * x) + 0.5
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1.0, e) / (1.0 + e)
 
 
 def sigmoid_forward(x):
