@@ -1,6 +1,6 @@
 """minidl: deep learning from first principles in NumPy/CuPy, every backward derived by hand."""
 
-from . import backend, functional, nn, optim
+from . import backend, errors, functional, nn, optim
 from .backend import (
     asnumpy,
     cuda_available,
@@ -18,6 +18,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "backend",
+    "errors",
     "functional",
     "nn",
     "optim",

@@ -191,6 +191,17 @@ class Module:
         return self._caches.pop()
     # --8<-- [end:cache_stack]
 
+    def accumulate_grads(self, grads: dict) -> None:
+        """Add a functional backward's gradients into this module's own parameters.
+
+        ``grads`` is keyed like the module's parameters (``"weight"``, ``"bias_ih_l0"``, ...);
+        keys that name no parameter of this module (``"x"``, ``"h0"``) are inputs and skipped.
+        """
+        for name, g in grads.items():
+            p = self._parameters.get(name)
+            if p is not None:
+                p.grad += g
+
     def clear_caches(self) -> None:
         """Drop every cache kept by this module and its children (e.g. after a forward whose
         backward will never come)."""

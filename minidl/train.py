@@ -32,15 +32,12 @@ import time
 from dataclasses import dataclass, field
 
 from . import backend
+from .errors import TrainingDiverged
 from .module import Module, no_grad
 from .optim import Optimizer, clip_grad_norm_
 from .serialization import load, save
 
 __all__ = ["History", "fit", "evaluate", "default_predict", "TrainingDiverged"]
-
-
-class TrainingDiverged(FloatingPointError):
-    """The loss or the gradient norm became NaN or infinite."""
 
 
 def _atomic_write_text(path: str, text: str) -> None:

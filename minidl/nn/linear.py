@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from ..checks import check_dtype, check_shape, check_upstream
 from ..functional.linear import linear_backward, linear_forward
 from ..module import Module, Parameter
 from . import init
@@ -28,20 +29,18 @@ class Linear(Module):
         self.bias = Parameter(init.uniform((out_features,), k)) if bias else None
 
     def forward(self, x):
-        if x.ndim < 1 or x.shape[-1] != self.in_features:
-            raise ValueError(
-                f"Linear expected input of shape (..., {self.in_features}), got {tuple(x.shape)}"
-            )
-        self.save_for_backward(x)
-        return linear_forward(x, self.weight.data, None if self.bias is None else self.bias.data)
+        check_shape(x, (self.in_features,), "input", "Linear", leading=True)
+        check_dtype(x, self.weight.data.dtype, "input", "Linear")
+        y, cache = linear_forward(x, self.weight.data, None if self.bias is None else self.bias.data)
+        self.save_for_backward(cache)
+        return y
 
     def backward(self, dy):
-        x = self.saved()
-        dx, dW, db = linear_backward(dy, x, self.weight.data, need_bias=self.bias is not None)
-        self.weight.grad += dW
-        if self.bias is not None:
-            self.bias.grad += db
-        return dx
+        cache = self.saved()
+        check_upstream(dy, cache.x.shape[:-1] + (self.out_features,), "dy", "Linear")
+        grads = linear_backward(dy, cache)
+        self.accumulate_grads(grads)
+        return grads["x"]
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -1,0 +1,82 @@
+"""Argument checks shared by every layer, loss, optimizer and loader.
+
+Each check raises one of :mod:`minidl.errors` with a message of the form
+``"<who>: <argument> must <expectation>, got <what was given>"``, so that a student sees
+which call and which argument was wrong without reading a NumPy traceback.
+"""
+
+from __future__ import annotations
+
+from .errors import DTypeError, RangeError, ShapeError
+
+__all__ = ["require_array", "check_shape", "check_dtype", "check_float", "check_finite", "check_upstream",
+           "shape_str"]
+
+
+def shape_str(shape) -> str:
+    """``(3, None, 4)`` -> ``"(3, *, 4)"``; None stands for any size."""
+    inner = ", ".join("*" if s is None else str(s) for s in shape)
+    return f"({inner},)" if len(shape) == 1 else f"({inner})"
+
+
+def require_array(a, name: str, who: str):
+    """Refuse what is not an array (a list, a scalar, None): layers take arrays, as PyTorch
+    layers take tensors. Returns ``a``."""
+    if not (hasattr(a, "shape") and hasattr(a, "dtype") and hasattr(a, "ndim")):
+        raise DTypeError(f"{who}: {name} must be an array (numpy or cupy), got {type(a).__name__}")
+    return a
+
+
+def check_shape(a, shape, name: str, who: str, *, leading: bool = False):
+    """Refuse an array whose shape differs from ``shape`` (None = any size).
+
+    With ``leading=True`` any number of leading dims may precede ``shape``
+    (``(..., D)`` is ``check_shape(x, (D,), ..., leading=True)``).
+    """
+    require_array(a, name, who)
+    got = tuple(a.shape)
+    n = len(shape)
+    tail = got[len(got) - n:] if leading else got
+    ok = (len(got) >= n if leading else len(got) == n) and all(s is None or s == g for s, g in zip(shape, tail))
+    if not ok:
+        inner = ", ".join("*" if s is None else str(s) for s in shape)
+        want = f"(..., {inner})" if leading else shape_str(shape)
+        raise ShapeError(f"{who}: {name} must have shape {want}, got {got}")
+    return a
+
+
+def check_dtype(a, dtype, name: str, who: str):
+    """Refuse an array whose dtype is not exactly ``dtype`` (no silent promotion)."""
+    require_array(a, name, who)
+    if a.dtype != dtype:
+        raise DTypeError(f"{who}: {name} must have dtype {dtype} (the parameters'), got {a.dtype}")
+    return a
+
+
+def check_float(a, name: str, who: str):
+    """Refuse a non-floating array (integers, booleans, complex)."""
+    require_array(a, name, who)
+    if a.dtype.kind != "f":
+        raise DTypeError(f"{who}: {name} must be a floating array, got dtype {a.dtype}")
+    return a
+
+
+def check_finite(a, name: str, who: str):
+    """Refuse NaN or inf (costs one pass over ``a``; used where a NaN would pass silently)."""
+    from .backend import get_array_module
+
+    xp = get_array_module(a)
+    if a.size and not bool(xp.isfinite(a).all()):
+        raise RangeError(f"{who}: {name} must be finite, got NaN or inf")
+    return a
+
+
+def check_upstream(dy, like_shape, name: str, who: str):
+    """The upstream gradient of an output must have that output's shape and a floating dtype."""
+    require_array(dy, name, who)
+    if tuple(dy.shape) != tuple(like_shape):
+        raise ShapeError(f"{who}.backward: {name} must have the output's shape {tuple(like_shape)}, "
+                         f"got {tuple(dy.shape)}")
+    if dy.dtype.kind != "f":
+        raise DTypeError(f"{who}.backward: {name} must be a floating array, got dtype {dy.dtype}")
+    return dy
