@@ -10,7 +10,7 @@ from .backend import (
     set_default_dtype,
     to_device,
 )
-from .gradcheck import GradcheckReport, gradcheck
+from .gradcheck import GradcheckError, GradcheckReport, gradcheck, gradcheck_pair
 from .module import Module, Parameter, Sequential, is_grad_enabled, no_grad
 from .serialization import load, save
 
@@ -31,8 +31,10 @@ __all__ = [
     "manual_seed",
     "set_default_dtype",
     "to_device",
+    "GradcheckError",
     "GradcheckReport",
     "gradcheck",
+    "gradcheck_pair",
     "Module",
     "Parameter",
     "Sequential",

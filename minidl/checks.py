@@ -7,10 +7,13 @@ which call and which argument was wrong without reading a NumPy traceback.
 
 from __future__ import annotations
 
+import math
+import numbers
+
 from .errors import DTypeError, RangeError, ShapeError
 
 __all__ = ["require_array", "check_shape", "check_dtype", "check_float", "check_finite", "check_upstream",
-           "shape_str"]
+           "shape_str", "check_number", "check_choice", "check_dim", "check_upstream_scalar"]
 
 
 def shape_str(shape) -> str:
@@ -80,3 +83,49 @@ def check_upstream(dy, like_shape, name: str, who: str):
     if dy.dtype.kind != "f":
         raise DTypeError(f"{who}.backward: {name} must be a floating array, got dtype {dy.dtype}")
     return dy
+
+
+def check_number(value, name: str, who: str, *, low=None, high=None, low_open: bool = False,
+                 high_open: bool = False, integer: bool = False):
+    """Refuse a hyper-parameter that is not a real number (or not an integer, with
+    ``integer=True``), is NaN or infinite, or lies outside [low, high] (an open end with
+    ``low_open``/``high_open``). Returns the value as a Python float (or int)."""
+    kinds = (numbers.Integral,) if integer else (numbers.Real,)
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        want = "an integer" if integer else "a real number"
+        raise DTypeError(f"{who}: {name} must be {want}, got {type(value).__name__} {value!r}")
+    value = int(value) if integer else float(value)
+    lo_bad = low is not None and (value <= low if low_open else value < low)
+    hi_bad = high is not None and (value >= high if high_open else value > high)
+    if not math.isfinite(value) or lo_bad or hi_bad:
+        lo = "(-inf" if low is None else f"{'(' if low_open else '['}{low}"
+        hi = "inf)" if high is None else f"{high}{')' if high_open else ']'}"
+        raise RangeError(f"{who}: {name} must be a finite number in {lo}, {hi}, got {value!r}")
+    return value
+
+
+def check_choice(value, choices, name: str, who: str):
+    """Refuse a setting that is not one of ``choices`` (e.g. a loss's reduction)."""
+    if value not in tuple(choices):
+        raise RangeError(f"{who}: {name} must be one of {tuple(choices)}, got {value!r}")
+    return value
+
+
+def check_dim(dim, ndim: int, name: str, who: str) -> int:
+    """Refuse an axis outside [-ndim, ndim) (as PyTorch's ``dim``); returns it as 0..ndim-1."""
+    check_number(dim, name, who, integer=True)
+    if not -ndim <= dim < ndim:
+        raise ShapeError(f"{who}: {name} must lie in [{-ndim}, {ndim}) for an input with {ndim} dims, got {dim}")
+    return dim % ndim
+
+
+def check_upstream_scalar(dloss, who: str):
+    """The upstream gradient of a scalar (a loss): a real number or a 0-d floating array."""
+    if hasattr(dloss, "shape"):
+        if tuple(dloss.shape) != ():
+            raise ShapeError(f"{who}.backward: upstream must be a scalar (the loss is 0-d), got shape "
+                             f"{tuple(dloss.shape)}")
+        if dloss.dtype.kind not in "fiu":
+            raise DTypeError(f"{who}.backward: upstream must be a real number, got dtype {dloss.dtype}")
+        return dloss
+    return check_number(dloss, "upstream", f"{who}.backward")

@@ -1,4 +1,4 @@
-"""Gradient checking: compare a layer's hand-written backward with finite differences.
+"""Gradient checking: compare a hand-written backward with finite differences.
 
 For outputs ``y_k = f(inputs, params)`` and a *random* upstream gradient ``G_k`` (never
 ``sum(y)``, whose all-ones upstream hides transposes and swapped gates), the scalar
@@ -8,71 +8,126 @@ For outputs ``y_k = f(inputs, params)`` and a *random* upstream gradient ``G_k``
 has ``∂L/∂θ`` = exactly what backward computes when it is fed ``G``. Each element of
 every input and parameter is nudged by ±ε and
 
-    ∂L/∂θ_j ≈ (L(θ + ε e_j) − L(θ − ε e_j)) / 2ε          (central difference, error O(ε²))
+    ∂L/∂θ_j ≈ (L(θ + ε e_j) − L(θ − ε e_j)) / 2ε          (central difference)
 
-is compared with the analytic value. The error is reported per tensor as
+is compared with the analytic value ``a_j``. The numeric value ``n_j`` carries two errors
+(derived in the gradient-checking chapter of the docs):
 
-    rel = ‖a − n‖ / max(‖a‖ + ‖n‖, tiny)
+* truncation, ε²/6 · ∂³L/∂θ_j³: relative to the gradient, about 1e-12 at ε = 1e-6 for
+  functions that vary on a unit scale, so a relative tolerance ``rtol = 1e-6`` covers it;
+* round-off: each evaluation of L is off by about u · S, with u = 2⁻⁵³ the unit round-off
+  and S = Σ_k Σ_i |G_k,i · y_k,i| (the sum of the magnitudes that L adds up), and the
+  quotient divides that by ε. This is an *absolute* error, which no relative tolerance can
+  absorb where a gradient is small, so ``atol = ROUNDOFF_SAFETY · u · S / ε``.
 
-In float64 with ε = 1e-6 a correct backward gives ``rel`` around 1e-9 or smaller; a wrong
-one gives 1e-2 or worse. (float32 cannot do this: its 1e-7 resolution divided by 2ε
-swamps the signal, which is why checks insist on float64.)
+A tensor passes when every element satisfies ``|a − n| ≤ atol + rtol · |n|`` (mode
+``"full"``). For a layer with many parameters, ``mode="direction"`` checks one random unit
+direction ``v`` per tensor, two forwards instead of two per element, and asks
+``|⟨a, v⟩ − n_v| ≤ atol + rtol · ‖a‖ · ‖v‖``: the scale is the largest value the projection
+could have, not the projected number itself, which can be arbitrarily close to zero.
 
-For a layer with many parameters, ``mode="direction"`` checks one random unit direction
-``v`` per tensor: ``(L(θ+εv) − L(θ−εv)) / 2ε`` against ``⟨∂L/∂θ, v⟩`` — two forwards per
-tensor instead of two per element.
+The report prints, per tensor, the relative error ``‖a − n‖ / (‖a‖ + ‖n‖)`` (about 1e-9
+for a correct float64 backward, 1e-2 or worse for a wrong one) and how much of the
+tolerance its worst element used.
+
+Two entry points share the pieces below (analytic side, numeric side, comparison):
+:func:`gradcheck` for a Module, :func:`gradcheck_pair` for a bare functional pair
+``y, cache = forward(**arrays, **options)``, ``grads = backward(dy, cache)``.
 
 Randomness inside forward (dropout) is made repeatable by re-seeding minidl's generators
-with the same seed before every forward.
+with the same seed before every forward; minidl's global random state is restored after
+the check.
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
+from typing import Callable
 
 from . import backend
+from .errors import DTypeError, RangeError
 from .module import Module, _flatten, no_grad
 
-__all__ = ["gradcheck", "GradcheckReport", "GradcheckError"]
+__all__ = [
+    "gradcheck", "gradcheck_pair", "GradcheckReport", "GradcheckError",
+    "UNIT_ROUNDOFF", "DEFAULT_EPS", "DEFAULT_RTOL", "ROUNDOFF_SAFETY",
+    "objective_scale", "default_atol", "numeric_gradient", "numeric_directional",
+    "compare_full", "compare_direction",
+]
+
+# --8<-- [start:tolerances]
+UNIT_ROUNDOFF = 2.0**-53  # u: float64 rounds every operation to a relative error ≤ u
+DEFAULT_EPS = 1e-6  # step of the central difference: truncation ~ε², round-off ~u/ε
+DEFAULT_RTOL = 1e-6  # covers truncation (≈1e-12 relative) with 10⁶ to spare; a bug is 1e-4 or worse
+ROUNDOFF_SAFETY = 100.0  # evaluated outputs are off by a few u each, not one: room for that
+
+
+def default_atol(scale: float, eps: float, safety: float = ROUNDOFF_SAFETY) -> float:
+    """The round-off floor of a central difference: ``safety · u · S / ε``.
+
+    Each evaluation of ``L = Σ ⟨G, y⟩`` is off by about u·S, ``S = Σ |G ⊙ y|``; the
+    difference quotient divides the error of ``L(θ+εv) − L(θ−εv)`` by 2ε.
+    """
+    return safety * UNIT_ROUNDOFF * scale / eps
+# --8<-- [end:tolerances]
 
 
 class GradcheckError(AssertionError):
-    """Raised by :meth:`GradcheckReport.assert_ok` when a gradient disagrees."""
+    """A gradient disagrees with finite differences, or a backward returned the wrong set
+    of gradients (raised by :meth:`GradcheckReport.assert_ok` and ``raise_on_fail``)."""
 
 
 @dataclass
 class GradcheckReport:
-    """Relative error per checked tensor (``"input 0"``, ``"weight_ih_l0"``, ...).
+    """The outcome of a check, per tensor (``"input 0"``, ``"weight_ih_l0"``, ``"x"``, ...).
 
-    ``errors[name]`` is the relative error, ``max_abs[name]`` the largest absolute
-    difference; ``ok`` is True when every relative error is below ``tol``.
+    ``errors[name]``: relative error ‖a − n‖ / (‖a‖ + ‖n‖) (direction mode: of the one
+    projected number); ``max_abs[name]``: the largest |a − n|; ``used[name]``: the largest
+    |a − n| / (atol + rtol·scale) over the tensor's elements, the fraction of the tolerance
+    used. ``ok`` is True when every ``used`` is at most 1.
     """
 
     errors: dict = field(default_factory=dict)
     max_abs: dict = field(default_factory=dict)
-    tol: float = 1e-6
+    used: dict = field(default_factory=dict)
+    rtol: float = DEFAULT_RTOL
+    atol: float = 0.0
+    eps: float = DEFAULT_EPS
+    scale: float = 0.0
     mode: str = "full"
 
     @property
+    def tol(self) -> float:
+        """The relative tolerance (the name of earlier versions)."""
+        return self.rtol
+
+    @property
     def ok(self) -> bool:
-        return all(e < self.tol for e in self.errors.values())
+        # written as "not >" so that a NaN fails
+        return not any(not (u <= 1.0) for u in self.used.values())
 
     @property
     def worst(self) -> float:
+        """The largest relative error over the checked tensors."""
         return max(self.errors.values(), default=0.0)
 
     def assert_ok(self) -> "GradcheckReport":
         """Raise :class:`GradcheckError` with the table if any tensor fails; else return self."""
         if not self.ok:
-            raise GradcheckError(f"gradient check failed (tol {self.tol:g}):\n{self}")
+            raise GradcheckError(f"gradient check failed:\n{self}")
         return self
 
     def __str__(self) -> str:
-        width = max((len(n) for n in self.errors), default=4)
-        lines = [f"{'tensor':<{width}}  rel.error   max|diff|  ({self.mode})"]
+        scale = "|n|" if self.mode == "full" else "‖a‖·‖v‖"
+        head = (f"gradient check ({self.mode}, eps {self.eps:.0e}): |a − n| ≤ atol + rtol·{scale}, "
+                f"atol {self.atol:.1e} (= {ROUNDOFF_SAFETY:g}·u·S/eps, S = Σ|G·y| = {self.scale:.2e}), "
+                f"rtol {self.rtol:.0e}")
+        width = max((len(n) for n in self.errors), default=6)
+        lines = [head, f"{'tensor':<{width}}  rel.error  max|diff|  tol.used"]
         for name, e in self.errors.items():
-            flag = "" if e < self.tol else "  <-- FAIL"
-            lines.append(f"{name:<{width}}  {e:9.2e}  {self.max_abs[name]:9.2e}{flag}")
+            flag = "" if self.used[name] <= 1.0 else "  <-- FAIL"
+            lines.append(f"{name:<{width}}  {e:9.2e}  {self.max_abs[name]:9.2e}  {self.used[name]:8.2g}{flag}")
         return "\n".join(lines)
 
 
@@ -80,20 +135,250 @@ def _is_float_array(a) -> bool:
     return hasattr(a, "dtype") and hasattr(a, "shape") and a.dtype.kind == "f"
 
 
-# --8<-- [start:rel_error]
-def _rel_error(xp, a, n) -> tuple[float, float]:
+def _require_float64(named_arrays, hint: str) -> None:
+    for name, a in named_arrays:
+        if a.dtype.itemsize != 8:
+            raise DTypeError(f"gradcheck: {name} must be float64, got {a.dtype} ({hint}): "
+                             "float32's round-off divided by eps swamps any bug")
+
+
+def _host_generator(seed: int):
+    """A private generator on the host: upstream gradients and directions are drawn there and
+    copied to the device, so a check draws the same numbers on every device."""
+    return backend.numpy.random.default_rng(seed)
+
+
+@contextlib.contextmanager
+def _rng_state_kept():
+    """Forwards are re-seeded during a check; give the caller its random state back."""
+    state = backend.get_rng_state()
+    try:
+        yield
+    finally:
+        backend.set_rng_state(state)
+
+
+@dataclass
+class _Problem:
+    """What the numeric side needs: the tensors to nudge (in place) with their analytic
+    gradients, the objective L(θ) = Σ ⟨G_k, y_k⟩, and its round-off scale S."""
+
+    tensors: dict  # name -> (array, analytic gradient of the same shape)
+    objective: Callable[[], float]
+    scale: float
+    device: str
+
+
+# --8<-- [start:objective]
+def objective_scale(outputs, upstream) -> float:
+    """S = Σ_k Σ_i |G_k,i · y_k,i|: the magnitudes L = Σ ⟨G_k, y_k⟩ adds up. The round-off of
+    an evaluated L is a small multiple of u·S (however much the terms cancel)."""
+    return sum(float(backend.get_array_module(y).abs(y * g).sum()) for y, g in zip(outputs, upstream))
+
+
+def _inner(outputs, upstream) -> float:
+    """L = Σ_k ⟨G_k, y_k⟩ (a host float)."""
+    return sum(float(backend.get_array_module(y).sum(y * g)) for y, g in zip(outputs, upstream))
+# --8<-- [end:objective]
+
+
+def _check_gradient_shape(name, array, grad) -> None:
+    if grad is None or tuple(grad.shape) != tuple(array.shape):
+        got = None if grad is None else tuple(grad.shape)
+        raise GradcheckError(f"gradcheck: the gradient of {name} must have its shape {tuple(array.shape)}, got {got}")
+
+
+# ----------------------------------------------------------------------------- analytic side
+def analytic_module(module: Module, inputs, *, forward_kwargs, check_params, check_inputs, randomize_params,
+                    seed, rng) -> _Problem:
+    """One forward and one backward of ``module`` with random upstream gradients: the
+    analytic gradient of every floating input (in order) and parameter, and L(θ)."""
+    float_inputs = [a for a in _flatten(inputs) if _is_float_array(a)]
+    params = list(module.named_parameters()) if check_params else []
+    _require_float64([(f"input {i}", a) for i, a in enumerate(float_inputs)] + [(n, p.data) for n, p in params],
+                     "call module.double()")
+    ref = float_inputs[0] if float_inputs else (params[0][1].data if params else None)
+    device = backend.device_of(ref) if ref is not None else "cpu"
+    if randomize_params:  # so that zero biases or unit scales cannot hide a missing term
+        for _, p in params:
+            p.data[...] = backend.to_device(rng.uniform(-0.5, 0.5, size=p.data.shape), device)
+
+    def run_forward():
+        backend.manual_seed(seed)  # the same dropout mask on every evaluation
+        return [o for o in _flatten(module(*inputs, **forward_kwargs)) if _is_float_array(o)]
+
+    module.clear_caches()
+    module.zero_grad()
+    outputs = run_forward()
+    upstream = [backend.to_device(rng.standard_normal(o.shape), device) for o in outputs]
+    scale = objective_scale(outputs, upstream)  # before backward, which may consume its cache
+    returned = module.backward(*upstream)
+    returned = _flatten(returned) if isinstance(returned, (tuple, list)) else [returned]
+    tensors = {}
+    for i, a in enumerate(float_inputs):
+        if check_inputs is None or i in check_inputs:
+            g = returned[i] if i < len(returned) else None
+            tensors[f"input {i}"] = (a, backend.get_array_module(a).zeros_like(a) if g is None else g)
+    for name, p in params:
+        tensors[name] = (p.data, p.grad.copy())
+    for name, (a, g) in tensors.items():
+        _check_gradient_shape(name, a, g)
+
+    def objective() -> float:
+        with no_grad():
+            return _inner(run_forward(), upstream)
+
+    return _Problem(tensors, objective, scale, device)
+
+
+def analytic_pair(forward, backward, arrays: dict, options: dict, *, wrt, seed, rng) -> _Problem:
+    """One call of ``forward(**arrays, **options)`` and of ``backward(dy, cache)`` with a
+    random ``dy`` (None for an output that is not floating): the gradients of ``wrt``."""
+    floats = {k: a for k, a in arrays.items() if _is_float_array(a)}
+    names = list(floats) if wrt is None else list(wrt)
+    unknown = [n for n in names if n not in floats]
+    if unknown:
+        raise RangeError(f"gradcheck_pair: wrt names {unknown}, which are not floating arrays among the "
+                         f"arguments {sorted(arrays)}")
+    _require_float64([(repr(n), floats[n]) for n in names], "build the arrays in float64")
+    device = backend.device_of(floats[names[0]]) if names else "cpu"
+
+    def run_forward():
+        backend.manual_seed(seed)
+        y, cache = forward(**arrays, **options)
+        return (tuple(y) if isinstance(y, tuple) else (y,)), isinstance(y, tuple), cache
+
+    outputs, is_tuple, cache = run_forward()
+    dy = tuple(backend.to_device(rng.standard_normal(o.shape), device) if _is_float_array(o) else None
+               for o in outputs)
+    live = [(o, g) for o, g in zip(outputs, dy) if g is not None]
+    scale = objective_scale(*zip(*live)) if live else 0.0
+    grads = backward(dy if is_tuple else dy[0], cache)
+    if not isinstance(grads, dict):
+        raise GradcheckError(f"gradcheck_pair: backward must return a dict keyed by argument names, "
+                             f"got {type(grads).__name__}")
+    stray = sorted(set(grads) - set(arrays))
+    missing = [n for n in names if n not in grads]
+    if stray or missing:
+        raise GradcheckError(f"gradcheck_pair: backward's gradients must be keyed by the forward's argument "
+                             f"names; missing {missing}, not arguments {stray} (pass wrt=[...] to leave out a "
+                             "non-differentiated argument such as a loss target)")
+    tensors = {n: (floats[n], grads[n]) for n in names}
+    for n, (a, g) in tensors.items():
+        _check_gradient_shape(repr(n), a, g)
+
+    def objective() -> float:
+        outs, _, _ = run_forward()
+        return _inner(*zip(*[(o, g) for o, g in zip(outs, dy) if g is not None])) if live else 0.0
+
+    return _Problem(tensors, objective, scale, device)
+
+
+# ----------------------------------------------------------------------------- numeric side
+# --8<-- [start:numeric]
+def numeric_gradient(array, objective: Callable[[], float], eps: float):
+    """∂L/∂array by central differences, one element at a time (two objectives each).
+
+    ``array`` is nudged in place through a flat view and restored exactly. The quotient
+    divides by the step actually taken, (θ+ε) − (θ−ε) in floating point, not by 2ε.
+    """
+    if not array.flags["C_CONTIGUOUS"]:
+        raise RangeError("gradcheck nudges tensors in place through a flat view: they must be C-contiguous")
+    numeric = backend.get_array_module(array).zeros_like(array)
+    flat, num_flat = array.reshape(-1), numeric.reshape(-1)  # views: writing nudges the tensor
+    for j in range(array.size):
+        old = float(flat[j])
+        up, down = old + eps, old - eps
+        flat[j] = up
+        plus = objective()
+        flat[j] = down
+        minus = objective()
+        flat[j] = old
+        num_flat[j] = (plus - minus) / (up - down)
+    return numeric
+
+
+def numeric_directional(array, direction, objective: Callable[[], float], eps: float) -> float:
+    """⟨∂L/∂array, v⟩ ≈ (L(θ + εv) − L(θ − εv)) / 2ε for a direction v of array's shape."""
+    original = array.copy()
+    array[...] = original + eps * direction
+    plus = objective()
+    array[...] = original - eps * direction
+    minus = objective()
+    array[...] = original
+    return (plus - minus) / (2 * eps)
+# --8<-- [end:numeric]
+
+
+# ----------------------------------------------------------------------------- comparison
+# --8<-- [start:compare]
+def _rel_error(xp, a, n) -> float:
+    """‖a − n‖ / (‖a‖ + ‖n‖): in [0, 1], ~1e-9 for a right float64 backward, ≥1e-2 for a bug."""
     diff = float(xp.linalg.norm((a - n).ravel()))
     scale = float(xp.linalg.norm(a.ravel())) + float(xp.linalg.norm(n.ravel()))
-    max_abs = float(xp.max(xp.abs(a - n))) if a.size else 0.0
-    return (diff / scale if scale > 1e-300 else diff), max_abs
-# --8<-- [end:rel_error]
+    return diff / scale if scale > 1e-300 else diff
+
+
+def compare_full(analytic, numeric, atol: float, rtol: float) -> tuple[float, float, float]:
+    """``(relative error, max |a − n|, tolerance used)``; passes when every element has
+    |a − n| ≤ atol + rtol·|n|, i.e. when the tolerance used is at most 1."""
+    xp = backend.get_array_module(analytic)
+    if analytic.size == 0:
+        return 0.0, 0.0, 0.0
+    diff = xp.abs(analytic - numeric)
+    allowed = atol + rtol * xp.abs(numeric)
+    used = float(xp.max(diff / xp.maximum(allowed, 1e-300)))
+    return _rel_error(xp, analytic, numeric), float(xp.max(diff)), used
+
+
+def compare_direction(exact: float, numeric: float, grad_norm: float, direction_norm: float, atol: float,
+                      rtol: float) -> tuple[float, float, float]:
+    """As :func:`compare_full` for one projected value: |⟨a, v⟩ − n_v| ≤ atol + rtol·‖a‖·‖v‖.
+
+    The relative part scales with the largest value ⟨a, v⟩ could take (Cauchy–Schwarz), not
+    with ⟨a, v⟩ itself: a direction nearly orthogonal to the gradient gives a tiny number
+    whose round-off, relative to it, says nothing about the backward."""
+    diff = abs(exact - numeric)
+    allowed = max(atol + rtol * grad_norm * direction_norm, 1e-300)
+    size = abs(exact) + abs(numeric)
+    return (diff / size if size > 1e-300 else diff), diff, diff / allowed
+# --8<-- [end:compare]
+
+
+# ----------------------------------------------------------------------------- orchestration
+def check_problem(problem: _Problem, *, mode: str, eps: float, rtol: float, atol: float | None, rng
+                  ) -> GradcheckReport:
+    """The numeric side and the comparison for every tensor of ``problem``."""
+    if atol is None:
+        atol = default_atol(problem.scale, eps)
+    report = GradcheckReport(rtol=rtol, atol=atol, eps=eps, scale=problem.scale, mode=mode)
+    for name, (array, grad) in problem.tensors.items():
+        xp = backend.get_array_module(array)
+        if mode == "full":
+            numeric = numeric_gradient(array, problem.objective, eps)
+            result = compare_full(grad, numeric, atol, rtol)
+        else:
+            v = backend.to_device(rng.standard_normal(array.shape), problem.device)
+            v = v / xp.linalg.norm(v.ravel())
+            numeric = numeric_directional(array, v, problem.objective, eps)
+            exact = float(xp.sum(grad * v))
+            result = compare_direction(exact, numeric, float(xp.linalg.norm(grad.ravel())), 1.0, atol, rtol)
+        report.errors[name], report.max_abs[name], report.used[name] = result
+    return report
+
+
+def _settings(mode, rtol, tol):
+    if mode not in ("full", "direction"):
+        raise RangeError(f"gradcheck: mode must be 'full' or 'direction', got {mode!r}")
+    return rtol if tol is None else tol
 
 
 def gradcheck(
     module: Module,
     *inputs,
-    eps: float = 1e-6,
-    tol: float = 1e-6,
+    eps: float = DEFAULT_EPS,
+    rtol: float = DEFAULT_RTOL,
+    atol: float | None = None,
     seed: int = 0,
     mode: str = "full",
     check_params: bool = True,
@@ -101,6 +386,7 @@ def gradcheck(
     randomize_params: bool = False,
     forward_kwargs: dict | None = None,
     raise_on_fail: bool = False,
+    tol: float | None = None,
 ) -> GradcheckReport:
     """Check ``module.backward`` against central differences of ``module.forward``.
 
@@ -109,7 +395,12 @@ def gradcheck(
         *inputs: forward's positional inputs; nested tuples are allowed (``(h0, c0)``).
             Floating arrays are checked; integer arrays (token ids, labels, lengths) and
             ``None`` are passed through.
-        mode: ``"full"`` (every element) or ``"direction"`` (one random direction per
+        eps: the central-difference step.
+        rtol, atol: pass when ``|a − n| ≤ atol + rtol·|n|`` per element (direction mode:
+            ``rtol·‖a‖``); ``atol=None`` derives the round-off floor
+            ``ROUNDOFF_SAFETY·u·Σ|G·y|/eps`` (see :func:`default_atol`). ``tol`` is the old
+            name of ``rtol``.
+        mode: ``"full"`` (every element) or ``"direction"`` (one random unit direction per
             tensor, for big layers).
         randomize_params: first redraw every parameter from U(−0.5, 0.5), so that zero
             biases or unit scales cannot hide a missing term.
@@ -126,88 +417,55 @@ def gradcheck(
     the floating inputs (extra returned gradients, e.g. for an initial state that was not
     passed, are ignored).
     """
-    if mode not in ("full", "direction"):
-        raise ValueError(f"mode must be 'full' or 'direction', got {mode!r}")
-    forward_kwargs = dict(forward_kwargs or {})
-    leaves = _flatten(inputs)
-    float_inputs = [a for a in leaves if _is_float_array(a)]
-    params = list(module.named_parameters()) if check_params else []
-    for name, a in [(f"input {i}", a) for i, a in enumerate(float_inputs)] + [(n, p.data) for n, p in params]:
-        if a.dtype.itemsize != 8:
-            raise TypeError(f"gradcheck needs float64; {name} is {a.dtype} (call module.double())")
-
-    ref = float_inputs[0] if float_inputs else (params[0][1].data if params else None)
-    xp = backend.get_array_module(ref)
-    rng = backend.numpy.random.default_rng(seed)
-
-    def device_array(host):
-        return backend.to_device(host, backend.device_of(ref)) if ref is not None else host
-
-    if randomize_params:
-        for _, p in params:
-            p.data[...] = device_array(rng.uniform(-0.5, 0.5, size=p.data.shape))
-
-    def run_forward():
-        backend.manual_seed(seed)  # same dropout mask on every evaluation
-        return module(*inputs, **forward_kwargs)
-
-    # --8<-- [start:check]
-    # analytic gradients, from one forward and one backward with random upstream grads
+    rtol = _settings(mode, rtol, tol)
+    with _rng_state_kept():
+        rng = _host_generator(seed)
+        problem = analytic_module(module, inputs, forward_kwargs=dict(forward_kwargs or {}), check_params=check_params,
+                                  check_inputs=check_inputs, randomize_params=randomize_params, seed=seed, rng=rng)
+        report = check_problem(problem, mode=mode, eps=eps, rtol=rtol, atol=atol, rng=rng)
     module.clear_caches()
-    module.zero_grad()
-    outputs = _flatten(run_forward())
-    float_out = [o for o in outputs if _is_float_array(o)]
-    upstream = [device_array(rng.standard_normal(o.shape)) for o in float_out]
-    returned = module.backward(*upstream)
-    returned = _flatten(returned) if isinstance(returned, (tuple, list)) else [returned]
-    analytic = {}
-    for i, a in enumerate(float_inputs):
-        if check_inputs is not None and i not in check_inputs:
-            continue
-        g = returned[i] if i < len(returned) else None
-        analytic[f"input {i}"] = (a, xp.zeros_like(a) if g is None else g)
-    for name, p in params:
-        analytic[name] = (p.data, p.grad.copy())
+    if raise_on_fail:
+        report.assert_ok()
+    return report
 
-    def objective() -> float:
-        with no_grad():
-            outs = [o for o in _flatten(run_forward()) if _is_float_array(o)]
-        return sum(float(xp.sum(o * g)) for o, g in zip(outs, upstream))
 
-    report = GradcheckReport(tol=tol, mode=mode)
-    for name, (arr, grad) in analytic.items():
-        if mode == "full":
-            if not arr.flags["C_CONTIGUOUS"]:
-                raise ValueError(f"gradcheck nudges tensors in place; {name} must be C-contiguous")
-            numeric = xp.zeros_like(arr)
-            flat = arr.reshape(-1)  # a view: writing into it nudges the tensor itself
-            num_flat = numeric.reshape(-1)
-            for j in range(arr.size):
-                old = float(flat[j])
-                flat[j] = old + eps
-                plus = objective()
-                flat[j] = old - eps
-                minus = objective()
-                flat[j] = old
-                num_flat[j] = (plus - minus) / (2 * eps)
-            err, max_abs = _rel_error(xp, grad, numeric)
-        else:
-            v = device_array(rng.standard_normal(arr.shape))
-            v = v / xp.linalg.norm(v.ravel())
-            arr += eps * v
-            plus = objective()
-            arr -= 2 * eps * v
-            minus = objective()
-            arr += eps * v
-            numeric = (plus - minus) / (2 * eps)
-            exact = float(xp.sum(grad * v))
-            max_abs = abs(exact - numeric)
-            scale = abs(exact) + abs(numeric)
-            err = max_abs / scale if scale > 1e-300 else max_abs
-        report.errors[name] = err
-        report.max_abs[name] = max_abs
-    # --8<-- [end:check]
-    module.clear_caches()
+def gradcheck_pair(
+    forward: Callable,
+    backward: Callable,
+    arrays: dict,
+    options: dict | None = None,
+    *,
+    wrt=None,
+    eps: float = DEFAULT_EPS,
+    rtol: float = DEFAULT_RTOL,
+    atol: float | None = None,
+    seed: int = 0,
+    mode: str = "full",
+    raise_on_fail: bool = False,
+) -> GradcheckReport:
+    """Check a bare functional pair (the contract of ``minidl.functional``)::
+
+        y, cache = forward(**arrays, **options)     # y: an array or a tuple of arrays
+        grads = backward(dy, cache)                 # dy: the structure of y; grads: a dict
+
+    Args:
+        arrays: the forward's array arguments by name, e.g. ``{"x": x, "weight": W,
+            "bias": b}``; integer arrays (ids, targets, lengths) pass through unchecked.
+            The floating ones are nudged in place (and restored).
+        options: the forward's other keyword arguments (``{"reduction": "sum"}``).
+        wrt: names of the arrays to check; default every floating array. Leave out a
+            floating argument that is not differentiated (a loss target): ``wrt=["x"]``.
+        eps, rtol, atol, seed, mode, raise_on_fail: as in :func:`gradcheck`.
+
+    The backward gets a random ``dy`` for every floating output (``None`` for the others)
+    and must return a gradient for every name in ``wrt``, keyed by that name and of that
+    array's shape, and no key that is not an argument; otherwise :class:`GradcheckError`.
+    """
+    rtol = _settings(mode, rtol, None)
+    with _rng_state_kept():
+        rng = _host_generator(seed)
+        problem = analytic_pair(forward, backward, dict(arrays), dict(options or {}), wrt=wrt, seed=seed, rng=rng)
+        report = check_problem(problem, mode=mode, eps=eps, rtol=rtol, atol=atol, rng=rng)
     if raise_on_fail:
         report.assert_ok()
     return report

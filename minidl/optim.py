@@ -20,6 +20,8 @@ from __future__ import annotations
 import math
 
 from . import backend
+from .checks import check_number
+from .errors import CheckpointError, DTypeError, RangeError
 from .module import Parameter
 
 __all__ = ["Optimizer", "SGD", "Adam", "clip_grad_norm_"]
@@ -28,13 +30,21 @@ __all__ = ["Optimizer", "SGD", "Adam", "clip_grad_norm_"]
 class Optimizer:
     """Base class: holds the parameter list and a per-parameter state dict."""
 
+    #: the per-parameter state entries this optimizer keeps (checked when a state is loaded)
+    state_names: tuple = ()
+
     def __init__(self, params, lr: float):
+        who = type(self).__name__
+        if isinstance(params, Parameter):
+            raise DTypeError(f"{who}: params must be an iterable of Parameters (model.parameters()), "
+                             "got a single Parameter")
         self.params: list[Parameter] = list(params)
         if not self.params:
-            raise ValueError("optimizer got an empty parameter list")
-        if lr <= 0:
-            raise ValueError(f"learning rate must be positive, got {lr}")
-        self.lr = float(lr)
+            raise RangeError(f"{who}: params must hold at least one Parameter, got an empty list")
+        for i, p in enumerate(self.params):
+            if not isinstance(p, Parameter):
+                raise DTypeError(f"{who}: params must hold Parameters, got {type(p).__name__} at position {i}")
+        self.lr = check_number(lr, "lr", who, low=0.0)  # 0 is allowed, as in PyTorch (a frozen step)
         self.state: list[dict] = [{} for _ in self.params]
         self.step_count = 0
         self._scratch_buffers: dict = {}  # working memory, not state: never saved
@@ -58,40 +68,75 @@ class Optimizer:
 
     # state_dict: flat names -> arrays/scalars, so it can live in an .npz checkpoint
     def state_dict(self) -> dict:
-        """Flat ``{"step_count", "lr", "state.<i>.<name>": array}``, storable in an ``.npz``."""
-        sd = {"step_count": self.step_count, "lr": self.lr}
+        """Flat ``{"optimizer", "step_count", "lr", "state.<i>.<name>": array}``, storable in an
+        ``.npz``; ``"optimizer"`` names the class, so that no other optimizer loads it."""
+        sd = {"optimizer": type(self).__name__, "step_count": self.step_count, "lr": self.lr}
         for i, st in enumerate(self.state):
             for k, v in st.items():
                 sd[f"state.{i}.{k}"] = v
         return sd
 
     def load_state_dict(self, sd: dict) -> None:
-        """Restore :meth:`state_dict` (arrays copied to each parameter's device and dtype)."""
-        self.step_count = int(sd["step_count"])
-        self.lr = float(sd["lr"])
-        self.state = [{} for _ in self.params]
+        """Restore :meth:`state_dict` (arrays copied to each parameter's device and dtype).
+
+        Raises :class:`~minidl.errors.CheckpointError` naming the entry when the state was
+        written by another optimizer, lacks ``step_count`` or ``lr``, or holds a state for a
+        parameter that does not exist, of the wrong shape, or not a real floating array.
+        The learning rate is restored, as PyTorch's ``load_state_dict`` restores it.
+        """
+        who = f"{type(self).__name__}.load_state_dict"
+        self._check_kind(sd, who)
+        try:
+            step_count = check_number(sd["step_count"], "step_count", who, low=0, integer=True)
+            lr = check_number(sd["lr"], "lr", who, low=0.0)
+        except KeyError as e:
+            raise CheckpointError(f"{who}: the state has no {e.args[0]!r} entry") from None
+        except (DTypeError, RangeError) as e:
+            raise CheckpointError(str(e)) from None
+        state = [{} for _ in self.params]
         for key, v in sd.items():
-            if not key.startswith("state."):
-                continue
-            _, i, k = key.split(".", 2)
-            i = int(i)
-            if i >= len(self.params):
-                raise KeyError(f"optimizer state for parameter {i}, but only {len(self.params)} parameters")
-            p = self.params[i].data
-            if tuple(getattr(v, "shape", ())) != tuple(p.shape):
-                raise ValueError(f"optimizer state {key!r}: expected shape {tuple(p.shape)}, got {tuple(v.shape)}")
-            xp = backend.get_array_module(p)
-            self.state[i][k] = xp.array(backend.to_device(v, backend.device_of(p)), dtype=p.dtype, copy=True)
+            if key.startswith("state."):
+                i, name, value = self._state_entry(key, v, who)
+                state[i][name] = value
+        self.step_count, self.lr, self.state = step_count, lr, state
+
+    def _check_kind(self, sd: dict, who: str) -> None:
+        kind = sd.get("optimizer")
+        kind = kind.item() if hasattr(kind, "item") else kind  # a 0-d string array after an .npz round trip
+        names = {key.split(".", 2)[-1] for key in sd if key.startswith("state.")}
+        foreign = sorted(names - set(self.state_names))
+        if (kind is not None and str(kind) != type(self).__name__) or foreign:
+            raise CheckpointError(f"{who}: the state must come from {type(self).__name__}, got the state of "
+                                  f"{kind or 'another optimizer'} (entries {foreign or sorted(names)})")
+
+    def _state_entry(self, key: str, v, who: str):
+        _, i, name = key.split(".", 2)
+        if not i.isdigit() or int(i) >= len(self.params):
+            raise CheckpointError(f"{who}: {key!r} is the state of parameter {i}, but this optimizer has "
+                                  f"{len(self.params)} parameters")
+        p = self.params[int(i)].data
+        if tuple(getattr(v, "shape", ())) != tuple(p.shape):
+            raise CheckpointError(f"{who}: {key!r} must have the parameter's shape {tuple(p.shape)}, "
+                                  f"got {tuple(getattr(v, 'shape', ()))}")
+        if getattr(v, "dtype", None) is None or v.dtype.kind != "f":
+            raise CheckpointError(f"{who}: {key!r} must be a real floating array, got "
+                                  f"{getattr(v, 'dtype', type(v).__name__)}")
+        xp = backend.get_array_module(p)
+        return int(i), name, xp.array(backend.to_device(v, backend.device_of(p)), dtype=p.dtype, copy=True)
 
 
 class SGD(Optimizer):
     """``SGD(params, lr, momentum=0, weight_decay=0, nesterov=False)``, as ``torch.optim.SGD``."""
 
+    state_names = ("momentum_buffer",)
+
     def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False):
         super().__init__(params, lr)
-        if nesterov and momentum <= 0:
-            raise ValueError("Nesterov momentum needs momentum > 0")
-        self.momentum, self.weight_decay, self.nesterov = float(momentum), float(weight_decay), nesterov
+        self.momentum = check_number(momentum, "momentum", "SGD", low=0.0)
+        self.weight_decay = check_number(weight_decay, "weight_decay", "SGD", low=0.0)
+        if nesterov and self.momentum == 0:
+            raise RangeError("SGD: nesterov=True needs momentum > 0, got momentum=0")
+        self.nesterov = bool(nesterov)
 
     # --8<-- [start:sgd]
     def step(self) -> None:
@@ -122,14 +167,18 @@ class Adam(Optimizer):
     0.01 there, here 0 unless given).
     """
 
+    state_names = ("exp_avg", "exp_avg_sq")
+
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, decoupled: bool = False):
         super().__init__(params, lr)
-        b1, b2 = betas
-        if not (0 <= b1 < 1 and 0 <= b2 < 1):
-            raise ValueError(f"betas must lie in [0, 1), got {betas}")
-        self.beta1, self.beta2, self.eps = float(b1), float(b2), float(eps)
-        self.weight_decay, self.decoupled = float(weight_decay), bool(decoupled)
+        if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
+            raise RangeError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
+        self.beta1 = check_number(betas[0], "betas[0]", "Adam", low=0.0, high=1.0, high_open=True)
+        self.beta2 = check_number(betas[1], "betas[1]", "Adam", low=0.0, high=1.0, high_open=True)
+        self.eps = check_number(eps, "eps", "Adam", low=0.0)
+        self.weight_decay = check_number(weight_decay, "weight_decay", "Adam", low=0.0)
+        self.decoupled = bool(decoupled)
 
     # --8<-- [start:adam]
     def step(self) -> None:
@@ -182,6 +231,7 @@ def clip_grad_norm_(params, max_norm: float) -> float:
     max_norm / (‖g‖ + 1e-6), which keeps the direction and bounds the step. Returns ‖g‖
     measured before clipping (as ``torch.nn.utils.clip_grad_norm_``).
     """
+    max_norm = check_number(max_norm, "max_norm", "clip_grad_norm_", low=0.0)
     params = [p for p in params if p.grad is not None]
     if not params:
         return 0.0

@@ -9,11 +9,13 @@ import minidl
 from minidl import backend
 
 # A handful of examples per property keeps the suite fast; the derandomized profile
-# makes CI runs reproducible.
-settings.register_profile(
-    "minidl", max_examples=6, deadline=None, derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+# makes CI runs reproducible. "minidl-random" draws new examples from --hypothesis-seed
+# (tests/test_gradcheck_seeds.py runs the gradient checks over many seeds with it:
+# ``pytest --hypothesis-profile=minidl-random --hypothesis-seed=3``).
+_PROFILE = dict(max_examples=6, deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+settings.register_profile("minidl", derandomize=True, **_PROFILE)
+settings.register_profile("minidl-random", derandomize=False, database=None, **_PROFILE)
 settings.load_profile("minidl")
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import minidl
-from minidl import nn, optim
+from minidl import nn
 
 
 def _x(shape, seed=0):
@@ -96,17 +96,6 @@ def test_to_device_double_float_train_eval(device):
     assert m[1].training and m[0].weight.dtype == np.float32
 
 
-def test_dropout_scales_kept_units_and_is_seeded():
-    x = np.ones((200, 50), np.float32)
-    minidl.manual_seed(3)
-    y1 = nn.Dropout(0.25)(x)
-    minidl.manual_seed(3)
-    y2 = nn.Dropout(0.25)(x)
-    np.testing.assert_array_equal(y1, y2)
-    assert set(np.unique(y1)) <= {0.0, np.float32(1 / 0.75)}
-    assert abs((y1 == 0).mean() - 0.25) < 0.02
-
-
 def test_strict_device_refuses_host_arrays():
     m = nn.Linear(3, 2).to("strict")
     with pytest.raises(TypeError, match="host numpy.ndarray"):
@@ -114,70 +103,6 @@ def test_strict_device_refuses_host_arrays():
     y = m(minidl.to_device(np.ones((1, 3), np.float32), "strict"))
     with pytest.raises(TypeError, match="implicit conversion"):
         np.asarray(y)
-
-
-# ---------------------------------------------------------------- bad input
-def test_linear_wrong_width():
-    with pytest.raises(ValueError, match=r"expected input of shape \(\.\.\., 3\), got \(2, 4\)"):
-        nn.Linear(3, 2)(np.ones((2, 4), np.float32))
-
-
-@pytest.mark.parametrize("bad", [-1, 10])
-def test_embedding_bad_ids(bad, device, to_dev):
-    emb = nn.Embedding(10, 4).to(device)
-    with pytest.raises(IndexError, match=rf"token id {bad} .*\[0, 10\)"):
-        emb(to_dev(np.array([[1, bad, 2]])))
-    with pytest.raises(TypeError, match="integer"):
-        emb(to_dev(np.array([[1.0, 2.0]])))
-
-
-@pytest.mark.parametrize("loss", [nn.CrossEntropyLoss, nn.NLLLoss])
-@pytest.mark.parametrize("bad", [-1, 3])
-def test_labels_outside_classes(loss, bad):
-    with pytest.raises(ValueError, match=rf"class target {bad} is outside \[0, 3\)"):
-        loss()(np.zeros((2, 3)), np.array([0, bad]))
-
-
-def test_bce_bad_input():
-    with pytest.raises(ValueError, match="probabilities"):
-        nn.BCELoss()(np.array([1.5, 0.5]), np.array([1.0, 0.0]))
-    with pytest.raises(ValueError, match="target shape"):
-        nn.BCEWithLogitsLoss()(np.zeros((2, 1)), np.zeros(2))
-
-
-def test_bce_clamps_log_at_minus_100():
-    loss = nn.BCELoss()(np.array([0.0, 1.0]), np.array([1.0, 0.0]))
-    assert float(loss) == pytest.approx(100.0)
-
-
-# ---------------------------------------------------------------- report B §4.2
-def _train_scores(criterion, steps=300, seed=0):
-    """A tiny classifier trained with Adam; returns the loss curve."""
-    minidl.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((64, 5)).astype(np.float32)
-    y = (x[:, 0] > 0).astype(np.int64)
-    model = nn.Linear(5, 2)
-    opt = optim.Adam(model.parameters(), lr=1e-2)
-    losses = []
-    for _ in range(steps):
-        opt.zero_grad()
-        scores = model(x)  # raw scores, no log-softmax
-        losses.append(float(criterion(scores, y)))
-        model.backward(criterion.backward())
-        opt.step()
-    return losses
-
-
-def test_nll_on_raw_scores_runs_away_while_cross_entropy_trains():
-    nll = _train_scores(nn.NLLLoss())
-    ce = _train_scores(nn.CrossEntropyLoss())
-    # NLL on raw scores is −z_target: unbounded below, it falls without end ...
-    # (Adam moves each weight ~lr per step, so the loss falls roughly linearly, never levelling)
-    half = len(nll) // 2
-    assert nll[-1] < -5 and nll[-1] < nll[half] - 2 < nll[0] - 2
-    # ... while cross-entropy, bounded below by 0, converges on this separable task.
-    assert 0 <= ce[-1] < 0.2 < ce[0]
 
 
 def test_reassigned_buffer_stays_in_state_dict():

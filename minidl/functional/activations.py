@@ -15,41 +15,61 @@ Softmax over the last axis, ``p_i = e^{x_i} / Σ_j e^{x_j}``, has the Jacobian
 and log-softmax, ``ℓ_i = x_i − log Σ_j e^{x_j}``, has ``∂ℓ_i/∂x_k = δ_ik − p_k``:
 
     dx_k = dy_k − p_k Σ_i dy_i
+
+Each pair keeps the functional contract: ``y, cache = f_forward(x)`` and
+``grads = f_backward(dy, cache)`` with ``grads["x"]`` the input's gradient.
+``sigmoid`` and ``logsumexp`` are plain functions the losses use too.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from ..backend import get_array_module
 
 __all__ = [
-    "relu_forward", "relu_backward", "tanh_forward", "tanh_backward",
-    "sigmoid", "sigmoid_forward", "sigmoid_backward",
-    "softmax_forward", "softmax_backward", "log_softmax_forward", "log_softmax_backward",
-    "logsumexp",
+    "ReluCache", "relu_forward", "relu_backward", "TanhCache", "tanh_forward", "tanh_backward",
+    "sigmoid", "SigmoidCache", "sigmoid_forward", "sigmoid_backward",
+    "SoftmaxCache", "softmax_forward", "softmax_backward",
+    "LogSoftmaxCache", "log_softmax_forward", "log_softmax_backward", "logsumexp",
 ]
 
 
 # --8<-- [start:relu]
+class ReluCache(NamedTuple):
+    """What :func:`relu_backward` needs: the input (its sign picks the gradient's path)."""
+
+    x: object
+
+
 def relu_forward(x):
-    """y = max(x, 0). x: any shape -> y: same shape."""
-    return get_array_module(x).maximum(x, 0)
+    """y = max(x, 0). x: any shape -> ``(y same shape, ReluCache)``."""
+    return get_array_module(x).maximum(x, 0), ReluCache(x)
 
 
-def relu_backward(dy, x):
-    """dx = dy ⊙ [x > 0] (the subgradient 0 is taken at x = 0, as PyTorch does)."""
-    return dy * (x > 0)
+def relu_backward(dy, cache: ReluCache) -> dict:
+    """dx = dy ⊙ [x > 0] (the subgradient 0 is taken at x = 0, as PyTorch does) -> ``{"x": dx}``."""
+    return {"x": dy * (cache.x > 0)}
 # --8<-- [end:relu]
 
 
 # --8<-- [start:tanh]
+class TanhCache(NamedTuple):
+    """The output y = tanh(x): the derivative 1 − y² is cheapest from it."""
+
+    y: object
+
+
 def tanh_forward(x):
-    """y = tanh(x). x: any shape -> y: same shape."""
-    return get_array_module(x).tanh(x)
+    """y = tanh(x). x: any shape -> ``(y same shape, TanhCache)``."""
+    y = get_array_module(x).tanh(x)
+    return y, TanhCache(y)
 
 
-def tanh_backward(dy, y):
-    """dx = dy ⊙ (1 − y²), from the *output* y = tanh(x)."""
-    return dy * (1 - y * y)
+def tanh_backward(dy, cache: TanhCache) -> dict:
+    """dx = dy ⊙ (1 − y²), from the *output* y = tanh(x) -> ``{"x": dx}``."""
+    y = cache.y
+    return {"x": dy * (1 - y * y)}
 # --8<-- [end:tanh]
 
 
@@ -73,14 +93,22 @@ def sigmoid(x):
     return xp.where(x >= 0, 1.0, e) / (1.0 + e)
 
 
+class SigmoidCache(NamedTuple):
+    """The output y = σ(x): σ' = y (1 − y)."""
+
+    y: object
+
+
 def sigmoid_forward(x):
-    """y = σ(x), overflow-safe (see :func:`sigmoid`). x: any shape -> y: same shape."""
-    return sigmoid(x)
+    """y = σ(x), exact in both tails (see :func:`sigmoid`). x: any shape -> ``(y, SigmoidCache)``."""
+    y = sigmoid(x)
+    return y, SigmoidCache(y)
 
 
-def sigmoid_backward(dy, y):
-    """dx = dy ⊙ y (1 − y), from the output y = σ(x)."""
-    return dy * y * (1 - y)
+def sigmoid_backward(dy, cache: SigmoidCache) -> dict:
+    """dx = dy ⊙ y (1 − y), from the output y = σ(x) -> ``{"x": dx}``."""
+    y = cache.y
+    return {"x": dy * y * (1 - y)}
 # --8<-- [end:sigmoid]
 
 
@@ -93,25 +121,43 @@ def logsumexp(x, axis=-1, keepdims=True):
     return out if keepdims else out.squeeze(axis)
 
 
-def softmax_forward(x, axis=-1):
-    """p = e^{x − max x} / Σ e^{x − max x} along ``axis``; same shape as x."""
+class SoftmaxCache(NamedTuple):
+    """The output p and the axis it normalises."""
+
+    p: object
+    axis: int
+
+
+def softmax_forward(x, *, axis=-1):
+    """p = e^{x − max x} / Σ e^{x − max x} along ``axis`` -> ``(p same shape as x, SoftmaxCache)``."""
     xp = get_array_module(x)
     e = xp.exp(x - x.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
+    p = e / e.sum(axis=axis, keepdims=True)
+    return p, SoftmaxCache(p, axis)
 
 
-def softmax_backward(dy, p, axis=-1):
-    """dx = p ⊙ (dy − Σ_i dy_i p_i)."""
-    return p * (dy - (dy * p).sum(axis=axis, keepdims=True))
+def softmax_backward(dy, cache: SoftmaxCache) -> dict:
+    """dx = p ⊙ (dy − Σ_i dy_i p_i) -> ``{"x": dx}``."""
+    p, axis = cache
+    return {"x": p * (dy - (dy * p).sum(axis=axis, keepdims=True))}
 
 
-def log_softmax_forward(x, axis=-1):
-    """ℓ = x − logsumexp(x) along ``axis``; same shape as x."""
-    return x - logsumexp(x, axis=axis, keepdims=True)
+class LogSoftmaxCache(NamedTuple):
+    """The output ℓ = log p (softmax is exp ℓ) and the axis."""
+
+    logp: object
+    axis: int
 
 
-def log_softmax_backward(dy, logp, axis=-1):
-    """dx = dy − softmax(x) ⊙ Σ_i dy_i, with softmax(x) = exp(ℓ)."""
+def log_softmax_forward(x, *, axis=-1):
+    """ℓ = x − logsumexp(x) along ``axis`` -> ``(ℓ same shape as x, LogSoftmaxCache)``."""
+    logp = x - logsumexp(x, axis=axis, keepdims=True)
+    return logp, LogSoftmaxCache(logp, axis)
+
+
+def log_softmax_backward(dy, cache: LogSoftmaxCache) -> dict:
+    """dx = dy − softmax(x) ⊙ Σ_i dy_i, with softmax(x) = exp(ℓ) -> ``{"x": dx}``."""
+    logp, axis = cache
     xp = get_array_module(logp)
-    return dy - xp.exp(logp) * dy.sum(axis=axis, keepdims=True)
+    return {"x": dy - xp.exp(logp) * dy.sum(axis=axis, keepdims=True)}
 # --8<-- [end:softmax]

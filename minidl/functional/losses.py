@@ -1,5 +1,13 @@
 """Losses: forward value and the gradient with respect to the loss's input.
 
+Each loss is a pair like any other (the functional contract)::
+
+    loss, cache = cross_entropy_forward(x, target, reduction="mean")   # loss: a 0-d array
+    grads = cross_entropy_backward(dloss, cache)                       # {"x": ∂(dloss·loss)/∂x}
+
+``dloss`` is the upstream gradient of the scalar loss (1.0 when the loss is the objective).
+The target is not differentiated: it gets no entry in ``grads``.
+
 With N samples and reduction ``mean`` every per-sample gradient carries a factor 1/N
 (``sum``: no factor). Below, ``t`` is the target, ``x`` the input.
 
@@ -17,33 +25,26 @@ With N samples and reduction ``mean`` every per-sample gradient carries a factor
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from ..backend import get_array_module
 from .activations import log_softmax_forward, sigmoid
 
 __all__ = [
-    "check_class_targets", "reduce_loss", "reduction_scale",
-    "bce_forward", "bce_backward", "bce_with_logits_forward", "bce_with_logits_backward",
-    "cross_entropy_forward", "cross_entropy_backward", "nll_forward", "nll_backward",
+    "REDUCTIONS", "reduce_loss", "reduction_scale", "clamped_log",
+    "BCECache", "bce_forward", "bce_backward",
+    "BCEWithLogitsCache", "bce_with_logits_forward", "bce_with_logits_backward",
+    "CrossEntropyCache", "cross_entropy_forward", "cross_entropy_backward",
+    "NLLCache", "nll_forward", "nll_backward",
 ]
 
-_REDUCTIONS = ("mean", "sum")
-
-
-def check_class_targets(target, num_classes: int, n: int) -> None:
-    """Refuse class targets that are not integers of shape (n,) in [0, num_classes)."""
-    if target.ndim != 1 or target.shape[0] != n:
-        raise ValueError(f"expected class targets of shape ({n},), got {tuple(target.shape)}")
-    if target.dtype.kind not in "iu":
-        raise TypeError(f"expected integer class targets, got dtype {target.dtype}")
-    if n and (int(target.min()) < 0 or int(target.max()) >= num_classes):
-        bad = int(target.min()) if int(target.min()) < 0 else int(target.max())
-        raise ValueError(f"class target {bad} is outside [0, {num_classes}) for {num_classes} classes")
+REDUCTIONS = ("mean", "sum")
 
 
 def reduction_scale(reduction: str, n: int) -> float:
     """The factor each per-sample gradient carries: 1/n for ``"mean"``, 1 for ``"sum"``."""
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
     return 1.0 / max(n, 1) if reduction == "mean" else 1.0
 
 
@@ -53,68 +54,116 @@ def reduce_loss(per_sample, reduction: str):
 
 
 # --8<-- [start:bce]
-def bce_forward(p, t):
-    """Per-element BCE of probabilities p against targets t (same shape), logs clamped at −100."""
-    xp = get_array_module(p)
-    log_p = xp.maximum(xp.log(xp.maximum(p, 0)), -100)
-    log_1mp = xp.maximum(xp.log(xp.maximum(1 - p, 0)), -100)
-    return -(t * log_p + (1 - t) * log_1mp)
+def clamped_log(v):
+    """max(log v, −100), as PyTorch's BCE: finite at v = 0, and no log(0) is ever evaluated."""
+    xp = get_array_module(v)
+    positive = v > 0
+    return xp.where(positive, xp.maximum(xp.log(xp.where(positive, v, 1)), -100), -100)
 
 
-def bce_backward(p, t, scale):
-    """∂ℓ/∂p = −t/p + (1 − t)/(1 − p) = (p − t) / (p (1 − p)).
+class BCECache(NamedTuple):
+    """The probabilities p, the targets t, and the reduction's factor (1/N or 1)."""
+
+    p: object
+    target: object
+    scale: float
+
+
+def bce_forward(x, target, *, reduction="mean"):
+    """BCE of probabilities x ∈ [0, 1] against targets t (same shape), each log clamped at
+    −100 as PyTorch does -> ``(loss 0-d, BCECache)``."""
+    per_element = -(target * clamped_log(x) + (1 - target) * clamped_log(1 - x))
+    return reduce_loss(per_element, reduction), BCECache(x, target, reduction_scale(reduction, x.size))
+
+
+def bce_backward(dloss, cache: BCECache) -> dict:
+    """∂ℓ/∂p = −t/p + (1 − t)/(1 − p) = (p − t) / (p (1 − p)), times dloss and 1/N.
 
     The single-fraction form is PyTorch's; its denominator is floored at 1e-12, so the
     gradient stays finite (if huge) where a log was clamped, exactly as PyTorch's does.
     """
+    p, t, scale = cache
     xp = get_array_module(p)
-    return scale * (p - t) / xp.maximum(p * (1 - p), 1e-12)
+    return {"x": (dloss * scale) * (p - t) / xp.maximum(p * (1 - p), 1e-12)}
 
 
 # --8<-- [end:bce]
 
 
 # --8<-- [start:bce_logits]
-def bce_with_logits_forward(z, t):
-    """Per-element BCE of σ(z) against t, as max(z,0) − z t + log(1 + e^{−|z|})."""
-    xp = get_array_module(z)
-    return xp.maximum(z, 0) - z * t + xp.log1p(xp.exp(-xp.abs(z)))
+class BCEWithLogitsCache(NamedTuple):
+    """The logits z, the targets t, and the reduction's factor."""
+
+    z: object
+    target: object
+    scale: float
 
 
-def bce_with_logits_backward(z, t, scale):
-    """∂ℓ/∂z = (σ(z) − t) · scale. z, t: same shape -> same shape."""
-    return scale * (sigmoid(z) - t)
+def bce_with_logits_forward(x, target, *, reduction="mean"):
+    """BCE of σ(z) against t for logits z = x (any shape), as max(z,0) − z t + log(1 + e^{−|z|}),
+    which never overflows -> ``(loss 0-d, BCEWithLogitsCache)``."""
+    xp = get_array_module(x)
+    per_element = xp.maximum(x, 0) - x * target + xp.log1p(xp.exp(-xp.abs(x)))
+    return reduce_loss(per_element, reduction), BCEWithLogitsCache(x, target, reduction_scale(reduction, x.size))
+
+
+def bce_with_logits_backward(dloss, cache: BCEWithLogitsCache) -> dict:
+    """∂ℓ/∂z = σ(z) − t, times dloss and 1/N -> ``{"x": dz}``."""
+    z, t, scale = cache
+    return {"x": (dloss * scale) * (sigmoid(z) - t)}
 # --8<-- [end:bce_logits]
 
 
 # --8<-- [start:cross_entropy]
-def cross_entropy_forward(z, target):
-    """z: (N, C) logits, target: (N,) ints -> per-sample loss (N,) and log p (N, C)."""
-    xp = get_array_module(z)
-    logp = log_softmax_forward(z, axis=-1)
-    return -logp[xp.arange(z.shape[0]), target], logp
+class CrossEntropyCache(NamedTuple):
+    """log p = log_softmax(z) (softmax is its exp), the class targets, the reduction's factor."""
+
+    logp: object
+    target: object
+    scale: float
 
 
-def cross_entropy_backward(logp, target, scale):
-    """∂ℓ/∂z = (softmax(z) − onehot(target)) · scale."""
+def cross_entropy_forward(x, target, *, reduction="mean"):
+    """x: (N, C) logits z, target: (N,) class ids -> ``(loss 0-d, CrossEntropyCache)``,
+    ℓ_n = −log softmax(z_n)[t_n]."""
+    xp = get_array_module(x)
+    logp, _ = log_softmax_forward(x, axis=-1)
+    per_sample = -logp[xp.arange(x.shape[0]), target]
+    return reduce_loss(per_sample, reduction), CrossEntropyCache(logp, target, reduction_scale(reduction, x.shape[0]))
+
+
+def cross_entropy_backward(dloss, cache: CrossEntropyCache) -> dict:
+    """∂ℓ/∂z = softmax(z) − onehot(target), times dloss and 1/N -> ``{"x": dz (N, C)}``."""
+    logp, target, scale = cache
     xp = get_array_module(logp)
     dz = xp.exp(logp)
     dz[xp.arange(logp.shape[0]), target] -= 1
-    return dz * scale
+    return {"x": dz * (dloss * scale)}
 # --8<-- [end:cross_entropy]
 
 
 # --8<-- [start:nll]
-def nll_forward(a, target):
-    """a: (N, C) log-probabilities (not checked!), target: (N,) -> per-sample −a[n, t_n]."""
-    xp = get_array_module(a)
-    return -a[xp.arange(a.shape[0]), target]
+class NLLCache(NamedTuple):
+    """The input (for its shape, dtype and device), the class targets, the reduction's factor."""
+
+    a: object
+    target: object
+    scale: float
 
 
-def nll_backward(a, target, scale):
-    """∂ℓ/∂a = −onehot(target) · scale. a: (N, C), target: (N,) -> (N, C)."""
+def nll_forward(x, target, *, reduction="mean"):
+    """x: (N, C) log-probabilities a (not checked!), target: (N,) -> ``(loss 0-d, NLLCache)``,
+    ℓ_n = −a[n, t_n]."""
+    xp = get_array_module(x)
+    per_sample = -x[xp.arange(x.shape[0]), target]
+    return reduce_loss(per_sample, reduction), NLLCache(x, target, reduction_scale(reduction, x.shape[0]))
+
+
+def nll_backward(dloss, cache: NLLCache) -> dict:
+    """∂ℓ/∂a = −onehot(target), times dloss and 1/N -> ``{"x": da (N, C)}``."""
+    a, target, scale = cache
     xp = get_array_module(a)
     da = xp.zeros_like(a)
-    da[xp.arange(a.shape[0]), target] = -scale
-    return da
+    da[xp.arange(a.shape[0]), target] = -(dloss * scale)
+    return {"x": da}
 # --8<-- [end:nll]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ..functional.dropout import dropout_backward, dropout_forward, dropout_mask
+from ..checks import check_number, check_upstream, require_array
+from ..errors import DTypeError
+from ..functional.dropout import dropout_backward, dropout_forward
 from ..module import Module
 
 __all__ = ["Dropout"]
@@ -10,25 +12,29 @@ __all__ = ["Dropout"]
 
 class Dropout(Module):
     """Zero each element with probability ``p`` in training and scale the rest by 1/(1 − p);
-    the identity in ``eval()``. Shapes: any -> same."""
+    the identity in ``eval()``. Shapes: any -> same.
+
+    As in PyTorch, ``p`` lies in [0, 1] (``p = 1`` zeroes everything), and an integer or
+    boolean input is refused in training (1/(1 − p) is no integer) but passed through in
+    evaluation.
+    """
 
     def __init__(self, p: float = 0.5):
         super().__init__()
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"dropout probability must lie in [0, 1), got {p}")
-        self.p = float(p)
+        self.p = check_number(p, "p (the dropout probability)", "Dropout", low=0.0, high=1.0)
 
     def forward(self, x):
-        if not self.training or self.p == 0.0:
-            self.save_for_backward(None)
-            return x
-        mask = dropout_mask(x, self.p)
-        self.save_for_backward(mask)
-        return dropout_forward(x, mask)
+        require_array(x, "input", "Dropout")
+        if self.training and x.dtype.kind != "f":
+            raise DTypeError(f"Dropout: input must be a floating array in training mode, got dtype {x.dtype}")
+        y, cache = dropout_forward(x, p=self.p, training=self.training)
+        self.save_for_backward((cache, x.shape))
+        return y
 
     def backward(self, dy):
-        mask = self.saved()
-        return dy if mask is None else dropout_backward(dy, mask)
+        cache, shape = self.saved()
+        check_upstream(dy, shape, "dy", "Dropout")
+        return dropout_backward(dy, cache)["x"]
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace=False"

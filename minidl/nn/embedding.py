@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..checks import check_number, check_upstream, require_array
 from ..functional.embedding import check_ids, embedding_backward, embedding_forward
 from ..module import Module, Parameter
 from . import init
@@ -14,19 +15,20 @@ class Embedding(Module):
 
     Shapes: ids (any shape S, integers in [0, num_embeddings)) -> vectors S + (embedding_dim,).
     Parameter ``weight`` (num_embeddings, embedding_dim) ~ N(0, 1); the ``padding_idx`` row
-    starts at zero and never receives gradient. Ids outside the table raise ``IndexError``
-    naming the id and the vocabulary size (NumPy would silently wrap negative ids).
+    starts at zero and never receives gradient. Ids outside the table raise
+    :class:`~minidl.errors.IndexRangeError` (an ``IndexError``) naming the id and the
+    vocabulary size (NumPy would silently wrap negative ids); ids that are not an integer
+    array raise :class:`~minidl.errors.DTypeError`.
     The backward returns ``None`` for the ids: they are not differentiable.
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None):
         super().__init__()
-        self.num_embeddings = int(num_embeddings)
-        self.embedding_dim = int(embedding_dim)
+        self.num_embeddings = check_number(num_embeddings, "num_embeddings", "Embedding", low=1, integer=True)
+        self.embedding_dim = check_number(embedding_dim, "embedding_dim", "Embedding", low=0, integer=True)
         if padding_idx is not None:
-            if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError(f"padding_idx must lie in [-{num_embeddings}, {num_embeddings}), got {padding_idx}")
-            padding_idx = padding_idx % num_embeddings
+            padding_idx = check_number(padding_idx, "padding_idx", "Embedding", low=-num_embeddings,
+                                       high=num_embeddings - 1, integer=True) % num_embeddings
         self.padding_idx = padding_idx
         w = init.normal((num_embeddings, embedding_dim))
         if padding_idx is not None:
@@ -34,13 +36,16 @@ class Embedding(Module):
         self.weight = Parameter(w)
 
     def forward(self, ids):
+        require_array(ids, "ids", "Embedding")
         check_ids(ids, self.num_embeddings)
-        self.save_for_backward(ids)
-        return embedding_forward(ids, self.weight.data)
+        y, cache = embedding_forward(ids, self.weight.data, padding_idx=self.padding_idx)
+        self.save_for_backward(cache)
+        return y
 
     def backward(self, dy):
-        ids = self.saved()
-        self.weight.grad += embedding_backward(dy, ids, self.num_embeddings, self.padding_idx)
+        cache = self.saved()
+        check_upstream(dy, tuple(cache.ids.shape) + (self.embedding_dim,), "dy", "Embedding")
+        self.accumulate_grads(embedding_backward(dy, cache))
         return None
 
     def extra_repr(self) -> str:

@@ -7,11 +7,9 @@ U(−1/√fan, 1/√fan); ``Embedding`` draws N(0, 1).
 
 from __future__ import annotations
 
-import math
-
 from .. import backend
 
-__all__ = ["uniform", "normal", "zeros", "ones", "kaiming_normal"]
+__all__ = ["uniform", "normal", "zeros", "ones"]
 
 
 def uniform(shape, bound: float, dtype=None):
@@ -35,7 +33,3 @@ def ones(shape, dtype=None):
     """Ones of ``shape`` (host, default float dtype)."""
     return backend.numpy.ones(shape, dtype=dtype or backend.get_default_dtype())
 
-
-def kaiming_normal(shape, fan_in: int, dtype=None):
-    """N(0, 2/fan_in): He et al. (2015), for layers followed by ReLU (ResNet convolutions)."""
-    return normal(shape, math.sqrt(2.0 / fan_in), dtype)

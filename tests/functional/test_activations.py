@@ -1,0 +1,47 @@
+"""The activation pairs of minidl.functional.activations, checked bare (gradcheck_pair)."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from minidl.functional import activations as act
+from minidl.gradcheck import gradcheck_pair
+
+PAIRS = {
+    "relu": (act.relu_forward, act.relu_backward, {}),
+    "tanh": (act.tanh_forward, act.tanh_backward, {}),
+    "sigmoid": (act.sigmoid_forward, act.sigmoid_backward, {}),
+    "softmax": (act.softmax_forward, act.softmax_backward, {"axis": 1}),
+    "log_softmax": (act.log_softmax_forward, act.log_softmax_backward, {"axis": -1}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PAIRS))
+@given(shape=st.tuples(st.integers(1, 3), st.integers(1, 4)))
+def test_pair_gradcheck(device, to_dev, name, shape):
+    forward, backward, options = PAIRS[name]
+    x = 2.0 * np.random.default_rng(sum(shape)).standard_normal(shape)
+    if name == "relu":  # away from the kink, where a central difference straddles it
+        x = np.where(np.abs(x) < 1e-3, 0.5, x)
+    r = gradcheck_pair(forward, backward, {"x": to_dev(x)}, options)
+    assert r.ok and set(r.errors) == {"x"}, str(r)
+
+
+def test_cache_is_named_and_grads_keyed_by_argument():
+    y, cache = act.tanh_forward(np.array([0.5]))
+    assert cache.y is y and set(act.tanh_backward(np.ones(1), cache)) == {"x"}
+    p, cache = act.softmax_forward(np.zeros((2, 3)), axis=0)
+    assert cache.axis == 0 and np.allclose(p, 0.5)
+
+
+def test_sigmoid_is_exact_in_both_tails():
+    x = np.array([-800.0, -20.0, 0.0, 20.0, 800.0])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        y = act.sigmoid(x)
+    assert y[1] == pytest.approx(1 / (1 + np.exp(20.0)), rel=1e-15) and y[0] == 0.0 and y[-1] == 1.0
+
+
+def test_logsumexp_does_not_overflow():
+    x = np.array([[1000.0, 1000.0], [-1000.0, -1000.0]])
+    np.testing.assert_allclose(act.logsumexp(x, keepdims=False), [1000 + np.log(2), -1000 + np.log(2)])

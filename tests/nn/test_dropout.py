@@ -1,0 +1,45 @@
+"""Dropout: finite differences (the mask is re-drawn the same on every evaluation), the
+scaling of kept units, and PyTorch parity in eval mode (masks are random in training)."""
+
+import numpy as np
+import pytest
+from helpers import check_layer, torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+import minidl
+from minidl import nn
+
+
+@given(shape=st.tuples(st.integers(1, 3), st.integers(1, 4)), p=st.sampled_from([0.0, 0.3, 0.7, 1.0]))
+def test_layer(shape, p):
+    x = np.random.default_rng(0).standard_normal(shape)
+    check_layer(lambda: nn.Dropout(p), (x,))
+    twin = None if torch is None else (lambda: torch.nn.Dropout(p))
+    check_layer(lambda: nn.Dropout(p).eval(), (x,), torch_layer=twin, train=False)
+
+
+def test_dropout_scales_kept_units_and_is_seeded():
+    x = np.ones((200, 50), np.float32)
+    minidl.manual_seed(3)
+    y1 = nn.Dropout(0.25)(x)
+    minidl.manual_seed(3)
+    y2 = nn.Dropout(0.25)(x)
+    np.testing.assert_array_equal(y1, y2)
+    assert y1.dtype == np.float32 and set(np.unique(y1)) <= {0.0, np.float32(1 / 0.75)}
+    assert abs((y1 == 0).mean() - 0.25) < 0.02
+
+
+def test_same_values_as_pytorch_dropout():
+    if torch is None:
+        pytest.skip("torch is the reference here")
+    x = np.ones((1000,))
+    y = nn.Dropout(0.4)(x)
+    yt = torch.nn.Dropout(0.4)(torch.tensor(x))
+    assert set(np.unique(y)) == set(np.unique(yt.numpy()))  # {0, 1/0.6}
+
+
+def test_p_one_zeroes_everything_and_eval_passes_integers_through():
+    assert not nn.Dropout(1.0)(np.ones((3, 2))).any()
+    ids = np.array([1, 2, 3])
+    assert nn.Dropout(0.5).eval()(ids) is ids

@@ -1,0 +1,108 @@
+"""Optimizers against PyTorch's update rules, clipping, and a state that resumes exactly
+(and refuses to load into another optimizer)."""
+
+import numpy as np
+import pytest
+
+import minidl
+from minidl import optim
+from minidl.errors import CheckpointError
+
+
+def _quadratic_run(make_opt, steps=5, params0=None):
+    """Minimise Σ (A θ − b)² with the given optimizer; returns θ after each step."""
+    rng = np.random.default_rng(0)
+    A, b = rng.standard_normal((4, 3)), rng.standard_normal(4)
+    p = minidl.Parameter(np.array(params0 if params0 is not None else [0.5, -1.0, 2.0]))
+    opt = make_opt([p])
+    out = []
+    for _ in range(steps):
+        opt.zero_grad()
+        r = A @ p.data - b
+        p.grad += 2 * A.T @ r
+        opt.step()
+        out.append(p.data.copy())
+    return out, (A, b)
+
+
+TORCH_CASES = [
+    ("sgd", dict(lr=0.01), dict(lr=0.01)),
+    ("sgd", dict(lr=0.01, momentum=0.9), dict(lr=0.01, momentum=0.9)),
+    ("sgd", dict(lr=0.01, momentum=0.9, nesterov=True, weight_decay=0.1),
+     dict(lr=0.01, momentum=0.9, nesterov=True, weight_decay=0.1)),
+    ("adam", dict(lr=0.1), dict(lr=0.1)),
+    ("adam", dict(lr=0.1, weight_decay=0.1), dict(lr=0.1, weight_decay=0.1)),
+    ("adamw", dict(lr=0.1, weight_decay=0.1, decoupled=True), dict(lr=0.1, weight_decay=0.1)),
+]
+
+
+@pytest.mark.parametrize("kind,ours,theirs", TORCH_CASES)
+def test_optimizers_match_pytorch(kind, ours, theirs):
+    torch = pytest.importorskip("torch")
+    cls = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.Adam}[kind]
+    got, (A, b) = _quadratic_run(lambda ps: cls(ps, **ours), steps=6)
+    t = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    tcls = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[kind]
+    topt = tcls([t], **theirs)
+    At, bt = torch.tensor(A), torch.tensor(b)
+    for step in range(6):
+        topt.zero_grad()
+        ((At @ t - bt) ** 2).sum().backward()
+        topt.step()
+        np.testing.assert_allclose(got[step], t.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_clip_grad_norm():
+    ps = [minidl.Parameter(np.zeros(2)), minidl.Parameter(np.zeros(1))]
+    ps[0].grad[:] = [3.0, 0.0]
+    ps[1].grad[:] = [4.0]
+    norm = optim.clip_grad_norm_(ps, 1.0)
+    assert norm == pytest.approx(5.0)
+    total = np.sqrt(sum((p.grad**2).sum() for p in ps))
+    assert total == pytest.approx(1.0, rel=1e-5)
+    np.testing.assert_allclose(ps[0].grad, [0.6, 0.0], rtol=1e-5)
+    assert optim.clip_grad_norm_(ps, 10.0) == pytest.approx(1.0, rel=1e-5)  # below: untouched
+
+
+@pytest.mark.parametrize("make", [lambda ps: optim.Adam(ps, lr=0.05), lambda ps: optim.SGD(ps, lr=0.01, momentum=0.9)])
+def test_optimizer_state_dict_resumes_exactly(make, tmp_path):
+    full, _ = _quadratic_run(make, steps=6)
+    # run 3 steps, checkpoint, rebuild, load, run 3 more
+    rng = np.random.default_rng(0)
+    A, b = rng.standard_normal((4, 3)), rng.standard_normal(4)
+    p = minidl.Parameter(np.array([0.5, -1.0, 2.0]))
+    opt = make([p])
+
+    def step(o, q):
+        o.zero_grad()
+        q.grad += 2 * A.T @ (A @ q.data - b)
+        o.step()
+
+    for _ in range(3):
+        step(opt, p)
+    path = minidl.save({"p": p.data, "optim": opt.state_dict()}, tmp_path / "ck.npz")
+    ck = minidl.load(path)
+    p2 = minidl.Parameter(ck["p"])
+    opt2 = make([p2])
+    opt2.load_state_dict(ck["optim"])
+    for _ in range(3):
+        step(opt2, p2)
+    np.testing.assert_array_equal(p2.data, full[-1])
+
+
+def test_state_dict_names_its_optimizer_and_refuses_another(tmp_path):
+    p = minidl.Parameter(np.zeros(3))
+    adam = optim.Adam([p], lr=0.1)
+    p.grad[:] = 1.0
+    adam.step()
+    sd = minidl.load(minidl.save({"optim": adam.state_dict()}, tmp_path / "ck.npz"))["optim"]
+    sgd = optim.SGD([minidl.Parameter(np.zeros(3))], lr=0.5, momentum=0.9)
+    with pytest.raises(CheckpointError, match="SGD.*Adam"):
+        sgd.load_state_dict(sd)
+    assert sgd.lr == 0.5  # nothing changed
+    sd.pop("optimizer")  # an older checkpoint without the name: its entries still tell
+    with pytest.raises(CheckpointError, match="exp_avg"):
+        sgd.load_state_dict(sd)
+    again = optim.Adam([minidl.Parameter(np.zeros(3))])
+    again.load_state_dict(adam.state_dict())
+    assert again.lr == 0.1 and again.step_count == 1
