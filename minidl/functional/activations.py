@@ -114,8 +114,12 @@ def sigmoid_backward(dy, cache: SigmoidCache) -> dict:
 
 # --8<-- [start:softmax]
 def logsumexp(x, axis=-1, keepdims=True):
-    """log Σ_j e^{x_j}, computed as m + log Σ e^{x_j − m} with m = max x (no overflow)."""
+    """log Σ_j e^{x_j}, computed as m + log Σ e^{x_j − m} with m = max x (no overflow).
+    (An empty axis has no max: its sum is 0 and its log −∞.)"""
     xp = get_array_module(x)
+    if x.shape[axis] == 0:
+        out = xp.full(x.shape[:axis % x.ndim] + (1,) + x.shape[axis % x.ndim + 1:], -xp.inf, dtype=x.dtype)
+        return out if keepdims else out.squeeze(axis)
     m = x.max(axis=axis, keepdims=True)
     out = m + xp.log(xp.exp(x - m).sum(axis=axis, keepdims=True))
     return out if keepdims else out.squeeze(axis)
@@ -131,6 +135,8 @@ class SoftmaxCache(NamedTuple):
 def softmax_forward(x, *, axis=-1):
     """p = e^{x − max x} / Σ e^{x − max x} along ``axis`` -> ``(p same shape as x, SoftmaxCache)``."""
     xp = get_array_module(x)
+    if x.size == 0:  # nothing to normalise (and an empty axis has no max)
+        return x.copy(), SoftmaxCache(x.copy(), axis)
     e = xp.exp(x - x.max(axis=axis, keepdims=True))
     p = e / e.sum(axis=axis, keepdims=True)
     return p, SoftmaxCache(p, axis)
@@ -151,6 +157,8 @@ class LogSoftmaxCache(NamedTuple):
 
 def log_softmax_forward(x, *, axis=-1):
     """ℓ = x − logsumexp(x) along ``axis`` -> ``(ℓ same shape as x, LogSoftmaxCache)``."""
+    if x.size == 0:
+        return x.copy(), LogSoftmaxCache(x.copy(), axis)
     logp = x - logsumexp(x, axis=axis, keepdims=True)
     return logp, LogSoftmaxCache(logp, axis)
 

@@ -1,0 +1,300 @@
+"""Fuzzing the public entry points: random shapes (empty ones included), dtypes, NaN/inf,
+lists instead of arrays, bad settings. Each call must either return the right result (checked
+against a plain NumPy reference) or raise one of minidl's documented errors
+(:class:`minidl.errors.MinidlError`): never a raw NumPy error, never an ``AttributeError``,
+and never NaN or inf from finite input.
+
+An entry point is a function ``(data) -> None`` in ``ENTRY_POINTS`` that draws its inputs
+with hypothesis's ``data``, calls minidl, and checks what came back. Add yours to the table.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+
+import minidl
+from minidl import backend, nn, optim
+from minidl.errors import MinidlError
+
+FLOATS = [np.float32, np.float64]
+OTHER_DTYPES = [np.int64, np.bool_, np.complex128]
+DTYPES = FLOATS * 3 + OTHER_DTYPES  # mostly legal input, so that results get checked too
+SPECIALS = [np.nan, np.inf, -np.inf]
+_DREW_NONFINITE = [False]  # set when an example puts NaN/inf into an input (then NumPy may warn)
+
+
+def mostly(valid, invalid):
+    """Choices where a legal value is drawn about three times in four."""
+    return st.sampled_from(list(valid) * 3 + list(invalid))
+
+
+def draw_shape(data, min_dims=1, max_dims=3, max_side=3):
+    ndim = data.draw(st.integers(min_dims, max_dims), label="ndim")
+    sides = mostly(range(1, max_side + 1), [0])  # empty batches too, one draw in ten or so
+    return tuple(data.draw(sides, label="side") for _ in range(ndim))
+
+
+def draw_array(data, shape=None, dtypes=DTYPES, scale=3.0, specials=True):
+    """A host array of a drawn (or given) shape and dtype; sometimes with NaN/inf in it."""
+    shape = draw_shape(data) if shape is None else shape
+    dtype = np.dtype(data.draw(st.sampled_from(dtypes), label="dtype"))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16), label="seed"))
+    values = scale * rng.standard_normal(shape)
+    if specials and values.size and data.draw(st.integers(0, 3), label="special") == 3:
+        values.flat[data.draw(st.integers(0, values.size - 1))] = data.draw(st.sampled_from(SPECIALS))
+        _DREW_NONFINITE[0] = dtype.kind in "fc"
+    if dtype.kind in "iub":
+        values = np.nan_to_num(values, nan=0.0, posinf=5.0, neginf=-5.0)
+    return values.astype(dtype)
+
+
+def maybe_list(data, a):
+    """Sometimes a Python list instead of the array (PyTorch layers take tensors; minidl arrays)."""
+    return a.tolist() if data.draw(st.integers(0, 7), label="as list") == 7 else a
+
+
+def on_device(data, *arrays):
+    device = data.draw(st.sampled_from(["cpu", "strict"]), label="device")
+    moved = tuple(backend.to_device(a, device) if isinstance(a, np.ndarray) else a for a in arrays)
+    return device, moved
+
+
+def finite(a) -> bool:
+    return isinstance(a, np.ndarray) and a.dtype.kind in "fc" and bool(np.isfinite(a).all()) or \
+        isinstance(a, np.ndarray) and a.dtype.kind in "iub"
+
+
+def host(a):
+    return minidl.asnumpy(a)
+
+
+def close(got, want, dtype):
+    tol = 1e-5 if np.dtype(dtype) == np.float32 else 1e-10
+    np.testing.assert_allclose(host(got), want, rtol=tol, atol=tol)
+
+
+def upstream_like(out, rng):
+    return rng.standard_normal(np.shape(out)).astype(out.dtype if out.dtype.kind == "f" else np.float64)
+
+
+# ------------------------------------------------------------------ elementwise layers
+def _reference(name, x64, dim):
+    if x64.size == 0:
+        return x64, np.zeros_like(x64)
+    with np.errstate(all="ignore"):
+        if name == "ReLU":
+            return np.maximum(x64, 0), (x64 > 0).astype(float)
+        if name == "Tanh":
+            y = np.tanh(x64)
+            return y, 1 - y * y
+        if name == "Sigmoid":
+            y = 0.5 * (1 + np.tanh(x64 / 2))  # another exact form, as a reference
+            return y, y * (1 - y)
+        if name in ("Softmax", "LogSoftmax"):
+            e = np.exp(x64 - x64.max(axis=dim, keepdims=True))
+            p = e / e.sum(axis=dim, keepdims=True)
+            return (p if name == "Softmax" else np.log(p)), None
+    raise ValueError(name)
+
+
+@pytest.fixture(params=["ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax"])
+def activation(request):
+    return request.param
+
+
+def fuzz_activation(name, data):
+    x = draw_array(data)
+    dim = data.draw(st.integers(-x.ndim, x.ndim - 1) if data.draw(st.integers(0, 3)) else st.integers(-4, 3),
+                    label="dim")
+    layer = getattr(nn, name)(dim) if name in ("Softmax", "LogSoftmax") else getattr(nn, name)()
+    _, (xd,) = on_device(data, x)
+    y = layer(maybe_list(data, xd))
+    x64 = x.astype(np.float64)
+    want, slope = _reference(name, x64, dim)
+    assert y.shape == x.shape
+    if name == "ReLU":
+        assert y.dtype == x.dtype
+    close(y, want, y.dtype)
+    if finite(x):
+        assert finite(host(y))
+    dy = upstream_like(host(y), np.random.default_rng(0))
+    dx = layer.backward(backend.to_device(dy, backend.device_of(y)))
+    assert dx.shape == x.shape
+    if slope is not None:
+        close(dx, dy * slope, dx.dtype)
+
+
+def fuzz_dropout(data):
+    x = draw_array(data)
+    p = data.draw(mostly([0.0, 0.5, 1.0], [1.5, -0.1, float("nan"), "0.5"]), label="p")
+    training = data.draw(st.booleans(), label="training")
+    layer = nn.Dropout(p).train(training)
+    _, (xd,) = on_device(data, x)
+    y = host(layer(maybe_list(data, xd)))
+    assert y.shape == x.shape
+    if not training or p == 0.0:
+        np.testing.assert_array_equal(y, x)
+    else:
+        kept = (y != 0) & np.isfinite(x)  # a dropped inf is inf·0 = NaN, as in PyTorch
+        with np.errstate(all="ignore"):
+            np.testing.assert_allclose(y[kept], (x / (1 - p))[kept].astype(y.dtype), rtol=1e-6)
+    if finite(x):
+        assert finite(y)
+
+
+def fuzz_flatten(data):
+    x = draw_array(data, shape=draw_shape(data, min_dims=0, max_dims=4))
+    legal = st.integers(-x.ndim, x.ndim - 1) if x.ndim else st.integers(-1, 0)
+    start = data.draw(legal if data.draw(st.integers(0, 3)) else st.integers(-4, 3), label="start")
+    end = data.draw(legal if data.draw(st.integers(0, 3)) else st.integers(-4, 3), label="end")
+    layer = nn.Flatten(start, end)
+    y = host(layer(maybe_list(data, x)))
+    s, e = start % x.ndim, end % x.ndim
+    assert y.shape == x.shape[:s] + (math.prod(x.shape[s:e + 1]),) + x.shape[e + 1:]
+    np.testing.assert_array_equal(y.ravel(), x.ravel())
+    assert layer.backward(np.ones(y.shape)).shape == x.shape
+
+
+# ------------------------------------------------------------------ layers with parameters
+def fuzz_embedding(data):
+    v, e = data.draw(st.integers(1, 5), label="V"), data.draw(st.integers(0, 3), label="E")
+    layer = nn.Embedding(v, e)
+    ids = draw_array(data, dtypes=[np.int64] * 3 + [np.int32, np.float64, np.bool_], scale=float(v), specials=False)
+    if ids.dtype.kind == "i" and data.draw(st.integers(0, 3)):  # mostly ids in range
+        ids = np.abs(ids) % v
+    device, (idsd,) = on_device(data, ids)
+    layer.to(device)
+    y = host(layer(maybe_list(data, idsd)))
+    np.testing.assert_array_equal(y, host(layer.weight.data)[ids])
+    layer.backward(backend.to_device(np.ones(y.shape, np.float32), device))
+    counts = np.bincount(ids.ravel(), minlength=v) if ids.size else np.zeros(v)
+    np.testing.assert_allclose(host(layer.weight.grad), np.repeat(counts[:, None], e, axis=1))
+
+
+def fuzz_linear(data):
+    d, m = data.draw(st.integers(1, 3), label="D"), data.draw(st.integers(1, 3), label="M")
+    layer = nn.Linear(d, m)
+    shape = draw_shape(data)[:-1] + (data.draw(mostly([d], [d + 1]), label="width"),)
+    x = draw_array(data, shape=shape, dtypes=[np.float32] * 3 + [np.float64, np.int64])
+    device, (xd,) = on_device(data, x)
+    layer.to(device)
+    y = host(layer(maybe_list(data, xd)))
+    W, b = host(layer.weight.data), host(layer.bias.data)
+    close(y, x.astype(np.float64) @ W.T + b, np.float32)
+    if finite(x):
+        assert finite(y)
+
+
+# ------------------------------------------------------------------ losses
+def _class_loss_reference(name, x, t, reduction):
+    with np.errstate(all="ignore"):
+        a = x - (np.log(np.exp(x - x.max(1, keepdims=True)).sum(1, keepdims=True)) + x.max(1, keepdims=True)) \
+            if name == "CrossEntropyLoss" else x
+        per = -a[np.arange(len(t)), t]
+    return per.mean() if reduction == "mean" else per.sum()
+
+
+def fuzz_class_loss(name, data):
+    n, c = data.draw(mostly([1, 2, 3], [0]), label="N"), data.draw(mostly([1, 2, 3], [0]), label="C")
+    x = draw_array(data, shape=data.draw(mostly([(n, c)], [(n,), (n, c, 2)])), dtypes=FLOATS * 3 + [np.int64])
+    t = draw_array(data, shape=data.draw(mostly([(n,)], [(n, 1)])), dtypes=[np.int64] * 3 + [np.float64],
+                   scale=float(c), specials=False)
+    if t.dtype.kind == "i" and c and data.draw(st.integers(0, 3)):  # mostly labels in range
+        t = np.abs(t) % c
+    if name == "NLLLoss" and x.ndim == 2 and x.shape[1] and data.draw(st.booleans()):  # log-probabilities
+        x = x - np.log(np.exp(x).sum(1, keepdims=True)).astype(x.dtype)
+    reduction = data.draw(mostly(["mean", "sum"], ["none"]))
+    crit = getattr(nn, name)(reduction=reduction)
+    _, (xd, td) = on_device(data, x, t)
+    loss = host(crit(maybe_list(data, xd), maybe_list(data, td)))
+    close(loss, _class_loss_reference(name, x.astype(np.float64), t, reduction), x.dtype)
+    g = host(crit.backward(data.draw(st.sampled_from([1.0, 0.5]))))
+    assert g.shape == x.shape
+    if finite(x):
+        assert np.isfinite(loss) and np.isfinite(g).all()
+
+
+def fuzz_binary_loss(name, data):
+    shape = draw_shape(data)
+    x = draw_array(data, shape=shape, dtypes=FLOATS * 3 + [np.int64], scale=0.5)
+    if name == "BCELoss" and data.draw(st.integers(0, 3)):  # mostly probabilities
+        x = np.clip(np.abs(x), 0, 1)
+    t = draw_array(data, shape=data.draw(mostly([shape], [shape[:-1]])), dtypes=[np.float64] * 3 + [np.int64],
+                   scale=0.5)
+    if data.draw(st.integers(0, 3)):  # mostly targets in [0, 1]
+        t = np.clip(np.abs(t), 0, 1)
+    reduction = data.draw(st.sampled_from(["mean", "sum"]))
+    crit = getattr(nn, name)(reduction=reduction)
+    _, (xd, td) = on_device(data, x, t)
+    loss = float(host(crit(maybe_list(data, xd), maybe_list(data, td))))
+    x64, t64 = x.astype(np.float64), t.astype(np.float64)
+    with np.errstate(all="ignore"):
+        if name == "BCELoss":
+            per = -(t64 * np.maximum(np.log(x64), -100) + (1 - t64) * np.maximum(np.log(1 - x64), -100))
+        else:
+            per = np.maximum(x64, 0) - x64 * t64 + np.log1p(np.exp(-np.abs(x64)))
+    close(loss, per.mean() if reduction == "mean" else per.sum(), x.dtype)
+    g = host(crit.backward())
+    assert g.shape == x.shape
+    if finite(x):
+        assert np.isfinite(loss) and np.isfinite(g).all()
+
+
+# ------------------------------------------------------------------ optimizers
+SETTINGS = mostly([0.0, 1e-3, 0.5, 0.9], [1.0, -0.1, float("nan"), float("inf"), "0.1", None])
+
+
+def fuzz_optimizer(name, data):
+    p = minidl.Parameter(np.array([0.5, -1.0]))
+    p.grad[:] = [0.3, -0.2]
+    lr = data.draw(SETTINGS, label="lr")
+    if name == "SGD":
+        kw = dict(momentum=data.draw(SETTINGS), weight_decay=data.draw(SETTINGS),
+                  nesterov=data.draw(st.booleans()))
+        opt = optim.SGD([p], lr, **kw)
+    else:
+        kw = dict(betas=(data.draw(SETTINGS), data.draw(SETTINGS)),
+                  eps=data.draw(SETTINGS), weight_decay=data.draw(SETTINGS))
+        opt = optim.Adam([p], lr, **kw)
+    for _ in range(2):
+        opt.step()
+    assert np.isfinite(p.data).all()
+    norm = optim.clip_grad_norm_([p], data.draw(SETTINGS, label="max_norm"))
+    assert np.isfinite(norm)
+
+
+ENTRY_POINTS = {
+    **{f"nn.{n}": (lambda data, n=n: fuzz_activation(n, data)) for n in ["ReLU", "Tanh", "Sigmoid", "Softmax",
+                                                                          "LogSoftmax"]},
+    "nn.Dropout": fuzz_dropout,
+    "nn.Flatten": fuzz_flatten,
+    "nn.Embedding": fuzz_embedding,
+    "nn.Linear": fuzz_linear,
+    **{f"nn.{n}": (lambda data, n=n: fuzz_class_loss(n, data)) for n in ["CrossEntropyLoss", "NLLLoss"]},
+    **{f"nn.{n}": (lambda data, n=n: fuzz_binary_loss(n, data)) for n in ["BCELoss", "BCEWithLogitsLoss"]},
+    **{f"optim.{n}": (lambda data, n=n: fuzz_optimizer(n, data)) for n in ["SGD", "Adam"]},
+}
+
+
+@pytest.mark.parametrize("entry", sorted(ENTRY_POINTS))
+@settings(max_examples=12)
+@given(data=st.data())
+def test_fuzz(entry, data):
+    _DREW_NONFINITE[0] = False
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            ENTRY_POINTS[entry](data)
+            event("returned a checked result")  # pytest --hypothesis-show-statistics shows the mix
+        except MinidlError as e:
+            event(f"raised {type(e).__name__}")  # documented; tests/test_errors.py checks the messages
+    # NaN/inf in, NaN/inf out is NumPy's (and PyTorch's) rule, warnings included; from finite
+    # input a RuntimeWarning (overflow, log of 0, 0/0) means a formula is not safe
+    runtime = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert _DREW_NONFINITE[0] or not runtime, f"{entry} warned on finite input: {runtime}"
