@@ -245,15 +245,20 @@ def analytic_pair(forward, backward, arrays: dict, options: dict, *, wrt, seed, 
 
     def run_forward():
         backend.manual_seed(seed)
-        y, cache = forward(**arrays, **options)
-        return (tuple(y) if isinstance(y, tuple) else (y,)), isinstance(y, tuple), cache
+        return forward(**arrays, **options)
 
-    outputs, is_tuple, cache = run_forward()
-    dy = tuple(backend.to_device(rng.standard_normal(o.shape), device) if _is_float_array(o) else None
-               for o in outputs)
-    live = [(o, g) for o, g in zip(outputs, dy) if g is not None]
-    scale = objective_scale(*zip(*live)) if live else 0.0
-    grads = backward(dy if is_tuple else dy[0], cache)
+    def upstream_like(y):  # dy has y's structure: a random array per floating output, else None
+        if isinstance(y, (tuple, list)):
+            return tuple(upstream_like(o) for o in y)
+        return backend.to_device(rng.standard_normal(y.shape), device) if _is_float_array(y) else None
+
+    def live(y, dy):  # the (output, upstream) pairs that enter L
+        return [(o, g) for o, g in zip(_flatten(y), _flatten(dy)) if g is not None]
+
+    y, cache = run_forward()
+    dy = upstream_like(y)
+    scale = objective_scale(*zip(*live(y, dy))) if live(y, dy) else 0.0
+    grads = backward(dy, cache)
     if not isinstance(grads, dict):
         raise GradcheckError(f"gradcheck_pair: backward must return a dict keyed by argument names, "
                              f"got {type(grads).__name__}")
@@ -268,8 +273,8 @@ def analytic_pair(forward, backward, arrays: dict, options: dict, *, wrt, seed, 
         _check_gradient_shape(repr(n), a, g)
 
     def objective() -> float:
-        outs, _, _ = run_forward()
-        return _inner(*zip(*[(o, g) for o, g in zip(outs, dy) if g is not None])) if live else 0.0
+        pairs = live(run_forward()[0], dy)
+        return _inner(*zip(*pairs)) if pairs else 0.0
 
     return _Problem(tensors, objective, scale, device)
 

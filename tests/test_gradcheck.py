@@ -211,3 +211,20 @@ def test_gradcheck_pair_catches_a_wrong_pair():
 
     r = gradcheck_pair(linear_forward, transposed, arrays)
     assert not r.ok and r.used["weight"] > 1 and r.used["x"] <= 1
+
+
+def test_gradcheck_pair_nested_outputs_and_integer_outputs():
+    """dy has y's structure: an array per floating output, None for an integer one."""
+
+    def forward(x, weight):
+        return (x * weight, (np.tanh(x), np.array([1, 2]))), (x, weight)
+
+    def backward(dy, cache):
+        x, w = cache
+        da, (db, d_ids) = dy
+        assert d_ids is None
+        return {"x": da * w + db * (1 - np.tanh(x) ** 2), "weight": da * x}
+
+    rng = np.random.default_rng(4)
+    r = gradcheck_pair(forward, backward, {"x": rng.standard_normal(3), "weight": rng.standard_normal(3)})
+    assert r.ok and set(r.errors) == {"x", "weight"}, str(r)
