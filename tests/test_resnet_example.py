@@ -6,7 +6,7 @@ import json
 import os
 
 import pytest
-from test_cifar10 import _write_release
+from data_samples import write_cifar_release as _write_release
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
