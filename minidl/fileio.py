@@ -16,18 +16,20 @@ save of the same target removes it (its process id, in the name, no longer runs)
 * :func:`atomic_write`: ``with atomic_write(path, "w") as f: f.write(text)`` (or ``"wb"``;
   ``numpy.savez(f, ...)`` and ``figure.savefig(f, format="png")`` write to ``f`` too);
 * :func:`publish`: rename an already complete file (a finished download, an extracted
-  folder) onto its final name: the single ``os.replace`` of the package.
+  folder built in :func:`temporary_folder`) onto its final name: the single
+  ``os.replace`` of the package.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_text", "publish", "remove_stale_temporaries",
-           "TMP_PREFIX"]
+__all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_text", "publish", "temporary_folder",
+           "remove_stale_temporaries", "TMP_PREFIX"]
 
 TMP_PREFIX = ".tmp-"
 _live: set[str] = set()  # temporaries this process is writing right now (never "stale")
@@ -92,7 +94,10 @@ def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
         pid, _, rest = e.name[len(TMP_PREFIX): -len(suffix)].partition("-")
         if pid.isdigit() and rest and "-" not in rest and not _pid_running(int(pid)):
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(e.path)
+                if e.is_dir(follow_symlinks=False):
+                    shutil.rmtree(e.path)  # a folder being built (an extracted data set)
+                else:
+                    os.unlink(e.path)
                 removed.append(Path(e.path))
     return removed
 
@@ -128,6 +133,15 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", encoding: str | None
         raise
     finally:
         _live.discard(tmp)
+
+
+def temporary_folder(path: str | os.PathLike) -> Path:
+    """A fresh empty folder beside ``path`` to build it in, then :func:`publish` it onto
+    ``path``; stale ones of killed writers are removed first."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path)
+    return Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", suffix=f"-{path.name}", dir=path.parent))
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:

@@ -167,10 +167,10 @@ def safe_extract(archive: str | os.PathLike, dest: str | os.PathLike) -> Path:
     """
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    for _ in iter_tar(archive, dest=dest):
-        pass  # names, links and the end of the stream, all checked before writing
+    # Pass 1 checks names, links and the end of the stream; pass 2 writes exactly the
+    # members checked (their names and offsets), nothing read anew.
+    members = [m for _, m, _ in iter_tar(archive, want=lambda name, m: False, dest=dest)]
     with tarfile.open(archive, "r:*") as tar:
-        members = check_tar_members(tar.getmembers(), dest)
         if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4: a second line of defence
             tar.extractall(dest, members=members, filter="data")
         else:  # older 3.11: our check above is the whole defence

@@ -29,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import string
-import tempfile
 import unicodedata
 import zipfile
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError, DTypeError, RangeError
-from ..fileio import publish
+from ..fileio import publish, temporary_folder
 from .archive import UnsafeArchiveError, check_member_name
 from .download import download as _download
 from .locate import cache_dir_or_default, locate
@@ -232,7 +231,7 @@ def _extract_names_zip(archive: Path, dest: Path) -> Path:
         raise DataError(f"{archive} is damaged or truncated ({type(e).__name__}: {e}). Delete it and download it "
                         "again (download=True)") from None
     check_names_files(contents, f"{archive}:data/names")
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-names-", dir=dest))
+    tmp = temporary_folder(dest / "names")
     for lang, data in contents.items():
         (tmp / f"{lang}.txt").write_bytes(data)
     return publish(tmp, dest / "names")

@@ -96,3 +96,15 @@ def test_one_os_replace_in_the_package():
     calls = {str(p.relative_to(ROOT)): lines for p in (ROOT / "minidl").rglob("*.py")
              if (lines := _os_replace_calls(p))}
     assert calls == {"minidl/fileio.py": calls.get("minidl/fileio.py")} and len(calls["minidl/fileio.py"]) == 1
+
+
+def test_a_folder_built_by_a_killed_writer_is_removed_by_the_next_build(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f".tmp-{int(dead.stdout)}-abc123-names"
+    stale.mkdir()
+    (stale / "Arabic.txt").write_text("half")
+    tmp = fileio.temporary_folder(tmp_path / "names")
+    assert not stale.exists() and tmp.is_dir() and not any(tmp.iterdir())
+    (tmp / "A.txt").write_text("a")
+    fileio.publish(tmp, tmp_path / "names")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["names"] and (tmp_path / "names" / "A.txt").exists()
