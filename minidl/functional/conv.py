@@ -51,96 +51,63 @@ the numbers lie.
 from __future__ import annotations
 
 import numbers
-import operator
 from typing import NamedTuple
 
 from ..backend import get_array_module
 from ..checks import check_shape, require_array
 from ..errors import DTypeError, RangeError, ShapeError
+from .geometry import ConvGeometry, conv_geometry, pair
 from .workspace import Workspace
 
 __all__ = [
-    "pair", "conv_output_size", "ConvGeometry", "conv_geometry",
     "im2col", "col2im",
     "Conv2dCache", "conv2d_forward", "conv2d_backward",
     "ConvReferenceCache", "conv2d_reference_forward", "conv2d_reference_backward",
 ]
 
 
-# ----------------------------------------------------------------------------- geometry
-def pair(v, name: str, who: str = "") -> tuple[int, int]:
-    """``3`` -> ``(3, 3)``; ``(3, 2)`` -> ``(3, 2)``. Raises RangeError naming ``who`` and ``name``."""
-    try:
-        a, b = (v, v) if not isinstance(v, (tuple, list)) else v
-        return operator.index(a), operator.index(b)
-    except (TypeError, ValueError):
-        raise RangeError(f"{who + ': ' if who else ''}{name} must be an int or a pair of ints, got {v!r}") from None
-
-
-def conv_output_size(input_size, kernel_size, stride=1, padding=0, dilation=1) -> tuple[int, int]:
-    """``(Ho, Wo)`` of a window sliding over an image of ``input_size = (H, W)``:
-    ``Ho = ⌊(H + 2·p − d·(kh − 1) − 1) / s⌋ + 1``, likewise ``Wo`` (may be < 1: no room)."""
-    (H, W), (kh, kw) = pair(input_size, "input_size"), pair(kernel_size, "kernel_size")
-    (sh, sw), (ph, pw), (dh, dw) = pair(stride, "stride"), pair(padding, "padding"), pair(dilation, "dilation")
-    return (H + 2 * ph - dh * (kh - 1) - 1) // sh + 1, (W + 2 * pw - dw * (kw - 1) - 1) // sw + 1
-
-
-class ConvGeometry(NamedTuple):
-    """A sliding window's settings as pairs, and the output size ``out = (Ho, Wo)``."""
-
-    kernel: tuple
-    stride: tuple
-    padding: tuple
-    dilation: tuple
-    out: tuple
-
-
-def conv_geometry(x_shape, kernel_size, stride=1, padding=0, dilation=1, who="conv2d") -> ConvGeometry:
-    """Check the settings (RangeError naming the bad one) and that the window fits ``x_shape``."""
-    g = ConvGeometry(pair(kernel_size, "kernel_size", who), pair(stride, "stride", who),
-                     pair(padding, "padding", who), pair(dilation, "dilation", who), (0, 0))
-    for name, value, low in [("kernel_size", g.kernel, 1), ("stride", g.stride, 1), ("padding", g.padding, 0),
-                             ("dilation", g.dilation, 1)]:
-        if min(value) < low:
-            raise RangeError(f"{who}: {name} must be >= {low}, got {value}")
-    out = conv_output_size(x_shape[-2:], g.kernel, g.stride, g.padding, g.dilation)
-    if min(out) < 1:
-        span = tuple(d * (k - 1) + 1 for d, k in zip(g.dilation, g.kernel))
-        raise ShapeError(f"{who}: input of spatial size {tuple(x_shape[-2:])} with padding {g.padding} is "
-                         f"smaller than the (dilated) window {span}: output size would be {out}")
-    return g._replace(out=out)
-
-
 # ----------------------------------------------------------------------------- im2col, col2im
 # --8<-- [start:im2col]
-def im2col(x, kernel_size, stride=1, padding=0, dilation=1, out=None):
+def im2col(x, kernel_size, stride=1, padding=0, dilation=1, workspace=None):
     """Patches of ``x`` as the rows of a matrix.
 
     x: (N, C, H, W), any memory layout -> cols: (N·Ho·Wo, kh·kw·C), row ``(n, h, w)``,
     column ``(i, j, c)``: ``cols[(n, h, w), (i, j, c)] = x̃[n, c, h·s + i·d, w·s + j·d]``
     where ``x̃`` is ``x`` zero-padded by ``padding``. Returns ``cols, (Ho, Wo)``.
-    ``out``: an (M, K) array to fill instead of allocating one (a workspace buffer).
+    ``workspace``: where ``x̃`` and ``cols`` go (None: fresh arrays).
     """
     xp = get_array_module(x)
     (kh, kw), (sh, sw), (ph, pw), (dh, dw), (Ho, Wo) = conv_geometry(x.shape, kernel_size, stride, padding,
                                                                       dilation, "im2col")
-    N, C, H, W = x.shape
-    x_nhwc = x.transpose(0, 2, 3, 1)  # a view; a copy only happens below
-    if ph or pw:
-        padded = xp.zeros((N, H + 2 * ph, W + 2 * pw, C), dtype=x.dtype)
-        padded[:, ph:ph + H, pw:pw + W, :] = x_nhwc
-    else:
-        padded = x_nhwc
+    N, C = x.shape[:2]
+    padded = _pad_channels_last(x, ph, pw, workspace)  # (N, H + 2ph, W + 2pw, C)
     sN, sH, sW, sC = padded.strides
     # window (h, w), offset (i, j) starts at row h·s + i·d, column w·s + j·d of the padded image.
     # Overlapping windows share memory: this view is only ever read, never written through.
     windows = xp.lib.stride_tricks.as_strided(
         padded, shape=(N, Ho, Wo, kh, kw, C), strides=(sN, sH * sh, sW * sw, sH * dh, sW * dw, sC))
-    if out is None:
+    if workspace is None or (kh, kw, sh, sw, ph, pw) == (1, 1, 1, 1, 0, 0):
         # the reshape copies the overlapping windows into one matrix (a view when 1x1, stride 1)
         return windows.reshape(N * Ho * Wo, kh * kw * C), (Ho, Wo)
-    xp.copyto(out.reshape(N, Ho, Wo, kh, kw, C), windows)
-    return out, (Ho, Wo)
+    cols = workspace.array("cols", (N * Ho * Wo, kh * kw * C), x)
+    xp.copyto(cols.reshape(N, Ho, Wo, kh, kw, C), windows)
+    return cols, (Ho, Wo)
+
+
+def _pad_channels_last(x, ph, pw, workspace):
+    """x: (N, C, H, W) -> zero-padded, channels-last (N, H + 2ph, W + 2pw, C); a view without padding."""
+    x_nhwc = x.transpose(0, 2, 3, 1)
+    if not (ph or pw):
+        return x_nhwc
+    N, H, W, C = x_nhwc.shape
+    shape = (N, H + 2 * ph, W + 2 * pw, C)
+    if workspace is None:
+        padded = get_array_module(x).zeros(shape, dtype=x.dtype)
+    else:  # a reused buffer: only its border needs zeros, the inside is overwritten below
+        padded = workspace.array("padded", shape, x)
+        padded[:, :ph], padded[:, ph + H:], padded[:, :, :pw], padded[:, :, pw + W:] = 0, 0, 0, 0
+    padded[:, ph:ph + H, pw:pw + W, :] = x_nhwc
+    return padded
 # --8<-- [end:im2col]
 
 
@@ -205,15 +172,6 @@ def _check_inputs(x, weight, bias, groups):
         check_shape(require_array(bias, "bias", "conv2d"), (O,), "bias", "conv2d")
 
 
-def _patches(x, geo: ConvGeometry, workspace):
-    """im2col of ``x`` into the workspace's ``"cols"`` buffer (or a fresh array)."""
-    N, C = x.shape[:2]
-    (kh, kw), (Ho, Wo) = geo.kernel, geo.out
-    copies = (geo.kernel, geo.stride, geo.padding) != ((1, 1), (1, 1), (0, 0))  # else a view of x
-    out = workspace.array("cols", (N * Ho * Wo, kh * kw * C), x) if workspace is not None and copies else None
-    return im2col(x, geo.kernel, geo.stride, geo.padding, geo.dilation, out=out)[0]
-
-
 # --8<-- [start:conv2d]
 def conv2d_forward(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1, workspace=None):
     """``y = x ⋆ W + b``. x: (N, C, H, W), weight: (O, C/g, kh, kw), bias: (O,) or None.
@@ -228,7 +186,8 @@ def conv2d_forward(x, weight, bias=None, *, stride=1, padding=0, dilation=1, gro
     geo = conv_geometry(x.shape, (kh, kw), stride, padding, dilation)
     ys = []
     for g in range(groups):
-        cols = _patches(x[:, g * Cg:(g + 1) * Cg] if groups > 1 else x, geo, workspace)
+        xg = x[:, g * Cg:(g + 1) * Cg] if groups > 1 else x
+        cols, _ = im2col(xg, geo.kernel, geo.stride, geo.padding, geo.dilation, workspace)
         # Ŵ with the columns in im2col's (i, j, c) order: (Og, kh·kw·Cg)
         w_hat = weight[g * Og:(g + 1) * Og].transpose(0, 2, 3, 1).reshape(Og, kh * kw * Cg)
         ys.append(cols @ w_hat.T)  # (M, Og): the one GEMM
@@ -251,7 +210,7 @@ def conv2d_backward(dy, cache: Conv2dCache) -> dict:
     dxs = []
     for g in range(groups):
         xg = x[:, g * Cg:(g + 1) * Cg] if groups > 1 else x
-        cols = _patches(xg, geo, workspace)  # recomputed: the cache kept x, not cols
+        cols, _ = im2col(xg, geo.kernel, geo.stride, geo.padding, geo.dilation, workspace)  # again: not cached
         dyg = dy2[:, g * Og:(g + 1) * Og]  # (M, Og)
         # ∂L/∂Ŵ = dYᵀ cols, computed as its transpose colsᵀ dY, (K, Og): multithreaded BLAS
         # splits a product's output by rows, and Og rows are too few to share

@@ -1,7 +1,7 @@
 """Pooling: max, average and adaptive (global) average, with hand-derived backwards.
 
 Shapes: ``x: (N, C, H, W)`` -> ``y: (N, C, Ho, Wo)``, with ``Ho`` as for a convolution
-(:func:`minidl.functional.conv.conv_output_size`). Each channel is pooled on its own.
+(:func:`minidl.functional.geometry.conv_output_size`). Each channel is pooled on its own.
 The windows are the same strided slices as im2col's (no loop over pixels); we loop over
 the ``kh·kw`` kernel offsets instead, each step a whole-array operation.
 
@@ -37,7 +37,7 @@ from typing import NamedTuple
 from ..backend import get_array_module
 from ..checks import check_float
 from ..errors import RangeError, ShapeError
-from .conv import ConvGeometry, conv_geometry, pair
+from .geometry import ConvGeometry, conv_geometry, pair
 
 __all__ = [
     "MaxPoolCache", "max_pool2d_forward", "max_pool2d_backward",

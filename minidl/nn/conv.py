@@ -7,7 +7,8 @@ import numbers
 
 from ..checks import check_dtype, check_upstream, require_array
 from ..errors import RangeError, ShapeError
-from ..functional.conv import conv2d_backward, conv2d_forward, pair
+from ..functional.conv import conv2d_backward, conv2d_forward
+from ..functional.geometry import pair
 from ..functional.workspace import Workspace
 from ..module import Module, Parameter, is_grad_enabled
 from . import init

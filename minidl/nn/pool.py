@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..checks import check_float, check_upstream
 from ..errors import RangeError, ShapeError
-from ..functional.conv import pair
+from ..functional.geometry import pair
 from ..functional.pool import (
     adaptive_avg_pool2d_backward,
     adaptive_avg_pool2d_forward,

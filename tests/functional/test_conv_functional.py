@@ -16,11 +16,9 @@ from minidl.functional.conv import (
     conv2d_forward,
     conv2d_reference_backward,
     conv2d_reference_forward,
-    conv_geometry,
-    conv_output_size,
     im2col,
-    pair,
 )
+from minidl.functional.geometry import conv_geometry, conv_output_size, pair
 from minidl.functional.workspace import Workspace
 from minidl.gradcheck import gradcheck
 from minidl.module import Module, Parameter
@@ -95,17 +93,21 @@ def test_functional_matches_direct_sum_with_dilation():
     np.testing.assert_allclose(y, ref, rtol=1e-12, atol=1e-12)
 
 
+SHARED = Workspace()
+
+
 @given(n=st.integers(1, 2), c=st.integers(1, 3), o=st.integers(1, 3), h=st.integers(3, 6), w=st.integers(3, 6),
        k=st.sampled_from([1, 2, 3, (3, 2)]), stride=st.sampled_from([1, 2, (2, 1)]),
        padding=st.sampled_from([0, 1, (2, 0)]), bias=st.booleans(), shared=st.booleans())
 def test_fast_pair_equals_the_reference_loop(device, to_dev, n, c, o, h, w, k, stride, padding, bias, shared):
-    """im2col + GEMM (with or without a workspace) = the textbook loop, forward and backward."""
+    """im2col + GEMM (with or without a workspace) = the textbook loop, forward and backward.
+    The workspace is shared by all examples, so its buffers hold the last geometry's numbers."""
     Ho, Wo = conv_output_size((h, w), k, stride, padding)
     assume(Ho >= 1 and Wo >= 1)
     kh, kw = pair(k, "k")
     x, W, b, dy = _x((n, c, h, w), 1), _x((o, c, kh, kw), 2), _x((o,), 3) if bias else None, _x((n, o, Ho, Wo), 4)
     dev_b = None if b is None else to_dev(b)
-    workspace = Workspace() if shared else None
+    workspace = SHARED if shared else None
     y, cache = conv2d_forward(to_dev(x), to_dev(W), dev_b, stride=stride, padding=padding, workspace=workspace)
     y_ref, cache_ref = conv2d_reference_forward(to_dev(x), to_dev(W), dev_b, stride=stride, padding=padding)
     np.testing.assert_allclose(backend.asnumpy(y), backend.asnumpy(y_ref), rtol=1e-12, atol=1e-12)
@@ -154,7 +156,8 @@ def test_workspace_is_reused_and_results_do_not_depend_on_it():
     y1, c1 = conv2d_forward(x1, W1, padding=1, workspace=ws)
     held = ws.nbytes
     y2, c2 = conv2d_forward(x2, W2, padding=1, workspace=ws)  # overwrites the first layer's columns
-    assert ws.nbytes == 2 * 8 * 8 * 9 * 4 * 8  # the larger im2col matrix, float64
+    # the larger im2col matrix (2·8·8, 3·3·4) and padded input (2, 10, 10, 4), float64
+    assert ws.nbytes == (2 * 8 * 8 * 9 * 4 + 2 * 10 * 10 * 4) * 8
     assert held <= ws.nbytes
     dy2, dy1 = _x(y2.shape, 4), _x(y1.shape, 5)
     g2, g1 = conv2d_backward(dy2, c2), conv2d_backward(dy1, c1)

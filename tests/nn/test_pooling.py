@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from minidl import backend, nn
 from minidl.functional import pool as pool_pairs
-from minidl.functional.conv import conv_output_size
+from minidl.functional.geometry import conv_output_size
 from minidl.gradcheck import gradcheck
 
 
