@@ -35,7 +35,8 @@ every column block back where it came from: for each kernel offset ``(i, j)``, t
 **Memory.** ``cols`` is ``kh·kw`` times the size of ``x``, so the cache keeps ``x`` (which
 the previous layer holds anyway), not ``cols``: the backward copies the patches again (one
 more im2col per layer and step, no extra arithmetic) and forms ``∂L/∂cols`` one ``(M, C)``
-offset block at a time. Both live in a :class:`Workspace` that a network's layers share.
+offset block at a time. These, and the padded input, live in a :class:`Workspace` that a
+network's layers share (one copy of each, the largest layer's, instead of one per layer).
 
 **Memory layout.** The patches are strided *views* of the input padded into a
 *channels-last* buffer ``(N, H, W, C)``, so each patch row's ``(j, c)`` part is contiguous
@@ -177,7 +178,7 @@ def conv2d_forward(x, weight, bias=None, *, stride=1, padding=0, dilation=1, gro
     """``y = x ⋆ W + b``. x: (N, C, H, W), weight: (O, C/g, kh, kw), bias: (O,) or None.
 
     Returns ``y: (N, O, Ho, Wo)`` (channels-last memory) and a :class:`Conv2dCache`.
-    ``workspace``: where the im2col matrix goes (None: a fresh array each call).
+    ``workspace``: where the padded input and the im2col matrix go (None: fresh arrays).
     """
     _check_inputs(x, weight, bias, groups)
     xp = get_array_module(x)
@@ -230,7 +231,7 @@ def _input_gradient(dy2, weight, x_shape, geo: ConvGeometry, workspace):
     (kh, kw), (ph, pw) = geo.kernel, geo.padding
     dpadded = xp.zeros((N, H + 2 * ph, W + 2 * pw, C), dtype=dy2.dtype)
     block = workspace.array("dcols", (dy2.shape[0], C), dy2) if workspace is not None else None
-    w_offsets = xp.ascontiguousarray(weight.transpose(2, 3, 0, 1))  # (kh, kw, O, C): BLAS wants rows
+    w_offsets = xp.ascontiguousarray(weight.transpose(2, 3, 0, 1))  # (kh, kw, O, C): each block contiguous
     for i in range(kh):
         for j in range(kw):
             add_patch_gradient(dpadded, xp.matmul(dy2, w_offsets[i, j], out=block), i, j, geo)

@@ -63,6 +63,8 @@ class _BatchNorm(Module):
             check_dtype(x, own.dtype, "input", who)
 
     def _update_running(self, mean, var_unbiased):
+        """The running estimates, updated here in the open from the batch statistics that the
+        (stateless) functional forward returned: ``running ← (1 − α)·running + α·batch``."""
         # in place on the buffer arrays (assigning the attribute would replace the buffer)
         count = self.num_batches_tracked
         count[...] += 1
