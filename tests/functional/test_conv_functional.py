@@ -33,20 +33,20 @@ class PairModule(Module):
 
     def __init__(self, forward, backward, params, **options):
         super().__init__()
-        self._pair = (forward, backward, options)
+        self._functions = (forward, backward, options)
         self._names = list(params)
         for name, value in params.items():
             setattr(self, name, None if value is None else Parameter(value))
 
     def forward(self, x):
-        forward, _, options = self._pair
+        forward, _, options = self._functions
         args = [None if getattr(self, n) is None else getattr(self, n).data for n in self._names]
         y, cache = forward(x, *args, **options)
         self.save_for_backward(cache)
         return y
 
     def backward(self, dy):
-        grads = self._pair[1](dy, self.saved())
+        grads = self._functions[1](dy, self.saved())
         self.accumulate_grads(grads)
         return grads["x"]
 
