@@ -155,6 +155,7 @@ class Conv2dCache(NamedTuple):
 
     @property
     def output_shape(self) -> tuple:
+        """``(N, C_out, Ho, Wo)``: the shape the upstream gradient must have."""
         return (self.x.shape[0], self.weight.shape[0]) + tuple(self.geometry.out)
 
 
