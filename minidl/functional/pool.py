@@ -88,7 +88,7 @@ class MaxPoolCache(NamedTuple):
 
     @property
     def output_shape(self) -> tuple:
-        """``(N, C_out, Ho, Wo)``: the shape the upstream gradient must have."""
+        """``(N, C, Ho, Wo)``: the shape the upstream gradient must have."""
         return tuple(self.x_shape[:2]) + tuple(self.geometry.out)
 
 
@@ -130,7 +130,7 @@ class AvgPoolCache(NamedTuple):
 
     @property
     def output_shape(self) -> tuple:
-        """``(N, C_out, Ho, Wo)``: the shape the upstream gradient must have."""
+        """``(N, C, Ho, Wo)``: the shape the upstream gradient must have."""
         return tuple(self.x_shape[:2]) + tuple(self.geometry.out)
 
 
@@ -184,7 +184,7 @@ class AdaptiveAvgPoolCache(NamedTuple):
 
     @property
     def output_shape(self) -> tuple:
-        """``(N, C_out, Ho, Wo)``: the shape the upstream gradient must have."""
+        """``(N, C, Ho, Wo)``: the shape the upstream gradient must have."""
         return tuple(self.x_shape[:2]) + tuple(self.output_size)
 
 
