@@ -152,8 +152,12 @@ LAYERS = [
 RECURRENT: list[Case] = []
 
 # ===================================================================== conv
-# (Conv2d, pooling, BatchNorm, BasicBlock: rows added with the conv layers' checks)
-CONV: list[Case] = []
+# (Conv2d, pooling, BatchNorm, BasicBlock; more rows in tests/nn/test_conv_errors.py until they move here)
+CONV = [
+    Case("nn.AdaptiveAvgPool2d", "an image with no pixel (the mean would be 0/0)",
+         lambda: nn.AdaptiveAvgPool2d(1)(f32(1, 2, 1, 0)), ShapeError,
+         r"AdaptiveAvgPool2d: input must have H, W >= 1, got \(1, 2, 1, 0\)"),
+]
 
 # ===================================================================== losses
 CLASS_LOSSES = [("CrossEntropyLoss", nn.CrossEntropyLoss), ("NLLLoss", nn.NLLLoss)]

@@ -191,6 +191,92 @@ def fuzz_linear(data):
         assert finite(y)
 
 
+# ------------------------------------------------------------------ convolution stack
+def _image(data, channels):
+    """(N, C, H, W), mostly with the expected C, sometimes a wrong C or rank."""
+    n, h, w = (data.draw(mostly([1, 2], [0]), label=k) for k in ("N", "H", "W"))
+    h, w = h + data.draw(st.integers(0, 4)), w + data.draw(st.integers(0, 4))
+    shape = data.draw(mostly([(n, channels, h, w)], [(n, channels + 1, h, w), (channels, h, w)]), label="shape")
+    return draw_array(data, shape=shape, dtypes=[np.float32] * 3 + [np.float64, np.int64])
+
+
+def _windows(xp_pad, k, s):
+    """(N, C, Ho, Wo, kh, kw) windows of an already padded input, stride s."""
+    v = np.lib.stride_tricks.sliding_window_view(xp_pad, k, axis=(2, 3))
+    return v[:, :, ::s[0], ::s[1]]
+
+
+def fuzz_conv2d(data):
+    from minidl.functional.conv import conv2d_reference_forward
+
+    cin, cout = data.draw(st.integers(1, 2), label="C_in"), data.draw(st.integers(1, 2), label="C_out")
+    k, stride, pad = (data.draw(st.integers(1, 3)), data.draw(st.integers(1, 2)), data.draw(st.integers(0, 1)))
+    layer = nn.Conv2d(cin, cout, k, stride=stride, padding=pad)
+    x = _image(data, cin)
+    device, (xd,) = on_device(data, x)
+    layer.to(device)
+    y = host(layer(maybe_list(data, xd)))
+    want, _ = conv2d_reference_forward(x.astype(np.float64), host(layer.weight.data).astype(np.float64),
+                                       host(layer.bias.data).astype(np.float64), stride=stride, padding=pad)
+    np.testing.assert_allclose(y, want, rtol=1e-4, atol=1e-5)
+    dx = host(layer.backward(backend.to_device(np.ones(y.shape, np.float32), device)))
+    assert dx.shape == x.shape
+    if finite(x):
+        assert finite(y) and finite(dx)
+
+
+def fuzz_pool(kind, data):
+    k = data.draw(st.integers(1, 3), label="k")
+    stride = data.draw(st.sampled_from([None, 1, 2]), label="stride")
+    pad = data.draw(st.integers(0, 1), label="padding")
+    layer = nn.MaxPool2d(k, stride, pad) if kind == "MaxPool2d" else nn.AvgPool2d(k, stride, pad)
+    x = _image(data, 2)
+    device, (xd,) = on_device(data, x)
+    y = host(layer(maybe_list(data, xd)))
+    s = (k, k) if stride is None else (stride, stride)
+    fill = -np.inf if kind == "MaxPool2d" else 0.0
+    padded = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (pad, pad), (pad, pad)), constant_values=fill)
+    win = _windows(padded, (k, k), s)
+    want = win.max(axis=(-2, -1)) if kind == "MaxPool2d" else win.mean(axis=(-2, -1))
+    np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-6)
+    dx = host(layer.backward(backend.to_device(np.ones(y.shape, y.dtype), device)))
+    assert dx.shape == x.shape
+    if finite(x):
+        assert finite(y) and finite(dx)
+
+
+def fuzz_adaptive_pool(data):
+    out = data.draw(st.integers(1, 3), label="output_size")
+    layer = nn.AdaptiveAvgPool2d(out)
+    x = _image(data, 2)
+    y = host(layer(maybe_list(data, x)))
+    H, W = x.shape[2:]  # both >= 1 here: an empty image is refused
+    rows = [(i * H // out, -(-(i + 1) * H // out)) for i in range(out)]
+    cols = [(j * W // out, -(-(j + 1) * W // out)) for j in range(out)]
+    want = np.stack([np.stack([x[:, :, a:b, c:d].astype(np.float64).mean(axis=(2, 3)) for c, d in cols], -1)
+                     for a, b in rows], -2)
+    np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-6)
+    assert host(layer.backward(np.ones(y.shape, y.dtype))).shape == x.shape
+
+
+def fuzz_batchnorm(data):
+    layer = nn.BatchNorm2d(2).train(data.draw(mostly([True], [False]), label="training"))
+    x = _image(data, 2)
+    device, (xd,) = on_device(data, x)
+    layer.to(device)
+    y = host(layer(maybe_list(data, xd)))
+    x64 = x.astype(np.float64)
+    if layer.training:
+        mean, var = x64.mean(axis=(0, 2, 3), keepdims=True), x64.var(axis=(0, 2, 3), keepdims=True)
+    else:
+        mean, var = 0.0, 1.0
+    np.testing.assert_allclose(y, (x64 - mean) / np.sqrt(var + layer.eps), rtol=1e-4, atol=1e-4)
+    dx = host(layer.backward(backend.to_device(np.ones(y.shape, np.float32), device)))
+    assert dx.shape == x.shape
+    if finite(x):
+        assert finite(y) and finite(dx)
+
+
 # ------------------------------------------------------------------ losses
 def _class_loss_reference(name, x, t, reduction):
     with np.errstate(all="ignore"):
@@ -276,6 +362,11 @@ ENTRY_POINTS = {
     "nn.Flatten": fuzz_flatten,
     "nn.Embedding": fuzz_embedding,
     "nn.Linear": fuzz_linear,
+    "nn.Conv2d": fuzz_conv2d,
+    "nn.MaxPool2d": lambda data: fuzz_pool("MaxPool2d", data),
+    "nn.AvgPool2d": lambda data: fuzz_pool("AvgPool2d", data),
+    "nn.AdaptiveAvgPool2d": fuzz_adaptive_pool,
+    "nn.BatchNorm2d": fuzz_batchnorm,
     **{f"nn.{n}": (lambda data, n=n: fuzz_class_loss(n, data)) for n in ["CrossEntropyLoss", "NLLLoss"]},
     **{f"nn.{n}": (lambda data, n=n: fuzz_binary_loss(n, data)) for n in ["BCELoss", "BCEWithLogitsLoss"]},
     **{f"optim.{n}": (lambda data, n=n: fuzz_optimizer(n, data)) for n in ["SGD", "Adam"]},

@@ -122,6 +122,8 @@ class AdaptiveAvgPool2d(Module):
 
     def forward(self, x):
         _check_input(x, "AdaptiveAvgPool2d")
+        if 0 in x.shape[2:]:  # an average over no pixel is 0/0: refuse it (found by tests/test_fuzz.py)
+            raise ShapeError(f"AdaptiveAvgPool2d: input must have H, W >= 1, got {tuple(x.shape)}")
         y, cache = adaptive_avg_pool2d_forward(x, self.output_size)
         self.save_for_backward(cache)
         return y
