@@ -265,8 +265,12 @@ OPTIMIZERS = [
 ]
 
 # ===================================================================== loaders
-# (data.imdb, data.names, data.cifar10, batching: rows added with the data checks)
-LOADERS: list[Case] = []
+# (data.imdb, data.names, data.cifar10, batching; more rows in tests/data/test_data_errors.py until they move here)
+LOADERS = [
+    Case("data.pad_sequences", "a fractional max_len (was silently cut to 2)",
+         lambda: __import__("minidl.data", fromlist=["pad_sequences"]).pad_sequences([[1, 2, 3]], 2.5), RangeError,
+         r"pad_sequences: max_len must be >= 1 \(an integer\), got 2.5"),
+]
 
 # ===================================================================== checkpoints
 CHECKPOINTS = [

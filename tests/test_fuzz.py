@@ -332,6 +332,40 @@ def fuzz_binary_loss(name, data):
         assert np.isfinite(loss) and np.isfinite(g).all()
 
 
+# ------------------------------------------------------------------ data helpers
+def fuzz_pad_sequences(data):
+    from minidl.data import pad_sequences
+
+    seqs = data.draw(st.lists(st.lists(st.integers(1, 50), max_size=6), max_size=4), label="sequences")
+    max_len = data.draw(mostly([1, 3, 5], [0, -1, 2.5]), label="max_len")
+    truncate, pad = data.draw(mostly(["pre", "post"], ["left"])), data.draw(mostly(["pre", "post"], [None]))
+    ids, lengths = pad_sequences(seqs, max_len, truncate=truncate, pad=pad)
+    assert ids.shape == (len(seqs), max_len) and lengths.tolist() == [min(len(q), max_len) for q in seqs]
+    for row, q, n in zip(ids, seqs, lengths):
+        kept = q[len(q) - n:] if truncate == "pre" else q[:n]
+        real = row[:n] if pad == "post" else row[max_len - n:]
+        assert real.tolist() == kept and (row != 0).sum() == n
+
+
+def fuzz_batch_loader(data):
+    from minidl.data import BatchLoader
+
+    n, t = data.draw(mostly([1, 3, 5], [0]), label="N"), data.draw(st.integers(1, 4), label="T")
+    x = np.arange(n * t).reshape(n, t)
+    lengths = np.array(data.draw(st.lists(st.integers(0, t), min_size=n, max_size=n)), dtype=np.int64)
+    if data.draw(mostly([False], [True])):
+        lengths = lengths + t + 1  # longer than the rows: refused
+    kw = dict(batch_size=data.draw(mostly([1, 2, 4], [0]), label="batch_size"), shuffle=data.draw(st.booleans()),
+              bucket=data.draw(st.booleans()), drop_last=data.draw(st.booleans()))
+    loader = BatchLoader(x, np.arange(n), lengths, **kw)
+    seen = [i for batch in loader for i in batch.index.tolist()]
+    for batch in loader:
+        assert batch.x.shape[1] == max(batch.lengths.max(), 1) or batch.x.shape[1] == t
+        np.testing.assert_array_equal(batch.x, x[batch.index][:, :batch.x.shape[1]])
+    expected = n - n % kw["batch_size"] if kw["drop_last"] else n
+    assert len(seen) == expected and len(set(seen)) == expected
+
+
 # ------------------------------------------------------------------ optimizers
 SETTINGS = mostly([0.0, 1e-3, 0.5, 0.9], [1.0, -0.1, float("nan"), float("inf"), "0.1", None])
 
@@ -370,6 +404,8 @@ ENTRY_POINTS = {
     **{f"nn.{n}": (lambda data, n=n: fuzz_class_loss(n, data)) for n in ["CrossEntropyLoss", "NLLLoss"]},
     **{f"nn.{n}": (lambda data, n=n: fuzz_binary_loss(n, data)) for n in ["BCELoss", "BCEWithLogitsLoss"]},
     **{f"optim.{n}": (lambda data, n=n: fuzz_optimizer(n, data)) for n in ["SGD", "Adam"]},
+    "data.pad_sequences": fuzz_pad_sequences,
+    "data.BatchLoader": fuzz_batch_loader,
 }
 
 

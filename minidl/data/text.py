@@ -14,6 +14,7 @@ and moved to the device one batch at a time.
 
 from __future__ import annotations
 
+import numbers
 import re
 from collections import Counter
 from typing import Iterable, Sequence
@@ -195,8 +196,8 @@ def pad_sequences(
     """
     _check_side("truncate", truncate)
     _check_side("pad", pad)
-    if int(max_len) < 1:
-        raise RangeError(f"pad_sequences: max_len must be >= 1, got {max_len}")
+    if isinstance(max_len, bool) or not isinstance(max_len, numbers.Integral) or max_len < 1:
+        raise RangeError(f"pad_sequences: max_len must be >= 1 (an integer), got {max_len!r}")  # 2.5 is no length
     T = int(max_len)
     if isinstance(sequences, tuple) and len(sequences) == 2 and isinstance(sequences[0], np.ndarray):
         flat, offsets = np.asarray(sequences[0]), np.asarray(sequences[1], dtype=np.int64)
