@@ -19,6 +19,7 @@ import pytest
 
 import minidl
 from minidl import nn, optim
+from minidl.data import pad_sequences
 from minidl.errors import (
     CheckpointError,
     DTypeError,
@@ -268,7 +269,7 @@ OPTIMIZERS = [
 # (data.imdb, data.names, data.cifar10, batching; more rows in tests/data/test_data_errors.py until they move here)
 LOADERS = [
     Case("data.pad_sequences", "a fractional max_len (was silently cut to 2)",
-         lambda: __import__("minidl.data", fromlist=["pad_sequences"]).pad_sequences([[1, 2, 3]], 2.5), RangeError,
+         lambda: pad_sequences([[1, 2, 3]], 2.5), RangeError,
          r"pad_sequences: max_len must be >= 1 \(an integer\), got 2.5"),
 ]
 
