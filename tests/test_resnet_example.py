@@ -51,4 +51,4 @@ def test_example_without_data_says_where_to_put_it(tmp_path, monkeypatch):
     monkeypatch.setenv("MINIDL_CACHE", str(tmp_path))
     ex = _load_example()
     with pytest.raises(FileNotFoundError, match="make_cifar10_bin|cifar-10-binary.tar.gz"):
-        ex.main(["--model", "resnet20", "--epochs", "1", "--out", str(tmp_path / "o")])
+        ex.main(["--model", "resnet20", "--epochs", "1", "--out", str(tmp_path / "o"), "--no-download"])
