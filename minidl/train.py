@@ -88,6 +88,8 @@ __all__ = [
 #: a training loss this many times above the run's first-step loss (in absolute value) warns
 LOSS_GROWTH_WARNING = 100.0
 
+_ADVICE = " (lower the learning rate, clip the gradient norm, or look for NaN or inf in the inputs)"
+
 #: the prediction rule: arg-max of (B, C) scores, ``p > 0.5`` for one column
 default_predict = predictions
 
@@ -104,7 +106,8 @@ def _atomic_write_text(path: str, text: str) -> None:
 @dataclass
 class History:
     """Per-epoch records: ``epoch, train_loss, train_acc, test_loss, test_acc,
-    test_balanced_acc, test_acc_class0 … test_acc_class{C-1}, train_seconds, seconds``.
+    test_balanced_acc, test_acc_class0 … test_acc_class{C-1}, train_seconds, seconds``
+    (and ``config_changes`` in the first epoch after a resume that changed them).
 
     ``history.rows`` is a list of dicts; ``history["test_acc"]`` the column as a list.
     """
@@ -214,10 +217,12 @@ def evaluate(model: Module, loss_fn: Module, loader, device: str | None = None, 
         model.train(was_training)
     if distributed is not None:
         tally.reduce(distributed.allreduce_sum)
+    if tally.n == 0:
+        raise ValueError("evaluate: the loader yielded no samples")
     cm = tally.confusion
     return {"loss": tally.loss, "acc": tally.acc, "n": tally.n, "confusion": cm,
-            "per_class_acc": per_class_accuracy_from_confusion(cm) if cm is not None else None,
-            "balanced_acc": balanced_accuracy_from_confusion(cm) if tally.n else math.nan,
+            "per_class_acc": per_class_accuracy_from_confusion(cm),
+            "balanced_acc": balanced_accuracy_from_confusion(cm),
             "y_true": tally.y_true, "y_pred": tally.y_pred}
 
 
@@ -235,9 +240,11 @@ def _train_step(model, loss_fn, optimizer, params, batch, *, device, clip_grad, 
     local_n = step.n
     if distributed is not None:
         step.reduce(distributed.allreduce_sum)  # every rank then takes the same decision below
+    if step.n == 0:
+        return step  # an empty batch: nothing to learn from
     if not math.isfinite(step.loss):
         model.clear_caches()
-        raise TrainingDiverged(f"loss is {step.loss} at {where}: training diverged")
+        raise TrainingDiverged(f"loss is {step.loss} at {where}: training diverged{_ADVICE}")
     if out is not None:
         model.backward(loss_fn.backward())
     if distributed is not None:
@@ -245,7 +252,7 @@ def _train_step(model, loss_fn, optimizer, params, batch, *, device, clip_grad, 
     if clip_grad is not None:
         norm = clip_grad_norm_(params, clip_grad)
         if not math.isfinite(norm):
-            raise TrainingDiverged(f"gradient norm is {norm} at {where}: training diverged")
+            raise TrainingDiverged(f"gradient norm is {norm} at {where}: training diverged{_ADVICE}")
     optimizer.step()
     optimizer.zero_grad()
     return step
@@ -281,16 +288,21 @@ def check_diverged(model: Module, row: dict, epoch: int, kept: str = "") -> None
     buffer of ``model`` is NaN or infinite (a blow-up on the last step of an epoch leaves
     the training loss finite and the weights not). ``kept`` ends the message (which
     checkpoint survives)."""
-    bad = [name for name, a in model.state_dict().items()
-           if a.dtype.kind == "f" and not bool(backend.get_array_module(a).isfinite(a).all())]
+    bad = _non_finite(model)
     if bad:
-        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
-        raise TrainingDiverged(f"after epoch {epoch} the parameters {', '.join(bad[:5])}{more} hold NaN or inf: "
-                               f"training diverged{kept}")
+        raise TrainingDiverged(f"after epoch {epoch} the parameters {bad} hold NaN or inf: "
+                               f"training diverged{_ADVICE}{kept}")
     for key in ("train_loss", "test_loss"):
         if key in row and not math.isfinite(row[key]):
             what = key.replace("_", " ")
-            raise TrainingDiverged(f"{what} is {row[key]} after epoch {epoch}: training diverged{kept}")
+            raise TrainingDiverged(f"{what} is {row[key]} after epoch {epoch}: training diverged{_ADVICE}{kept}")
+
+
+def _non_finite(model: Module) -> str:
+    """The names of the parameters and floating buffers holding NaN or inf ("" if none)."""
+    bad = [name for name, a in model.state_dict().items()
+           if a.dtype.kind == "f" and not bool(backend.get_array_module(a).isfinite(a).all())]
+    return ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
 
 
 def _growth_warning(row: dict, first_loss: float | None) -> str | None:
@@ -392,11 +404,10 @@ def resume_run(path: str, model: Module, optimizer: Optimizer, train_loader, con
                history=History.from_json(ck["history"]), next_epoch=epoch + 1, best_score=float(ck["best_acc"]),
                first_loss=float(ck["first_loss"]) if "first_loss" in ck else None, saved_epoch=epoch,
                changes=listed or None)
-    try:
-        check_diverged(model, {}, epoch)
-    except TrainingDiverged as e:
-        raise CheckpointError(f"the checkpoint {path} holds NaN or inf parameters ({e}): it was written by a run "
-                              "that had diverged; start again without resume") from None
+    bad = _non_finite(model)
+    if bad:
+        raise CheckpointError(f"the checkpoint {path} holds NaN or inf parameters ({bad}): it was written after "
+                              "training had diverged; start again without resume")
     if log:
         log(f"resumed from {path} after epoch {epoch}" + (f"; changed: {listed}" if listed else ""))
     return run
@@ -414,7 +425,7 @@ def _epoch_row(epoch: int, tally: Tally, ev: dict | None) -> dict:
     row = {"epoch": epoch, "train_loss": tally.loss, "train_acc": tally.acc}
     if ev is not None:
         row.update(test_loss=ev["loss"], test_acc=ev["acc"], test_balanced_acc=ev["balanced_acc"])
-        for c, a in enumerate(ev["per_class_acc"] if ev["per_class_acc"] is not None else ()):
+        for c, a in enumerate(ev["per_class_acc"]):
             row[f"test_acc_class{c}"] = None if math.isnan(a) else float(a)
     return row
 
@@ -476,6 +487,10 @@ def fit(
     log = log if root else None
     progress = (sys.stderr.isatty() if progress is None else progress) and root
     run_config = {**(config or {}), "optimizer": type(optimizer).__name__, "lr": optimizer.lr, "clip_grad": clip_grad}
+    try:  # stored as JSON: refuse now what could not be stored after an epoch of training
+        run_config = json.loads(json.dumps(run_config))
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"fit: config must hold JSON values (numbers, strings, lists, dicts): {e}") from None
     last_path = os.path.join(checkpoint_dir, "last.npz") if checkpoint_dir else None
     if resume and not checkpoint_dir:
         raise ValueError("resume=True needs checkpoint_dir")
@@ -494,16 +509,20 @@ def fit(
         if distributed is not None:
             backend.manual_seed(_rank_seed(run.seed, epoch, distributed.rank))
         t0 = time.perf_counter()
-        tally = train_one_epoch(model, loss_fn, optimizer, train_loader, epoch=epoch, device=device,
-                                clip_grad=clip_grad, predict=predict, distributed=distributed, progress=progress,
-                                desc=f"epoch {epoch}/{epochs}", on_first_step=first_step)
-        train_seconds = time.perf_counter() - t0
         kept = (f"; the last good checkpoint (epoch {run.saved_epoch}) is kept in {last_path}"
                 if last_path and run.saved_epoch else "")
-        check_diverged(model, {"train_loss": tally.loss}, epoch, kept)  # before evaluating garbage
+        try:
+            tally = train_one_epoch(model, loss_fn, optimizer, train_loader, epoch=epoch, device=device,
+                                    clip_grad=clip_grad, predict=predict, distributed=distributed,
+                                    progress=progress, desc=f"epoch {epoch}/{epochs}", on_first_step=first_step)
+        except TrainingDiverged as e:
+            raise TrainingDiverged(f"{e}{kept}") from None
+        if tally.n == 0:
+            raise ValueError(f"fit: train_loader yielded no samples in epoch {epoch}")
+        train_seconds = time.perf_counter() - t0
         ev = evaluate(model, loss_fn, test_loader, device, predict, distributed) if test_loader is not None else None
         row = _epoch_row(epoch, tally, ev)
-        check_diverged(model, row, epoch, kept)
+        check_diverged(model, row, epoch, kept)  # the weights and the losses, before anything is written
         if run.changes:
             row["config_changes"], run.changes = run.changes, None
         row.update(train_seconds=round(train_seconds, 3), seconds=round(time.perf_counter() - t0, 3))

@@ -112,6 +112,7 @@ def _scale_huge(p):  # finite weights ~1e23: the training loss of this step was 
     p.data *= np.float32(1e23)
 
 
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
 def test_blow_up_on_the_last_step_keeps_the_last_good_checkpoint(tmp_path):
     """96 samples / 16 = 6 steps per epoch: step 12 is epoch 2's last. Its training loss was
     computed before the blow-up (finite); the weights are finite but ~1e23, so the test loss
@@ -129,6 +130,7 @@ def test_blow_up_on_the_last_step_keeps_the_last_good_checkpoint(tmp_path):
     assert minidl.load(tmp_path / "best.npz")["epoch"] == 1
 
 
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
 def test_resume_after_a_blow_up_continues_from_the_last_good_epoch(tmp_path):
     """After the blow-up, resuming (the cause removed) gives exactly the clean run's weights."""
     clean, clean_hist = _run(tmp_path / "clean", epochs=3)
@@ -223,6 +225,8 @@ def test_evaluate_keeps_no_cache_and_restores_mode():
     assert ev["y_true"].shape == (96,) and 0 <= ev["acc"] <= 1
     assert ev["per_class_acc"].shape == (2,) and ev["confusion"].sum() == 96
     assert model.training and all(not m._caches for m in model.modules())
+    with pytest.raises(ValueError, match="no samples"):
+        evaluate(model, nn.CrossEntropyLoss(), [])
 
 
 def test_evaluate_binary_sigmoid_output():
