@@ -34,7 +34,7 @@ import numpy as np
 
 import minidl
 from minidl import nn, optim
-from minidl.data.cifar10 import CIFAR10_URL, CifarLoader, channel_stats, load_cifar10
+from minidl.data.cifar10 import CIFAR10_URL, CifarLoader, channel_stats, default_cache_dir, load_cifar10
 from minidl.data.download import ChecksumError, UnsafeArchiveError
 from minidl.errors import CheckpointError, DataError, TrainingDiverged
 from minidl.metrics import confusion_matrix, per_class_accuracy
@@ -97,9 +97,9 @@ def load_data(args):
     except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as e:
         reason = getattr(e, "reason", None) or e
         raise DataError(f"could not download CIFAR-10 from {CIFAR10_URL} ({reason}). Offline: fetch it on a "
-                        "machine with internet and copy cifar-10-binary.tar.gz into the cache folder ($MINIDL_CACHE, "
-                        "default ~/.cache/minidl) or pass --data DIR (from the JPEG copy: "
-                        "python ../shared/data/make_cifar10_bin.py DIR); --no-download never tries the network") from e
+                        f"machine with internet and copy cifar-10-binary.tar.gz into {default_cache_dir()} (the cache "
+                        "folder, $MINIDL_CACHE) or pass --data DIR (a folder holding "
+                        "cifar-10-batches-bin/ or the archive); --no-download never tries the network") from e
 
 
 def main(argv=None) -> dict:

@@ -37,7 +37,7 @@ import minidl
 from minidl import nn, optim
 from minidl.data.batching import BatchLoader
 from minidl.data.download import ChecksumError, UnsafeArchiveError
-from minidl.data.imdb import IMDB_URL, load_imdb
+from minidl.data.imdb import IMDB_URL, default_cache_dir, load_imdb
 from minidl.errors import CheckpointError, DataError, TrainingDiverged
 from minidl.models import ImdbClassifier
 from minidl.plot import plot_confusion_matrix, plot_history
@@ -105,8 +105,8 @@ def load_data(args):
     except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as e:
         reason = getattr(e, "reason", None) or e
         raise DataError(f"could not download the IMDB archive from {IMDB_URL} ({reason}). Offline: fetch it on "
-                        "a machine with internet and copy aclImdb_v1.tar.gz into the cache folder ($MINIDL_CACHE, "
-                        "default ~/.cache/minidl) or pass --data PATH (the archive or its aclImdb/ folder); "
+                        f"a machine with internet and copy aclImdb_v1.tar.gz into {default_cache_dir()} "
+                        "(the cache folder, $MINIDL_CACHE) or pass --data PATH (the archive or its aclImdb/ folder); "
                         "--no-download never tries the network") from e
 
 
