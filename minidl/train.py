@@ -198,7 +198,9 @@ def evaluate(model: Module, loss_fn: Module, loader, device: str | None = None, 
     samples), ``confusion`` (C, C) counts (rows = truth), ``n``, and ``y_true`` /
     ``y_pred`` (N,) in the loader's order. With ``distributed``, each rank evaluates its
     shard of every batch and the sums are added over ranks: everything but ``y_true`` /
-    ``y_pred`` (this rank's samples only) covers the whole set.
+    ``y_pred`` (this rank's samples only) covers the whole set (every rank must see at
+    least one sample, so that all ranks reduce a confusion matrix of the same size).
+    Raises ``ValueError`` when the loader yields no sample at all.
     """
     device = device or model.device
     was_training = model.training
