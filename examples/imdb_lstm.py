@@ -36,9 +36,9 @@ import urllib.error
 
 import minidl
 from minidl import nn, optim
+from minidl.data import default_cache_dir
 from minidl.data.batching import BatchLoader
-from minidl.data.download import ChecksumError, UnsafeArchiveError
-from minidl.data.imdb import IMDB_URL, default_cache_dir, load_imdb
+from minidl.data.imdb import IMDB_URL, load_imdb
 from minidl.errors import CheckpointError, DataError, TrainingDiverged
 from minidl.models import ImdbClassifier
 from minidl.plot import plot_confusion_matrix, plot_history
@@ -102,7 +102,7 @@ def load_data(args):
     except FileNotFoundError as e:
         if args.download or args.data is not None:
             raise
-        raise FileNotFoundError(f"{e} (--no-download was given: drop it to fetch the official archive)") from None
+        raise type(e)(f"{e} (--no-download was given: drop it to fetch the official archive)") from None
     except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as e:
         reason = getattr(e, "reason", None) or e
         raise DataError(f"could not download the IMDB archive from {IMDB_URL} ({reason}). Offline: fetch it on "
@@ -171,8 +171,9 @@ def main(argv=None) -> dict:
 
 
 # the errors a user meets (no data, a damaged archive or checkpoint, a diverged run): the
-# message says what happened and what to do, so one line and no traceback
-USER_ERRORS = (TrainingDiverged, DataError, CheckpointError, FileNotFoundError, ChecksumError, UnsafeArchiveError)
+# message says what happened and what to do, so one line and no traceback. DataError covers
+# a wrong checksum, an unsafe archive and an incomplete data set.
+USER_ERRORS = (TrainingDiverged, DataError, CheckpointError, FileNotFoundError)
 
 
 def cli(argv=None) -> int:

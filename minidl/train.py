@@ -69,12 +69,12 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 
 from . import backend
 from .errors import CheckpointError, MinidlError, TrainingDiverged
+from .fileio import atomic_write_text
 from .metrics import Tally, balanced_accuracy_from_confusion, per_class_accuracy_from_confusion, predictions
 from .module import Module, no_grad
 from .optim import Optimizer, clip_grad_norm_
@@ -92,15 +92,6 @@ _ADVICE = " (lower the learning rate, clip the gradient norm, or look for NaN or
 
 #: the prediction rule: arg-max of (B, C) scores, ``p > 0.5`` for one column
 default_predict = predictions
-
-
-def _atomic_write_text(path: str, text: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 @dataclass
@@ -147,9 +138,9 @@ class History:
             w = csv.DictWriter(buf, fieldnames=keys)
             w.writeheader()
             w.writerows(self.rows)
-            _atomic_write_text(path, buf.getvalue())
+            atomic_write_text(path, buf.getvalue())
         else:
-            _atomic_write_text(path, self.to_json())
+            atomic_write_text(path, self.to_json())
 
 
 # ----------------------------------------------------------------------------- batches
