@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 import numbers
 
-from .errors import DTypeError, RangeError, ShapeError
+from .errors import CheckpointError, DTypeError, RangeError, ShapeError
 
 __all__ = ["require_array", "check_shape", "check_dtype", "check_float", "check_finite", "check_upstream",
-           "shape_str", "check_number", "check_choice", "check_dim", "check_upstream_scalar"]
+           "shape_str", "check_number", "check_choice", "check_dim", "check_upstream_scalar", "check_state_value"]
 
 
 def shape_str(shape) -> str:
@@ -129,3 +129,35 @@ def check_upstream_scalar(dloss, who: str):
             raise DTypeError(f"{who}.backward: upstream must be a real number, got dtype {dloss.dtype}")
         return dloss
     return check_number(dloss, "upstream", f"{who}.backward")
+
+
+# The dtype kinds a loaded value may have for each kind of destination: floats take floats
+# of any width (a float64 checkpoint into a float32 model, as PyTorch's copy_), integers
+# take integers, booleans booleans; a complex value never becomes real.
+_LOADABLE = {"f": "f", "c": "fc", "i": "iu", "u": "iu", "b": "b"}
+_NUMBER_KIND = ((bool, "b"), (numbers.Integral, "i"), (numbers.Real, "f"), (numbers.Complex, "c"))
+
+
+def check_state_value(key: str, value, like, who: str = "load_state_dict"):
+    """Refuse copying ``value`` (an array, or a Python number for a 0-d entry) into the array
+    ``like`` (a parameter, buffer or optimizer state) when its dtype kind does not fit:
+    complex, integer, boolean, string or object into a float parameter, and so on.
+    Returns ``value``.
+
+    Raises:
+        CheckpointError: naming ``key``, the parameter's dtype and the given dtype.
+    """
+    if hasattr(value, "dtype") and hasattr(value, "shape"):
+        kind, given = value.dtype.kind, value.dtype
+    elif isinstance(value, numbers.Number):
+        kind = next(k for t, k in _NUMBER_KIND if isinstance(value, t))
+        given = type(value).__name__
+    else:
+        raise CheckpointError(f"{who}: {key!r} must be an array, got {type(value).__name__}")
+    want = like.dtype
+    if kind not in _LOADABLE.get(want.kind, want.kind):
+        kinds = {"f": "a floating", "c": "a floating or complex", "i": "an integer", "u": "an integer",
+                 "b": "a boolean"}
+        raise CheckpointError(f"{who}: {key!r} must be {kinds.get(want.kind, str(want))} array (the parameter is "
+                              f"{want}), got dtype {given}")
+    return value

@@ -23,6 +23,7 @@ from collections import OrderedDict
 from typing import Any, Iterator
 
 from . import backend
+from .checks import check_state_value
 from .errors import CheckpointError, DTypeError
 
 __all__ = ["Parameter", "Module", "Sequential", "no_grad", "is_grad_enabled", "set_grad_enabled"]
@@ -100,16 +101,10 @@ def _flatten(obj) -> list:
 def _fitting_value(key: str, value, current):
     """``value`` as a fresh array of ``current``'s shape, dtype and device, or a
     CheckpointError naming ``key`` (see :meth:`Module.load_state_dict`)."""
-    if not (hasattr(value, "shape") and hasattr(value, "dtype")):
-        raise CheckpointError(f"load_state_dict: {key!r} must be an array, got {type(value).__name__}")
-    if tuple(value.shape) != tuple(current.shape):
-        raise CheckpointError(f"load_state_dict: {key!r} expected shape {tuple(current.shape)}, "
-                              f"got {tuple(value.shape)}")
-    want = "f" if current.dtype.kind == "f" else "iu" if current.dtype.kind in "iu" else current.dtype.kind
-    if value.dtype.kind not in want:
-        kind = {"f": "a real floating", "iu": "an integer"}.get(want, f"a {current.dtype}")
-        raise CheckpointError(f"load_state_dict: {key!r} must be {kind} array (the module holds "
-                              f"{current.dtype}), got dtype {value.dtype}")
+    check_state_value(key, value, current)
+    shape = tuple(getattr(value, "shape", ()))
+    if shape != tuple(current.shape):
+        raise CheckpointError(f"load_state_dict: {key!r} expected shape {tuple(current.shape)}, got {shape}")
     new = backend.to_device(value, backend.device_of(current))
     return backend.get_array_module(current).array(new, dtype=current.dtype, copy=True)
 
@@ -268,9 +263,10 @@ class Module:
         Raises ``KeyError`` naming missing or unexpected keys (when ``strict``) and
         :class:`~minidl.errors.CheckpointError` (a ``ValueError``) naming the key when a value
         is not an array, has another shape than the module's, or has a dtype that does not
-        fit: a floating parameter takes any real floating array (cast to its dtype, as
-        PyTorch's ``copy_`` does), an integer buffer any integer array; complex, integer,
-        boolean or object values for a floating entry are refused, never cast.
+        fit (:func:`minidl.checks.check_state_value`): a floating parameter takes any real
+        floating array (cast to its dtype, as PyTorch's ``copy_`` does), an integer buffer
+        any integer array; complex, integer, boolean or object values for a floating entry
+        are refused, never cast.
         A PyTorch ``state_dict`` converted with ``{k: v.numpy() for k, v in sd.items()}``
         loads as is for the layers minidl shares with PyTorch.
         """

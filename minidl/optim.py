@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 
 from . import backend
-from .checks import check_number
+from .checks import check_number, check_state_value
 from .errors import CheckpointError, DTypeError, RangeError
 from .module import Parameter
 
@@ -118,9 +118,7 @@ class Optimizer:
         if tuple(getattr(v, "shape", ())) != tuple(p.shape):
             raise CheckpointError(f"{who}: {key!r} must have the parameter's shape {tuple(p.shape)}, "
                                   f"got {tuple(getattr(v, 'shape', ()))}")
-        if getattr(v, "dtype", None) is None or v.dtype.kind != "f":
-            raise CheckpointError(f"{who}: {key!r} must be a real floating array, got "
-                                  f"{getattr(v, 'dtype', type(v).__name__)}")
+        check_state_value(key, v, p, who)
         xp = backend.get_array_module(p)
         return int(i), name, xp.array(backend.to_device(v, backend.device_of(p)), dtype=p.dtype, copy=True)
 

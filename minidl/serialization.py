@@ -22,6 +22,7 @@ import zipfile
 import numpy as np
 
 from .backend import asnumpy
+from .checks import check_state_value  # the dtype rule lives with the other checks
 from .errors import CheckpointError
 from .fileio import atomic_write
 
@@ -125,29 +126,3 @@ def load(path) -> dict:
                 v = v.item()
             node[parts[-1]] = v
     return out
-
-
-# The dtype kinds a loaded array may have for each kind of destination: floats take
-# floats of any width (a float64 checkpoint into a float32 model, as PyTorch's copy_),
-# integers take integers, booleans booleans; a complex value never becomes real.
-_LOADABLE = {"f": "f", "c": "fc", "i": "iu", "u": "iu", "b": "b"}
-
-
-def check_state_value(key: str, value, like, who: str = "load_state_dict"):
-    """Refuse copying ``value`` into the array ``like`` (a parameter or buffer) when its dtype
-    kind does not fit: complex, integer, boolean, string or object into a float parameter,
-    and so on (see ``_LOADABLE``). Returns ``value``.
-
-    Raises:
-        CheckpointError: naming ``key``, the parameter's dtype and the given dtype.
-    """
-    dtype = getattr(value, "dtype", None)
-    if dtype is None:
-        dtype = np.asarray(value).dtype
-    want = like.dtype
-    if dtype.kind not in _LOADABLE.get(want.kind, want.kind):
-        kinds = {"f": "a floating", "c": "a floating or complex", "i": "an integer", "u": "an integer",
-                 "b": "a boolean"}
-        raise CheckpointError(f"{who}: {key!r} must be {kinds.get(want.kind, str(want))} array (the parameter is "
-                              f"{want}), got dtype {dtype}")
-    return value

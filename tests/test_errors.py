@@ -259,7 +259,8 @@ OPTIMIZERS = [
          r"'state\.0\.momentum_buffer' must have the parameter's shape \(3,\), got \(4,\)"),
     Case("optim.SGD.load_state_dict", "a complex state",
          lambda: _sgd_loads(_sgd_with_state(**{"state.0.momentum_buffer": np.ones(3, complex)}))(), CheckpointError,
-         r"'state\.0\.momentum_buffer' must be a real floating array, got complex128"),
+         r"SGD\.load_state_dict: 'state\.0\.momentum_buffer' must be a floating array \(the parameter is float64\), "
+         r"got dtype complex128"),
     Case("optim.SGD.load_state_dict", "a state for a parameter it does not have",
          lambda: _sgd_loads(_sgd_with_state(**{"state.5.momentum_buffer": f64(3)}))(), CheckpointError,
          r"'state\.5\.momentum_buffer' is the state of parameter 5, but this optimizer has 1 parameters"),
@@ -277,10 +278,10 @@ LOADERS = [
 CHECKPOINTS = [
     Case("Module.load_state_dict", "a complex array", lambda: nn.Linear(3, 2).load_state_dict(
         {"weight": np.ones((2, 3), complex), "bias": f64(2)}), CheckpointError,
-        r"load_state_dict: 'weight' must be a real floating array \(the module holds float32\), got dtype complex128"),
+        r"load_state_dict: 'weight' must be a floating array \(the parameter is float32\), got dtype complex128"),
     Case("Module.load_state_dict", "an integer array for a float parameter", lambda: nn.Linear(3, 2).load_state_dict(
         {"weight": np.ones((2, 3), int), "bias": f64(2)}), CheckpointError,
-        r"'weight' must be a real floating array .*got dtype int64"),
+        r"'weight' must be a floating array .*got dtype int64"),
     Case("Module.load_state_dict", "a list", lambda: nn.Linear(3, 2).load_state_dict(
         {"weight": [[1.0] * 3] * 2, "bias": f64(2)}), CheckpointError, r"'weight' must be an array, got list"),
     Case("Module.load_state_dict", "a transposed weight", lambda: nn.Linear(3, 2).load_state_dict(
