@@ -23,7 +23,7 @@ import numpy as np
 
 from .backend import asnumpy
 from .checks import check_state_value  # the dtype rule lives with the other checks
-from .errors import CheckpointError
+from .errors import CheckpointError, DTypeError, RangeError
 from .fileio import atomic_write
 
 __all__ = ["save", "load", "check_state_value"]
@@ -37,7 +37,7 @@ def _flatten(d: dict, prefix: str = "") -> dict:
     for k, v in d.items():
         k = str(k)
         if "/" in k:
-            raise ValueError(f"checkpoint keys may not contain '/': {k!r}")
+            raise RangeError(f"save: checkpoint keys may not contain '/': {k!r}")
         key = f"{prefix}/{k}" if prefix else k
         if isinstance(v, dict):
             if not v:
@@ -50,7 +50,7 @@ def _flatten(d: dict, prefix: str = "") -> dict:
         else:
             arr = np.asarray(asnumpy(v)) if hasattr(v, "shape") else np.asarray(v)
             if arr.dtype == object:
-                raise TypeError(f"checkpoint value {key!r} is not an array, number or string")
+                raise DTypeError(f"save: checkpoint value {key!r} is not an array, number or string")
             out[key] = arr
     return out
 

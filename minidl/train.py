@@ -73,7 +73,8 @@ import time
 from dataclasses import dataclass, field
 
 from . import backend
-from .errors import CheckpointError, MinidlError, TrainingDiverged
+from .checks import check_number
+from .errors import CheckpointError, DTypeError, MinidlError, RangeError, ShapeError, TrainingDiverged
 from .fileio import atomic_write_text
 from .metrics import Tally, balanced_accuracy_from_confusion, per_class_accuracy_from_confusion, predictions
 from .module import Module, no_grad
@@ -211,7 +212,7 @@ def evaluate(model: Module, loss_fn: Module, loader, device: str | None = None, 
     if distributed is not None:
         tally.reduce(distributed.allreduce_sum)
     if tally.n == 0:
-        raise ValueError("evaluate: the loader yielded no samples")
+        raise ShapeError("evaluate: the loader yielded no samples")
     cm = tally.confusion
     return {"loss": tally.loss, "acc": tally.acc, "n": tally.n, "confusion": cm,
             "per_class_acc": per_class_accuracy_from_confusion(cm),
@@ -475,6 +476,9 @@ def fit(
         and :class:`~minidl.errors.CheckpointError` (unreadable checkpoint, changed
         hyper-parameters).
     """
+    epochs = check_number(epochs, "epochs", "fit", low=0, integer=True)
+    if clip_grad is not None:
+        check_number(clip_grad, "clip_grad", "fit", low=0.0)
     device = device or model.device
     root = distributed is None or distributed.is_root
     log = log if root else None
@@ -483,10 +487,10 @@ def fit(
     try:  # stored as JSON: refuse now what could not be stored after an epoch of training
         run_config = json.loads(json.dumps(run_config))
     except (TypeError, ValueError) as e:
-        raise TypeError(f"fit: config must hold JSON values (numbers, strings, lists, dicts): {e}") from None
+        raise DTypeError(f"fit: config must hold JSON values (numbers, strings, lists, dicts): {e}") from None
     last_path = os.path.join(checkpoint_dir, "last.npz") if checkpoint_dir else None
     if resume and not checkpoint_dir:
-        raise ValueError("resume=True needs checkpoint_dir")
+        raise RangeError("fit: resume=True needs checkpoint_dir, got checkpoint_dir=None")
     if resume and os.path.exists(last_path):
         run = resume_run(last_path, model, optimizer, train_loader, run_config, allow_config_change, log)
     else:
@@ -511,7 +515,7 @@ def fit(
         except TrainingDiverged as e:
             raise TrainingDiverged(f"{e}{kept}") from None
         if tally.n == 0:
-            raise ValueError(f"fit: train_loader yielded no samples in epoch {epoch}")
+            raise ShapeError(f"fit: train_loader yielded no samples in epoch {epoch}")
         train_seconds = time.perf_counter() - t0
         ev = evaluate(model, loss_fn, test_loader, device, predict, distributed) if test_loader is not None else None
         row = _epoch_row(epoch, tally, ev)

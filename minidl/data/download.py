@@ -23,7 +23,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from ..errors import DataError
+from ..errors import DataError, RangeError
 from ..fileio import publish
 
 __all__ = ["ChecksumError", "sha256sum", "download", "check_official_copy"]
@@ -135,7 +135,7 @@ def download(
         progress: show a tqdm bar; default: only when stderr is a terminal.
     """
     if not url.lower().startswith("https://"):
-        raise ValueError(f"refusing to download over a non-HTTPS URL: {url!r}")
+        raise RangeError(f"download: url must be HTTPS, refusing to download over a non-HTTPS URL: {url!r}")
     dest = Path(dest)
     expected = sha256.lower() if sha256 else None
     if dest.exists() and (expected is None or sha256sum(dest) == expected):

@@ -21,7 +21,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from ..errors import RangeError, ShapeError
+from ..errors import DTypeError, RangeError, ShapeError
 
 __all__ = ["PAD", "UNK", "PAD_TOKEN", "UNK_TOKEN", "tokenize", "Vocabulary", "encode", "pad_sequences"]
 
@@ -236,5 +236,9 @@ def encode(
     Strings are tokenized with :func:`tokenize`; lists of tokens are used as they are.
     Unknown words become ``UNK``; see :func:`pad_sequences` for ``truncate`` and ``pad``.
     """
+    if isinstance(texts, str):  # one string would be read as a list of one-letter texts
+        raise DTypeError(f"encode: texts must be a list of texts (or of token lists), got one str {texts[:30]!r}")
+    if not isinstance(vocab, Vocabulary):
+        raise DTypeError(f"encode: vocab must be a Vocabulary, got {type(vocab).__name__}")
     seqs = [vocab.lookup(tokenize(t) if isinstance(t, str) else t) for t in texts]
     return pad_sequences(seqs, max_len, truncate=truncate, pad=pad, dtype=dtype)
