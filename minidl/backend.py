@@ -51,6 +51,7 @@ __all__ = [
     "get_rng_state",
     "set_rng_state",
     "host_rng",
+    "errstate",
 ]
 
 
@@ -148,6 +149,19 @@ def to_device(a, device: str):
     host = asnumpy(a)
     return host if target.name == "cpu" else target.to_device(host)
 # --8<-- [end:to_device]
+
+
+def errstate(xp, **settings):
+    """``with errstate(xp, over="ignore"):`` NumPy's floating-point error handling inside the
+    block (``numpy.errstate``), for code that runs on namespace ``xp``.
+
+    CuPy's kernels raise no floating-point warnings, so for CuPy this is a no-op context;
+    a registered stand-in computes with NumPy underneath and gets NumPy's. Entering it costs
+    about as much as one ufunc call: enter it once around a loop, not once per step.
+    """
+    if cupy is not None and xp is cupy:  # pragma: no cover - needs CuPy
+        return contextlib.nullcontext()
+    return numpy.errstate(**settings)
 
 
 # ----------------------------------------------------------------------------- dtypes
