@@ -28,7 +28,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from .. import backend
-from ..checks import check_dtype, check_shape, check_upstream
+from ..checks import check_dtype, check_shape, require_array
 from ..errors import DTypeError, RangeError, ShapeError
 
 __all__ = [
@@ -120,10 +120,15 @@ def check_sequence_args(x, states: dict, weights: dict, gates: int, who: str) ->
 
 
 def check_upstreams(dys, shapes, names, who: str) -> None:
-    """Each upstream gradient (None: zero) has the shape of its output."""
+    """Each upstream gradient (None: zero) is a floating array of its output's shape."""
     for dy, shape, name in zip(dys, shapes, names):
-        if dy is not None:
-            check_upstream(dy, shape, name, who)
+        if dy is None:
+            continue
+        require_array(dy, name, who)
+        if tuple(dy.shape) != tuple(shape):
+            raise ShapeError(f"{who}: {name} must have its output's shape {tuple(shape)}, got {tuple(dy.shape)}")
+        if dy.dtype.kind != "f":
+            raise DTypeError(f"{who}: {name} must be a floating array, got dtype {dy.dtype}")
 
 
 def project_inputs(x, WxT, b=None):
