@@ -13,6 +13,8 @@ per forward when the weights are packed, not at every step:
 
 The unscaled weights are kept as well, for the backward (``dx = dz W``). Gradients computed
 in the LSTM's compute order go back to PyTorch's with :func:`from_compute_order`.
+:func:`sigmoid_of_negated` is the gate nonlinearity this layout makes cheap, and
+:func:`sigmoid_slope` its derivative; both run as one fused kernel on a GPU.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import NamedTuple
 from .. import backend
 
 __all__ = ["reorder_blocks", "to_compute_order", "from_compute_order", "LSTMPacked", "lstm_pack",
-           "GRUPacked", "gru_pack"]
+           "GRUPacked", "gru_pack", "sigmoid_of_negated", "sigmoid_slope"]
 
 
 def reorder_blocks(W, order, H: int):
@@ -126,3 +128,25 @@ def gru_pack(W_ih, W_hh, b_ih=None, b_hh=None, reset_after=True) -> GRUPacked:
         b[: 2 * H] *= -1.0
     return GRUPacked(WxT, WhT, WhnT, b, b_hn, W_ih, W_hh)
 # --8<-- [end:gru_pack]
+
+
+# --8<-- [start:sigmoid_of_negated]
+@backend.fuse
+def sigmoid_of_negated(a, u):
+    """In place: ``a ← 1/(1 + e^{a + u})``, σ(z) where ``a + u = −z`` (the packed weights'
+    pre-activation; σ(2z) where it is −2z). e^{a+u} = inf gives 0, the right limit: callers
+    silence that overflow with ``backend.errstate(xp, over="ignore")``."""
+    xp = backend.get_array_module(a)
+    a += u
+    xp.exp(a, out=a)
+    a += 1.0
+    xp.reciprocal(a, out=a)
+
+
+@backend.fuse
+def sigmoid_slope(s, K):
+    """``K = s(1 − s)``: σ'(z) from s = σ(z)."""
+    xp = backend.get_array_module(s)
+    xp.subtract(1.0, s, out=K)
+    K *= s
+# --8<-- [end:sigmoid_of_negated]

@@ -46,7 +46,7 @@ from typing import NamedTuple
 from .. import backend
 from . import sequence as seq
 from .activations import sigmoid
-from .gate_layout import GRUPacked, gru_pack
+from .gate_layout import GRUPacked, gru_pack, sigmoid_of_negated
 
 __all__ = [
     "GRUCache", "gru_step_reference", "gru_step_reference_backward", "gru_rz_gates", "gru_new_state",
@@ -99,48 +99,33 @@ def gru_step_reference_backward(dh_new, cache) -> dict:
 
 # --8<-- [start:gru_gates]
 def gru_rz_gates(a, gh_rz):
-    """r and z, in place: ``a[..., :2, :] = σ(u)`` with ``−u = a_rz + gh_rz``. a (..., 3, H)
-    input-side pre-activations (r, z negated), gh_rz (..., 2, H) the hidden side (negated)."""
-    xp = backend.get_array_module(a)
-    rz = a[..., :2, :]
-    rz += gh_rz
+    """r and z, in place: ``a[:, :2] = σ(u)`` with ``−u = a_rz + gh_rz``. a (B, 3, H) input-side
+    pre-activations (r, z negated), gh_rz (B, 2, H) the hidden side (negated)."""
     # e^{−u} = inf for u < −88 (float32) and σ = 0 is right: callers run this inside
     # ``backend.errstate(xp, over="ignore")``, once around the whole time loop
-    xp.exp(rz, out=rz)  # one call for both sigmoid gates
-    rz += 1.0
-    xp.reciprocal(rz, out=rz)
-    return rz
+    sigmoid_of_negated(a[:, :2], gh_rz)  # one exp for both sigmoid gates
 
 
-def gru_new_state(a, n_hidden, h_prev, h_out=None):
-    """n = tanh(a_n + n_hidden) (in place in ``a[..., 2, :]``) and h' = n + z ⊙ (h − n).
+@backend.fuse
+def gru_new_state(n, n_hidden, h_prev, z, h):
+    """(B, H) each, in place: n ← tanh(n + n_hidden) and h = n + z ⊙ (h_prev − n).
 
     ``n_hidden`` is r ⊙ (W_hn h + b_hn) (reset after) or W_hn (r ⊙ h) (reset before).
     """
-    xp = backend.get_array_module(a)
-    n = a[..., 2, :]
+    xp = backend.get_array_module(n)
     n += n_hidden
     xp.tanh(n, out=n)
-    d = h_prev - n
-    d *= a[..., 1, :]
-    return xp.add(n, d, out=h_out)
+    xp.subtract(h_prev, n, out=h)
+    h *= z
+    h += n
 # --8<-- [end:gru_gates]
 
 
 # --8<-- [start:gru_local_grads]
-def gru_local_grads(gates, h_prev, g_hat=None, K=None, K_r=None):
-    """The backward factors, for one step (…= B) or several steps (…= T, B) at once.
-
-    gates (..., 3, H) = r, z, n; h_prev (..., H); ``g_hat`` (..., H) = W_hn h + b_hn for the
-    reset-after form, None for reset-before; K, K_r: optional output buffers. Returns
-    ``K`` (..., 2, H) = [K_z, K_n] and ``K_r`` (..., H) (see the module docstring).
-    """
-    xp = backend.get_array_module(gates)
-    r, z, n = gates[..., 0, :], gates[..., 1, :], gates[..., 2, :]
-    K = xp.empty(gates.shape[:-2] + (2, gates.shape[-1]), dtype=gates.dtype) if K is None else K
-    K_r = xp.empty_like(h_prev) if K_r is None else K_r
-    Kz, Kn = K[..., 0, :], K[..., 1, :]
-    # out= everywhere: no temporaries, this runs over many steps at once
+@backend.fuse
+def _gru_factors(r, z, n, h_prev, g, Kz, Kn, K_r):
+    """(..., H) each, in place: K_z, K_n and K_r = g⊙r(1 − r) (g = ĝ after, h_prev before)."""
+    xp = backend.get_array_module(r)
     xp.subtract(1.0, z, out=Kn)  # 1 − z, used twice
     xp.multiply(z, Kn, out=Kz)  # z(1 − z)
     xp.multiply(n, n, out=K_r)
@@ -150,8 +135,18 @@ def gru_local_grads(gates, h_prev, g_hat=None, K=None, K_r=None):
     Kz *= K_r  # K_z = (h − n) z(1 − z)
     xp.subtract(1.0, r, out=K_r)
     K_r *= r
-    K_r *= h_prev if g_hat is None else g_hat  # K_r = ĝ r(1 − r)  or  h r(1 − r)
-    return K, K_r
+    K_r *= g  # K_r = ĝ r(1 − r)  or  h r(1 − r)
+
+
+def gru_local_grads(gates, h_prev, g_hat, K, K_r):
+    """The backward factors, for one step (…= B) or several steps (…= T, B) at once.
+
+    gates (..., 3, H) = r, z, n; h_prev (..., H); ``g_hat`` (..., H) = W_hn h + b_hn for the
+    reset-after form, None for reset-before. Writes ``K`` (..., 2, H) = [K_z, K_n] and
+    ``K_r`` (..., H) (see the module docstring).
+    """
+    _gru_factors(gates[..., 0, :], gates[..., 1, :], gates[..., 2, :], h_prev,
+                 h_prev if g_hat is None else g_hat, K[..., 0, :], K[..., 1, :], K_r)
 # --8<-- [end:gru_local_grads]
 
 
@@ -195,20 +190,42 @@ def gru_forward(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *, rese
                     gh[:, 2] += p.b_hn
                 a = A[t]
                 gru_rz_gates(a, gh[:, :2])
-                gru_new_state(a, a[:, 0] * gh[:, 2], Hs[t], Hs[t + 1])
+                gru_new_state(a[:, 2], a[:, 0] * gh[:, 2], Hs[t], a[:, 1], Hs[t + 1])
         else:
             hidden = xp.empty((T, B, H), dtype=A.dtype)  # r ⊙ h_{t-1}
             for t in range(T):
                 a = A[t]
                 gru_rz_gates(a, (Hs[t] @ p.WhT).reshape(B, 2, H))
                 xp.multiply(a[:, 0], Hs[t], out=hidden[t])
-                gru_new_state(a, hidden[t] @ p.WhnT, Hs[t], Hs[t + 1])
+                gru_new_state(a[:, 2], hidden[t] @ p.WhnT, Hs[t], a[:, 1], Hs[t + 1])
     out, h_n = seq.finish_forward(Hs, lengths)
     return (out, h_n), GRUCache(x, p, A, Hs, hidden, reset_after, lengths)
 # --8<-- [end:gru_forward]
 
 
 # --8<-- [start:gru_backward]
+@backend.fuse
+def _reset_grads(dz_n, K_r, r, dz_r, d_ghat):
+    """Reset after, (B, H) each: dz_r = dz_n ⊙ K_r and dĝ = dz_n ⊙ r."""
+    xp = backend.get_array_module(dz_n)
+    xp.multiply(dz_n, K_r, out=dz_r)
+    xp.multiply(dz_n, r, out=d_ghat)
+
+
+@backend.fuse
+def _add_product(acc, a, b):
+    """(B, H) each, in place: ``acc += a⊙b``."""
+    acc += a * b
+
+
+@backend.fuse
+def _add_products(acc, a, b, c, d):
+    """(B, H) each, in place: ``acc += a⊙b + c⊙d`` (a is overwritten with a⊙b)."""
+    a *= b
+    acc += a
+    acc += c * d
+
+
 def gru_backward(dy, cache: GRUCache) -> dict:
     """dy = (d_out (T, B, H), d_h_n (B, H)), either None -> gradients ``x``, ``h0``,
     ``weight_ih``, ``weight_hh``, ``bias_ih``, ``bias_hh`` in PyTorch's layout."""
@@ -250,10 +267,9 @@ def _reverse_loop_after(dHs, cache, K, K_r, factors, n):
     def step(t, j):
         dh, e = dHs[t], E[t]
         xp.multiply(dh[:, None, :], K[j], out=e[:, 2:4])
-        xp.multiply(e[:, 3], K_r[j], out=e[:, 1])
-        xp.multiply(e[:, 3], r[t], out=e[:, 0])
+        _reset_grads(e[:, 3], K_r[j], r[t], e[:, 1], e[:, 0])
         dh_prev = e[:, 0:3].reshape(B, 3 * H) @ W_b
-        dh_prev += dh * z[t]
+        _add_product(dh_prev, dh, z[t])  # + dh' ⊙ z
         return dh_prev
 
     dh0 = seq.backward_through_time(dHs, step, factors, n)
@@ -281,9 +297,7 @@ def _reverse_loop_before(dHs, cache, K, K_r, factors, n):
         drh = e[:, 2] @ W_n  # ∂L/∂(r ⊙ h)
         xp.multiply(drh, K_r[j], out=e[:, 0])
         dh_prev = e[:, 0:2].reshape(B, 2 * H) @ W_rz
-        drh *= r[t]
-        dh_prev += drh
-        dh_prev += dh * z[t]
+        _add_products(dh_prev, drh, r[t], dh, z[t])  # dh' ⊙ z + d(r⊙h) ⊙ r
         return dh_prev
 
     dh0 = seq.backward_through_time(dHs, step, factors, n)

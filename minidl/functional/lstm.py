@@ -51,7 +51,7 @@ from ..checks import check_dtype, check_shape
 from ..errors import RangeError, ShapeError
 from . import sequence as seq
 from .activations import sigmoid
-from .gate_layout import LSTMPacked, from_compute_order, lstm_pack
+from .gate_layout import LSTMPacked, from_compute_order, lstm_pack, sigmoid_of_negated, sigmoid_slope
 
 __all__ = [
     "LSTMCache", "lstm_step_reference", "lstm_step_reference_backward", "lstm_gates", "lstm_local_grads",
@@ -91,96 +91,89 @@ def lstm_step_reference_backward(dy, cache) -> dict:
 
 
 # --8<-- [start:lstm_gates]
-def lstm_gates(a, c_prev, c_out=None, tanh_c_out=None, h_out=None):
-    """The gate arithmetic of one step, in place on the pre-activations.
-
-    Args:
-        a: (..., 4, H) pre-activations in compute layout (o, i, f, g), scaled by −1 (o, i, f)
-            and −2 (g) (``x @ WxT + h @ WhT + b`` with :func:`lstm_pack`'s weights).
-            Overwritten with the gate values o, i, f, g.
-        c_prev: (..., H) the previous cell state.
-        c_out, tanh_c_out, h_out: optional (..., H) buffers for c', tanh(c'), h'.
-
-    Returns:
-        ``(gates, c', tanh(c'), h')``, gates being ``a``.
-    """
-    xp = backend.get_array_module(a)
-    # e^{−z} overflows to inf for z < −88 (float32), and σ = 1/inf = 0 is right: callers run
-    # this inside ``backend.errstate(xp, over="ignore")`` (once around a whole time loop)
-    xp.exp(a, out=a)  # one call for all four gates: e^{−z} (o, i, f), e^{−2z} (g)
-    a += 1.0
-    xp.reciprocal(a, out=a)  # σ(z) for o, i, f and σ(2z) for g
-    o, i, f, g = a[..., 0, :], a[..., 1, :], a[..., 2, :], a[..., 3, :]
+@backend.fuse
+def _cell_update(o, i, f, g, c_prev, c, tc, h):
+    """(B, H) each, in place: g ← 2g − 1 = tanh z_g, c = f⊙c_prev + i⊙g, tc = tanh c, h = o⊙tc."""
+    xp = backend.get_array_module(o)
     g *= 2.0  # tanh(z) = 2σ(2z) − 1
     g -= 1.0
-    c = xp.multiply(f, c_prev, out=c_out)
-    ig = xp.multiply(i, g, out=tanh_c_out)  # the tanh(c') buffer holds i⊙g until it is needed
-    c += ig
-    tc = xp.tanh(c, out=tanh_c_out)
-    h = xp.multiply(o, tc, out=h_out)
-    return a, c, tc, h
+    xp.multiply(f, c_prev, out=c)
+    xp.multiply(i, g, out=tc)  # tc holds i⊙g until tanh(c) is known
+    c += tc
+    xp.tanh(c, out=tc)
+    xp.multiply(o, tc, out=h)
+
+
+def lstm_gates(a, hW, c_prev, c, tanh_c, h):
+    """The gate arithmetic of one step, in place; two fused kernels on a GPU.
+
+    a: (B, 4, H) the input side ``x W_ihᵀ + b`` of the pre-activations in compute layout (o, i,
+    f, g, scaled by −1 and −2: :func:`~.gate_layout.lstm_pack`), overwritten with the gate
+    values o, i, f, g; hW: (B, 4, H) the hidden side ``h_{t−1} W_hhᵀ``; c_prev: (B, H);
+    c, tanh_c, h: (B, H) buffers for c', tanh(c'), h'.
+    """
+    # e^{−z} overflows to inf for z < −88 (float32), and σ = 1/inf = 0 is right: callers run
+    # this inside ``backend.errstate(xp, over="ignore")`` (once around a whole time loop)
+    sigmoid_of_negated(a, hW)  # one exp for all four gates: σ(z) (o, i, f), σ(2z) (g)
+    _cell_update(a[:, 0], a[:, 1], a[:, 2], a[:, 3], c_prev, c, tanh_c, h)
 # --8<-- [end:lstm_gates]
 
 
 # --8<-- [start:lstm_local_grads]
-def lstm_local_grads(gates, c_prev, tanh_c, K=None, P=None):
-    """The factors of the step backward, known once the forward is done.
-
-    Args:
-        gates: (..., 4, H) gate values o, i, f, g; c_prev, tanh_c: (..., H). The leading
-            dims may be (B,) for one step or (T, B) for several steps at once.
-        K, P: optional output buffers of shapes (..., 4, H) and (..., H).
-
-    Returns:
-        ``K`` (..., 4, H) and ``P`` (..., H) such that, for a step,
-        ``dc' = dh'⊙P + dc'_in``, ``dz_o = dh'⊙K_o`` and ``dz_{i,f,g} = dc'⊙K_{i,f,g}``:
-        K_o = τ⊙o(1−o), K_i = g⊙i(1−i), K_f = c⊙f(1−f), K_g = i⊙(1−g²), P = o⊙(1−τ²).
-    """
-    xp = backend.get_array_module(gates)
-    o, i, g = gates[..., 0, :], gates[..., 1, :], gates[..., 3, :]
-    K = xp.empty_like(gates) if K is None else K
-    P = xp.empty_like(tanh_c) if P is None else P
-    # written with out= and no temporaries: this runs over every step of a sequence
-    s, Ks = gates[..., :3, :], K[..., :3, :]
-    xp.subtract(1.0, s, out=Ks)
-    Ks *= s  # σ'(z) = σ(1−σ) for o, i, f
-    K[..., 0, :] *= tanh_c
-    K[..., 1, :] *= g
-    K[..., 2, :] *= c_prev
-    Kg = K[..., 3, :]
-    xp.multiply(g, g, out=Kg)
-    xp.subtract(1.0, Kg, out=Kg)
-    Kg *= i
-    xp.multiply(tanh_c, tanh_c, out=P)
+@backend.fuse
+def _lstm_factors(o, i, g, c_prev, tc, K_o, K_i, K_f, K_g, P):
+    """(..., H) each, in place: K_o, K_i, K_f hold σ' and get their second factor; K_g, P."""
+    xp = backend.get_array_module(o)
+    K_o *= tc
+    K_i *= g
+    K_f *= c_prev
+    xp.multiply(g, g, out=K_g)
+    xp.subtract(1.0, K_g, out=K_g)
+    K_g *= i
+    xp.multiply(tc, tc, out=P)
     xp.subtract(1.0, P, out=P)
     P *= o
-    return K, P
+
+
+def lstm_local_grads(gates, c_prev, tanh_c, K, P):
+    """The factors of the step backward, known once the forward is done.
+
+    gates: (..., 4, H) gate values o, i, f, g; c_prev, tanh_c: (..., H), the leading dims
+    (B,) for one step or (T, B) for several steps at once. Writes ``K`` (..., 4, H) and
+    ``P`` (..., H) such that, for a step, ``dc' = dh'⊙P + dc'_in``, ``dz_o = dh'⊙K_o`` and
+    ``dz_{i,f,g} = dc'⊙K_{i,f,g}``:
+    K_o = τ⊙o(1−o), K_i = g⊙i(1−i), K_f = c⊙f(1−f), K_g = i⊙(1−g²), P = o⊙(1−τ²).
+    """
+    sigmoid_slope(gates[..., :3, :], K[..., :3, :])  # σ(1−σ) for o, i, f: one block
+    _lstm_factors(gates[..., 0, :], gates[..., 1, :], gates[..., 3, :], c_prev, tanh_c,
+                  K[..., 0, :], K[..., 1, :], K[..., 2, :], K[..., 3, :], P)
 # --8<-- [end:lstm_local_grads]
 
 
 # --8<-- [start:lstm_gates_backward]
-def lstm_gates_backward(dh, dc_in, K, P, f, dz_out=None):
-    """Backward of :func:`lstm_gates` for one step.
+@backend.fuse
+def _lstm_step_back(dh, dc_in, P, f, K_o, dc_new, dc, dz_o):
+    """(B, H) each: dc_new = dh⊙P + dc_in (∂L/∂c'), dc = dc_new⊙f, dz_o = dh⊙K_o. dc may be dc_in."""
+    xp = backend.get_array_module(dh)
+    xp.multiply(dh, P, out=dc_new)
+    dc_new += dc_in  # ∂L/∂c' in all
+    xp.multiply(dc_new, f, out=dc)  # to the previous step
+    xp.multiply(dh, K_o, out=dz_o)
 
-    Args:
-        dh: (B, H) ∂L/∂h' (everything that reaches h': output and next step).
-        dc_in: (B, H) ∂L/∂c' from the next step (or the loss, for c_n).
-        K, P: this step's factors from :func:`lstm_local_grads`; f: (B, H) forget gate.
-        dz_out: optional (B, 4, H) buffer for the result. It may be the step's saved gates
-            themselves (``f`` a view into it): ``f`` is read before ``dz_out`` is written.
 
-    Returns:
-        ``(dz, dc)``: dz (B, 4, H) the gradient of the (unscaled) pre-activations in
-        compute layout, dc (B, H) the gradient of the previous cell state.
+def lstm_gates_backward(dh, dc, K, P, f, dz, dc_new):
+    """Backward of :func:`lstm_gates` for one step, in place.
+
+    dh: (B, H) ∂L/∂h' (everything that reaches h': output and next step); dc: (B, H) ∂L/∂c'
+    from the next step on entry, ∂L/∂c of the previous step on exit; K, P: this step's
+    factors (:func:`lstm_local_grads`); f: (B, H) forget gate; dz: (B, 4, H) receives the
+    gradient of the (unscaled) pre-activations in compute layout; it may be the step's saved
+    gates themselves (``f`` a view into it: ``f`` is read before ``dz`` is written);
+    dc_new: (B, H) scratch for ∂L/∂c'.
     """
     xp = backend.get_array_module(dh)
-    dc_new = dh * P
-    dc_new += dc_in  # ∂L/∂c' in all
-    dc = xp.multiply(dc_new, f)  # to the previous step; f is read before dz_out is written
-    dz_out = xp.empty_like(K) if dz_out is None else dz_out
-    xp.multiply(dh, K[..., 0, :], out=dz_out[..., 0, :])
-    xp.multiply(dc_new[..., None, :], K[..., 1:, :], out=dz_out[..., 1:, :])
-    return dz_out, dc
+    _lstm_step_back(dh, dc, P, f, K[:, 0], dc_new, dc, dz[:, 0])
+    xp.multiply(dc_new[:, None, :], K[:, 1:], out=dz[:, 1:])
 # --8<-- [end:lstm_gates_backward]
 
 
@@ -232,9 +225,8 @@ def lstm_forward(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *,
         R = x if weight_res is None else seq.project_inputs(x, weight_res.T)
     with backend.errstate(xp, over="ignore"):  # exp(−z) = inf is right there (see lstm_gates)
         for t in range(T):
-            a = A[t]
-            a += (Hs[t] @ p.WhT).reshape(B, 4, H)  # the one GEMM per step
-            lstm_gates(a, Cs[t], Cs[t + 1], TC[t], Hs[t + 1])
+            hW = (Hs[t] @ p.WhT).reshape(B, 4, H)  # the one GEMM per step
+            lstm_gates(A[t], hW, Cs[t], Cs[t + 1], TC[t], Hs[t + 1])
             if R is not None:
                 Hs[t + 1] += R[t]
     c_n = seq.last_real(Cs, lengths)
@@ -287,15 +279,16 @@ def lstm_backward(dy, cache: LSTMCache) -> dict:
     dZ = G
     n = seq.block_size(B * 4 * H, T)
     K, P = xp.empty((n, B, 4, H), dtype=G.dtype), xp.empty((n, B, H), dtype=G.dtype)
+    dc_new = xp.empty((B, H), dtype=G.dtype)
 
     def factors(s, e):  # the factors of steps s..e−1, vectorized over steps
         lstm_local_grads(G[s:e], Cs[s:e], TC[s:e], K[: e - s], P[: e - s])
 
     def step(t, j):
-        nonlocal dc
+        nonlocal dc  # updated in place, step by step
         if dCs is not None:
             dc += dCs[t]
-        _, dc = lstm_gates_backward(dHs[t], dc, K[j], P[j], G[t, :, 2, :], dZ[t])
+        lstm_gates_backward(dHs[t], dc, K[j], P[j], G[t, :, 2], dZ[t], dc_new)
         return dZ[t].reshape(B, 4 * H) @ p.Wh  # the one GEMM per step
 
     dh0 = seq.backward_through_time(dHs, step, factors, n)

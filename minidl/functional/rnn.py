@@ -65,19 +65,41 @@ def rnn_step_reference_backward(dh_new, cache) -> dict:
 
 
 # --8<-- [start:rnn_activation]
-def rnn_activation(z, nonlinearity="tanh", out=None):
-    """h' = φ(z), z (..., H); ``out`` may be z itself."""
-    xp = backend.get_array_module(z)
-    if nonlinearity == "tanh":
-        return xp.tanh(z, out=out)
-    return xp.maximum(z, 0, out=out)
+@backend.fuse
+def _tanh_step(a, u, h):
+    """(B, H) each: h = tanh(a + u); a is overwritten with a + u."""
+    xp = backend.get_array_module(a)
+    a += u
+    xp.tanh(a, out=h)
+
+
+@backend.fuse
+def _relu_step(a, u, h):
+    """(B, H) each: h = max(a + u, 0); a is overwritten with a + u."""
+    xp = backend.get_array_module(a)
+    a += u
+    xp.maximum(a, 0, out=h)
+
+
+def rnn_activation(a, u, h, nonlinearity="tanh"):
+    """h' = φ(a + u) into h: a (B, H) the input side ``x W_ihᵀ + b`` (overwritten), u the
+    hidden side ``h W_hhᵀ``; one fused kernel on a GPU."""
+    (_tanh_step if nonlinearity == "tanh" else _relu_step)(a, u, h)
+
+
+@backend.fuse
+def _tanh_slope(h):
+    return 1.0 - h * h
+
+
+@backend.fuse
+def _relu_slope(h):
+    return (h > 0).astype(h.dtype)
 
 
 def rnn_local_grad(h, nonlinearity="tanh"):
     """φ'(z) from φ's output h (any shape): ``1 − h²`` (tanh) or ``1[h > 0]`` (relu)."""
-    if nonlinearity == "tanh":
-        return 1.0 - h * h
-    return (h > 0).astype(h.dtype)
+    return (_tanh_slope if nonlinearity == "tanh" else _relu_slope)(h)
 # --8<-- [end:rnn_activation]
 
 
@@ -112,9 +134,7 @@ def rnn_forward(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *, nonl
     WhT = weight_hh.T.copy()
     Hs = seq.state_buffer(T, h0)
     for t in range(T):
-        a = A[t]
-        a += Hs[t] @ WhT
-        rnn_activation(a, nonlinearity, out=Hs[t + 1])
+        rnn_activation(A[t], Hs[t] @ WhT, Hs[t + 1], nonlinearity)  # the one GEMM per step
     out, h_n = seq.finish_forward(Hs, lengths)
     return (out, h_n), RNNCache(x, weight_ih, weight_hh, Hs, nonlinearity, lengths, bias_ih is not None)
 
