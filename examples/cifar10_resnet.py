@@ -4,6 +4,12 @@
     python examples/cifar10_resnet.py --data DIR --model plain20 --limit 5000 --epochs 3
     python examples/cifar10_resnet.py --compare runs/cifar10_resnet20 runs/cifar10_plain20
 
+Report E's comparison at CPU scale (all 50,000 training images, the 10,000 test images
+after every epoch; ``--resume`` continues an interrupted run from its last epoch):
+
+    python examples/cifar10_resnet.py --data DIR --model resnet20 --epochs 10 --seed 0 --out runs/e_resnet20
+    python examples/cifar10_resnet.py --data DIR --model plain20 --epochs 10 --seed 0 --out runs/e_plain20
+
 ``DIR`` holds ``cifar-10-batches-bin/`` or ``cifar-10-binary.tar.gz`` (default:
 ``$MINIDL_DATA``, then the cache folder; ``--download`` fetches the official archive).
 From the JPEG copy in shared/: ``python ../shared/data/make_cifar10_bin.py DIR``.
@@ -14,8 +20,10 @@ horizontal flip on the training images (``--no-augment`` turns them off). ``--li
 trains on N random training images and ``--test-limit`` evaluates on that many test
 images, for runs that fit a CPU.
 
-Writes to ``--out`` (default ``runs/cifar10_<model>``): ``history.json``/``.csv``,
-``curves.png``, ``confusion.png``, ``best.npz`` and ``last.npz`` (for ``--resume``).
+Writes to ``--out`` (default ``runs/cifar10_<model>``): ``history.json``/``.csv`` (per
+epoch: ``train_loss``, ``train_acc``, ``test_loss``, ``test_acc``, ``train_seconds``,
+``seconds``), ``curves.png``, ``confusion.png``, ``best.npz`` and ``last.npz`` (after every
+epoch, for ``--resume``).
 ``--compare DIR ...`` draws the histories of earlier runs on one figure instead.
 """
 
@@ -31,6 +39,7 @@ import numpy as np
 import minidl
 from minidl import nn, optim
 from minidl.data.cifar10 import CifarLoader, channel_stats, load_cifar10
+from minidl.errors import DataError, TrainingDiverged
 from minidl.metrics import confusion_matrix, per_class_accuracy
 from minidl.models import resnet
 from minidl.plot import plot_confusion_matrix, plot_history, plot_runs
@@ -97,6 +106,9 @@ def main(argv=None) -> dict:
     t_data = time.perf_counter() - t_start
     print(f"data: {len(train)} train / {len(test)} test images from {data.info['source']} "
           f"({t_data:.1f} s); mean {np.round(mean, 4)}, std {np.round(std, 4)}")
+    print(f"run: {args.model}, seed {args.seed}, batch {args.batch_size}, lr {args.lr}, epochs {args.epochs}, "
+          f"augment {not args.no_augment}, numpy {np.__version__}, "
+          f"BLAS threads {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}, out {out}")
 
     model = MODELS[args.model]().to(args.device)
     print(model)
@@ -128,8 +140,16 @@ def main(argv=None) -> dict:
     return {"best_acc": best["test_acc"], "best_epoch": best["epoch"], "wall_seconds": wall, "history": hist.rows}
 
 
-if __name__ == "__main__":
+def cli(argv=None) -> int:
+    """``main`` for the command line: a missing or bad data set and a diverged run end with
+    one line that says what happened, not a traceback."""
     try:
-        main(sys.argv[1:])
-    except FileNotFoundError as e:  # no data set: say where to put it, without a traceback
-        sys.exit(f"error: {e}")
+        main(argv)
+    except (FileNotFoundError, DataError, TrainingDiverged) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli(sys.argv[1:]))

@@ -19,7 +19,6 @@ Recognised names: ``{train,test,val,valid}_{loss,acc,accuracy}``; ``epoch`` is o
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Mapping
 
@@ -27,6 +26,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+
+from .fileio import atomic_write
 
 __all__ = ["history_columns", "plot_history", "plot_runs", "plot_confusion_matrix", "save_figure"]
 
@@ -66,17 +67,10 @@ def history_columns(history) -> dict[str, list[float]]:
 def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 120) -> Path:
     """Write ``fig`` as a PNG to ``path`` atomically and return ``path``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     if fig.canvas is None or not isinstance(fig.canvas, FigureCanvasAgg):
         FigureCanvasAgg(fig)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "wb") as f:
+        fig.savefig(f, format="png", dpi=dpi, bbox_inches="tight")
     return path
 
 

@@ -27,26 +27,17 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 
 from . import backend
 from .errors import TrainingDiverged
+from .fileio import atomic_write_text
 from .module import Module, no_grad
 from .optim import Optimizer, clip_grad_norm_
 from .serialization import load, save
 
 __all__ = ["History", "fit", "evaluate", "default_predict", "TrainingDiverged"]
-
-
-def _atomic_write_text(path: str, text: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 @dataclass
@@ -91,9 +82,9 @@ class History:
             w = csv.DictWriter(buf, fieldnames=keys)
             w.writeheader()
             w.writerows(self.rows)
-            _atomic_write_text(path, buf.getvalue())
+            atomic_write_text(path, buf.getvalue())
         else:
-            _atomic_write_text(path, self.to_json())
+            atomic_write_text(path, self.to_json())
 
 
 def default_predict(out):
