@@ -88,18 +88,16 @@ class _CellBase(Module):
         self.save_for_backward(cache)
         return y
 
-    def backward(self, *dy):
-        """``(dx, dh)`` (``(dx, dh, dc)`` for the LSTM cell) from the upstream gradient(s)
-        of the output(s), each (B, H) or None."""
+    def backward(self, dh_new=None):
+        """``(dx, dh)`` from ∂L/∂h' (B, H) (None: zero)."""
+        return self._backward((dh_new,))
+
+    def _backward(self, dy):
         cache = self.saved()
-        name, n = type(self).__name__, len(self._state_names)
-        if len(dy) > n:
-            raise TypeError(f"{name}.backward takes {n} upstream gradient(s), got {len(dy)}")
-        dy = dy + (None,) * (n - len(dy))
         for s_name, g in zip(self._state_names, dy):
             if g is not None:
-                check_upstream(g, (cache.x.shape[1], self.hidden_size), f"d{s_name}'", name)
-        grads = self._backward_fn(dy if n == 2 else dy[0], cache)
+                check_upstream(g, (cache.x.shape[1], self.hidden_size), f"d{s_name}'", type(self).__name__)
+        grads = self._backward_fn(dy if len(dy) == 2 else dy[0], cache)
         self.accumulate_grads(grads)
         return (grads["x"],) + tuple(grads[s] for s in self._state_names)
 
@@ -123,6 +121,10 @@ class LSTMCell(_CellBase):
     _state_names = ("h", "c")
     _forward_fn = staticmethod(lstm_cell_forward)
     _backward_fn = staticmethod(lstm_cell_backward)
+
+    def backward(self, dh_new=None, dc_new=None):
+        """``(dx, dh, dc)`` from ∂L/∂h' and ∂L/∂c' (B, H) each (None: zero)."""
+        return self._backward((dh_new, dc_new))
 
 
 class RNNCell(_CellBase):
