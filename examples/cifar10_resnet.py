@@ -11,7 +11,8 @@ after every epoch; ``--resume`` continues an interrupted run from its last epoch
     python examples/cifar10_resnet.py --data DIR --model plain20 --epochs 10 --seed 0 --out runs/e_plain20
 
 ``DIR`` holds ``cifar-10-batches-bin/`` or ``cifar-10-binary.tar.gz`` (default:
-``$MINIDL_DATA``, then the cache folder; ``--download`` fetches the official archive).
+``$MINIDL_DATA``, then the cache folder; when none holds a copy the official archive,
+170 MB, SHA-256 checked, is downloaded into the cache folder; ``--no-download`` forbids it).
 From the JPEG copy in shared/: ``python ../shared/data/make_cifar10_bin.py DIR``.
 
 Defaults are report E's settings: batch 128, Adam 1e-3, 20 epochs, cross-entropy; inputs
@@ -30,16 +31,20 @@ epoch, for ``--resume``).
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
+import re
 import sys
 import time
+import urllib.error
 
 import numpy as np
 
 import minidl
 from minidl import nn, optim
-from minidl.data.cifar10 import CifarLoader, channel_stats, load_cifar10
-from minidl.errors import DataError, TrainingDiverged
+from minidl.data import default_cache_dir
+from minidl.data.cifar10 import CIFAR10_URL, CifarLoader, channel_stats, load_cifar10
+from minidl.errors import CheckpointError, DataError, TrainingDiverged
 from minidl.metrics import confusion_matrix, per_class_accuracy
 from minidl.models import resnet
 from minidl.plot import plot_confusion_matrix, plot_history, plot_runs
@@ -59,7 +64,9 @@ def parse_args(argv=None):
     p.add_argument("--no-augment", action="store_true", help="no random crop / flip")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", default=None, help="folder or archive (default: $MINIDL_DATA, then the cache)")
-    p.add_argument("--download", action="store_true", help="download the official archive if no copy is found")
+    p.add_argument("--download", action=argparse.BooleanOptionalAction, default=True,
+                   help="fetch the official archive (170 MB, SHA-256 checked) when no copy is found (default); "
+                        "--no-download never touches the network")
     p.add_argument("--limit", type=int, default=None, help="train on N random training images")
     p.add_argument("--test-limit", type=int, default=None, help="evaluate on N random test images")
     p.add_argument("--out", default=None, help="output folder (default runs/cifar10_<model>)")
@@ -87,6 +94,22 @@ def compare(run_dirs, out) -> str:
     return path
 
 
+def load_data(args):
+    """load_cifar10, with what to do when the data are missing and the network is not there."""
+    try:
+        return load_cifar10(args.data, download=args.download)
+    except FileNotFoundError as e:
+        if args.download or args.data is not None:
+            raise
+        raise type(e)(f"{e} (--no-download was given: drop it to fetch the official archive)") from None
+    except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as e:
+        reason = getattr(e, "reason", None) or e
+        raise DataError(f"could not download CIFAR-10 from {CIFAR10_URL} ({reason}). Offline: fetch it on a "
+                        f"machine with internet and copy cifar-10-binary.tar.gz into {default_cache_dir()} (the cache "
+                        "folder, $MINIDL_CACHE) or pass --data DIR (a folder holding "
+                        "cifar-10-batches-bin/ or the archive); --no-download never tries the network") from e
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
     if args.compare:
@@ -95,7 +118,7 @@ def main(argv=None) -> dict:
     out = args.out or f"runs/cifar10_{args.model}"
     t_start = time.perf_counter()
     minidl.manual_seed(args.seed)
-    data = load_cifar10(args.data, download=args.download)
+    data = load_data(args)
     rng = np.random.default_rng(args.seed)
     train, test = data.train, data.test
     if args.limit is not None and args.limit < len(train):
@@ -140,13 +163,18 @@ def main(argv=None) -> dict:
     return {"best_acc": best["test_acc"], "best_epoch": best["epoch"], "wall_seconds": wall, "history": hist.rows}
 
 
+# the errors a user meets (no data, a damaged archive or checkpoint, a diverged run): the
+# message says what happened and what to do, so one line and no traceback. DataError covers
+# a wrong checksum, an unsafe archive and an incomplete data set.
+USER_ERRORS = (TrainingDiverged, DataError, CheckpointError, FileNotFoundError)
+
+
 def cli(argv=None) -> int:
-    """``main`` for the command line: a missing or bad data set and a diverged run end with
-    one line that says what happened, not a traceback."""
+    """``main`` for the command line: exit code 0, or 1 after one ``error:`` line on stderr."""
     try:
         main(argv)
-    except (FileNotFoundError, DataError, TrainingDiverged) as e:
-        print(f"error: {e}", file=sys.stderr)
+    except USER_ERRORS as e:
+        print("error: " + re.sub(r"\s*\n\s*", " ", str(e).strip()), file=sys.stderr)
         return 1
     return 0
 

@@ -9,8 +9,7 @@ A *history* is any of:
 
 * a mapping of per-epoch lists: ``{"epoch": [1, 2], "train_loss": [...], "test_acc": [...]}``;
 * a list of per-epoch records: ``[{"epoch": 1, "train_loss": 0.6, ...}, ...]``;
-* an object with ``to_dict()``, ``as_dict()``, ``rows`` or ``records`` giving one of the
-  above (e.g. ``minidl.train.History``, whose ``rows`` are per-epoch dicts).
+* a :class:`minidl.train.History` (or anything whose ``rows`` are per-epoch dicts).
 
 Recognised names: ``{train,test,val,valid}_{loss,acc,accuracy}``; ``epoch`` is optional
 (1, 2, ... otherwise). Accuracies in [0, 1] are drawn as percentages.
@@ -38,15 +37,8 @@ _STYLE = {"train": "--", "test": "-", "val": "-", "valid": "-"}
 def history_columns(history) -> dict[str, list[float]]:
     """Normalise a history (see the module docstring) to ``{name: list}`` with canonical
     names ``epoch`` and ``<split>_loss`` / ``<split>_acc``."""
-    for attr in ("to_dict", "as_dict"):
-        if hasattr(history, attr) and callable(getattr(history, attr)):
-            history = getattr(history, attr)()
-            break
-    else:
-        for attr in ("rows", "records"):
-            if hasattr(history, attr):
-                history = getattr(history, attr)
-                break
+    if hasattr(history, "rows"):  # minidl.train.History
+        history = history.rows
     if isinstance(history, Mapping):
         cols = {str(k): list(v) for k, v in history.items() if isinstance(v, (list, tuple, np.ndarray))}
     elif isinstance(history, (list, tuple)) and all(isinstance(r, Mapping) for r in history):

@@ -62,8 +62,8 @@ def test_example_without_data_says_where_to_put_it(tmp_path, monkeypatch, capsys
     monkeypatch.setenv("MINIDL_CACHE", str(tmp_path))
     ex = _load_example()
     with pytest.raises(FileNotFoundError, match="make_cifar10_bin|cifar-10-binary.tar.gz"):
-        ex.main(["--model", "resnet20", "--epochs", "1", "--out", str(tmp_path / "o")])
-    assert ex.cli(["--model", "resnet20", "--epochs", "1", "--out", str(tmp_path / "o")]) == 1
+        ex.main(["--model", "resnet20", "--epochs", "1", "--out", str(tmp_path / "o"), "--no-download"])
+    assert ex.cli(["--model", "resnet20", "--epochs", "1", "--out", str(tmp_path / "o"), "--no-download"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
 
