@@ -39,7 +39,9 @@ from minidl.errors import (
     ShapeError,
     TrainingDiverged,
 )
+from minidl.functional import gru, lstm, rnn
 from minidl.models.resnet import ResNet
+from minidl.nn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 
 @dataclass(frozen=True)
@@ -161,8 +163,100 @@ LAYERS = [
 ]
 
 # ===================================================================== recurrent
-# (RNN, LSTM, GRU and their cells: rows added with the recurrent layers' checks)
-RECURRENT: list[Case] = []
+def _zeros(*shape, dtype=np.float32):
+    return np.zeros(shape, dtype)
+
+
+def _rnn_backward(layer, x, *d_states, **fwd):
+    """Run the forward, then the backward with the given state gradients."""
+    out, _ = layer(x, **fwd)
+    return layer.backward(np.zeros_like(out), *d_states)
+
+
+RECURRENT = [
+    Case("nn.LSTM", "lstm-T0",
+         lambda: LSTM(2, 3)(_zeros(0, 2, 2)),
+         ShapeError, r"LSTM: input must have at least one time step"),
+    Case("nn.GRU", "gru-T0-batch-first",
+         lambda: GRU(2, 3, batch_first=True)(_zeros(2, 0, 2)),
+         ShapeError, r"GRU: input .*\(T ≥ 1\)"),
+    Case("nn.RNN", "rnn-T0", lambda: RNN(2, 3)(_zeros(0, 4, 2)), ShapeError, r"RNN: input .*got shape \(0, 4, 2\)"),
+    Case("functional.lstm.lstm_forward", "lstm_forward-T0",
+         lambda: lstm.lstm_forward(_zeros(0, 2, 2), _zeros(2, 3), _zeros(2, 3), _zeros(12, 2),
+             _zeros(12, 3)),
+         ShapeError, r"lstm_forward: x must have at least"),
+    Case("nn.LSTM", "lstm-d_h_n-3-layers",
+         lambda: _rnn_backward(LSTM(2, 3), _zeros(4, 2, 2), _zeros(3, 2, 3)),
+         ShapeError, r"LSTM.backward: d_h_n must have the output's shape \(1, 2, 3\), got \(3, 2, 3\)"),
+    Case("nn.LSTM", "lstm-d_c_n",
+         lambda: _rnn_backward(LSTM(2, 3), _zeros(4, 2, 2), None, _zeros(1, 3, 3)),
+         ShapeError, r"d_c_n must have the output's shape \(1, 2, 3\)"),
+    Case("nn.GRU", "gru-d_h_n",
+         lambda: _rnn_backward(GRU(2, 3, bidirectional=True), _zeros(4, 2, 2), _zeros(1, 2, 3)),
+         ShapeError, r"GRU.backward: d_h_n .*\(2, 2, 3\)"),
+    Case("functional.lstm.lstm_backward", "lstm_backward-d_h_n",
+         lambda: lstm.lstm_backward(
+             (None, _zeros(3, 2, 3), None),
+             lstm.lstm_forward(_zeros(4, 2, 2), _zeros(2, 3), _zeros(2, 3), _zeros(12, 2), _zeros(12, 3))[1]),
+         ShapeError, r"lstm_backward: d_h_n must have its output's shape \(2, 3\), got \(3, 2, 3\)"),
+    Case("nn.LSTMCell", "lstmcell-f64-h",
+         lambda: LSTMCell(2, 3)(_zeros(2, 2), (_zeros(2, 3, dtype=np.float64), _zeros(2, 3))),
+         DTypeError, r"LSTMCell: h must have dtype float32 \(the parameters'\), got float64"),
+    Case("nn.LSTMCell", "lstmcell-f64-c",
+         lambda: LSTMCell(2, 3)(_zeros(2, 2), (_zeros(2, 3), _zeros(2, 3, dtype=np.float64))),
+         DTypeError, r"LSTMCell: c must have dtype float32"),
+    Case("nn.GRUCell", "grucell-f64-h",
+         lambda: GRUCell(2, 3)(_zeros(2, 2), _zeros(2, 3, dtype=np.float64)),
+         DTypeError, r"GRUCell: h must have dtype float32"),
+    Case("nn.RNNCell", "rnncell-f64-x",
+         lambda: RNNCell(2, 3)(_zeros(2, 2, dtype=np.float64)),
+         DTypeError, r"RNNCell: input must have dtype float32"),
+    Case("nn.GRUCell", "grucell-h-shape",
+         lambda: GRUCell(2, 3)(_zeros(2, 2), _zeros(3, 3)),
+         ShapeError, r"GRUCell: h must have shape \(2, 3\), got \(3, 3\)"),
+    Case("nn.LSTMCell", "lstmcell-hx-not-pair",
+         lambda: LSTMCell(2, 3)(_zeros(2, 2), _zeros(2, 3)),
+         DTypeError, r"hx must be a tuple"),
+    Case("nn.GRUCell", "grucell-dh-shape",
+         lambda: (lambda c: (c(_zeros(2, 2)), c.backward(_zeros(1, 3))))(GRUCell(2, 3)),
+         ShapeError, r"GRUCell.backward: dh' must have the output's shape \(2, 3\), got \(1, 3\)"),
+    Case("nn.LSTM", "lstm-list-input", lambda: LSTM(2, 3)([[[0.0, 0.0]]]), DTypeError, r"LSTM: input must be an array"),
+    Case("nn.LSTM", "lstm-lengths-fraction",
+         lambda: LSTM(2, 3)(_zeros(4, 2, 2), lengths=[1.5, 2]),
+         DTypeError, r"LSTM: lengths must be integers"),
+    Case("nn.LSTM", "lstm-lengths-zero",
+         lambda: LSTM(2, 3)(_zeros(4, 2, 2), lengths=[0, 2]),
+         RangeError, r"LSTM: lengths must lie in \[1, T\] = \[1, 4\]"),
+    Case("nn.LSTM", "lstm-lengths-shape",
+         lambda: LSTM(2, 3)(_zeros(4, 2, 2), lengths=[1, 2, 3]),
+         ShapeError, r"LSTM: lengths must have shape \(B,\) = \(2,\)"),
+    Case("nn.GRU", "gru-h0-dtype",
+         lambda: GRU(2, 3)(_zeros(4, 2, 2), _zeros(1, 2, 3, dtype=np.float64)),
+         DTypeError, r"GRU: h0 must have dtype float32"),
+    Case("nn.RNN", "rnn-nonlinearity", lambda: RNN(2, 3, nonlinearity="sigmoid"), RangeError, r"nonlinearity must be"),
+    Case("functional.lstm.lstm_forward", "lstm_forward-weight_res-without-residual",
+         lambda: lstm.lstm_forward(
+             _zeros(4, 2, 2), _zeros(2, 3), _zeros(2, 3), _zeros(12, 2), _zeros(12, 3), weight_res=_zeros(3, 2)),
+         RangeError, r"weight_res is given but residual=False"),
+    Case("functional.lstm.lstm_forward", "lstm_forward-residual-needs-projection",
+         lambda: lstm.lstm_forward(
+             _zeros(4, 2, 2), _zeros(2, 3), _zeros(2, 3), _zeros(12, 2), _zeros(12, 3), residual=True),
+         ShapeError, r"needs D = H"),
+    Case("functional.gru.gru_forward", "gru_forward-weight-shape",
+         lambda: gru.gru_forward(_zeros(4, 2, 2), _zeros(2, 3), _zeros(9, 3), _zeros(9, 3)),
+         ShapeError, r"gru_forward: weight_ih must have shape \(9, 2\), got \(9, 3\)"),
+    Case("functional.rnn.rnn_forward", "rnn_forward-one-bias",
+         lambda: rnn.rnn_forward(_zeros(4, 2, 2), _zeros(2, 3), _zeros(3, 2), _zeros(3, 3),
+             _zeros(3)),
+         RangeError, r"bias_ih and bias_hh must both"),
+    Case("nn.RNN", "rnn-d_output-shape",
+         lambda: (lambda m: (m(_zeros(4, 2, 2)), m.backward(_zeros(4, 2, 4))))(RNN(2, 3)),
+         ShapeError, r"RNN.backward: d_output must have the output's shape \(4, 2, 3\), got \(4, 2, 4\)"),
+    Case("nn.LSTM", "lstm-d_output-int",
+         lambda: (lambda m: (m(_zeros(4, 2, 2)), m.backward(np.zeros((4, 2, 3), np.int64))))(
+             LSTM(2, 3)),
+         DTypeError, r"d_output must be a floating array"),
+]
 
 # ===================================================================== conv
 def _x(*shape, dtype=np.float32):
@@ -704,3 +798,27 @@ def test_rows_are_distinct():
     ids = [c.id for c in ALL]
     assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
 
+
+def _public_layers() -> set[str]:
+    """Every layer and loss minidl.nn exports (a Module subclass), as "nn.Name"."""
+    return {f"nn.{name}" for name in nn.__all__
+            if isinstance(getattr(nn, name), type) and issubclass(getattr(nn, name), nn.Module) and name != "Module"}
+
+
+REQUIRED = _public_layers() | {
+    # optimizers
+    "optim.SGD", "optim.Adam", "optim.clip_grad_norm_",
+    # loaders and data helpers
+    "data.load_imdb", "data.load_names", "data.load_cifar10", "data.cifar10.CifarLoader", "data.BatchLoader",
+    "data.pad_sequences", "data.encode", "data.Vocabulary", "data.encode_names", "data.one_hot", "data.safe_extract",
+    "data.download.download",
+    # checkpoints
+    "minidl.save", "minidl.load", "Module.load_state_dict", "optim.SGD.load_state_dict", "train.resume_run",
+    # training
+    "train.fit", "train.evaluate",
+}
+
+
+def test_every_public_entry_point_has_rows():
+    covered = {c.who for c in ALL}
+    assert not REQUIRED - covered, f"no bad-input rows for {sorted(REQUIRED - covered)}"
