@@ -395,6 +395,9 @@ def gradcheck(
 ) -> GradcheckReport:
     """Check ``module.backward`` against central differences of ``module.forward``.
 
+    ``gradcheck(forward, backward, arrays, options)`` checks a bare functional pair instead
+    (the same as :func:`gradcheck_pair`, with ``check_inputs`` as its ``wrt``).
+
     Args:
         module: a float64 Module (call ``.double()`` first).
         *inputs: forward's positional inputs; nested tuples are allowed (``(h0, c0)``).
@@ -423,6 +426,12 @@ def gradcheck(
     passed, are ignored).
     """
     rtol = _settings(mode, rtol, tol)
+    if not isinstance(module, Module):  # gradcheck(forward, backward, arrays[, options]): a bare pair
+        if callable(module) and 2 <= len(inputs) <= 3 and callable(inputs[0]) and isinstance(inputs[1], dict):
+            return gradcheck_pair(module, *inputs, wrt=check_inputs, eps=eps, rtol=rtol, atol=atol, seed=seed,
+                                  mode=mode, raise_on_fail=raise_on_fail)
+        raise DTypeError(f"gradcheck: module must be a Module, or the pair (forward, backward, arrays[, options]), "
+                         f"got {type(module).__name__}")
     with _rng_state_kept():
         rng = _host_generator(seed)
         problem = analytic_module(module, inputs, forward_kwargs=dict(forward_kwargs or {}), check_params=check_params,

@@ -228,3 +228,13 @@ def test_gradcheck_pair_nested_outputs_and_integer_outputs():
     rng = np.random.default_rng(4)
     r = gradcheck_pair(forward, backward, {"x": rng.standard_normal(3), "weight": rng.standard_normal(3)})
     assert r.ok and set(r.errors) == {"x", "weight"}, str(r)
+
+
+def test_gradcheck_takes_a_pair_too():
+    rng = np.random.default_rng(5)
+    arrays = {"x": rng.standard_normal((2, 3)), "weight": rng.standard_normal((4, 3)), "bias": rng.standard_normal(4)}
+    r = gradcheck(linear_forward, linear_backward, arrays)
+    assert r.ok and set(r.errors) == {"x", "weight", "bias"}
+    assert set(gradcheck(linear_forward, linear_backward, arrays, {}, check_inputs=["weight"]).errors) == {"weight"}
+    with pytest.raises(DTypeError, match="module must be a Module, or the pair"):
+        gradcheck(linear_forward, np.zeros(3))
