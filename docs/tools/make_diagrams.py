@@ -713,7 +713,7 @@ def stacked_layers(out):
                 "dropout (training only) and is layer 2's input. The final states are laid out "
                 "(layers times directions, B, H), index layer times 2 plus direction. Backward runs "
                 "the layers in reverse and applies the same dropout mask.")
-    xin, y1, y2, ytop = 80, 250, 120, 30
+    y1, y2, ytop = 250, 120, 30
     d.box(40, 320, 200, 40, "x  (T, B, D)", size=14, math=True)
     for (y, layer) in ((y1, 0), (y2, 1)):
         d.box(300, y - 22, 150, 44, f"layer {layer}: →", size=13.5, fill=ACCENT[1])
