@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import html
 import html.parser
 import http.server
 import pathlib
@@ -98,13 +99,14 @@ def render(chromium: str, profile: str, url: str, *extra: str) -> str:
                           capture_output=True, text=True, timeout=180).stdout
 
 
-def check_page(url: str, chromium: str, profile: str, screenshot: str | None, width: int) -> list[str]:
+def check_page(url: str, chromium: str, profile: str, screenshot: str | None, width: int,
+               height: int = 1600) -> list[str]:
     dom = render(chromium, profile, url, "--dump-dom")
     counts = typeset_counts(dom)
     problems = dom_problems(url, dom)
     print(f"{url}: {len(counts)} formulas, {sum(counts)} typeset (once each: {all(c == 1 for c in counts)})")
     if screenshot:
-        render(chromium, profile, url, f"--screenshot={screenshot}", f"--window-size={width},1600")
+        render(chromium, profile, url, f"--screenshot={screenshot}", f"--window-size={width},{height}")
         print(f"  screenshot: {screenshot}")
     return problems
 
@@ -121,6 +123,10 @@ def main(argv=None) -> int:
     ap.add_argument("--all", action="store_true", help="every page of the site")
     ap.add_argument("--screenshots", help="folder for one PNG per page")
     ap.add_argument("--width", type=int, default=1280, help="window width of the screenshots (px)")
+    ap.add_argument("--overflow", type=int, metavar="WIDTH",
+                    help="also list display formulas wider than the text column in a WIDTH-px window")
+    ap.add_argument("--height", type=int, default=1600,
+                    help="window height (px); a tall window captures a whole page in one screenshot")
     args = ap.parse_args(argv)
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
@@ -143,7 +149,12 @@ def main(argv=None) -> int:
                 if args.screenshots:
                     name = page.strip("/").replace("/", "_") or "index"
                     shot = str(pathlib.Path(args.screenshots) / f"{name}.png")
-                problems += check_page(base + page.lstrip("/"), chromium, profile, shot, args.width)
+                problems += check_page(base + page.lstrip("/"), chromium, profile, shot, args.width, args.height)
+                if args.overflow:
+                    wide = wide_formulas(base, page, chromium, profile, args.overflow)
+                    for w in wide:
+                        print("  " + w)
+                    problems += [w for w in wide if "did not finish" in w]
     finally:
         server.shutdown()
     if _Handler.missing:
@@ -157,8 +168,59 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
     missing: list[str] = []
 
     def log_message(self, fmt, *args):  # quiet, but remember what could not be served
-        if len(args) > 1 and str(args[1]).startswith("4"):
+        if len(args) > 1 and str(args[1]).startswith("4") and "favicon.ico" not in str(args[0]):
             _Handler.missing.append(str(args[0]))
+
+    def do_GET(self):
+        if self.path.startswith("/__overflow__/"):
+            target, _, width = self.path[len("/__overflow__/"):].partition("?w=")
+            body = _OVERFLOW_PAGE.replace("TARGET", "/" + target).replace("WIDTH", width or "1280").encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        super().do_GET()
+
+
+# Loads a page in an iframe of the given width, waits for MathJax, and lists every display
+# formula wider than its box (it would scroll at that window width), with its TeX.
+_OVERFLOW_PAGE = """<!doctype html><html><body>
+<iframe id="f" src="TARGET" style="width:WIDTHpx;height:900px;border:0"></iframe>
+<pre id="out">pending</pre>
+<script>
+const f = document.getElementById("f");
+f.onload = () => {
+  const w = f.contentWindow;
+  const go = () => {
+    if (!w.MathJax || !w.MathJax.startup || !w.MathJax.startup.promise) { setTimeout(go, 50); return; }
+    w.MathJax.startup.promise.then(() => {
+      const wide = [];
+      for (const item of w.MathJax.startup.document.math) {
+        const box = item.typesetRoot && item.typesetRoot.closest("div.arithmatex");
+        if (box && box.scrollWidth > box.clientWidth + 1) {
+          const tex = typeof item.math === "string" ? item.math : "";
+          wide.push(box.scrollWidth + " > " + box.clientWidth + " px: " + tex.replace(/\\s+/g, " ").slice(0, 120));
+        }
+      }
+      document.getElementById("out").textContent = "OVERFLOW-DONE\\n" + wide.join("\\n");
+    });
+  };
+  go();
+};
+</script></body></html>"""
+
+
+def wide_formulas(base: str, page: str, chromium: str, profile: str, width: int) -> list[str]:
+    """Display formulas of a page wider than the text column at a window ``width`` px wide."""
+    dom = render(chromium, profile, f"{base}__overflow__/{page.lstrip('/')}?w={width}",
+                 "--dump-dom", f"--window-size={width + 40},1000")
+    m = re.search(r'<pre id="out">(.*?)</pre>', dom, re.S)
+    if not m or "OVERFLOW-DONE" not in m.group(1):
+        return [f"{page}: the overflow check did not finish"]
+    lines = [html.unescape(x) for x in m.group(1).split("\n")[1:] if x.strip()]
+    return [f"{page}: wide formula at {width} px, {x}" for x in lines]
 
 
 if __name__ == "__main__":

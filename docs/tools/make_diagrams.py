@@ -595,7 +595,7 @@ def lstm_cell(out):
 # ====================================================================== GRU
 @diagram
 def gru_cells(out):
-    d = Drawing(960, 500, "The GRU's two forms: reset after and reset before the recurrent matrix",
+    d = Drawing(500, 980, "The GRU's two forms: reset after and reset before the recurrent matrix",
                 "Left, reset after (PyTorch, cuDNN, Cho et al. arXiv v1): r multiplies h_{t-1} W_hn + b_hn, "
                 "so all three hidden products are one GEMM. Right, reset before (Cho et al. v3, report B): "
                 "r multiplies h_{t-1} before W_hn, so that product waits for r.")
@@ -603,7 +603,7 @@ def gru_cells(out):
     def panel(x0, after):
         title = "reset after: n = tanh(a_n^x + r ⊙ (h W_{hn}ᵀ + b_{hn}))" if after else \
             "reset before: n = tanh(a_n^x + (r ⊙ h) W_{hn}ᵀ + b_{hn})"
-        d.text(x0 + 225, 20, "(a) " + title if after else "(b) " + title, 13.5, math=True, bold=False)
+        d.text(x0 + 245, 20, "(a) " + title if after else "(b) " + title, 13, math=True, bold=False)
         # inputs
         d.text(x0 + 20, 430, "x_t", 16, math=True)
         d.text(x0 + 20, 90, "h_{t−1}", 16, math=True)
@@ -648,13 +648,16 @@ def gru_cells(out):
         d.fwd((x0 + 20, 78), (x0 + 20, 50), (x0 + 400, 50), (x0 + 400, 70))
         d.fwd((x0 + 380, 300), (x0 + 380, 240), (x0 + 430, 240), (x0 + 430, 110))
         d.fwd((x0 + 460, 90), (x0 + 478, 90))
-        d.text(x0 + 470, 122, "h_t", 15, math=True, anchor="start")
+        d.text(x0 + 462, 122, "h_t", 15, math=True, anchor="start")
 
+    # the two panels one above the other, so that the figure keeps its size in the text column
     panel(0, True)
-    d.polyline([(484, 40), (484, 460)], GREY, 1, "2,4")
-    panel(490, False)
-    d.text(480, 486, "the hidden-side product of the n block: after r (left) it can join the r and z products "
-           "in one GEMM; before r (right) it cannot", 12.5, color=NOTE)
+    d.polyline([(10, 478), (490, 478)], GREY, 1, "2,4")
+    d.items.append('<g transform="translate(0 470)">')
+    panel(0, False)
+    d.items.append("</g>")
+    d.text(250, 948, "the hidden product of the n block: after r (a) it can join the r and z", 12.5, color=NOTE)
+    d.text(250, 966, "products in one GEMM; before r (b) it cannot", 12.5, color=NOTE)
     return d
 
 
