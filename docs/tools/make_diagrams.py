@@ -6,7 +6,7 @@
 The pictures are drawn with docs/tools/svgdraw.py (plain SVG, no dependencies). Every
 number that appears on a diagram (the worked example's values and gradients, the curves of
 the plots, the im2col indices, the tokens of the text pipeline) is computed here when the
-script runs, never typed in. tests/test_docs_diagrams.py regenerates all of them and fails
+script runs, never typed in. tests/docs/test_docs_diagrams.py regenerates all of them and fails
 if a committed SVG differs from what this script draws now, or if a chapter lacks a figure.
 
 Colours: blue solid arrows are the forward pass (values), red dashed arrows the backward
@@ -44,7 +44,7 @@ def num(v: float, digits: int = 3) -> str:
 
 # ====================================================================== layer contract
 # The worked example of the layer-contract chapter: the same numbers are computed by the
-# chapter's code (tests/test_docs_diagrams.py checks the inputs agree).
+# chapter's code (tests/docs/test_docs_diagrams.py checks the inputs agree).
 WORKED = dict(x1=2.0, w1=-0.5, x2=-1.0, w2=0.8, b=1.2, t=1.0)
 
 

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 COMMITTED = DOCS / "assets" / "diagrams"
 _spec = importlib.util.spec_from_file_location("make_diagrams", DOCS / "tools" / "make_diagrams.py")

@@ -7,7 +7,7 @@ import importlib.util
 import pathlib
 import sys
 
-TOOLS = pathlib.Path(__file__).resolve().parent.parent / "docs" / "tools"
+TOOLS = pathlib.Path(__file__).resolve().parents[2] / "docs" / "tools"
 _spec = importlib.util.spec_from_file_location("check_rendered", TOOLS / "check_rendered.py")
 check_rendered = importlib.util.module_from_spec(_spec)
 sys.modules["check_rendered"] = check_rendered

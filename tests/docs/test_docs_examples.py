@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-DOCS = pathlib.Path(__file__).resolve().parent.parent / "docs"
+DOCS = pathlib.Path(__file__).resolve().parents[2] / "docs"
 _spec = importlib.util.spec_from_file_location("doc_outputs", DOCS / "tools" / "doc_outputs.py")
 doc_outputs = importlib.util.module_from_spec(_spec)
 sys.modules["doc_outputs"] = doc_outputs  # dataclasses look their module up
