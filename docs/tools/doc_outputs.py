@@ -86,7 +86,12 @@ def parse(text: str) -> list[Block]:
 def run_page(page: pathlib.Path, blocks: list[Block]) -> dict[int, str]:
     """Run the page's python blocks in one namespace; {block index: what it printed}.
 
-    Runs in the current working directory (the test gives it a temporary one)."""
+    Runs in the current working directory (the test gives it a temporary one). minidl's
+    generators are reset first, to the state of a fresh Python session (seed 0), so that a
+    page prints the same whichever pages ran before it in the same process."""
+    import minidl
+
+    minidl.manual_seed(0)
     namespace = {"__name__": f"docs_{page.stem}"}
     printed = {}
     for k, block in enumerate(blocks):

@@ -63,3 +63,15 @@ def test_worked_example_numbers_come_from_the_same_inputs():
     assert m, f"layer-contract.md has no line '{', '.join(names)} = ...'"
     values = [float(v) for v in m["values"].split(",")]
     assert values == list(make_diagrams.WORKED.values())
+
+
+def test_make_figures_still_runs(tmp_path, monkeypatch):
+    # docs/tools/make_figures.py draws the PNG plots from small runs of minidl itself: it must
+    # keep working when the library's interfaces change (it is not run by the build)
+    pytest.importorskip("matplotlib")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    spec = importlib.util.spec_from_file_location("make_figures", DOCS / "tools" / "make_figures.py")
+    make_figures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_figures)
+    make_figures.vanishing(tmp_path / "vanishing.png")
+    assert (tmp_path / "vanishing.png").stat().st_size > 10_000
