@@ -932,29 +932,40 @@ def loop_hoisting(out):
 # ====================================================================== end to end
 @diagram
 def classifier(out):
-    d = Drawing(980, 300, "Report B's classifier end to end, forward and backward",
+    d = Drawing(660, 360, "Report B's classifier end to end, forward and backward",
                 "ids (B, T) go through Embedding to (T, B, E), the LSTM to the last real state (B, H), "
                 "Linear, ReLU, Dropout, Linear to scores (B, 2), and cross-entropy to the loss. The "
                 "backward calls each layer's backward in reverse, starting from the loss's gradient.")
     stages = [("ids", "(B, T)"), ("Embedding", "(T, B, E)"), ("LSTM", "h_n: (B, H)"), ("Linear", "(B, 64)"),
               ("ReLU", "(B, 64)"), ("Dropout", "(B, 64)"), ("Linear", "(B, 2)"), ("CE", "L: scalar")]
-    w, gap, y = 96, 22, 130
-    for k, (name, shape) in enumerate(stages):
-        x = 20 + k * (w + gap)
+    w, gap, h = 112, 46, 48
+    rows = (90, 220)  # the first four stages left to right, the last four right to left
+    pos = []
+    for k in range(len(stages)):
+        row, col = divmod(k, 4)
+        x = 20 + (col if row == 0 else 3 - col) * (w + gap)
+        pos.append((x, rows[row]))
+    for k, ((name, shape), (x, y)) in enumerate(zip(stages, pos)):
         fill = "#ffffff" if k == 0 else ACCENT[k % len(ACCENT)]
-        d.box(x, y - 25, w, 50, name, size=14, fill=fill, sub=None)
-        d.text(x + w / 2, y + 42, shape, 12.5, math=True, color=FWD)
-        if k + 1 < len(stages):
-            d.fwd((x + w, y - 8), (x + w + gap, y - 8))
-            d.bwd((x + w + gap, y + 10), (x + w, y + 10))
-    d.text(490, 40, "forward: each module pushes its cache (lengths pick the last real state; dropout draws "
-           "its mask)", 13, color=FWD)
-    d.text(490, 214, "backward: dscores = CE.backward(); then Linear, Dropout (same mask), ReLU, Linear, "
-           "LSTM (only h̄_n), Embedding", 13, color=BWD)
-    d.text(490, 236, "the embedding returns no input gradient: ids are integers; its table gets a "
-           "scatter-add", 12.5, color=NOTE)
-    d.text(490, 262, "parameters: every module adds into its .grad; the optimizer steps all of them", 12.5,
-           color=NOTE)
+        d.box(x, y - h / 2, w, h, name, size=14, fill=fill)
+        d.text(x + w / 2, y + h / 2 + 14, shape, 12.5, math=True, color=FWD)
+    for k in range(len(stages) - 1):
+        (xa, ya), (xb, yb) = pos[k], pos[k + 1]
+        if ya == yb and xb > xa:  # left to right
+            d.fwd((xa + w, ya - 8), (xb, yb - 8))
+            d.bwd((xb, yb + 8), (xa + w, ya + 8))
+        elif ya == yb:  # right to left
+            d.fwd((xa, ya - 8), (xb + w, yb - 8))
+            d.bwd((xb + w, yb + 8), (xa, ya + 8))
+        else:  # down the right edge
+            d.fwd((xa + w - 20, ya + h / 2 + 22), (xa + w - 20, yb - h / 2))
+            d.bwd((xa + w + 8, yb - h / 2), (xa + w + 8, ya + h / 2))
+    d.text(330, 28, "forward: each module pushes its cache", 13, color=FWD)
+    d.text(330, 46, "(lengths pick each review's last real state; dropout draws its mask)", 12, color=NOTE)
+    d.text(330, 300, "backward: CE, then Linear, Dropout (same mask), ReLU, Linear,", 13, color=BWD)
+    d.text(330, 318, "the LSTM (a gradient on h_n only), the Embedding (a scatter-add, no input gradient)", 12,
+           color=BWD)
+    d.text(330, 342, "every module adds into its parameters' .grad; the optimizer steps them all", 12, color=NOTE)
     return d
 
 
