@@ -811,10 +811,11 @@ def im2col(out):
 
 @diagram
 def batchnorm_graph(out):
-    d = Drawing(920, 400, "The computational graph of batch normalisation (one channel, training mode)",
+    d = Drawing(920, 340, "The computational graph of batch normalisation (one channel, training mode)",
                 "x feeds the mean and the centred value d; d feeds both the variance and x hat; each such "
                 "reuse adds gradients. The backward collapses to x bar = gamma r (y bar - mean(y bar) - "
                 "x hat mean(y bar x hat)).")
+    d.items.append('<g transform="translate(0 -60)">')  # the graph's top row sits at y = 90
     nodes = {"x": (50, 200), "mu": (180, 110), "d": (310, 200), "var": (440, 110), "r": (570, 110),
              "xh": (600, 250), "y": (840, 250)}
     d.text(*nodes["x"], "x", 18, math=True)
@@ -848,6 +849,7 @@ def batchnorm_graph(out):
     d.bwd((270, 214), (62, 214))
     d.text(460, 345, "x̄ = γ r ( ȳ − mean(ȳ) − x̂ · mean(ȳ ⊙ x̂) ),   r = 1/√(σ² + ε)", 16, math=True, color=BWD)
     d.text(460, 372, "two reductions per channel, both already needed for β̄ and γ̄", 12.5, color=NOTE)
+    d.items.append("</g>")
     return d
 
 
