@@ -1,8 +1,6 @@
 """Data-parallel training: N processes, each the gradient of its shard of every batch.
 
-Why it is exact
----------------
-A training step minimises the *mean* loss over a global batch of N samples,
+**Why it is exact.** A training step minimises the *mean* loss over a global batch of N samples,
 ``L = (1/N) Σ_{i=1..N} ℓ_i``, so its gradient is the mean of the per-sample gradients::
 
     ∇L = (1/N) Σ_i ∇ℓ_i
@@ -23,8 +21,8 @@ on every rank) keep every rank's weights identical, step after step. Up to the r
 different summation order, p ranks train the same weights as one process on the same global
 batches: ``tests/distributed/`` checks it to 1e-10 in float64.
 
-Where it does not hold
-----------------------
+**Where it does not hold.**
+
 * **BatchNorm** normalises with the statistics of the batch it sees: on a rank that is the
   shard, not the global batch, so the forward pass itself differs (a "ghost batch" norm of
   size n_r), and the running statistics differ between ranks. ``broadcast_parameters``
@@ -38,8 +36,7 @@ Where it does not hold
 * **Losses that are not a mean over samples** (``reduction="sum"``): the ranks' gradients
   simply add; pass ``local_n = global_n`` (weight 1).
 
-The interface :func:`minidl.train.fit` uses (``fit(..., distributed=dist)``)
----------------------------------------------------------------------------
+**The interface** :func:`minidl.train.fit` uses (``fit(..., distributed=dist)``):
 ``dist.rank``, ``dist.world_size``, ``dist.is_root`` (rank 0: it alone writes checkpoints
 and logs); ``dist.broadcast_parameters(model)`` once at the start (and after a resume);
 ``dist.shard(batch)`` this rank's rows of a global batch; after backward and before
