@@ -1,4 +1,4 @@
-"""Data-parallel training: N processes, each the gradient of its shard of every batch.
+"""Data-parallel training: N processes, each computing the gradient of its shard of every batch.
 
 **Why it is exact.** A training step minimises the *mean* loss over a global batch of N samples,
 ``L = (1/N) Σ_{i=1..N} ℓ_i``, so its gradient is the mean of the per-sample gradients::
@@ -77,6 +77,7 @@ def launched_by_mpi(environ=None) -> bool:
 
 
 # ----------------------------------------------------------------------------- sharding
+# --8<-- [start:shard_bounds]
 def shard_bounds(n: int, rank: int, world_size: int) -> tuple[int, int]:
     """Rows ``[start, stop)`` of rank ``rank`` in a batch of ``n`` rows cut into ``world_size``.
 
@@ -91,6 +92,7 @@ def shard_bounds(n: int, rank: int, world_size: int) -> tuple[int, int]:
     base, extra = divmod(int(n), int(world_size))
     start = rank * base + min(rank, extra)
     return start, start + base + (1 if rank < extra else 0)
+# --8<-- [end:shard_bounds]
 
 
 def _rows(a) -> int | None:
@@ -247,6 +249,7 @@ class DataParallel:
         if self.rank and hasattr(bits, "jumped"):
             bits.state = bits.jumped(self.rank).state
 
+    # --8<-- [start:allreduce_gradients]
     def allreduce_gradients(self, params, local_n: int, global_n: int) -> None:
         """Every ``p.grad`` ← Σ_ranks p.grad · local_n/global_n, in one flattened all-reduce.
 
@@ -278,6 +281,7 @@ class DataParallel:
                              f"was told global_n={global_n}: the ranks are not on the same global batch "
                              "(same data, batch size and loader seed on every rank?)")
         flat.unpack(grads)
+    # --8<-- [end:allreduce_gradients]
 
     def allreduce_sum(self, value):
         """Σ_ranks value: a number (returns a Python number), or an array / list of numbers
@@ -308,6 +312,7 @@ class SingleProcess(DataParallel):
         pass
 
     def allreduce_gradients(self, params, local_n: int, global_n: int) -> None:
+        """Nothing to add: the one process's gradient is the batch's (checks local_n == global_n)."""
         if int(local_n) != int(global_n):
             raise RangeError(f"allreduce_gradients: one process holds the whole batch, but local_n={local_n} "
                              f"!= global_n={global_n}")
