@@ -355,7 +355,10 @@ class MPIDataParallel(DataParallel):
 
 
 def _install_abort_hook(comm) -> None:
-    """sys.excepthook that prints the traceback, then aborts every rank (like ``python -m mpi4py``)."""
+    """sys.excepthook that prints the traceback, then aborts every rank (like ``python -m mpi4py``).
+    Installed once per process."""
+    if getattr(sys.excepthook, "_minidl_abort", False):
+        return
     previous = sys.excepthook
 
     def hook(kind, value, tb):
@@ -363,6 +366,7 @@ def _install_abort_hook(comm) -> None:
         sys.stderr.flush()
         comm.Abort(1)
 
+    hook._minidl_abort = True
     sys.excepthook = hook
 
 
