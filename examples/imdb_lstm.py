@@ -18,6 +18,7 @@ Writes to ``--out``: ``history.json``/``.csv``, ``curves.png``, ``confusion.png`
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -100,6 +101,10 @@ def main(argv=None) -> dict:
     wall = time.perf_counter() - t_start
 
     best = hist.best("test_acc")
+    # per-class accuracy of the last epoch's weights (reports A and D quote their last epoch)
+    # and of the best epoch's
+    ev_last = evaluate(model, loss_cls(), test, args.device)
+    per_class_last = per_class_accuracy(ev_last["y_true"], ev_last["y_pred"], num_classes=2)
     ck = minidl.load(os.path.join(args.out, "best.npz"))
     model.load_state_dict(ck["model"])
     ev = evaluate(model, loss_cls(), test, args.device)
@@ -116,10 +121,15 @@ def main(argv=None) -> dict:
     print(f"{'best':22s}{best['test_acc']:10.2%}{best['epoch']:7d}")
     print(f"{'last':22s}{hist.rows[-1]['test_acc']:10.2%}{hist.rows[-1]['epoch']:7d}")
     print(f"per-class accuracy (best): neg {per_class[0]:.2%}, pos {per_class[1]:.2%}")
+    print(f"per-class accuracy (last): neg {per_class_last[0]:.2%}, pos {per_class_last[1]:.2%}")
     print(f"wall time {wall:.1f} s (data {t_data:.1f} s; to best epoch {to_best:.1f} s); outputs in {args.out}/")
-    return {"best_acc": best["test_acc"], "best_epoch": best["epoch"], "last_acc": hist.rows[-1]["test_acc"],
-            "wall_seconds": wall, "seconds_to_best": to_best, "history": hist.rows}
-
+    summary = {"best_acc": best["test_acc"], "best_epoch": best["epoch"], "last_acc": hist.rows[-1]["test_acc"],
+               "last_epoch": hist.rows[-1]["epoch"], "per_class_best": [float(a) for a in per_class],
+               "per_class_last": [float(a) for a in per_class_last], "wall_seconds": wall,
+               "data_seconds": t_data, "seconds_to_best": to_best, "args": vars(args)}
+    with open(os.path.join(args.out, "summary.json"), "w", encoding="utf-8") as f:
+        json.dump(summary, f, indent=1)
+    return dict(summary, history=hist.rows)
 
 if __name__ == "__main__":
     try:

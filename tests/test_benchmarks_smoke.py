@@ -31,5 +31,11 @@ def test_imdb_torch_reference_runs_with_clipping(tmp_path, monkeypatch):
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     res = mod.main(["--data", data, "--epochs", "2", "--cell", "rnn", "--clip", "0.5", "--threads", "1"])
-    assert [r[0] for r in res["rows"]] == [1, 2]
+    assert [r["epoch"] for r in res["rows"]] == [1, 2]
     assert 0.0 <= res["best_acc"] <= 1.0 and res["best_epoch"] in (1, 2)
+    # report A's head: no hidden Linear, one sigmoid output, BCE; outputs written to --out
+    out = tmp_path / "twin"
+    res = mod.main(["--data", data, "--epochs", "1", "--embed-dim", "8", "--hidden-size", "6", "--fc-dim", "0",
+                    "--dropout", "0.7", "--loss", "bce", "--threads", "1", "--out", str(out)])
+    assert res["last_epoch"] == 1 and len(res["per_class_last"]) == 2
+    assert (out / "history.json").exists() and (out / "summary.json").exists()
