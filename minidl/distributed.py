@@ -30,9 +30,9 @@ batches: ``tests/distributed/`` checks it to 1e-10 in float64.
   them every step (SyncBatchNorm would need an all-reduce inside the forward pass).
 * **Dropout** draws a mask per sample from a random stream. One process draws the whole
   batch's masks from one stream; p ranks draw from p streams, so the masks, and hence the
-  trajectory, differ (statistically it is the same training). Each rank gets its *own*
-  stream (``broadcast_parameters`` jumps rank r's host generator by r·2^127 draws), so ranks
-  do not repeat each other's masks.
+  trajectory, differ (statistically it is the same training). Each rank needs a stream of
+  its own, or rank 1 would repeat rank 0's masks row for row: ``fit`` reseeds every rank at
+  the start of each epoch from a hash of (seed, epoch, rank).
 * **Losses that are not a mean over samples** (``reduction="sum"``): the ranks' gradients
   simply add; pass ``local_n = global_n`` (weight 1).
 
@@ -191,9 +191,8 @@ class DataParallel:
         is_root: rank 0, which writes checkpoints and prints.
     """
 
-    def __init__(self, rank: int, world_size: int, *, split_rng: bool = True):
+    def __init__(self, rank: int, world_size: int):
         self.rank, self.world_size = int(rank), int(world_size)
-        self.split_rng = bool(split_rng)
         self._grad_buffer: FlatBuffer | None = None
 
     @property
@@ -216,8 +215,7 @@ class DataParallel:
         return shard_batch(batch, self.rank, self.world_size)
 
     def broadcast_parameters(self, model) -> None:
-        """Give every rank rank 0's parameters and buffers (one broadcast per dtype), then
-        give each rank its own random stream (see the module docstring on dropout).
+        """Give every rank rank 0's parameters and buffers (one broadcast per dtype).
 
         Raises ShapeError on every rank when the ranks' models differ in names or shapes.
         """
@@ -239,15 +237,6 @@ class DataParallel:
             self._broadcast_(vector, 0)
             if not self.is_root:
                 flat.unpack(arrays)
-        if self.split_rng:
-            self._split_random_stream()
-
-    def _split_random_stream(self) -> None:
-        """Rank r's host generator jumps ahead by r·2^127 draws (PCG64 ``jumped``): p
-        non-overlapping streams, and rank 0 keeps exactly the single-process stream."""
-        bits = backend.host_rng().bit_generator
-        if self.rank and hasattr(bits, "jumped"):
-            bits.state = bits.jumped(self.rank).state
 
     # --8<-- [start:allreduce_gradients]
     def allreduce_gradients(self, params, local_n: int, global_n: int) -> None:
@@ -303,7 +292,7 @@ class SingleProcess(DataParallel):
     exactly as without it (the tests check it bit for bit)."""
 
     def __init__(self):
-        super().__init__(0, 1, split_rng=False)
+        super().__init__(0, 1)
 
     def _allreduce_(self, vector) -> None:
         pass
@@ -338,12 +327,12 @@ class MPIDataParallel(DataParallel):
     leaving the other ranks waiting forever in their next collective.
     """
 
-    def __init__(self, comm=None, *, split_rng: bool = True, abort_on_error: bool = True):
+    def __init__(self, comm=None, *, abort_on_error: bool = True):
         from mpi4py import MPI  # the optional extra: pip install -e ".[mpi]"
 
         self.MPI = MPI
         self.comm = MPI.COMM_WORLD if comm is None else comm
-        super().__init__(self.comm.Get_rank(), self.comm.Get_size(), split_rng=split_rng)
+        super().__init__(self.comm.Get_rank(), self.comm.Get_size())
         if abort_on_error and self.world_size > 1:
             _install_abort_hook(self.comm)
 
@@ -400,12 +389,12 @@ class NCCLDataParallel(DataParallel):
     before ``broadcast_parameters``.
     """
 
-    def __init__(self, comm=None, *, device_id: int | None = None, split_rng: bool = True):
+    def __init__(self, comm=None, *, device_id: int | None = None):
         import cupy
         from cupy.cuda import nccl
 
-        self.host = MPIDataParallel(comm, split_rng=split_rng)
-        super().__init__(self.host.rank, self.host.world_size, split_rng=split_rng)
+        self.host = MPIDataParallel(comm)
+        super().__init__(self.host.rank, self.host.world_size)
         if device_id is None:
             local = self.host.comm.Split_type(self.host.MPI.COMM_TYPE_SHARED)
             device_id = local.Get_rank() % cupy.cuda.runtime.getDeviceCount()

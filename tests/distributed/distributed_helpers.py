@@ -41,8 +41,8 @@ class ThreadWorld:
 class ThreadDataParallel(DataParallel):
     """Rank ``rank`` of a :class:`ThreadWorld` (``world=None``: a world of one)."""
 
-    def __init__(self, rank, world_size, world, split_rng=False):
-        super().__init__(rank, world_size, split_rng=split_rng)
+    def __init__(self, rank, world_size, world):
+        super().__init__(rank, world_size)
         self.world = world
 
     def _allreduce_(self, vector):
@@ -54,19 +54,19 @@ class ThreadDataParallel(DataParallel):
             self.world.broadcast(self.rank, vector, root)
 
 
-def run_ranks(p, work, catch=None, split_rng=False):
+def run_ranks(p, work, catch=None):
     """Run ``work(dist)`` on ``p`` thread ranks; return the results in rank order.
 
-    ``split_rng`` stays False by default: the threads share the process's one host random
-    generator. Exceptions of type ``catch`` are returned in place of a result; any other
-    is raised.
+    The threads share the process's random generators: give them work that draws nothing
+    random (dropout off). Exceptions of type ``catch`` are returned in place of a result;
+    any other is raised.
     """
     world = ThreadWorld(p)
     results = [None] * p
 
     def target(rank):
         try:
-            results[rank] = work(ThreadDataParallel(rank, p, world, split_rng=split_rng))
+            results[rank] = work(ThreadDataParallel(rank, p, world))
         except BaseException as e:  # noqa: BLE001 - handed to the main thread
             results[rank] = e
             if not (catch and isinstance(e, catch)):

@@ -4,7 +4,8 @@ Run three ways:
 
 * ``mpiexec -n 2 python -m pytest tests/distributed`` (and ``-n 3``; ``.ci/run`` does both):
   the ranks are real MPI processes, each with a *different* initial model, and rank 0's is
-  broadcast. Every rank also trains the single-process reference locally and compares.
+  broadcast by ``fit``. Every rank also trains the single-process reference locally and
+  compares.
 * plain ``pytest``: the same code on 1, 2 and 3 ranks of an in-process world of threads
   (tests/distributed/distributed_helpers.py), and on one real MPI rank (``COMM_SELF``)
   when mpi4py is installed. No test here waits on a process that was never started.
@@ -17,6 +18,8 @@ threshold that is crossed on some steps and not on others.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from distributed_helpers import run_ranks
@@ -26,6 +29,7 @@ from minidl import distributed, nn, optim
 from minidl.data.batching import BatchLoader
 from minidl.models import ImdbClassifier
 from minidl.optim import clip_grad_norm_
+from minidl.train import fit
 
 UNDER_MPI = distributed.launched_by_mpi()
 N, T, VOCAB, BATCH, EPOCHS, CLIP, LR = 29, 9, 20, 7, 3, 0.3, 0.05
@@ -48,20 +52,28 @@ def make_model(seed):
         return ImdbClassifier(VOCAB, embed_dim=4, hidden_size=5, fc_dim=6, dropout=0.0)
 
 
-def train(model, dist=None):
-    """The steps of ``minidl.train.fit``, in fit's order, with the ``distributed=`` hooks.
-
-    Returns the gradient norms before clipping (to show that clipping was active).
-    """
+def loader():
     ids, labels, lengths = make_data()
-    loader = BatchLoader(ids, labels, lengths, batch_size=BATCH, shuffle=True, seed=3, bucket=True, bucket_pool=2)
+    return BatchLoader(ids, labels, lengths, batch_size=BATCH, shuffle=True, seed=3, bucket=True, bucket_pool=2)
+
+
+def train(model, dist=None):
+    """``minidl.train.fit`` itself: one process (``dist=None``) or one rank of many."""
+    opt = optim.Adam(model.parameters(), lr=LR)
+    fit(model, nn.CrossEntropyLoss(), opt, loader(), epochs=EPOCHS, clip_grad=CLIP, progress=False, log=None,
+        distributed=dist)
+
+
+def explicit_steps(model, dist=None):
+    """The step fit takes, written out with the hooks in fit's order (the chapter shows it).
+    Returns the gradient norms before clipping."""
     loss_fn, params = nn.CrossEntropyLoss(), model.parameters()
     opt = optim.Adam(params, lr=LR)
     if dist is not None:
         dist.broadcast_parameters(model)
-    norms = []
+    norms, data = [], loader()
     for _ in range(EPOCHS):
-        for batch in loader:
+        for batch in data:
             global_n = len(batch.y)
             if dist is not None:
                 batch = dist.shard(batch)
@@ -91,19 +103,35 @@ def assert_same_weights(got, want):
 
 
 def reference():
+    """The single-process weights after fit."""
     model = make_model(0)
-    norms = train(model)
-    assert min(norms) < CLIP < max(norms), f"clipping should act on some steps only, norms {norms}"
+    train(model)
     return weights(model)
 
 
-def test_the_data_exercise_uneven_and_empty_shards():
-    ids, labels, lengths = make_data()
-    loader = BatchLoader(ids, labels, lengths, batch_size=BATCH, shuffle=True, seed=3, bucket=True, bucket_pool=2)
-    sizes = sorted(len(b.y) for b in loader)
+def test_the_setup_exercises_uneven_and_empty_shards_and_clipping():
+    data = loader()
+    sizes = sorted(len(b.y) for b in data)
     assert sizes == [1, 7, 7, 7, 7]
-    widths = {b.x.shape[1] for b in loader}
-    assert len(widths) > 1  # bucketing trims batches to different widths
+    assert len({b.x.shape[1] for b in data}) > 1  # bucketing trims batches to different widths
+    model = make_model(0)
+    norms = explicit_steps(model)
+    assert min(norms) < CLIP < max(norms), f"clipping should act on some steps only, norms {norms}"
+    assert_same_weights(weights(model), reference())  # the written-out step is fit's step
+
+
+@pytest.mark.skipif(UNDER_MPI, reason="thread ranks: plain pytest only")
+@pytest.mark.parametrize("p", [2, 3])
+def test_explicit_steps_on_thread_ranks_match_one_process(p):
+    want = reference()
+    models = [make_model(0 if r == 0 else 10 + r) for r in range(p)]
+
+    def work(dist):
+        explicit_steps(models[dist.rank], dist)
+        return weights(models[dist.rank])
+
+    for got in run_ranks(p, work):
+        assert_same_weights(got, want)
 
 
 @pytest.mark.skipif(UNDER_MPI, reason="thread ranks: plain pytest only")
@@ -165,10 +193,48 @@ def test_mpi_allreduce_sum_and_shards(dist):
     assert dist.allreduce_sum(dist.rank) == p * (p - 1) // 2
     got = dist.allreduce_sum(np.full((2, 2), dist.rank + 1.0))
     assert np.array_equal(got, np.full((2, 2), p * (p + 1) / 2))
-    ids, labels, lengths = make_data()
-    loader = BatchLoader(ids, labels, lengths, batch_size=BATCH, shuffle=True, seed=3, bucket=True)
-    for batch in loader:  # the shards of all ranks together are the global batch, once each
+    for batch in loader():  # the shards of all ranks together are the global batch, once each
         part = dist.shard(batch)
         index_sum = dist.allreduce_sum(int(part.index.sum()))
         rows = dist.allreduce_sum(len(part.y))
         assert (index_sum, rows) == (int(batch.index.sum()), len(batch.y))
+
+
+def shared_folder(dist, tmp_path):
+    """Rank 0's tmp_path on every rank (the ranks share a file system here), sent as bytes
+    through allreduce_sum: rank 0 contributes the bytes, the others zeros."""
+    raw = np.zeros(1024, np.int64)
+    if dist.is_root:
+        path = os.fsencode(tmp_path)
+        raw[:len(path)] = np.frombuffer(path, np.uint8)
+    raw = dist.allreduce_sum(raw)
+    return os.fsdecode(raw[raw > 0].astype(np.uint8).tobytes())
+
+
+@pytest.mark.collective
+@pytest.mark.skipif(not UNDER_MPI, reason="needs mpiexec -n p")
+def test_mpi_fit_with_dropout_checkpoints_and_resume(dist, tmp_path):
+    """Dropout on: the ranks draw different masks but keep identical weights; rank 0's
+    checkpoint, resumed on every rank, continues exactly as the uninterrupted run."""
+    folder = shared_folder(dist, tmp_path)
+
+    def run(out, epochs, resume=False):
+        model = make_model(0)
+        model.dropout.p = 0.5
+        opt = optim.Adam(model.parameters(), lr=LR)
+        fit(model, nn.CrossEntropyLoss(), opt, loader(), loader(), epochs=epochs, clip_grad=CLIP, progress=False,
+            log=None, checkpoint_dir=os.path.join(folder, out), resume=resume, distributed=dist)
+        dist.allreduce_sum(0)  # a barrier: rank 0 has written its checkpoint before anyone reads it
+        return weights(model)
+
+    straight = run("straight", 2)
+    run("stopped", 1)
+    resumed = run("stopped", 2, resume=True)
+    same = all(np.array_equal(resumed[k], straight[k]) for k in straight)
+    copy = make_model(0)
+    copy.load_state_dict(straight)
+    dist.broadcast_parameters(copy)
+    same_as_root = all(np.array_equal(v, straight[k]) for k, v in weights(copy).items())
+    n_bad = dist.allreduce_sum(np.array([0 if same else 1, 0 if same_as_root else 1]))
+    assert n_bad.tolist() == [0, 0], f"ranks whose resumed run differs / whose weights differ from rank 0's: {n_bad}"
+    assert os.path.isfile(os.path.join(folder, "stopped", "last.npz"))
