@@ -1079,6 +1079,80 @@ def text_pipeline(out):
     return d
 
 
+# ====================================================================== data parallel
+def _ring_allreduce_states(p):
+    """Simulate the ring all-reduce on p ranks: which ranks' values each chunk holds."""
+    state = [[{r} for _ in range(p)] for r in range(p)]
+    snapshots = [("start", [[set(c) for c in row] for row in state])]
+    for step in range(p - 1):  # reduce-scatter: send chunk r - step to the right, add it there
+        sent = [(r, (r - step) % p, set(state[r][(r - step) % p])) for r in range(p)]
+        for r, c, contrib in sent:
+            state[(r + 1) % p][c] |= contrib
+        snapshots.append((f"reduce-scatter {step + 1}", [[set(c) for c in row] for row in state]))
+    for step in range(p - 1):  # all-gather: pass the finished chunks on, replacing
+        sent = [(r, (r + 1 - step) % p, set(state[r][(r + 1 - step) % p])) for r in range(p)]
+        for r, c, contrib in sent:
+            state[(r + 1) % p][c] = contrib
+        snapshots.append((f"all-gather {step + 1}", [[set(c) for c in row] for row in state]))
+    assert all(c == set(range(p)) for row in state for c in row)
+    return snapshots
+
+
+@diagram
+def data_parallel(out):
+    N, shards = 7, (4, 3)
+    d = Drawing(720, 450, "A data-parallel step on two ranks, and the ring all-reduce on three",
+                "Top: a global batch of 7 is split 4 and 3 between two ranks; each computes the mean "
+                "gradient of its shard; the all-reduce adds the gradients weighted by n_r / N, which is "
+                "exactly the gradient of the whole batch, on both ranks; both take the same step. "
+                "Bottom: which ranks' values each chunk holds after each step of the ring all-reduce on "
+                "three ranks (computed by simulating it).")
+    d.text(20, 20, f"one step, global batch N = {N} on 2 ranks", 14, anchor="start", bold=True)
+    x = 20
+    for r, n in enumerate(shards):
+        for _ in range(n):
+            d.box(x, 40, 26, 26, "", fill=ACCENT[r], rx=3)
+            x += 30
+        x += 10
+    for r, n in enumerate(shards):
+        y = 100 + r * 60
+        d.box(20, y, 150, 40, f"rank {r}: {n} samples", size=13, fill=ACCENT[r])
+        d.box(195, y, 205, 40, f"g_{r} = mean of its {n} gradients", size=12.5, math=False)
+        d.fwd((170, y + 20), (195, y + 20))
+        d.fwd((400, y + 20), (415, y + 20), (415, 150), (430, 150))
+    d.box(430, 125, 150, 50, "Σ_r (n_r/N) g_r", size=14, math=True, fill=LIGHT)
+    d.text(505, 188, "all-reduce (one buffer)", 12, color=NOTE)
+    d.box(610, 100, 100, 40, "same ∇L", size=13)
+    d.box(610, 160, 100, 40, "same ∇L", size=13)
+    d.fwd((580, 145), (595, 145), (595, 120), (610, 120))
+    d.fwd((580, 155), (595, 155), (595, 180), (610, 180))
+    d.text(360, 222, f"({shards[0]}/{N})·g_0 + ({shards[1]}/{N})·g_1 = (1/{N}) Σ of all {N} gradients: the "
+           "big-batch gradient, exactly", 12.5, color=FWD)
+    # the ring
+    snaps = _ring_allreduce_states(3)
+    d.text(20, 262, "the ring all-reduce, p = 3: chunk j of each rank holds the sum over these ranks", 14,
+           anchor="start", bold=True)
+    cw, ch = 34, 22
+    for k, (title, state) in enumerate(snaps):
+        x0, y0 = 24 + k * 138, 300
+        d.text(x0 + 52, y0 - 12, title, 11, color=NOTE)
+        for r in range(3):
+            d.text(x0 - 2, y0 + r * ch + ch / 2, str(r), 10, anchor="end", color=NOTE)
+            for j in range(3):
+                full = state[r][j] == {0, 1, 2}
+                d.rect(x0 + 4 + j * cw, y0 + r * ch, cw, ch, fill="#cde8c4" if full else "#ffffff", stroke=GREY,
+                       rx=0, width=0.8)
+                d.text(x0 + 4 + j * cw + cw / 2, y0 + r * ch + ch / 2,
+                       "all" if full else "+".join(str(i) for i in sorted(state[r][j])), 10.5)
+    d.text(360, 392, "rows: ranks; columns: the vector's 3 chunks. Each step every rank sends one chunk "
+           "(n/p numbers) to its right", 12, color=NOTE)
+    d.text(360, 410, "neighbour: p − 1 steps add (reduce-scatter), p − 1 steps copy the finished chunks "
+           "(all-gather)", 12, color=NOTE)
+    d.text(360, 434, "2(p − 1) messages of n/p numbers per rank: the bandwidth term 2(p − 1)/p · n/β barely "
+           "grows with p", 12, color=FWD)
+    return d
+
+
 # ====================================================================== main
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
