@@ -50,8 +50,9 @@ def test_equals_fused_lstm_forward_and_backward(lengths, with_hx, device, to_dev
         np.testing.assert_allclose(backend.asnumpy(b), backend.asnumpy(a), rtol=1e-11, atol=1e-13)
     grads_f = dict(fused.named_parameters())
     for mine, p in loop.named_parameters():
-        np.testing.assert_allclose(backend.asnumpy(p.grad), backend.asnumpy(grads_f[nn.CellLoopLSTM.LSTM_KEYS[mine]].grad),
-                                   rtol=1e-11, atol=1e-13, err_msg=mine)
+        theirs = grads_f[nn.CellLoopLSTM.LSTM_KEYS[mine]].grad
+        np.testing.assert_allclose(backend.asnumpy(p.grad), backend.asnumpy(theirs), rtol=1e-11, atol=1e-13,
+                                   err_msg=mine)
 
 
 def test_gradcheck_with_padding(device, to_dev):
