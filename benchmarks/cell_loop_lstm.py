@@ -10,10 +10,12 @@ with the same weights in both layers (same seed) and their outputs checked equal
 
 * ``C-names``: report C's model, ``LSTM(57, 64)`` → ``Linear(64, 18)`` → ``LogSoftmax``,
   ``NLLLoss``, plain SGD, one name of 7 letters per step (the tutorial's loop):
-  ``--model lstm`` against ``--model mylstm`` of ``examples/names_rnn.py``.
+  ``--model lstm`` against ``--model mylstm`` of ``examples/names_rnn.py``
+  (``CharLSTM`` with the fused layer or with ``step_by_step=True``).
 * ``B-imdb``: report B's recurrent layer, ``LSTM(64, 64)`` on a batch of 64 reviews of 300
   tokens, forward + backward of the layer alone (the rest of report B's model is the same
-  for both).
+  for both): ``nn.LSTM`` against ``nn.CellLoopLSTM`` (``--cell lstm`` / ``--cell lstmcell``
+  of ``examples/imdb_lstm.py``).
 
 A step is timed as forward + backward (+ SGD update for ``C-names``); the two layers'
 steps alternate in blocks so that load from other processes hits both alike; the table
@@ -55,20 +57,20 @@ import numpy as np  # noqa: E402
 
 import minidl  # noqa: E402
 from minidl import nn, optim  # noqa: E402
-from minidl.models import NamesLSTM  # noqa: E402
+from minidl.models import CharLSTM  # noqa: E402
 
 
 def names_step(cell_loop: bool, T: int = 7):
     """One tutorial step of report C's LSTM model on a name of T letters."""
     minidl.manual_seed(0)
-    model = NamesLSTM(57, 64, 18, cell_loop=cell_loop)
+    model = CharLSTM(57, 64, 18, step_by_step=cell_loop)
     opt = optim.SGD(model.parameters(), lr=0.05)
     loss = nn.NLLLoss()
     ids = np.random.default_rng(0).integers(0, 57, size=(1, T))
     y = np.array([3])
 
     def step():
-        value = loss(model(ids, np.array([T])), y)
+        value = loss(model(ids, lengths=np.array([T])), y)
         model.backward(loss.backward())
         opt.step()
         opt.zero_grad()

@@ -33,26 +33,17 @@ import torch  # noqa: E402
 
 import minidl  # noqa: E402
 from minidl.data.batching import BatchLoader  # noqa: E402
-from minidl.models import names_model  # noqa: E402
-from minidl.nn import CellLoopLSTM  # noqa: E402
 
 
 class TorchCharRNN(torch.nn.Module):
-    """The tutorial's RNN step (i2h, i2o, LogSoftmax), as minidl's CharRNN."""
-
-    def __init__(self, n_letters, hidden, n_classes):
-        super().__init__()
-        self.i2h = torch.nn.Linear(n_letters + hidden, hidden)
-        self.i2o = torch.nn.Linear(n_letters + hidden, n_classes)
-
-
-class TorchNamesRNN(torch.nn.Module):
-    """The char-RNN over padded batches, as minidl's NamesRNN (keys ``rnn.i2h.weight``, ...)."""
+    """The tutorial's char-RNN (i2h, i2o, LogSoftmax) over padded batches, as minidl's CharRNN
+    (keys ``i2h.weight``, ``i2h.bias``, ``i2o.weight``, ``i2o.bias``)."""
 
     def __init__(self, n_letters, n_classes, hidden=128):
         super().__init__()
         self.n_letters, self.hidden = n_letters, hidden
-        self.rnn = TorchCharRNN(n_letters, hidden, n_classes)
+        self.i2h = torch.nn.Linear(n_letters + hidden, hidden)
+        self.i2o = torch.nn.Linear(n_letters + hidden, n_classes)
 
     def forward(self, ids, lengths):
         x = torch.nn.functional.one_hot(ids.t(), self.n_letters).float()  # (T, B, 57)
@@ -60,40 +51,39 @@ class TorchNamesRNN(torch.nn.Module):
         out = None
         for t in range(int(lengths.max())):
             combined = torch.cat([x[t], h], dim=1)
-            h_new = self.rnn.i2h(combined)
-            log_probs = torch.log_softmax(self.rnn.i2o(combined), dim=1)
+            h_new = self.i2h(combined)
+            log_probs = torch.log_softmax(self.i2o(combined), dim=1)
             h = torch.where((lengths > t)[:, None], h_new, h)  # a finished name keeps its state
             last = (lengths - 1 == t)[:, None]
             out = log_probs if out is None else torch.where(last, log_probs, out)
         return out
 
 
-class TorchNamesLSTM(torch.nn.Module):
+class TorchCharLSTM(torch.nn.Module):
     """LSTM(57, 64) -> the state after the last letter -> Linear(64, 18) -> LogSoftmax, as
-    minidl's NamesLSTM (keys ``rnn.weight_ih_l0``, ..., ``out.weight``, ``out.bias``)."""
+    minidl's CharLSTM (keys ``rnn.weight_ih_l0``, ..., ``fc.weight``, ``fc.bias``)."""
 
     def __init__(self, n_letters, n_classes, hidden=64):
         super().__init__()
         self.n_letters = n_letters
         self.rnn = torch.nn.LSTM(n_letters, hidden)
-        self.out = torch.nn.Linear(hidden, n_classes)
+        self.fc = torch.nn.Linear(hidden, n_classes)
 
     def forward(self, ids, lengths):
         x = torch.nn.functional.one_hot(ids.t(), self.n_letters).float()
         seq, _ = self.rnn(x)  # padding comes after the letters: step length-1 is the last real state
         h = seq[lengths - 1, torch.arange(ids.shape[0])]
-        return torch.log_softmax(self.out(h), dim=1)
+        return torch.log_softmax(self.fc(h), dim=1)
+
+
+# CharLSTM(step_by_step=True) keeps its weights in an LSTMCell: the same arrays as layer 0's
+CELL_KEYS = {"cell.weight_ih": "rnn.weight_ih_l0", "cell.weight_hh": "rnn.weight_hh_l0",
+             "cell.bias_ih": "rnn.bias_ih_l0", "cell.bias_hh": "rnn.bias_hh_l0"}
 
 
 def start_weights(minidl_model) -> dict:
-    """The minidl model's state under the torch twin's keys (the cell loop's renamed)."""
-    sd = {}
-    for k, v in minidl_model.state_dict().items():
-        for mine, theirs in CellLoopLSTM.LSTM_KEYS.items():
-            if k == "rnn." + mine:
-                k = "rnn." + theirs
-        sd[k] = torch.tensor(minidl.asnumpy(v))
-    return sd
+    """The minidl model's state under the torch twin's keys."""
+    return {CELL_KEYS.get(k, k): torch.tensor(minidl.asnumpy(v)) for k, v in minidl_model.state_dict().items()}
 
 
 def _tensors(b):
@@ -148,8 +138,8 @@ def main(argv=None):
     t_data = time.perf_counter() - t0
     minidl.manual_seed(args.seed)
     torch.manual_seed(args.seed)
-    model = TorchNamesRNN(57, C) if args.model == "rnn" else TorchNamesLSTM(57, C)
-    model.load_state_dict(start_weights(names_model(args.model, n_languages=C)), strict=True)
+    model = TorchCharRNN(ex.N_LETTERS, C) if args.model == "rnn" else TorchCharLSTM(ex.N_LETTERS, C)
+    model.load_state_dict(start_weights(ex.names_model(args.model, n_languages=C)), strict=True)
     opt = torch.optim.SGD(model.parameters(), lr=args.lr)
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, {len(train)} training names, "
           f"protocol {args.protocol}, SGD lr {args.lr}")
@@ -172,7 +162,7 @@ def main(argv=None):
             row["step"] = min(epoch * args.log_every, steps)
         else:
             ev = evaluate(model, test, C)
-            row.update(test_loss=ev["loss"], test_acc=ev["acc"])
+            row.update(test_loss=ev["loss"], test_acc=ev["acc"], test_balanced_acc=ev["balanced_acc"])
             if best is None or ev["acc"] > best["test_acc"]:
                 best, best_state = row, copy.deepcopy(model.state_dict())
         row["seconds"] = time.perf_counter() - te

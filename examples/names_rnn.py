@@ -10,13 +10,14 @@
 languages, folded to the 57 ASCII symbols by :mod:`minidl.data.names`; a name is a
 sequence of one-hot letters.
 
-**Models** (report C): ``--model rnn`` the tutorial's char-RNN (``i2h = Linear(57 + 128,
-128)``, ``i2o = Linear(57 + 128, 18)``, ``LogSoftmax``); ``--model lstm`` ``LSTM(57, 64)`` →
-``Linear(64, 18)`` → ``LogSoftmax``; ``--model mylstm`` the same network with the LSTM
-written as ``nn.LSTMCell`` stepped in a Python loop (:class:`minidl.nn.CellLoopLSTM`,
-report C's "own LSTM"; same start weights as ``--model lstm`` for the same seed, and the
-same function: the two runs differ only by floating-point rounding). Loss ``NLLLoss``;
-back-propagation through the letters of each name.
+**Models** (report C): ``--model rnn`` the tutorial's char-RNN (:class:`minidl.models.CharRNN`:
+``i2h = Linear(57 + 128, 128)``, ``i2o = Linear(57 + 128, 18)``, ``LogSoftmax``);
+``--model lstm`` ``LSTM(57, 64)`` → ``Linear(64, 18)`` → ``LogSoftmax``
+(:class:`minidl.models.CharLSTM`); ``--model mylstm`` the same network with the LSTM run as
+``nn.LSTMCell`` stepped in a Python loop (``CharLSTM(step_by_step=True)``, report C's "own
+LSTM"; the same start weights as ``--model lstm`` for the same seed, and the same function:
+the two runs differ only by floating-point rounding). Loss ``NLLLoss``; back-propagation
+through the letters of each name.
 
 **Protocols.** Report C follows the tutorial and does not state its protocol.
 
@@ -45,33 +46,51 @@ plain SGD moves them little), so the LSTMs default to 0.05 (``--lr`` overrides),
 what a student adapting the tutorial's loop would try next; see the results page for the
 measured effect.
 
+The data: ``--data``, else ``$MINIDL_DATA``, else the cache folder; when none holds a copy,
+the tutorial's ``data.zip`` is downloaded (SHA-256 checked; ``--no-download`` forbids it).
+
 Writes to ``--out``: ``history.json``/``.csv`` (one row per 1,000 steps or per epoch),
 ``summary.json``, ``curves.png``, ``confusion.png``, ``best.npz`` and ``last.npz``
-(``--resume`` continues from it).
+(``--resume`` continues from it; it refuses a checkpoint trained with other settings,
+``--steps``/``--epochs`` may grow, unless ``--allow-config-change``). A missing or damaged
+data set, an unreadable checkpoint or a diverged run ends with one ``error:`` line.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
+import re
 import sys
 import time
+import urllib.error
 
 import numpy as np
 
 import minidl
 from minidl import nn, optim
 from minidl.data.batching import Batch, BatchLoader
-from minidl.data.names import NamesSplit, load_names
-from minidl.metrics import confusion_matrix, per_class_accuracy
-from minidl.models import names_model
+from minidl.data.names import NAMES_URL, NamesSplit, load_names
+from minidl.errors import CheckpointError, DataError, TrainingDiverged
+from minidl.metrics import balanced_accuracy_from_confusion, confusion_matrix, per_class_accuracy_from_confusion
+from minidl.models import CharLSTM, CharRNN
 from minidl.plot import plot_confusion_matrix, plot_history, save_figure
 from minidl.train import evaluate, fit
 
 DEFAULT_LR = {"rnn": 0.005, "lstm": 0.05, "mylstm": 0.05}
 TUTORIAL_STEPS = 100_000
 CONFUSION_STREAM = 1_000_003  # the rng stream of the tutorial's 10,000 evaluation samples
+N_LETTERS = 57
+
+
+def names_model(kind: str, n_languages: int = 18):
+    """Report C's model for ``--model``: the char-RNN (hidden 128), LSTM(57, 64) + Linear, or
+    the same LSTM as a cell stepped in Python."""
+    if kind == "rnn":
+        return CharRNN(N_LETTERS, 128, n_languages)
+    return CharLSTM(N_LETTERS, 64, n_languages, step_by_step=kind == "mylstm")
 
 
 def parse_args(argv=None):
@@ -92,10 +111,14 @@ def parse_args(argv=None):
     p.add_argument("--split-seed", type=int, default=0, help="heldout: seed of the 80/20 split")
     p.add_argument("--seed", type=int, default=0, help="start weights and sampling order")
     p.add_argument("--data", default=None, help="folder of <Language>.txt (default: $MINIDL_DATA, then the cache)")
-    p.add_argument("--download", action="store_true", help="download the tutorial's data.zip if no copy is found")
+    p.add_argument("--download", action=argparse.BooleanOptionalAction, default=True,
+                   help="fetch the tutorial's data.zip (SHA-256 checked) when no copy is found (default); "
+                        "--no-download never touches the network")
     p.add_argument("--out", default="runs/names_rnn")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.npz")
+    p.add_argument("--allow-config-change", action="store_true",
+                   help="with --resume: continue with settings that differ from the checkpoint's (default: refuse)")
     p.add_argument("--progress", choices=["auto", "on", "off"], default="auto")
     args = p.parse_args(argv)
     if args.lr is None:
@@ -107,6 +130,12 @@ def parse_args(argv=None):
         if v is not None and v < 1:
             p.error(f"--{name.replace('_', '-')} must be >= 1, got {v}")
     return args
+
+
+# what may differ between a run and its --resume; every other option is the run's config
+# (--steps and --epochs may grow; fit records lr and clip itself)
+NOT_CONFIG = {"steps", "epochs", "data", "download", "out", "device", "resume", "allow_config_change", "progress",
+              "lr", "clip", "confusion_samples"}
 
 
 # ---------------------------------------------------------------------- data
@@ -130,8 +159,13 @@ def prepare_data(args):
     """``(train, test, languages)``: the tutorial protocol trains and evaluates on one pool
     (``test`` is None); the held-out protocol splits each language 80/20."""
     heldout = args.protocol == "heldout"
-    data = load_names(args.data, test_fraction=0.2 if heldout else 0.0, seed=args.split_seed,
-                      download=args.download, unique=heldout and not args.keep_duplicates)
+    try:
+        data = load_names(args.data, test_fraction=0.2 if heldout else 0.0, seed=args.split_seed,
+                          download=args.download, unique=heldout and not args.keep_duplicates)
+    except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as e:
+        raise DataError(f"could not download the names data from {NAMES_URL} ({getattr(e, 'reason', None) or e}). "
+                        "Offline: unzip its data/names/ folder on a machine with internet and pass --data PATH; "
+                        "--no-download never tries the network") from e
     train, test = data.train, data.test if heldout else None
     if args.limit:
         train = limit_per_language(train, args.limit, args.split_seed)
@@ -201,16 +235,17 @@ def eval_loader(split: NamesSplit) -> BatchLoader:
 
 # ---------------------------------------------------------------------- metrics
 def scores(y_true, y_pred, n_classes: int) -> dict:
-    """Overall and class-balanced accuracy, per-class accuracy and the confusion counts."""
+    """Overall and class-balanced accuracy (the mean of the per-language accuracies, over
+    the languages present), per-language accuracy and the confusion counts (rows = truth)."""
     cm = confusion_matrix(y_true, y_pred, n_classes)
-    per = per_class_accuracy(y_true, y_pred, n_classes)
-    present = cm.sum(axis=1) > 0
-    return {"acc": float(np.trace(cm) / max(cm.sum(), 1)), "balanced_acc": float(np.mean(per[present])),
+    per = per_class_accuracy_from_confusion(cm)
+    return {"acc": float(np.trace(cm) / max(cm.sum(), 1)), "balanced_acc": float(balanced_accuracy_from_confusion(cm)),
             "per_class": [None if np.isnan(a) else float(a) for a in per], "confusion": cm.tolist(),
             "n": int(cm.sum())}
 
 
 def evaluate_split(model, split: NamesSplit, n_classes: int, device: str) -> dict:
+    """Every name of ``split`` once: loss and :func:`scores`."""
     ev = evaluate(model, nn.NLLLoss(), eval_loader(split), device)
     return dict(scores(ev["y_true"], ev["y_pred"], n_classes), loss=ev["loss"])
 
@@ -261,8 +296,10 @@ def main(argv=None) -> dict:
         loader = BatchLoader(train.ids, train.labels, train.lengths, batch_size=args.batch_size, shuffle=True,
                              seed=args.seed)
         epochs, test_loader = args.epochs or 10, eval_loader(test)
+    config = {k: v for k, v in vars(args).items() if k not in NOT_CONFIG}
     hist = fit(model, nn.NLLLoss(), opt, loader, test_loader, epochs=epochs, device=args.device,
-               clip_grad=args.clip, checkpoint_dir=args.out, resume=args.resume, progress=progress)
+               clip_grad=args.clip, checkpoint_dir=args.out, resume=args.resume, progress=progress, config=config,
+               allow_config_change=args.allow_config_change)
     train_seconds = sum(r["seconds"] for r in hist.rows)
     rows = hist.rows
     if steps is not None:  # the tutorial's x axis: steps done at the end of each window
@@ -314,8 +351,19 @@ def main(argv=None) -> dict:
     return dict(summary, history=rows)
 
 
-if __name__ == "__main__":
+# the errors a user meets (no data, a damaged file or checkpoint, a diverged run): one line
+USER_ERRORS = (TrainingDiverged, DataError, CheckpointError, FileNotFoundError)
+
+
+def cli(argv=None) -> int:
+    """``main`` for the command line: exit code 0, or 1 after one ``error:`` line on stderr."""
     try:
-        main(sys.argv[1:])
-    except FileNotFoundError as e:  # no data set: say where to put it, without a traceback
-        sys.exit(f"error: {e}")
+        main(argv)
+    except USER_ERRORS as e:
+        print("error: " + re.sub(r"\s*\n\s*", " ", str(e).strip()), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli(sys.argv[1:]))

@@ -18,7 +18,7 @@ def load(*path):
 
 def test_own_lstm_run_follows_the_fused_lstm(tmp_path, monkeypatch):
     monkeypatch.setenv("MINIDL_CACHE", str(tmp_path / "cache"))
-    data = load("tests", "test_example_imdb.py").make_aclimdb(tmp_path / "data", n_per_class=60)
+    data = load("tests", "fake_imdb.py").make_aclimdb(tmp_path / "data", n_per_class=60)
     example = load("examples", "imdb_lstm.py")
     runs = {}
     for cell in ("lstm", "lstmcell"):

@@ -142,3 +142,9 @@ def test_pytorch_twin_follows_the_same_trajectory(example, data, tmp_path, model
     assert ours["last"]["confusion"] == theirs["last"]["confusion"]
     saved = json.loads((tmp_path / "t" / "summary.json").read_text())
     assert saved["last"]["acc"] == theirs["last"]["acc"] and set(saved) >= {"best_acc", "last_acc", "languages"}
+
+
+def test_missing_data_is_one_error_line(example, tmp_path, capsys):
+    code = example.cli(["--data", str(tmp_path / "nowhere"), "--no-download", "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and err.startswith("error:") and "\n" not in err and "Traceback" not in err
