@@ -333,8 +333,9 @@ def _per_class(rec: Record, which: str):
     row = rec.last() if which == "last" else rec.best()
     if row is None:
         return None
-    if "test_acc_neg" in row:  # the twin records per-class accuracy every epoch
-        return row["test_acc_neg"], row["test_acc_pos"], row["test_acc"], row["epoch"]
+    for neg, pos in (("test_acc_neg", "test_acc_pos"), ("test_acc_class0", "test_acc_class1")):
+        if row.get(neg) is not None:  # per-class accuracy recorded every epoch (the twin; fit since issue 12)
+            return row[neg], row[pos], row["test_acc"], row["epoch"]
     per = rec.meta.get("summary", {}).get(f"per_class_{which}")
     return (per[0], per[1], row["test_acc"], row["epoch"]) if per else None
 
