@@ -33,6 +33,7 @@ import torch  # noqa: E402
 
 import minidl  # noqa: E402
 from minidl.data.batching import BatchLoader  # noqa: E402
+from minidl.fileio import atomic_write_text  # noqa: E402
 
 
 class TorchCharRNN(torch.nn.Module):
@@ -193,12 +194,8 @@ def main(argv=None):
           + (f", sampled {last['sampled_acc']:.2%})" if "sampled_acc" in last else ")")
           + f"; training {elapsed:.1f} s")
     if args.out:
-        os.makedirs(args.out, exist_ok=True)
         for name, obj in (("history.json", {"rows": rows}), ("summary.json", summary)):
-            tmp = os.path.join(args.out, f".{name}.tmp")
-            with open(tmp, "w", encoding="utf-8") as f:
-                json.dump(obj, f, indent=1)
-            os.replace(tmp, os.path.join(args.out, name))
+            atomic_write_text(os.path.join(args.out, name), json.dumps(obj, indent=1))
     return dict(summary, rows=rows)
 
 

@@ -74,6 +74,7 @@ from minidl import nn, optim
 from minidl.data.batching import Batch, BatchLoader
 from minidl.data.names import NAMES_URL, NamesSplit, load_names
 from minidl.errors import CheckpointError, DataError, TrainingDiverged
+from minidl.fileio import atomic_write_text
 from minidl.metrics import balanced_accuracy_from_confusion, confusion_matrix, per_class_accuracy_from_confusion
 from minidl.models import CharLSTM, CharRNN
 from minidl.plot import plot_confusion_matrix, plot_history, save_figure
@@ -272,83 +273,92 @@ def plot_tutorial_curves(rows, window: int, path, title: str):
 
 
 # ---------------------------------------------------------------------- main
+def make_loaders(args, train, test):
+    """``(train loader, test loader or None, fit's epochs, total steps or None)``."""
+    if args.protocol == "tutorial":
+        steps = args.steps or (args.epochs * len(train) if args.epochs else TUTORIAL_STEPS)
+        sampler = TutorialSampler(train, steps, args.log_every, args.seed)
+        return sampler, None, sampler.windows, steps
+    loader = BatchLoader(train.ids, train.labels, train.lengths, batch_size=args.batch_size, shuffle=True,
+                         seed=args.seed)
+    return loader, eval_loader(test), args.epochs or 10, None
+
+
+def finish_tutorial(args, model, train, sampler, rows, languages) -> dict:
+    """The tutorial's evaluation of the final model: every name once, and 10,000 names drawn
+    the tutorial's way (its confusion matrix); the curves per 1,000 steps."""
+    C = len(languages)
+    last = evaluate_split(model, train, C, args.device)
+    tut = evaluate_split(model, subset(train, sampler.draw(args.confusion_samples, CONFUSION_STREAM)), C,
+                         args.device)
+    last.update(sampled_acc=tut["acc"], sampled_balanced_acc=tut["balanced_acc"], confusion_sampled=tut["confusion"])
+    plot_tutorial_curves(rows, args.log_every, os.path.join(args.out, "curves.png"),
+                         f"names, {args.model} (minidl), tutorial protocol")
+    plot_confusion_matrix(np.array(tut["confusion"]), languages, os.path.join(args.out, "confusion.png"),
+                          title=f"{args.model}: {args.confusion_samples:,} random samples (tutorial), rows normalised")
+    return {"last": last, "last_acc": last["acc"], "last_epoch": len(rows), "best_acc": last["acc"],
+            "best_epoch": len(rows)}
+
+
+def finish_heldout(args, model, test, hist, languages) -> dict:
+    """Test scores of the last epoch's weights and of the best epoch's (``best.npz``)."""
+    C = len(languages)
+    last = evaluate_split(model, test, C, args.device)
+    model.load_state_dict(minidl.load(os.path.join(args.out, "best.npz"))["model"])
+    best = evaluate_split(model, test, C, args.device)
+    b = hist.best("test_acc")
+    plot_history(hist.rows, os.path.join(args.out, "curves.png"), title=f"names, {args.model} (minidl), held-out")
+    plot_confusion_matrix(np.array(best["confusion"]), languages, os.path.join(args.out, "confusion.png"),
+                          title=f"{args.model}: test set, best epoch {b['epoch']}, rows normalised")
+    return {"last": last, "best": best, "last_acc": hist.rows[-1]["test_acc"], "last_epoch": hist.rows[-1]["epoch"],
+            "best_acc": b["test_acc"], "best_epoch": b["epoch"]}
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
     t_start = time.perf_counter()
     minidl.manual_seed(args.seed)
     train, test, languages = prepare_data(args)
-    C = len(languages)
     t_data = time.perf_counter() - t_start
     print(f"data: {len(train)} training names" + (f", {len(test)} test names" if test is not None else "")
-          + f", {C} languages, protocol {args.protocol}, loaded in {t_data:.1f} s")
+          + f", {len(languages)} languages, protocol {args.protocol}, loaded in {t_data:.1f} s")
 
-    model = names_model(args.model, n_languages=C).to(args.device)
+    model = names_model(args.model, n_languages=len(languages)).to(args.device)
     print(model)
     print(f"parameters: {sum(p.data.size for p in model.parameters()):,}; SGD lr {args.lr}")
     opt = optim.SGD(model.parameters(), lr=args.lr)
-    progress = {"auto": None, "on": True, "off": False}[args.progress]
-    if args.protocol == "tutorial":
-        steps = args.steps or (args.epochs * len(train) if args.epochs else TUTORIAL_STEPS)
-        loader = TutorialSampler(train, steps, args.log_every, args.seed)
-        epochs, test_loader = loader.windows, None
-    else:
-        steps = None
-        loader = BatchLoader(train.ids, train.labels, train.lengths, batch_size=args.batch_size, shuffle=True,
-                             seed=args.seed)
-        epochs, test_loader = args.epochs or 10, eval_loader(test)
+    loader, test_loader, epochs, steps = make_loaders(args, train, test)
     config = {k: v for k, v in vars(args).items() if k not in NOT_CONFIG}
     hist = fit(model, nn.NLLLoss(), opt, loader, test_loader, epochs=epochs, device=args.device,
-               clip_grad=args.clip, checkpoint_dir=args.out, resume=args.resume, progress=progress, config=config,
+               clip_grad=args.clip, checkpoint_dir=args.out, resume=args.resume,
+               progress={"auto": None, "on": True, "off": False}[args.progress], config=config,
                allow_config_change=args.allow_config_change)
     train_seconds = sum(r["seconds"] for r in hist.rows)
-    rows = hist.rows
     if steps is not None:  # the tutorial's x axis: steps done at the end of each window
-        rows = [dict(r, step=min(r["epoch"] * args.log_every, steps)) for r in rows]
-        hist.rows[:] = rows
+        hist.rows[:] = [dict(r, step=min(r["epoch"] * args.log_every, steps)) for r in hist.rows]
         hist.save(os.path.join(args.out, "history.json"))
         hist.save(os.path.join(args.out, "history.csv"))
 
     summary = {"protocol": args.protocol, "model": args.model, "languages": languages, "lr": args.lr,
                "train_names": len(train), "test_names": None if test is None else len(test), "steps": steps,
                "epochs": epochs, "data_seconds": t_data, "train_seconds": train_seconds}
-    if args.protocol == "tutorial":
-        last = evaluate_split(model, train, C, args.device)  # every name once
-        sampled = subset(train, loader.draw(args.confusion_samples, CONFUSION_STREAM))
-        tut = evaluate_split(model, sampled, C, args.device)  # the tutorial's 10,000 samples
-        last.update(sampled_acc=tut["acc"], sampled_balanced_acc=tut["balanced_acc"],
-                    confusion_sampled=tut["confusion"])
-        best = None
-        summary.update(last=last, last_acc=last["acc"], last_epoch=len(rows), best_acc=last["acc"],
-                       best_epoch=len(rows))
-        cm, cm_what = np.array(tut["confusion"]), f"{args.confusion_samples:,} random samples (tutorial)"
-        plot_tutorial_curves(rows, args.log_every, os.path.join(args.out, "curves.png"),
-                             f"names, {args.model} (minidl), tutorial protocol")
+    if steps is not None:
+        summary.update(finish_tutorial(args, model, train, loader, hist.rows, languages))
     else:
-        last = evaluate_split(model, test, C, args.device)
-        model.load_state_dict(minidl.load(os.path.join(args.out, "best.npz"))["model"])
-        best = evaluate_split(model, test, C, args.device)
-        b = hist.best("test_acc")
-        summary.update(last=last, best=best, last_acc=rows[-1]["test_acc"], last_epoch=rows[-1]["epoch"],
-                       best_acc=b["test_acc"], best_epoch=b["epoch"])
-        cm, cm_what = np.array(best["confusion"]), f"test set, best epoch {b['epoch']}"
-        plot_history(rows, os.path.join(args.out, "curves.png"),
-                     title=f"names, {args.model} (minidl), held-out protocol")
-    plot_confusion_matrix(cm, languages, os.path.join(args.out, "confusion.png"),
-                          title=f"{args.model}: {cm_what}, rows normalised")
+        summary.update(finish_heldout(args, model, test, hist, languages))
     wall = time.perf_counter() - t_start
     summary.update(wall_seconds=wall, threads=os.environ.get("OPENBLAS_NUM_THREADS"), args=vars(args))
 
     print()
-    for name, s in (("best epoch", best), ("last", last)):
+    for name in ("best", "last"):
+        s = summary.get(name)
         if s is not None:
             extra = f", sampled {s['sampled_acc']:.2%}" if "sampled_acc" in s else ""
-            print(f"{name:11s} accuracy {s['acc']:.2%} (class-balanced {s['balanced_acc']:.2%}{extra}) "
-                  f"on {s['n']:,} names")
+            print(f"{name + (' epoch' if name == 'best' else ''):11s} accuracy {s['acc']:.2%} (class-balanced "
+                  f"{s['balanced_acc']:.2%}{extra}) on {s['n']:,} names")
     print(f"wall time {wall:.1f} s (data {t_data:.1f} s, training {train_seconds:.1f} s); outputs in {args.out}/")
-    with open(os.path.join(args.out, ".summary.tmp"), "w", encoding="utf-8") as f:
-        json.dump(summary, f, indent=1)
-    os.replace(os.path.join(args.out, ".summary.tmp"), os.path.join(args.out, "summary.json"))
-    return dict(summary, history=rows)
+    atomic_write_text(os.path.join(args.out, "summary.json"), json.dumps(summary, indent=1))
+    return dict(summary, history=hist.rows)
 
 
 # the errors a user meets (no data, a damaged file or checkpoint, a diverged run): one line

@@ -43,7 +43,6 @@ import os
 import re
 import statistics
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,13 +58,14 @@ NOT_RUN = "queued"
 
 
 # ---------------------------------------------------------------------- files
+sys.path.insert(0, str(ROOT))  # this checkout's minidl (the figures, the atomic writer)
+from minidl.fileio import atomic_write_text  # noqa: E402
+
+
 def write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (temporary file beside it, then rename)."""
+    """Write ``text`` to ``path`` atomically (minidl.fileio: temporary file, then rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    atomic_write_text(path, text)
 
 
 def write_json(path: Path, obj) -> None:
@@ -544,7 +544,6 @@ TABLES = {
 
 # ---------------------------------------------------------------------- figures
 def _plot_runs(runs: dict, path: Path, title: str, splits=("train", "test")):
-    sys.path.insert(0, str(ROOT))
     from minidl.plot import plot_runs
 
     return plot_runs(runs, path, title=title, splits=splits)
@@ -552,7 +551,6 @@ def _plot_runs(runs: dict, path: Path, title: str, splits=("train", "test")):
 
 def _plot_tutorial(runs: dict, path: Path, title: str):
     """Report C's curves: mean loss and share of right guesses per 1,000 steps, several runs."""
-    sys.path.insert(0, str(ROOT))
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -576,7 +574,6 @@ def _plot_tutorial(runs: dict, path: Path, title: str):
 
 
 def _plot_confusion(rec: Record, which: str, key: str, path: Path, title: str):
-    sys.path.insert(0, str(ROOT))
     from minidl.plot import plot_confusion_matrix
 
     s = rec.meta["summary"]
