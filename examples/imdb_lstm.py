@@ -40,6 +40,7 @@ from minidl.data import default_cache_dir
 from minidl.data.batching import BatchLoader
 from minidl.data.imdb import IMDB_URL, load_imdb
 from minidl.errors import CheckpointError, DataError, TrainingDiverged
+from minidl.fileio import atomic_write_text
 from minidl.models import ImdbClassifier
 from minidl.plot import plot_confusion_matrix, plot_history
 from minidl.train import evaluate, fit
@@ -166,8 +167,7 @@ def main(argv=None) -> dict:
                "last_epoch": hist.rows[-1]["epoch"], "per_class_best": [float(a) for a in per_class],
                "per_class_last": [float(a) for a in per_class_last], "wall_seconds": wall,
                "data_seconds": t_data, "seconds_to_best": to_best, "args": vars(args)}
-    with open(os.path.join(args.out, "summary.json"), "w", encoding="utf-8") as f:
-        json.dump(summary, f, indent=1)
+    atomic_write_text(os.path.join(args.out, "summary.json"), json.dumps(summary, indent=1))
     return dict(summary, history=hist.rows)
 
 
