@@ -11,14 +11,16 @@ backward once per step, last step first::
     for t in reversed(range(T)):                backward: T cell backwards, T caches popped
         dx[t], dh, dc = cell.backward(dh + d_out[t], dc)
 
-It computes exactly what :class:`minidl.nn.LSTM` computes for one layer (the same gate
-functions of :mod:`minidl.functional.lstm_cell`), with the same interface, so either can sit
+It computes exactly what :class:`minidl.nn.LSTM` computes for one layer (the cell is the
+sequence function of :mod:`minidl.functional.lstm` run for one step), with the same
+interface, so either can sit
 in a model; ``tests/nn/test_cell_loop_lstm.py`` proves the two equal, forward and
 backward, at the same weights. What it gives up is speed: the fused layer projects the
 inputs of *all* steps with one GEMM and runs the gate arithmetic on preallocated
-time-major buffers, while this loop pays, at every step, the input GEMM of one step, a
-fresh allocation for every intermediate, and the Python overhead of two module calls
-(``benchmarks/cell_loop_lstm.py`` times the difference).
+time-major buffers, while this loop pays, at every step, the input GEMM of one step, the
+weights packed into the gate layout again, a fresh allocation for every buffer, and the
+argument checks and Python overhead of a whole sequence call (``benchmarks/cell_loop_lstm.py``
+times the difference).
 
 Report C writes its LSTM with separate ``W, U, b`` per gate: ``i = σ(x W_i + h U_i + b_i)``
 and so on. Those are blocks of the cell's stacked matrices (rows in PyTorch's gate order
@@ -45,7 +47,7 @@ from __future__ import annotations
 
 from .. import backend
 from ..errors import DTypeError, ShapeError
-from ..functional.recurrent import make_lengths
+from ..functional.sequence import make_lengths
 from ..module import Module
 from .rnn_cells import LSTMCell
 
@@ -105,7 +107,7 @@ class CellLoopLSTM(Module):
         T, B, _ = x.shape
         T_run, keep = T, [None] * T
         if lengths is not None:
-            host = make_lengths(lengths, T, B, xp, x.dtype).host  # checks 1 <= lengths <= T
+            host = make_lengths(lengths, T, B, xp, x.dtype, who="CellLoopLSTM").host  # 1 <= lengths <= T
             T_run = int(host.max())
             # keep[t]: (B, 1) True where step t is real; None where every sequence is real
             keep = [None if (host > t).all() else xp.asarray((host > t)[:, None]) for t in range(T_run)]
