@@ -143,6 +143,12 @@ def test_tables_show_the_records_numbers(tmp_path):
                   "{{value:D-lstm-s0:last.test_acc:pct}}; {{value:missing:x:pct}}", recs, "", False)
     assert text == f"{100 * ACCS[best10]:.2f}% at {best10 + 1}; {100 * ACCS[-1]:.2f}%; (not yet recorded)"
 
+    # a number below the report's is said so, with the best epoch and the twin's beside it
+    short = R.shortfalls(recs, "B")
+    assert f"- LSTM, seed 0: {100 * ACCS[9]:.2f}% at the last epoch (10) against the report's 86.00%" in short
+    assert f"the PyTorch twin: {100 * (ACCS[9] - 0.01):.2f}%" in short
+    assert R.shortfalls(recs, "A") == "*No minidl run of report A is recorded yet.*"
+
     # a changed history changes what is rendered
     before = R.imdb_table(recs, ["B-lstm"])
     recs["D-lstm-s0"].history[9]["test_acc"] = 0.5
