@@ -57,7 +57,8 @@ LOSSES = {
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--cell", choices=["lstm", "gru", "rnn"], default="lstm")
+    p.add_argument("--cell", choices=["lstm", "gru", "rnn", "lstmcell"], default="lstm",
+                   help="lstmcell: report B's own LSTM, nn.LSTMCell stepped in Python")
     p.add_argument("--embed-dim", type=int, default=64)
     p.add_argument("--hidden-size", type=int, default=64)
     p.add_argument("--fc-dim", type=int, default=64)
