@@ -70,7 +70,7 @@ import urllib.error
 import numpy as np
 
 import minidl
-from minidl import nn, optim
+from minidl import distributed, nn, optim
 from minidl.data.batching import Batch, BatchLoader
 from minidl.data.names import NAMES_URL, NamesSplit, load_names
 from minidl.errors import CheckpointError, DataError, TrainingDiverged
@@ -316,6 +316,13 @@ def finish_heldout(args, model, test, hist, languages) -> dict:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    # under `mpiexec -n p`: one of p ranks, each taking its share of every batch (with the
+    # tutorial's one name per step only rank 0's share is non-empty: use --protocol heldout
+    # --batch-size N to spread the work); without a launcher: one process, as before
+    dist = distributed.init(device=args.device)
+    if not dist.is_root:
+        sys.stdout = open(os.devnull, "w")  # rank 0 alone prints
+    print(f"world size {dist.world_size}")
     t_start = time.perf_counter()
     minidl.manual_seed(args.seed)
     train, test, languages = prepare_data(args)
@@ -332,7 +339,10 @@ def main(argv=None) -> dict:
     hist = fit(model, nn.NLLLoss(), opt, loader, test_loader, epochs=epochs, device=args.device,
                clip_grad=args.clip, checkpoint_dir=args.out, resume=args.resume,
                progress={"auto": None, "on": True, "off": False}[args.progress], config=config,
-               allow_config_change=args.allow_config_change)
+               allow_config_change=args.allow_config_change,
+               distributed=dist if dist.world_size > 1 else None)
+    if not dist.is_root:  # rank 0 alone evaluates, plots and writes the summary
+        return {"history": hist.rows}
     train_seconds = sum(r["seconds"] for r in hist.rows)
     if steps is not None:  # the tutorial's x axis: steps done at the end of each window
         hist.rows[:] = [dict(r, step=min(r["epoch"] * args.log_every, steps)) for r in hist.rows]
