@@ -7,9 +7,11 @@ U(−1/√fan, 1/√fan); ``Embedding`` draws N(0, 1).
 
 from __future__ import annotations
 
+import math
+
 from .. import backend
 
-__all__ = ["uniform", "normal", "zeros", "ones"]
+__all__ = ["uniform", "normal", "zeros", "ones", "kaiming_normal"]
 
 
 def uniform(shape, bound: float, dtype=None):
@@ -33,3 +35,8 @@ def ones(shape, dtype=None):
     """Ones of ``shape`` (host, default float dtype)."""
     return backend.numpy.ones(shape, dtype=dtype or backend.get_default_dtype())
 
+
+def kaiming_normal(shape, fan_in: int, dtype=None):
+    """N(0, 2/fan_in): He et al. (2015), for layers followed by ReLU (the initialisation
+    chapter compares it with PyTorch's default on a deep ReLU stack)."""
+    return normal(shape, math.sqrt(2.0 / fan_in), dtype)
