@@ -174,6 +174,20 @@ def _rnn_backward(layer, x, *d_states, **fwd):
 
 
 RECURRENT = [
+    Case("nn.CellLoopLSTM", "a list as input", lambda: nn.CellLoopLSTM(2, 3)([[[0.0, 0.0]]]), DTypeError,
+         r"CellLoopLSTM: input must be an array .*got list"),
+    Case("nn.CellLoopLSTM", "no time step (as LSTM and PyTorch)", lambda: nn.CellLoopLSTM(2, 3)(_zeros(0, 2, 2)),
+         ShapeError, r"CellLoopLSTM: input must have shape \(T, B, D\) with T ≥ 1 and D = 2, got \(0, 2, 2\)"),
+    Case("nn.CellLoopLSTM", "input of the wrong width", lambda: nn.CellLoopLSTM(2, 3)(_zeros(3, 2, 4)), ShapeError,
+         r"CellLoopLSTM: input must have shape \(T, B, D\) .*got \(3, 2, 4\)"),
+    Case("nn.CellLoopLSTM", "lengths with a 0", lambda: nn.CellLoopLSTM(2, 3)(_zeros(3, 2, 2), lengths=[0, 2]),
+         RangeError, r"CellLoopLSTM: lengths must lie in \[1, T\] = \[1, 3\]"),
+    Case("nn.CellLoopLSTM", "a d_output of the wrong shape",
+         backward_after(nn.CellLoopLSTM(2, 3), _zeros(3, 2, 2), _zeros(3, 2, 4)), ShapeError,
+         r"CellLoopLSTM\.backward: d_output must have the output's shape \(3, 2, 3\), got \(3, 2, 4\)"),
+    Case("nn.CellLoopLSTM", "a d_h_n of the wrong shape",
+         lambda: _rnn_backward(nn.CellLoopLSTM(2, 3), _zeros(3, 2, 2), _zeros(3, 2, 3)), ShapeError,
+         r"CellLoopLSTM\.backward: d_h_n must have the output's shape \(1, 2, 3\), got \(3, 2, 3\)"),
     Case("nn.LSTM", "lstm-T0",
          lambda: LSTM(2, 3)(_zeros(0, 2, 2)),
          ShapeError, r"LSTM: input must have at least one time step"),

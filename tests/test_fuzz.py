@@ -290,7 +290,8 @@ def _reference_sequence(kind, layer, x, lengths):
     from minidl.functional.lstm import lstm_step_reference
     from minidl.functional.rnn import rnn_step_reference
 
-    w = {k: host(v).astype(np.float64) for k, v in layer.state_dict().items()}
+    w = {getattr(layer, "LSTM_KEYS", {}).get(k, k): host(v).astype(np.float64) for k, v in layer.state_dict().items()}
+    kind = "LSTM" if kind == "CellLoopLSTM" else kind  # the same maths, stepped by LSTMCell
     args = [w["weight_ih_l0"], w["weight_hh_l0"], w["bias_ih_l0"], w["bias_hh_l0"]]
     T, B, _ = x.shape
     H = layer.hidden_size
@@ -321,7 +322,7 @@ def fuzz_recurrent(kind, data):
     device, (xd,) = on_device(data, x)
     layer.to(device)
     out, states = layer(maybe_list(data, xd), lengths=lengths)
-    h_n = states[0] if kind == "LSTM" else states
+    h_n = states[0] if "LSTM" in kind else states
     want_out, want_h = _reference_sequence(kind, layer, x, lengths)
     np.testing.assert_allclose(host(out), want_out, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(host(h_n), want_h, rtol=1e-4, atol=1e-5)
@@ -484,7 +485,7 @@ ENTRY_POINTS = {
     "nn.AdaptiveAvgPool2d": fuzz_adaptive_pool,
     "nn.BatchNorm1d": lambda data: fuzz_batchnorm("BatchNorm1d", data),
     "nn.BatchNorm2d": lambda data: fuzz_batchnorm("BatchNorm2d", data),
-    **{f"nn.{n}": (lambda data, n=n: fuzz_recurrent(n, data)) for n in ["RNN", "LSTM", "GRU"]},
+    **{f"nn.{n}": (lambda data, n=n: fuzz_recurrent(n, data)) for n in ["RNN", "LSTM", "GRU", "CellLoopLSTM"]},
     **{f"nn.{n}": (lambda data, n=n: fuzz_cell(n, data)) for n in ["RNNCell", "LSTMCell", "GRUCell"]},
     **{f"nn.{n}": (lambda data, n=n: fuzz_class_loss(n, data)) for n in ["CrossEntropyLoss", "NLLLoss"]},
     **{f"nn.{n}": (lambda data, n=n: fuzz_binary_loss(n, data)) for n in ["BCELoss", "BCEWithLogitsLoss"]},

@@ -46,6 +46,7 @@ h_n, c_n (1, B, H).
 from __future__ import annotations
 
 from .. import backend
+from ..checks import check_upstream, require_array
 from ..errors import DTypeError, ShapeError
 from ..functional.sequence import make_lengths
 from ..module import Module
@@ -83,8 +84,9 @@ class CellLoopLSTM(Module):
     # ------------------------------------------------------------------ checks
     def _check(self, x, hx):
         who = "CellLoopLSTM"
-        if not hasattr(x, "ndim") or x.ndim != 3 or x.shape[2] != self.input_size:
-            raise ShapeError(f"{who}: input must have shape (T, B, D) with D = {self.input_size}, "
+        require_array(x, "input", who)
+        if x.ndim != 3 or x.shape[2] != self.input_size or x.shape[0] == 0:  # T = 0 refused, as LSTM
+            raise ShapeError(f"{who}: input must have shape (T, B, D) with T ≥ 1 and D = {self.input_size}, "
                              f"got {tuple(getattr(x, 'shape', ()))}")
         dtype = self.cell.weight_ih.data.dtype
         if x.dtype != dtype:
@@ -108,7 +110,7 @@ class CellLoopLSTM(Module):
         T_run, keep = T, [None] * T
         if lengths is not None:
             host = make_lengths(lengths, T, B, xp, x.dtype, who="CellLoopLSTM").host  # 1 <= lengths <= T
-            T_run = int(host.max())
+            T_run = int(host.max()) if host.size else 0  # a batch of 0 sequences runs no step
             # keep[t]: (B, 1) True where step t is real; None where every sequence is real
             keep = [None if (host > t).all() else xp.asarray((host > t)[:, None]) for t in range(T_run)]
         out = xp.zeros((T, B, self.hidden_size), dtype=x.dtype)
@@ -127,6 +129,10 @@ class CellLoopLSTM(Module):
     # --8<-- [start:cell_loop_backward]
     def backward(self, d_output=None, d_h_n=None, d_c_n=None):
         keep, T, T_run, B = self.saved()
+        for name, g, shape in (("d_output", d_output, (T, B, self.hidden_size)),
+                               ("d_h_n", d_h_n, (1, B, self.hidden_size)), ("d_c_n", d_c_n, (1, B, self.hidden_size))):
+            if g is not None:
+                check_upstream(g, shape, name, "CellLoopLSTM")
         w = self.cell.weight_ih.data
         xp = backend.get_array_module(w)
         zeros = xp.zeros((B, self.hidden_size), dtype=w.dtype)
