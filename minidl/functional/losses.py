@@ -125,11 +125,10 @@ class CrossEntropyCache(NamedTuple):
 
 def cross_entropy_forward(x, target, *, reduction="mean"):
     """x: (N, C) logits z, target: (N,) class ids -> ``(loss 0-d, CrossEntropyCache)``,
-    ℓ_n = −log softmax(z_n)[t_n]."""
-    xp = get_array_module(x)
+    ℓ_n = −log softmax(z_n)[t_n]: the NLL of the log-softmax (:func:`nll_forward` below)."""
     logp, _ = log_softmax_forward(x, axis=-1)
-    per_sample = -logp[xp.arange(x.shape[0]), target]
-    return reduce_loss(per_sample, reduction), CrossEntropyCache(logp, target, reduction_scale(reduction, x.shape[0]))
+    loss, nll = nll_forward(logp, target, reduction=reduction)
+    return loss, CrossEntropyCache(logp, target, nll.scale)
 
 
 def cross_entropy_backward(dloss, cache: CrossEntropyCache) -> dict:
