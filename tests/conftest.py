@@ -1,4 +1,21 @@
-"""Shared fixtures: every layer test runs on NumPy and on the strict CuPy stand-in."""
+"""Shared fixtures: every layer test runs on NumPy and on the strict CuPy stand-in, and on
+real CuPy arrays when asked.
+
+**The device switch.** The ``device`` fixture runs a test once per device named by
+``pytest --device LIST`` (or the environment variable ``MINIDL_TEST_DEVICE``; the option
+wins), LIST being comma-separated names among ``cpu`` (NumPy), ``strict`` (the stand-in of
+``tests/strict_device.py``) and ``cuda`` (CuPy on the GPU). The default is ``cpu,strict``.
+``--device cuda`` runs every test that takes the fixture (the gradient checks and the
+PyTorch parity tests among them) on CuPy arrays **alone**; ``--device cpu,strict,cuda`` on
+all three. Every test that takes the fixture is marked ``on_device``, so
+
+    pytest --device cuda -m on_device
+
+runs just those, on the GPU. Asking for ``cuda`` where CuPy is missing or no GPU answers is
+a usage error ("no CUDA device ..."), never a silent skip.
+"""
+
+import os
 
 import numpy as np
 import pytest
@@ -16,10 +33,64 @@ settings.register_profile(
 )
 settings.load_profile("minidl")
 
+DEVICES = ("cpu", "strict", "cuda")
+DEFAULT_DEVICES = "cpu,strict"
+ENV_VAR = "MINIDL_TEST_DEVICE"
 
-@pytest.fixture(params=["cpu", "strict"])
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--device", default=None, metavar="LIST",
+        help=f"devices for the tests that take the `device` fixture, comma-separated among {', '.join(DEVICES)} "
+             f"(default: ${ENV_VAR}, else {DEFAULT_DEVICES}); 'cuda' needs CuPy and a GPU",
+    )
+
+
+def requested_devices(option, environ) -> list:
+    """The device list from ``--device`` (``option``), else ``$MINIDL_TEST_DEVICE``, else the
+    default; raises ``pytest.UsageError`` on an unknown or empty name."""
+    text = option if option is not None else environ.get(ENV_VAR) or DEFAULT_DEVICES
+    names = [n.strip() for n in text.split(",")]
+    bad = [n for n in names if n not in DEVICES]
+    if bad or not names:
+        raise pytest.UsageError(f"--device/{ENV_VAR}: unknown device {bad or text!r}; choose among {DEVICES}")
+    return list(dict.fromkeys(names))
+
+
+def cuda_problem() -> str | None:
+    """Why the ``cuda`` device cannot run here (None when it can)."""
+    if backend.cupy is None:
+        return ("no CUDA device: CuPy is not installed; install the extra that matches the GPU's CUDA "
+                "(pip install -e '.[cuda12]' or '.[cuda13]')")
+    if not backend.cuda_available():
+        return "no CUDA device: CuPy is installed but cupy.is_available() is False (no GPU answers, or no driver)"
+    return None
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "on_device: the test takes the `device` fixture (runs on each --device)")
+    devices = requested_devices(config.getoption("--device"), os.environ)
+    if "cuda" in devices:
+        problem = cuda_problem()
+        if problem:
+            raise pytest.UsageError(f"--device {','.join(devices)}: {problem}")
+    config.minidl_devices = devices
+
+
+def pytest_generate_tests(metafunc):
+    if "device" in metafunc.fixturenames:
+        metafunc.parametrize("device", metafunc.config.minidl_devices, indirect=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "device" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.on_device)
+
+
+@pytest.fixture
 def device(request):
-    """The device name a test runs on: "cpu" (NumPy) or "strict" (the CuPy stand-in)."""
+    """The device name a test runs on: "cpu" (NumPy), "strict" (the CuPy stand-in) or "cuda"."""
     return request.param
 
 
