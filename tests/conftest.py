@@ -7,7 +7,8 @@ wins), LIST being comma-separated names among ``cpu`` (NumPy), ``strict`` (the s
 ``tests/strict_device.py``) and ``cuda`` (CuPy on the GPU). The default is ``cpu,strict``.
 ``--device cuda`` runs every test that takes the fixture (the gradient checks and the
 PyTorch parity tests among them) on CuPy arrays **alone**; ``--device cpu,strict,cuda`` on
-all three. Every test that takes the fixture is marked ``on_device``, so
+all three; the variants of other devices are reported as "deselected". Every test variant
+that runs on a requested device is marked ``on_device``, so
 
     pytest --device cuda -m on_device
 
@@ -77,18 +78,29 @@ def pytest_configure(config):
     config.minidl_devices = devices
 
 
-def pytest_generate_tests(metafunc):
-    if "device" in metafunc.fixturenames:
-        metafunc.parametrize("device", metafunc.config.minidl_devices, indirect=True)
-
-
 def pytest_collection_modifyitems(config, items):
+    """Keep each device test's variants for the requested devices (the others are reported as
+    deselected) and mark the kept ones ``on_device``."""
+    keep, drop = [], []
     for item in items:
-        if "device" in getattr(item, "fixturenames", ()):
+        callspec = getattr(item, "callspec", None)
+        if callspec is None or "device" not in callspec.params:
+            keep.append(item)
+        elif callspec.params["device"] in config.minidl_devices:
             item.add_marker(pytest.mark.on_device)
+            keep.append(item)
+        else:
+            drop.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
-@pytest.fixture
+# The variants are made for every device and the unrequested ones deselected (rather than
+# parametrizing per run): a fixture with ``params`` gives each variant its own node id, from
+# which hypothesis derives that variant's examples, so a test draws the same examples on
+# "cpu" whichever devices are requested.
+@pytest.fixture(params=DEVICES)
 def device(request):
     """The device name a test runs on: "cpu" (NumPy), "strict" (the CuPy stand-in) or "cuda"."""
     return request.param
