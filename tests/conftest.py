@@ -13,10 +13,14 @@ that runs on a requested device is marked ``on_device``, so
     pytest --device cuda -m on_device
 
 runs just those, on the GPU. Asking for ``cuda`` where CuPy is missing or no GPU answers is
-a usage error ("no CUDA device ..."), never a silent skip.
+a usage error ("no CUDA device ..."), never a silent skip. ``--time-budget SECONDS`` stops
+the session after the test that crosses that time (as ``-x`` stops at a failure; exit
+status 2, "Interrupted: time budget ..."), for a GPU lent for minutes
+(``benchmarks/gpu_check.sh``).
 """
 
 import os
+import time
 
 import numpy as np
 import pytest
@@ -45,6 +49,8 @@ def pytest_addoption(parser):
         help=f"devices for the tests that take the `device` fixture, comma-separated among {', '.join(DEVICES)} "
              f"(default: ${ENV_VAR}, else {DEFAULT_DEVICES}); 'cuda' needs CuPy and a GPU",
     )
+    parser.addoption("--time-budget", type=float, default=None, metavar="SECONDS",
+                     help="stop the session once this many seconds have passed (after the running test)")
 
 
 def requested_devices(option, environ) -> list:
@@ -76,6 +82,13 @@ def pytest_configure(config):
         if problem:
             raise pytest.UsageError(f"--device {','.join(devices)}: {problem}")
     config.minidl_devices = devices
+    config.minidl_started = time.monotonic()
+
+
+def pytest_runtest_teardown(item, nextitem):
+    budget = item.config.getoption("--time-budget")
+    if budget is not None and nextitem is not None and time.monotonic() - item.config.minidl_started > budget:
+        item.session.shouldstop = f"time budget of {budget:g} s spent (--time-budget)"
 
 
 def pytest_collection_modifyitems(config, items):

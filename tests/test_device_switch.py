@@ -58,6 +58,13 @@ def test_switch_runs_the_device_tests_on_the_named_device_and_marks_them():
     assert by_env == ids
 
 
+def test_time_budget_stops_the_session_after_the_test_that_crosses_it():
+    result = run_pytest(SMALL, "--device", "cpu", "--time-budget", "0", "-o", "addopts=")
+    assert result.returncode == pytest.ExitCode.INTERRUPTED, result.stdout + result.stderr
+    assert "time budget of 0 s spent" in result.stdout
+    assert re.search(r"\b1 passed\b", result.stdout), result.stdout
+
+
 @pytest.mark.skipif(backend.cuda_available(), reason="a GPU answers here: the refusal cannot happen")
 @pytest.mark.parametrize("how", ["option", "environment"])
 def test_cuda_without_a_gpu_fails_loudly(how):
