@@ -24,6 +24,7 @@ import time
 
 import numpy as np
 import pytest
+from device_switch import DEFAULT_DEVICES, DEVICES, ENV_VAR, cuda_problem, requested_devices
 from hypothesis import HealthCheck, settings
 from strict_device import StrictArray  # noqa: F401  (registers the "strict" device)
 
@@ -38,11 +39,6 @@ settings.register_profile(
 )
 settings.load_profile("minidl")
 
-DEVICES = ("cpu", "strict", "cuda")
-DEFAULT_DEVICES = "cpu,strict"
-ENV_VAR = "MINIDL_TEST_DEVICE"
-
-
 def pytest_addoption(parser):
     parser.addoption(
         "--device", default=None, metavar="LIST",
@@ -51,27 +47,6 @@ def pytest_addoption(parser):
     )
     parser.addoption("--time-budget", type=float, default=None, metavar="SECONDS",
                      help="stop the session once this many seconds have passed (after the running test)")
-
-
-def requested_devices(option, environ) -> list:
-    """The device list from ``--device`` (``option``), else ``$MINIDL_TEST_DEVICE``, else the
-    default; raises ``pytest.UsageError`` on an unknown or empty name."""
-    text = option if option is not None else environ.get(ENV_VAR) or DEFAULT_DEVICES
-    names = [n.strip() for n in text.split(",")]
-    bad = [n for n in names if n not in DEVICES]
-    if bad or not names:
-        raise pytest.UsageError(f"--device/{ENV_VAR}: unknown device {bad or text!r}; choose among {DEVICES}")
-    return list(dict.fromkeys(names))
-
-
-def cuda_problem() -> str | None:
-    """Why the ``cuda`` device cannot run here (None when it can)."""
-    if backend.cupy is None:
-        return ("no CUDA device: CuPy is not installed; install the extra that matches the GPU's CUDA "
-                "(pip install -e '.[cuda12]' or '.[cuda13]')")
-    if not backend.cuda_available():
-        return "no CUDA device: CuPy is installed but cupy.is_available() is False (no GPU answers, or no driver)"
-    return None
 
 
 def pytest_configure(config):

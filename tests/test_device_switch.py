@@ -16,7 +16,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ENV_VAR, cuda_problem, requested_devices
+from device_switch import ENV_VAR, cuda_problem, requested_devices
 
 from minidl import backend
 
