@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..backend import get_array_module
+from ..backend import asnumpy, get_array_module
 from ..errors import DTypeError, IndexRangeError
 
 __all__ = ["check_ids", "EmbeddingCache", "embedding_forward", "embedding_backward"]
@@ -26,7 +26,8 @@ def check_ids(ids, num_embeddings: int, who: str = "Embedding") -> None:
         raise DTypeError(f"{who}: ids must be an integer array (token ids), got dtype {ids.dtype}")
     if ids.size == 0:
         return
-    lo, hi = int(ids.min()), int(ids.max())
+    # one device-to-host copy for both ends (each copy makes the host wait for the GPU)
+    lo, hi = (int(v) for v in asnumpy(get_array_module(ids).stack([ids.min(), ids.max()])))
     if lo < 0 or hi >= num_embeddings:
         bad = lo if lo < 0 else hi
         raise IndexRangeError(

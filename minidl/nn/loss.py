@@ -11,6 +11,7 @@ silently), and ``reduction="mean"`` has at least one element to average.
 
 from __future__ import annotations
 
+from .. import backend
 from ..backend import get_array_module
 from ..checks import check_choice, check_float, check_shape, check_upstream_scalar
 from ..errors import DTypeError, IndexRangeError, RangeError, ShapeError
@@ -61,10 +62,20 @@ class _Loss(Module):
 
     def forward(self, x, target):
         x = self._input(x)
-        t = self._target(x, get_array_module(x).asarray(target))  # labels from the host: one explicit copy
-        loss, cache = self.pair_forward(x, t, reduction=self.reduction)
+        t = self._target(x, self._where_they_are(target))  # checked before the copy: free on host labels
+        loss, cache = self.pair_forward(x, self._target_like(x, t), reduction=self.reduction)
         self.save_for_backward(cache)
         return loss
+
+    @staticmethod
+    def _where_they_are(target):
+        """The labels as an array where they are (a list becomes a host array)."""
+        return target if hasattr(target, "dtype") else backend.asnumpy(target)
+
+    @staticmethod
+    def _target_like(x, target):
+        """Labels usually arrive from the host with the batch; this is the one explicit copy."""
+        return get_array_module(x).asarray(target)
 
     def backward(self, upstream=1.0):
         cache = self.saved()
@@ -110,8 +121,10 @@ class _ClassLoss(_Loss):
         if t.dtype.kind not in "iu":
             raise DTypeError(f"{who}: target must be integer class indices, got dtype {t.dtype}")
         n_classes = x.shape[1]
-        if t.size and (int(t.min()) < 0 or int(t.max()) >= n_classes):
-            bad = int(t.min()) if int(t.min()) < 0 else int(t.max())
+        # (min, max) in one device-to-host copy when the labels live on the device
+        lo, hi = (int(v) for v in backend.asnumpy(get_array_module(t).stack([t.min(), t.max()]))) if t.size else (0, 0)
+        if lo < 0 or hi >= n_classes:
+            bad = lo if lo < 0 else hi
             raise IndexRangeError(f"{who}: target must hold class indices in [0, {n_classes}), "
                                   f"got class target {bad}")
         return t
