@@ -23,11 +23,12 @@ from __future__ import annotations
 
 from ..backend import get_array_module
 from ..module import Module
-from ..nn import GRU, LSTM, RNN, Dropout, Embedding, Linear, LogSoftmax, ReLU, Sigmoid
+from ..nn import GRU, LSTM, RNN, Dropout, Embedding, Linear, LogSoftmax, ReLU, ResidualStackLSTM, Sigmoid
 
 __all__ = ["ImdbClassifier"]
 
-_CELLS = {"lstm": LSTM, "gru": GRU, "rnn": RNN}
+# "lstm_resstack": report E's residual around each layer (nn.ResidualStackLSTM)
+_CELLS = {"lstm": LSTM, "gru": GRU, "rnn": RNN, "lstm_resstack": ResidualStackLSTM}
 
 
 class ImdbClassifier(Module):
@@ -109,7 +110,7 @@ class ImdbClassifier(Module):
             H = shape[-1]
             d_h_n[-2] = dy[:, :H]
             d_h_n[-1] = dy[:, H:]
-        grads = self.rnn.backward(None, d_h_n, None) if self.cell == "lstm" else self.rnn.backward(None, d_h_n)
+        grads = self.rnn.backward(None, d_h_n, None) if self.cell.startswith("lstm") else self.rnn.backward(None, d_h_n)
         dx = grads[0]
         self.embedding.backward(dx)
         return None
