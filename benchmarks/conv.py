@@ -9,6 +9,7 @@ machine. PyTorch is skipped when it does not import (it is never a minidl depend
     python benchmarks/conv.py                          # both models, batch 128
     python benchmarks/conv.py --models resnet20 --steps 10 --batch 64
     python benchmarks/conv.py --rounds 2               # alternate minidl/torch twice
+    python benchmarks/conv.py --models resnet34 --steps 1 --warmup 0 --threads 1   # peak memory of one step
 
 Prints a Markdown table: ms/step (median over the timed steps), images/s, the ratio
 minidl/PyTorch and the peak RSS of each child.

@@ -4,8 +4,15 @@
     python examples/cifar10_resnet.py --data DIR --model plain20 --limit 5000 --epochs 3
     python examples/cifar10_resnet.py --compare runs/cifar10_resnet20 runs/cifar10_plain20
 
+Report E's comparison at CPU scale (all 50,000 training images, the 10,000 test images
+after every epoch; ``--resume`` continues an interrupted run from its last epoch):
+
+    python examples/cifar10_resnet.py --data DIR --model resnet20 --epochs 10 --seed 0 --out runs/e_resnet20
+    python examples/cifar10_resnet.py --data DIR --model plain20 --epochs 10 --seed 0 --out runs/e_plain20
+
 ``DIR`` holds ``cifar-10-batches-bin/`` or ``cifar-10-binary.tar.gz`` (default:
-``$MINIDL_DATA``, then the cache folder; ``--download`` fetches the official archive).
+``$MINIDL_DATA``, then the cache folder; when none holds a copy the official archive,
+170 MB, SHA-256 checked, is downloaded into the cache folder; ``--no-download`` forbids it).
 From the JPEG copy in shared/: ``python ../shared/data/make_cifar10_bin.py DIR``.
 
 Defaults are report E's settings: batch 128, Adam 1e-3, 20 epochs, cross-entropy; inputs
@@ -14,23 +21,30 @@ horizontal flip on the training images (``--no-augment`` turns them off). ``--li
 trains on N random training images and ``--test-limit`` evaluates on that many test
 images, for runs that fit a CPU.
 
-Writes to ``--out`` (default ``runs/cifar10_<model>``): ``history.json``/``.csv``,
-``curves.png``, ``confusion.png``, ``best.npz`` and ``last.npz`` (for ``--resume``).
+Writes to ``--out`` (default ``runs/cifar10_<model>``): ``history.json``/``.csv`` (per
+epoch: ``train_loss``, ``train_acc``, ``test_loss``, ``test_acc``, ``train_seconds``,
+``seconds``), ``curves.png``, ``confusion.png``, ``best.npz`` and ``last.npz`` (after every
+epoch, for ``--resume``).
 ``--compare DIR ...`` draws the histories of earlier runs on one figure instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
+import re
 import sys
 import time
+import urllib.error
 
 import numpy as np
 
 import minidl
 from minidl import nn, optim
-from minidl.data.cifar10 import CifarLoader, channel_stats, load_cifar10
+from minidl.data import default_cache_dir
+from minidl.data.cifar10 import CIFAR10_URL, CifarLoader, channel_stats, load_cifar10
+from minidl.errors import CheckpointError, DataError, TrainingDiverged
 from minidl.metrics import confusion_matrix, per_class_accuracy
 from minidl.models import resnet
 from minidl.plot import plot_confusion_matrix, plot_history, plot_runs
@@ -50,7 +64,9 @@ def parse_args(argv=None):
     p.add_argument("--no-augment", action="store_true", help="no random crop / flip")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", default=None, help="folder or archive (default: $MINIDL_DATA, then the cache)")
-    p.add_argument("--download", action="store_true", help="download the official archive if no copy is found")
+    p.add_argument("--download", action=argparse.BooleanOptionalAction, default=True,
+                   help="fetch the official archive (170 MB, SHA-256 checked) when no copy is found (default); "
+                        "--no-download never touches the network")
     p.add_argument("--limit", type=int, default=None, help="train on N random training images")
     p.add_argument("--test-limit", type=int, default=None, help="evaluate on N random test images")
     p.add_argument("--out", default=None, help="output folder (default runs/cifar10_<model>)")
@@ -78,6 +94,22 @@ def compare(run_dirs, out) -> str:
     return path
 
 
+def load_data(args):
+    """load_cifar10, with what to do when the data are missing and the network is not there."""
+    try:
+        return load_cifar10(args.data, download=args.download)
+    except FileNotFoundError as e:
+        if args.download or args.data is not None:
+            raise
+        raise type(e)(f"{e} (--no-download was given: drop it to fetch the official archive)") from None
+    except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as e:
+        reason = getattr(e, "reason", None) or e
+        raise DataError(f"could not download CIFAR-10 from {CIFAR10_URL} ({reason}). Offline: fetch it on a "
+                        f"machine with internet and copy cifar-10-binary.tar.gz into {default_cache_dir()} (the cache "
+                        "folder, $MINIDL_CACHE) or pass --data DIR (a folder holding "
+                        "cifar-10-batches-bin/ or the archive); --no-download never tries the network") from e
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
     if args.compare:
@@ -86,7 +118,7 @@ def main(argv=None) -> dict:
     out = args.out or f"runs/cifar10_{args.model}"
     t_start = time.perf_counter()
     minidl.manual_seed(args.seed)
-    data = load_cifar10(args.data, download=args.download)
+    data = load_data(args)
     rng = np.random.default_rng(args.seed)
     train, test = data.train, data.test
     if args.limit is not None and args.limit < len(train):
@@ -97,6 +129,9 @@ def main(argv=None) -> dict:
     t_data = time.perf_counter() - t_start
     print(f"data: {len(train)} train / {len(test)} test images from {data.info['source']} "
           f"({t_data:.1f} s); mean {np.round(mean, 4)}, std {np.round(std, 4)}")
+    print(f"run: {args.model}, seed {args.seed}, batch {args.batch_size}, lr {args.lr}, epochs {args.epochs}, "
+          f"augment {not args.no_augment}, numpy {np.__version__}, "
+          f"BLAS threads {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}, out {out}")
 
     model = MODELS[args.model]().to(args.device)
     print(model)
@@ -128,8 +163,21 @@ def main(argv=None) -> dict:
     return {"best_acc": best["test_acc"], "best_epoch": best["epoch"], "wall_seconds": wall, "history": hist.rows}
 
 
-if __name__ == "__main__":
+# the errors a user meets (no data, a damaged archive or checkpoint, a diverged run): the
+# message says what happened and what to do, so one line and no traceback. DataError covers
+# a wrong checksum, an unsafe archive and an incomplete data set.
+USER_ERRORS = (TrainingDiverged, DataError, CheckpointError, FileNotFoundError)
+
+
+def cli(argv=None) -> int:
+    """``main`` for the command line: exit code 0, or 1 after one ``error:`` line on stderr."""
     try:
-        main(sys.argv[1:])
-    except FileNotFoundError as e:  # no data set: say where to put it, without a traceback
-        sys.exit(f"error: {e}")
+        main(argv)
+    except USER_ERRORS as e:
+        print("error: " + re.sub(r"\s*\n\s*", " ", str(e).strip()), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli(sys.argv[1:]))

@@ -1,8 +1,13 @@
 """Report B's IMDB sentiment LSTM, trained with minidl on the real Large Movie Review Dataset.
 
-    MINIDL_DATA=../shared/data python examples/imdb_lstm.py            # report B's LSTM
+    python examples/imdb_lstm.py                                        # report B's LSTM
     python examples/imdb_lstm.py --cell gru                             # ... its GRU
     python examples/imdb_lstm.py --data path/to/aclImdb_v1.tar.gz --limit 2000 --epochs 2
+
+The data: ``--data``, else ``$MINIDL_DATA``, else the cache folder (``$MINIDL_CACHE`` or
+``~/.cache/minidl``); when none holds a copy, the official archive (84 MB, SHA-256
+checked) is downloaded into the cache folder. ``--no-download`` forbids that: offline,
+copy ``aclImdb_v1.tar.gz`` into the cache folder or pass ``--data``.
 
 Defaults are report B's settings: Embedding(20001, 64) → LSTM(64, 64) → last real state →
 Linear(64, 64) → ReLU → Dropout(0.5) → Linear(64, 2), cross-entropy, Adam 1e-3, batch 64,
@@ -12,22 +17,30 @@ unk, each review cut to its **last** 300 tokens (``--truncate pre``; the verdict
 come at the end), batches bucketed by length and trimmed to their longest review.
 
 Writes to ``--out``: ``history.json``/``.csv``, ``curves.png``, ``confusion.png``,
-``best.npz`` (the best epoch's weights) and ``last.npz`` (for ``--resume``).
+``best.npz`` (the best epoch's weights) and ``last.npz`` (for ``--resume``). ``--resume``
+refuses a checkpoint trained with other settings (``--epochs`` may grow) unless
+``--allow-config-change``. A missing or damaged data set, an unreadable checkpoint or a
+diverged run ends with one ``error:`` line and exit code 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
+import re
 import sys
 import time
+import urllib.error
 
 import minidl
 from minidl import nn, optim
+from minidl.data import default_cache_dir
 from minidl.data.batching import BatchLoader
-from minidl.data.imdb import load_imdb
-from minidl.metrics import confusion_matrix, per_class_accuracy
+from minidl.data.imdb import IMDB_URL, load_imdb
+from minidl.errors import CheckpointError, DataError, TrainingDiverged
+from minidl.fileio import atomic_write_text
 from minidl.models import ImdbClassifier
 from minidl.plot import plot_confusion_matrix, plot_history
 from minidl.train import evaluate, fit
@@ -64,21 +77,46 @@ def parse_args(argv=None):
     p.add_argument("--no-bucket", action="store_true", help="random batches padded to max-len")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", default=None, help="aclImdb folder or .tar.gz (default: $MINIDL_DATA, then the cache)")
-    p.add_argument("--download", action="store_true", help="download the official archive if no copy is found")
+    p.add_argument("--download", action=argparse.BooleanOptionalAction, default=True,
+                   help="fetch the official archive (84 MB, SHA-256 checked) when no copy is found (default); "
+                        "--no-download never touches the network")
     p.add_argument("--limit", type=int, default=None, help="use N reviews of each split (quick runs)")
     p.add_argument("--out", default="runs/imdb_lstm")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.npz")
+    p.add_argument("--allow-config-change", action="store_true",
+                   help="with --resume: continue with settings that differ from the checkpoint's (default: refuse)")
     p.add_argument("--progress", choices=["auto", "on", "off"], default="auto")
     return p.parse_args(argv)
+
+
+# what may differ between a run and its --resume; every other option is the run's config
+NOT_CONFIG = {"epochs", "data", "download", "out", "device", "resume", "allow_config_change", "progress",
+              "lr", "clip"}  # fit records lr and clip itself
+
+
+def load_data(args):
+    """load_imdb, with what to do when the data are missing and the network is not there."""
+    try:
+        return load_imdb(args.data, vocab_size=args.vocab_size, max_len=args.max_len, truncate=args.truncate,
+                         download=args.download, limit=args.limit, seed=args.seed)
+    except FileNotFoundError as e:
+        if args.download or args.data is not None:
+            raise
+        raise type(e)(f"{e} (--no-download was given: drop it to fetch the official archive)") from None
+    except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as e:
+        reason = getattr(e, "reason", None) or e
+        raise DataError(f"could not download the IMDB archive from {IMDB_URL} ({reason}). Offline: fetch it on "
+                        f"a machine with internet and copy aclImdb_v1.tar.gz into {default_cache_dir()} "
+                        "(the cache folder, $MINIDL_CACHE) or pass --data PATH (the archive or its aclImdb/ folder); "
+                        "--no-download never tries the network") from e
 
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
     t_start = time.perf_counter()
     minidl.manual_seed(args.seed)
-    data = load_imdb(args.data, vocab_size=args.vocab_size, max_len=args.max_len, truncate=args.truncate,
-                     download=args.download, limit=args.limit, seed=args.seed)
+    data = load_data(args)
     t_data = time.perf_counter() - t_start
     print(f"data: {len(data.train)} train / {len(data.test)} test reviews, vocab {len(data.vocab)}, "
           f"max_len {args.max_len} (truncate={args.truncate}), loaded in {t_data:.1f} s")
@@ -96,20 +134,21 @@ def main(argv=None) -> dict:
     test = BatchLoader(data.test.ids, data.test.labels, data.test.lengths, batch_size=256, shuffle=False,
                        bucket=bucket, trim=bucket)
     progress = {"auto": None, "on": True, "off": False}[args.progress]
+    config = {k: v for k, v in vars(args).items() if k not in NOT_CONFIG}
     hist = fit(model, loss_cls(), opt, train, test, epochs=args.epochs, device=args.device, clip_grad=args.clip,
-               checkpoint_dir=args.out, resume=args.resume, progress=progress)
+               checkpoint_dir=args.out, resume=args.resume, progress=progress, config=config,
+               allow_config_change=args.allow_config_change)
     wall = time.perf_counter() - t_start
 
     best = hist.best("test_acc")
     # per-class accuracy of the last epoch's weights (reports A and D quote their last epoch)
     # and of the best epoch's
     ev_last = evaluate(model, loss_cls(), test, args.device)
-    per_class_last = per_class_accuracy(ev_last["y_true"], ev_last["y_pred"], num_classes=2)
+    per_class_last = ev_last["per_class_acc"]
     ck = minidl.load(os.path.join(args.out, "best.npz"))
     model.load_state_dict(ck["model"])
     ev = evaluate(model, loss_cls(), test, args.device)
-    cm = confusion_matrix(ev["y_true"], ev["y_pred"], num_classes=2)
-    per_class = per_class_accuracy(ev["y_true"], ev["y_pred"], num_classes=2)
+    cm, per_class = ev["confusion"], ev["per_class_acc"]
     plot_history(hist.rows, os.path.join(args.out, "curves.png"),
                  title=f"IMDB {args.cell.upper()} (minidl): best test acc {best['test_acc']:.2%}")
     plot_confusion_matrix(cm, ["neg", "pos"], os.path.join(args.out, "confusion.png"))
@@ -127,12 +166,25 @@ def main(argv=None) -> dict:
                "last_epoch": hist.rows[-1]["epoch"], "per_class_best": [float(a) for a in per_class],
                "per_class_last": [float(a) for a in per_class_last], "wall_seconds": wall,
                "data_seconds": t_data, "seconds_to_best": to_best, "args": vars(args)}
-    with open(os.path.join(args.out, "summary.json"), "w", encoding="utf-8") as f:
-        json.dump(summary, f, indent=1)
+    atomic_write_text(os.path.join(args.out, "summary.json"), json.dumps(summary, indent=1))
     return dict(summary, history=hist.rows)
 
-if __name__ == "__main__":
+
+# the errors a user meets (no data, a damaged archive or checkpoint, a diverged run): the
+# message says what happened and what to do, so one line and no traceback. DataError covers
+# a wrong checksum, an unsafe archive and an incomplete data set.
+USER_ERRORS = (TrainingDiverged, DataError, CheckpointError, FileNotFoundError)
+
+
+def cli(argv=None) -> int:
+    """``main`` for the command line: exit code 0, or 1 after one ``error:`` line on stderr."""
     try:
-        main(sys.argv[1:])
-    except FileNotFoundError as e:  # no data set: say where to put it, without a traceback
-        sys.exit(f"error: {e}")
+        main(argv)
+    except USER_ERRORS as e:
+        print("error: " + re.sub(r"\s*\n\s*", " ", str(e).strip()), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli(sys.argv[1:]))

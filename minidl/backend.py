@@ -17,6 +17,7 @@ that a host/device leak fails on a machine without a GPU.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -33,6 +34,16 @@ try:  # pragma: no cover - depends on the machine
 except Exception:  # ImportError, or a broken CUDA install
     cupy = None
     _CUPY_OK = False
+
+# the stand-ins ``cupy.fuse`` passes to a function while it traces it into one kernel
+_FUSION_VARIABLES: tuple = ()
+if cupy is not None:  # pragma: no cover - depends on the machine
+    try:
+        from cupy._core import _fusion_interface, fusion
+
+        _FUSION_VARIABLES = (fusion._FusionVarScalar, _fusion_interface._VariableProxy)
+    except Exception:  # another CuPy version: fused functions then run ufunc by ufunc
+        _FUSION_VARIABLES = ()
 
 __all__ = [
     "numpy",
@@ -51,6 +62,8 @@ __all__ = [
     "get_rng_state",
     "set_rng_state",
     "host_rng",
+    "errstate",
+    "fuse",
 ]
 
 
@@ -105,6 +118,8 @@ def get_array_module(*arrays):
         dev = _device_of_array(a)
         if dev is not None:
             return dev.namespace
+        if _FUSION_VARIABLES and isinstance(a, _FUSION_VARIABLES):
+            return cupy  # inside a function that cupy.fuse is tracing
     return numpy
 # --8<-- [end:get_array_module]
 
@@ -148,6 +163,48 @@ def to_device(a, device: str):
     host = asnumpy(a)
     return host if target.name == "cpu" else target.to_device(host)
 # --8<-- [end:to_device]
+
+
+def errstate(xp, **settings):
+    """``with errstate(xp, over="ignore"):`` NumPy's floating-point error handling inside the
+    block (``numpy.errstate``), for code that runs on namespace ``xp``.
+
+    CuPy's kernels raise no floating-point warnings, so for CuPy this is a no-op context;
+    a registered stand-in computes with NumPy underneath and gets NumPy's. Entering it costs
+    about as much as one ufunc call: enter it once around a loop, not once per step.
+    """
+    if cupy is not None and xp is cupy:  # pragma: no cover - needs CuPy
+        return contextlib.nullcontext()
+    return numpy.errstate(**settings)
+
+
+# --8<-- [start:fuse]
+def fuse(func):
+    """Decorator: ``func`` runs as **one** fused elementwise kernel on CuPy arrays
+    (``cupy.fuse``), and as itself, ufunc call by ufunc call, on anything else.
+
+    One source for both: ``func`` takes arrays of one shape (or broadcastable), gets its
+    namespace with ``xp = get_array_module(a)``, calls only ``xp`` ufuncs and arithmetic
+    (no indexing, no branching on values), and writes its results into its arguments, in
+    place or with ``out=`` (what it returns, the kernel allocates as a new array). On the GPU
+    ten such ufunc calls are one kernel launch instead of ten; on NumPy they stay the same ten
+    calls. The undecorated function is ``fused.plain``.
+    """
+    if cupy is None:
+        func.plain = func
+        return func
+    fused = cupy.fuse(func)
+
+    @functools.wraps(func)
+    def run(*args):
+        if type(args[0]) is not numpy.ndarray and any(isinstance(a, cupy.ndarray) for a in args):
+            return fused(*args)
+        return func(*args)
+
+    run.plain = func
+    run.fused = fused
+    return run
+# --8<-- [end:fuse]
 
 
 # ----------------------------------------------------------------------------- dtypes

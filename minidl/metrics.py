@@ -9,11 +9,16 @@ score per sample (N,) or (N, 1) in floating point is a binary probability (or, w
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .backend import asnumpy
 
-__all__ = ["predictions", "accuracy", "confusion_matrix", "per_class_accuracy", "format_per_class"]
+__all__ = [
+    "predictions", "count_correct", "accuracy", "confusion_matrix", "per_class_accuracy", "balanced_accuracy",
+    "per_class_accuracy_from_confusion", "balanced_accuracy_from_confusion", "format_per_class", "Tally",
+]
 
 
 def _labels(y, name: str) -> np.ndarray:
@@ -52,6 +57,17 @@ def predictions(scores, threshold: float = 0.5) -> np.ndarray:
     return _labels(s, "predictions")
 
 
+def count_correct(scores, targets, threshold: float = 0.5) -> int:
+    """How many samples are predicted right: sum(pred == target). The training loop adds
+    these counts over batches of different sizes (a mean of batch accuracies would weight a
+    short last batch like a full one)."""
+    pred = predictions(scores, threshold)
+    y = _labels(targets, "targets")
+    if pred.shape != y.shape:
+        raise ValueError(f"predictions {pred.shape} and targets {y.shape} differ in length")
+    return int((pred == y).sum())
+
+
 # --8<-- [start:metrics]
 def accuracy(scores, targets, threshold: float = 0.5) -> float:
     """Fraction of samples whose predicted class equals the target: mean(pred == target).
@@ -60,13 +76,11 @@ def accuracy(scores, targets, threshold: float = 0.5) -> float:
         scores: (N, C) scores, (N,)/(N, 1) binary scores, or (N,) predicted indices.
         targets: (N,) or (N, 1) true class indices (0/1 floats from a BCE target are fine).
     """
-    pred = predictions(scores, threshold)
-    y = _labels(targets, "targets")
-    if pred.shape != y.shape:
-        raise ValueError(f"predictions {pred.shape} and targets {y.shape} differ in length")
-    if y.size == 0:
+    correct = count_correct(scores, targets, threshold)
+    n = len(_labels(targets, "targets"))
+    if n == 0:
         raise ValueError("accuracy of an empty set is undefined")
-    return float((pred == y).mean())
+    return correct / n
 
 
 def confusion_matrix(targets, preds, num_classes: int | None = None) -> np.ndarray:
@@ -91,11 +105,45 @@ def confusion_matrix(targets, preds, num_classes: int | None = None) -> np.ndarr
 def per_class_accuracy(targets, preds, num_classes: int | None = None) -> np.ndarray:
     """(C,) float64: for each true class, the fraction of its samples predicted right
     (the recall of the class): ``M[i, i] / M[i, :].sum()``. NaN for a class with no samples."""
-    M = confusion_matrix(targets, preds, num_classes)
+    return per_class_accuracy_from_confusion(confusion_matrix(targets, preds, num_classes))
+
+
+def balanced_accuracy(targets, preds, num_classes: int | None = None) -> float:
+    """The mean of the per-class accuracies, over the classes that have samples::
+
+        balanced = (1 / |K|) Σ_{i ∈ K} M[i, i] / Σ_j M[i, j],   K = {i : class i has samples}
+
+    Every class counts the same however many samples it has, so on report C's names (Russian
+    9,408 names, Vietnamese 73) a model that always answers "Russian" scores 47% overall
+    but 1/18 = 5.6% balanced. Equal to :func:`accuracy` when the classes are balanced.
+    """
+    return balanced_accuracy_from_confusion(confusion_matrix(targets, preds, num_classes))
+# --8<-- [end:metrics]
+
+
+def per_class_accuracy_from_confusion(cm) -> np.ndarray:
+    """:func:`per_class_accuracy` from a confusion matrix (C, C) of counts (rows = truth),
+    e.g. one summed over batches or over the ranks of a distributed run."""
+    M = _square_counts(cm)
     support = M.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(support > 0, np.diag(M) / np.maximum(support, 1), np.nan)
-# --8<-- [end:metrics]
+
+
+def balanced_accuracy_from_confusion(cm) -> float:
+    """:func:`balanced_accuracy` from a confusion matrix (C, C) of counts (rows = truth)."""
+    per_class = per_class_accuracy_from_confusion(cm)
+    present = per_class[~np.isnan(per_class)]
+    if present.size == 0:
+        raise ValueError("balanced accuracy of an empty set is undefined")
+    return float(present.mean())
+
+
+def _square_counts(cm) -> np.ndarray:
+    M = np.asarray(asnumpy(cm))
+    if M.ndim != 2 or M.shape[0] != M.shape[1]:
+        raise ValueError(f"a confusion matrix must be square (C, C), got shape {M.shape}")
+    return M
 
 
 def format_per_class(targets, preds, class_names) -> str:
@@ -112,3 +160,75 @@ def format_per_class(targets, preds, class_names) -> str:
     overall = f"{100 * right / total:.2f}%" if total else "n/a"
     lines.append(f"{'overall':<{w}}  {total:>8}  {right:>8}  {overall:>8}")
     return "\n".join(lines)
+
+
+class Tally:
+    """Running sums over the batches of one pass: loss, samples, correct predictions and,
+    with ``confusion=True``, the confusion matrix; what :func:`minidl.train.fit` and
+    :func:`minidl.train.evaluate` report is computed from these sums, never from a mean
+    of per-batch means.
+
+    Sums add over batches (:meth:`add`) and over the ranks of a distributed run
+    (:meth:`reduce`: one all-reduce of one float64 vector), so the loss is the mean per
+    sample and the accuracy the fraction of samples, whatever the batch or shard sizes.
+    """
+
+    def __init__(self, confusion: bool = False, keep_predictions: bool = False):
+        self.loss_sum, self.n, self.correct = 0.0, 0, 0
+        self.want_confusion = bool(confusion)
+        self.confusion: np.ndarray | None = None  # (C, C) int64 counts, rows = truth
+        self._kept: list | None = [] if keep_predictions else None  # (targets, predictions) per batch
+
+    def add(self, loss_mean: float, predicted, targets, num_classes: int | None = None) -> None:
+        """One batch: its mean loss, its predictions (indices (N,) or scores, see
+        :func:`predictions`) and its targets (N,); ``num_classes`` sizes the confusion matrix."""
+        y = _labels(targets, "targets")
+        p = predictions(predicted)
+        if p.shape != y.shape:
+            raise ValueError(f"predictions {p.shape} and targets {y.shape} differ in length")
+        self.loss_sum += float(loss_mean) * len(y)
+        self.n += len(y)
+        self.correct += int((p == y).sum())
+        if self._kept is not None:
+            self._kept.append((y, p))
+        if self.want_confusion:
+            M = confusion_matrix(y, p, num_classes)
+            self.confusion = M if self.confusion is None else self.confusion + M
+
+    def merge(self, other: "Tally") -> None:
+        """Add another tally's sums into this one (e.g. a step's into the epoch's)."""
+        self.loss_sum += other.loss_sum
+        self.n += other.n
+        self.correct += other.correct
+        if other.confusion is not None:
+            self.confusion = other.confusion if self.confusion is None else self.confusion + other.confusion
+
+    def reduce(self, allreduce_sum) -> None:
+        """Replace the sums by their totals over all ranks: ``allreduce_sum(vector)`` returns
+        the element-wise sum of every rank's vector [loss_sum, n, correct, confusion...]."""
+        cm = self.confusion.ravel() if self.confusion is not None else np.zeros(0)
+        total = np.asarray(allreduce_sum(np.concatenate([[self.loss_sum, self.n, self.correct], cm])
+                                         .astype(np.float64)))
+        self.loss_sum, self.n, self.correct = float(total[0]), int(round(total[1])), int(round(total[2]))
+        if self.confusion is not None:
+            self.confusion = np.rint(total[3:]).astype(np.int64).reshape(self.confusion.shape)
+
+    @property
+    def y_true(self) -> np.ndarray:
+        """(N,) int64: the targets added (this process's only), with ``keep_predictions``."""
+        return np.concatenate([y for y, _ in self._kept]) if self._kept else np.zeros(0, np.int64)
+
+    @property
+    def y_pred(self) -> np.ndarray:
+        """(N,) int64: the predictions added (this process's only), with ``keep_predictions``."""
+        return np.concatenate([p for _, p in self._kept]) if self._kept else np.zeros(0, np.int64)
+
+    @property
+    def loss(self) -> float:
+        """Mean loss per sample (NaN before any sample)."""
+        return self.loss_sum / self.n if self.n else math.nan
+
+    @property
+    def acc(self) -> float:
+        """Fraction of samples predicted right (NaN before any sample)."""
+        return self.correct / self.n if self.n else math.nan

@@ -9,8 +9,7 @@ A *history* is any of:
 
 * a mapping of per-epoch lists: ``{"epoch": [1, 2], "train_loss": [...], "test_acc": [...]}``;
 * a list of per-epoch records: ``[{"epoch": 1, "train_loss": 0.6, ...}, ...]``;
-* an object with ``to_dict()``, ``as_dict()``, ``rows`` or ``records`` giving one of the
-  above (e.g. ``minidl.train.History``, whose ``rows`` are per-epoch dicts).
+* a :class:`minidl.train.History` (or anything whose ``rows`` are per-epoch dicts).
 
 Recognised names: ``{train,test,val,valid}_{loss,acc,accuracy}``; ``epoch`` is optional
 (1, 2, ... otherwise). Accuracies in [0, 1] are drawn as percentages.
@@ -19,7 +18,6 @@ Recognised names: ``{train,test,val,valid}_{loss,acc,accuracy}``; ``epoch`` is o
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Mapping
 
@@ -27,6 +25,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+
+from .fileio import atomic_write
 
 __all__ = ["history_columns", "plot_history", "plot_runs", "plot_confusion_matrix", "save_figure"]
 
@@ -37,15 +37,8 @@ _STYLE = {"train": "--", "test": "-", "val": "-", "valid": "-"}
 def history_columns(history) -> dict[str, list[float]]:
     """Normalise a history (see the module docstring) to ``{name: list}`` with canonical
     names ``epoch`` and ``<split>_loss`` / ``<split>_acc``."""
-    for attr in ("to_dict", "as_dict"):
-        if hasattr(history, attr) and callable(getattr(history, attr)):
-            history = getattr(history, attr)()
-            break
-    else:
-        for attr in ("rows", "records"):
-            if hasattr(history, attr):
-                history = getattr(history, attr)
-                break
+    if hasattr(history, "rows"):  # minidl.train.History
+        history = history.rows
     if isinstance(history, Mapping):
         cols = {str(k): list(v) for k, v in history.items() if isinstance(v, (list, tuple, np.ndarray))}
     elif isinstance(history, (list, tuple)) and all(isinstance(r, Mapping) for r in history):
@@ -66,17 +59,10 @@ def history_columns(history) -> dict[str, list[float]]:
 def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 120) -> Path:
     """Write ``fig`` as a PNG to ``path`` atomically and return ``path``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     if fig.canvas is None or not isinstance(fig.canvas, FigureCanvasAgg):
         FigureCanvasAgg(fig)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "wb") as f:
+        fig.savefig(f, format="png", dpi=dpi, bbox_inches="tight")
     return path
 
 

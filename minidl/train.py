@@ -1,8 +1,21 @@
 """The training loop: ``fit`` and ``evaluate``, history, checkpoints, exact resume.
 
-One training step, with every arrow written out because there is no autograd::
+**The model contract.** ``fit`` trains any :class:`~minidl.module.Module` that keeps this
+contract (every model in :mod:`minidl.models` does)::
 
-    out  = model(x, lengths)            # forward, each layer pushes its cache
+    scores = model(x)                       # a batch without lengths (images)
+    scores = model(x, lengths=lengths)      # a batch of padded sequences: lengths (B,) host ints
+    model.backward(d_scores)                # adds into every parameter's .grad (returns anything)
+
+``x`` is the batch's input moved to the model's device (token ids (B, T), letters, images
+(B, C, H, W), ...); ``scores`` is (B, C) — logits, log-probabilities or probabilities of
+the C classes, whatever the loss expects — or (B, 1) probabilities of the positive class
+for ``BCELoss``. The predicted class is the arg-max of the scores, or ``p > 0.5`` for one
+column (:func:`minidl.metrics.predictions`; ``predict=`` changes the rule).
+
+**One training step**, with every arrow written out because there is no autograd::
+
+    out  = model(x, lengths=lengths)    # forward, each layer pushes its cache
     loss = loss_fn(out, y)              # 0-d array on the device
     g    = loss_fn.backward()           # ∂loss/∂out
     model.backward(g)                   # each layer pops its cache, adds into p.grad
@@ -10,48 +23,82 @@ One training step, with every arrow written out because there is no autograd::
     optimizer.step(); optimizer.zero_grad()
 
 Batches come from :class:`minidl.data.batching.BatchLoader` (``Batch(x, y, lengths,
-index)``, host arrays) or any iterable of such tuples; each batch is copied to the
-model's device here and nowhere else, and only the loss value comes back.
+index)``, host arrays) or any iterable of ``(x, y)`` / ``(x, y, lengths)`` tuples; each
+batch is copied to the model's device here and nowhere else, and only the loss value and
+the predictions come back.
 
-A checkpoint (``last.npz``, atomic) is written after every epoch: model, optimizer, the
-random generators, the loader's epoch counter, the history and the best score so far.
+**The pieces of** :func:`fit`: :func:`resume_run` (read ``last.npz``), :func:`train_one_epoch`,
+:func:`evaluate`, :func:`check_diverged` (the guard) and :func:`save_checkpoint`.
+
+**Checkpoints.** After every epoch that passes the guard, ``last.npz`` (atomic) holds the
+model, the optimizer, the random generators, the loader's epoch counter, the history, the
+best score so far and the run's hyper-parameters; ``best.npz`` the best epoch's weights.
 ``fit(..., resume=True)`` restores all of it and continues as if never stopped — same
-batches, same dropout masks, same final weights (``tests/test_train.py`` proves it).
+batches, same dropout masks, same final weights (``tests/train/test_fit.py`` proves it).
+
+**The guard.** A non-finite training loss stops training at once; after each epoch, before
+anything is written, every parameter and buffer must be finite and so must the evaluation
+loss. Otherwise :class:`~minidl.errors.TrainingDiverged` is raised and ``last.npz`` stays
+the last good epoch's. A finite loss that has grown more than :data:`LOSS_GROWTH_WARNING`
+times above the run's first-step loss does not stop training (report B's "NLL on raw
+scores" ablation diverges on purpose) but prints a warning line every epoch.
+
+**Changed hyper-parameters on resume.** The checkpoint stores the run's hyper-parameters
+(``config=`` plus the optimizer's class and learning rate and ``clip_grad``). Resuming with
+different ones raises :class:`~minidl.errors.CheckpointError` listing each difference,
+because a resumed run that silently kept the checkpoint's learning rate (or silently took
+the new one) would record a command that is not what ran. ``allow_config_change=True``
+continues with the new values from the next epoch on, logs each change and notes it in
+that epoch's history row.
+
+**Data-parallel hooks.** ``distributed=`` takes an object with ``rank``, ``world_size``,
+``is_root``, ``broadcast_parameters(model)``, ``shard(batch)``,
+``allreduce_gradients(params, local_n, global_n)`` and ``allreduce_sum(array)`` (see
+``minidl.distributed``). Every rank iterates the same global batches and trains on its
+shard; the gradients are averaged over the global batch before clipping and the step; the
+metrics are summed over ranks; rank 0 alone writes checkpoints and logs; each rank reseeds
+its dropout generator every epoch from (seed, epoch, rank). ``None`` is one process.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import math
 import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 
 from . import backend
-from .errors import TrainingDiverged
+from .errors import CheckpointError, MinidlError, TrainingDiverged
+from .fileio import atomic_write_text
+from .metrics import Tally, balanced_accuracy_from_confusion, per_class_accuracy_from_confusion, predictions
 from .module import Module, no_grad
 from .optim import Optimizer, clip_grad_norm_
 from .serialization import load, save
 
-__all__ = ["History", "fit", "evaluate", "default_predict", "TrainingDiverged"]
+__all__ = [
+    "History", "fit", "evaluate", "train_one_epoch", "resume_run", "check_diverged", "save_checkpoint",
+    "default_predict", "TrainingDiverged", "LOSS_GROWTH_WARNING",
+]
 
+#: a training loss this many times above the run's first-step loss (in absolute value) warns
+LOSS_GROWTH_WARNING = 100.0
 
-def _atomic_write_text(path: str, text: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
+_ADVICE = " (lower the learning rate, clip the gradient norm, or look for NaN or inf in the inputs)"
+
+#: the prediction rule: arg-max of (B, C) scores, ``p > 0.5`` for one column
+default_predict = predictions
 
 
 @dataclass
 class History:
-    """Per-epoch records: ``epoch, train_loss, train_acc, test_loss, test_acc, seconds``.
+    """Per-epoch records: ``epoch, train_loss, train_acc, test_loss, test_acc,
+    test_balanced_acc, test_acc_class0 … test_acc_class{C-1}, train_seconds, seconds``
+    (and ``config_changes`` in the first epoch after a resume that changed them).
 
     ``history.rows`` is a list of dicts; ``history["test_acc"]`` the column as a list.
     """
@@ -91,20 +138,12 @@ class History:
             w = csv.DictWriter(buf, fieldnames=keys)
             w.writeheader()
             w.writerows(self.rows)
-            _atomic_write_text(path, buf.getvalue())
+            atomic_write_text(path, buf.getvalue())
         else:
-            _atomic_write_text(path, self.to_json())
+            atomic_write_text(path, self.to_json())
 
 
-def default_predict(out):
-    """Class predictions from a model's output: argmax over classes, or for a single
-    output column (BCE on probabilities) the threshold 0.5."""
-    xp = backend.get_array_module(out)
-    if out.ndim == 2 and out.shape[1] > 1:
-        return xp.argmax(out, axis=1)
-    return (out.reshape(-1) > 0.5).astype(xp.int64)
-
-
+# ----------------------------------------------------------------------------- batches
 def _unpack(batch):
     """(x, y, lengths) from a Batch or a plain (x, y[, lengths]) tuple."""
     if hasattr(batch, "x"):
@@ -115,8 +154,9 @@ def _unpack(batch):
 
 
 def _forward(model, x, lengths, device):
+    """The model contract: ``model(x)`` or ``model(x, lengths=lengths)``."""
     xd = backend.to_device(x, device)  # the one host-to-device copy of the inputs
-    return model(xd, lengths) if lengths is not None else model(xd)
+    return model(xd, lengths=lengths) if lengths is not None else model(xd)
 
 
 def _targets_for(out, y, device):
@@ -126,33 +166,9 @@ def _targets_for(out, y, device):
     return yd
 
 
-def evaluate(model: Module, loss_fn: Module, loader, device: str | None = None, predict=default_predict) -> dict:
-    """Loss and accuracy over ``loader`` in eval mode, keeping no caches.
-
-    Returns ``{"loss": mean loss per sample, "acc": accuracy, "y_true": (N,), "y_pred": (N,)}``
-    with host arrays, in the loader's order.
-    """
-    device = device or model.device
-    was_training = model.training
-    model.eval()
-    total, n, y_true, y_pred = 0.0, 0, [], []
-    try:
-        with no_grad():
-            for batch in loader:
-                x, y, lengths = _unpack(batch)
-                out = _forward(model, x, lengths, device)
-                loss = loss_fn(out, _targets_for(out, y, device))
-                total += float(loss) * len(y)
-                n += len(y)
-                y_true.append(backend.numpy.asarray(y).reshape(-1))
-                y_pred.append(backend.asnumpy(predict(out)).reshape(-1))
-    finally:
-        model.train(was_training)
-    np = backend.numpy
-    yt = np.concatenate(y_true) if y_true else np.zeros(0, np.int64)
-    yp = np.concatenate(y_pred) if y_pred else np.zeros(0, np.int64)
-    return {"loss": total / max(n, 1), "acc": float((yt == yp).mean()) if n else float("nan"),
-            "y_true": yt, "y_pred": yp}
+def _num_classes(out) -> int:
+    """C from the scores: their columns, or 2 for one probability column."""
+    return int(out.shape[1]) if out.ndim == 2 and out.shape[1] > 1 else 2
 
 
 def _progress(iterable, total, desc, enabled):
@@ -161,6 +177,257 @@ def _progress(iterable, total, desc, enabled):
     from tqdm.auto import tqdm
 
     return tqdm(iterable, total=total, desc=desc, leave=False, dynamic_ncols=True)
+
+
+# ----------------------------------------------------------------------------- evaluate
+def evaluate(model: Module, loss_fn: Module, loader, device: str | None = None, predict=default_predict,
+             distributed=None) -> dict:
+    """Loss and accuracy over ``loader`` in eval mode, keeping no caches.
+
+    Returns a dict of host values: ``loss`` (mean per sample), ``acc``, ``balanced_acc``
+    (the mean of the per-class accuracies), ``per_class_acc`` (C,) (NaN for a class without
+    samples), ``confusion`` (C, C) counts (rows = truth), ``n``, and ``y_true`` /
+    ``y_pred`` (N,) in the loader's order. With ``distributed``, each rank evaluates its
+    shard of every batch and the sums are added over ranks: everything but ``y_true`` /
+    ``y_pred`` (this rank's samples only) covers the whole set (every rank must see at
+    least one sample, so that all ranks reduce a confusion matrix of the same size).
+    Raises ``ValueError`` when the loader yields no sample at all.
+    """
+    device = device or model.device
+    was_training = model.training
+    model.eval()
+    tally = Tally(confusion=True, keep_predictions=True)
+    try:
+        with no_grad():
+            for batch in loader:
+                x, y, lengths = _unpack(batch if distributed is None else distributed.shard(batch))
+                if len(y) == 0:
+                    continue  # this rank's shard of a short last batch is empty
+                out = _forward(model, x, lengths, device)
+                loss = loss_fn(out, _targets_for(out, y, device))
+                tally.add(float(loss), predict(out), y, _num_classes(out))
+    finally:
+        model.train(was_training)
+    if distributed is not None:
+        tally.reduce(distributed.allreduce_sum)
+    if tally.n == 0:
+        raise ValueError("evaluate: the loader yielded no samples")
+    cm = tally.confusion
+    return {"loss": tally.loss, "acc": tally.acc, "n": tally.n, "confusion": cm,
+            "per_class_acc": per_class_accuracy_from_confusion(cm),
+            "balanced_acc": balanced_accuracy_from_confusion(cm),
+            "y_true": tally.y_true, "y_pred": tally.y_pred}
+
+
+# ----------------------------------------------------------------------------- one epoch
+def _train_step(model, loss_fn, optimizer, params, batch, *, device, clip_grad, predict, distributed,
+                where: str) -> Tally:
+    """Forward, loss, guard, backward, (all-reduce), clip, step. Returns the step's tally
+    (summed over ranks when distributed)."""
+    x, y, lengths = _unpack(batch if distributed is None else distributed.shard(batch))
+    step, out, loss = Tally(), None, None
+    if len(y):  # a rank's shard of a short last batch may be empty: it contributes zeros
+        out = _forward(model, x, lengths, device)
+        loss = loss_fn(out, _targets_for(out, y, device))
+        step.add(float(loss), predict(out), y)  # the step's device-to-host copies: loss, predictions
+    local_n = step.n
+    if distributed is not None:
+        step.reduce(distributed.allreduce_sum)  # every rank then takes the same decision below
+    if step.n == 0:
+        return step  # an empty batch: nothing to learn from
+    if not math.isfinite(step.loss):
+        model.clear_caches()
+        raise TrainingDiverged(f"loss is {step.loss} at {where}: training diverged{_ADVICE}")
+    if out is not None:
+        model.backward(loss_fn.backward())
+    if distributed is not None:
+        distributed.allreduce_gradients(params, local_n, step.n)
+    if clip_grad is not None:
+        norm = clip_grad_norm_(params, clip_grad)
+        if not math.isfinite(norm):
+            raise TrainingDiverged(f"gradient norm is {norm} at {where}: training diverged{_ADVICE}")
+    optimizer.step()
+    optimizer.zero_grad()
+    return step
+
+
+def train_one_epoch(model: Module, loss_fn: Module, optimizer: Optimizer, loader, *, epoch: int = 1,
+                    device: str | None = None, clip_grad: float | None = None, predict=default_predict,
+                    distributed=None, progress: bool = False, desc: str = "", on_first_step=None) -> Tally:
+    """One pass over ``loader`` in training mode; returns the epoch's :class:`Tally`
+    (``.loss`` mean per sample, ``.acc``). Raises :class:`TrainingDiverged` naming the epoch
+    and the step when the loss (or, with clipping, the gradient norm) is NaN or infinite.
+    ``on_first_step(loss)`` is called with the first step's loss."""
+    device = device or model.device
+    model.train()
+    params = model.parameters()
+    total = len(loader) if hasattr(loader, "__len__") else None
+    bar = _progress(loader, total, desc or f"epoch {epoch}", progress)
+    tally = Tally()
+    for i, batch in enumerate(bar, 1):
+        step = _train_step(model, loss_fn, optimizer, params, batch, device=device, clip_grad=clip_grad,
+                           predict=predict, distributed=distributed, where=f"epoch {epoch}, step {i}")
+        if i == 1 and on_first_step is not None:
+            on_first_step(step.loss)
+        tally.merge(step)
+        if progress:
+            bar.set_postfix(loss=f"{tally.loss:.4f}", acc=f"{tally.acc:.4f}")
+    return tally
+
+
+# ----------------------------------------------------------------------------- the guard
+def check_diverged(model: Module, row: dict, epoch: int, kept: str = "") -> None:
+    """Raise :class:`TrainingDiverged` when a loss of ``row`` or any parameter or floating
+    buffer of ``model`` is NaN or infinite (a blow-up on the last step of an epoch leaves
+    the training loss finite and the weights not). ``kept`` ends the message (which
+    checkpoint survives)."""
+    bad = _non_finite(model)
+    if bad:
+        raise TrainingDiverged(f"after epoch {epoch} the parameters {bad} hold NaN or inf: "
+                               f"training diverged{_ADVICE}{kept}")
+    for key in ("train_loss", "test_loss"):
+        if key in row and not math.isfinite(row[key]):
+            what = key.replace("_", " ")
+            raise TrainingDiverged(f"{what} is {row[key]} after epoch {epoch}: training diverged{_ADVICE}{kept}")
+
+
+def _non_finite(model: Module) -> str:
+    """The names of the parameters and floating buffers holding NaN or inf ("" if none)."""
+    bad = [name for name, a in model.state_dict().items()
+           if a.dtype.kind == "f" and not bool(backend.get_array_module(a).isfinite(a).all())]
+    return ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+
+
+def _growth_warning(row: dict, first_loss: float | None) -> str | None:
+    """A warning line when the epoch's training loss is far above the first step's."""
+    if first_loss is None:
+        return None
+    scale = max(abs(first_loss), 1e-2)  # a first loss near 0 would make any loss look huge
+    if abs(row["train_loss"]) <= LOSS_GROWTH_WARNING * scale:
+        return None
+    loss = row["train_loss"]
+    return (f"warning: train loss {loss:.4g} in epoch {row['epoch']} is {abs(loss) / scale:.2g} "
+            f"times the first step's {first_loss:.4g}: training is diverging (lower the learning rate, or clip "
+            "the gradient norm)")
+
+
+# ----------------------------------------------------------------------------- checkpoints
+@dataclass
+class _Run:
+    """What a run carries from epoch to epoch, and what ``last.npz`` restores."""
+
+    config: dict
+    seed: int
+    history: History = field(default_factory=History)
+    next_epoch: int = 1
+    best_score: float = -math.inf
+    first_loss: float | None = None
+    saved_epoch: int | None = None  # the last good checkpoint's epoch
+    changes: str | None = None  # hyper-parameters changed at resume, noted in the next row
+
+
+def save_checkpoint(checkpoint_dir: str, model: Module, optimizer: Optimizer, train_loader, run: _Run,
+                    epoch: int, improved: bool) -> None:
+    """``best.npz`` (when ``improved``), ``last.npz`` and ``history.json``/``.csv``."""
+    config = json.dumps(run.config, sort_keys=True)
+    if improved:
+        best = {"model": model.state_dict(), "epoch": epoch, "acc": run.best_score, "config": config}
+        save(best, os.path.join(checkpoint_dir, "best.npz"))
+    state = {"model": model.state_dict(), "optim": optimizer.state_dict(), "rng": backend.get_rng_state(),
+             "history": run.history.to_json(), "epoch": epoch, "best_acc": run.best_score, "config": config,
+             "seed": run.seed}
+    if run.first_loss is not None:
+        state["first_loss"] = run.first_loss
+    if hasattr(train_loader, "state_dict"):
+        state["loader"] = train_loader.state_dict()
+    save(state, os.path.join(checkpoint_dir, "last.npz"))
+    run.history.save(os.path.join(checkpoint_dir, "history.json"))
+    run.history.save(os.path.join(checkpoint_dir, "history.csv"))
+
+
+def _read_checkpoint(path: str) -> dict:
+    try:
+        ck = load(path)
+    except MinidlError:
+        raise
+    except Exception as e:  # a truncated or foreign file: say which one
+        raise CheckpointError(f"cannot read the checkpoint {path}: {type(e).__name__}: {e}") from e
+    missing = {"model", "optim", "rng", "history", "epoch", "best_acc"} - set(ck)
+    if missing:
+        raise CheckpointError(f"the checkpoint {path} lacks {sorted(missing)}: not written by minidl.train.fit")
+    return ck
+
+
+def _config_changes(old: dict, new: dict) -> dict:
+    """``{key: (checkpoint's value, this run's value)}`` for every key that differs."""
+    old, new = json.loads(json.dumps(old)), json.loads(json.dumps(new))  # tuples vs lists, as stored
+    return {k: (old.get(k), new.get(k)) for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)}
+
+
+def resume_run(path: str, model: Module, optimizer: Optimizer, train_loader, config: dict,
+               allow_config_change: bool = False, log=print) -> _Run:
+    """Restore model, optimizer, generators, loader and history from ``path`` (``last.npz``).
+
+    Refuses (:class:`CheckpointError`) a checkpoint whose hyper-parameters differ from
+    ``config``, unless ``allow_config_change``: then the new values hold from here on (the
+    new learning rate replaces the stored one; a new optimizer class starts fresh).
+    """
+    ck = _read_checkpoint(path)
+    epoch = int(ck["epoch"])
+    changes = _config_changes(json.loads(ck["config"]), config) if "config" in ck else {}
+    if "config" not in ck and log:
+        log(f"resume: {path} stores no hyper-parameters (written before minidl kept them): not compared")
+    listed = ", ".join(f"{k} {old!r} -> {new!r}" for k, (old, new) in changes.items())
+    if changes and not allow_config_change:
+        raise CheckpointError(
+            f"resume: {path} (epoch {epoch}) was trained with other hyper-parameters than this run asks for "
+            f"({listed}); resume with the checkpoint's values, or allow the change (allow_config_change=True; "
+            "--allow-config-change in the examples) to continue with the new ones from epoch "
+            f"{epoch + 1}")
+    lr = optimizer.lr
+    model.load_state_dict(ck["model"])
+    if "optimizer" not in changes:
+        optimizer.load_state_dict(ck["optim"])
+    if "lr" in changes:
+        optimizer.lr = lr
+    backend.set_rng_state(ck["rng"])
+    if "loader" in ck and hasattr(train_loader, "load_state_dict"):
+        train_loader.load_state_dict(ck["loader"])
+    run = _Run(config=config, seed=int(ck.get("seed", json.loads(ck["rng"])["seed"])),
+               history=History.from_json(ck["history"]), next_epoch=epoch + 1, best_score=float(ck["best_acc"]),
+               first_loss=float(ck["first_loss"]) if "first_loss" in ck else None, saved_epoch=epoch,
+               changes=listed or None)
+    bad = _non_finite(model)
+    if bad:
+        raise CheckpointError(f"the checkpoint {path} holds NaN or inf parameters ({bad}): it was written after "
+                              "training had diverged; start again without resume")
+    if log:
+        log(f"resumed from {path} after epoch {epoch}" + (f"; changed: {listed}" if listed else ""))
+    return run
+
+
+# ----------------------------------------------------------------------------- fit
+def _rank_seed(seed: int, epoch: int, rank: int) -> int:
+    """A seed for (run seed, epoch, rank): distinct streams of dropout masks per rank, and
+    a resumed epoch draws what it would have drawn."""
+    digest = hashlib.sha256(f"minidl-dropout:{seed}:{epoch}:{rank}".encode()).digest()
+    return int.from_bytes(digest[:7], "little")
+
+
+def _epoch_row(epoch: int, tally: Tally, ev: dict | None) -> dict:
+    row = {"epoch": epoch, "train_loss": tally.loss, "train_acc": tally.acc}
+    if ev is not None:
+        row.update(test_loss=ev["loss"], test_acc=ev["acc"], test_balanced_acc=ev["balanced_acc"])
+        for c, a in enumerate(ev["per_class_acc"]):
+            row[f"test_acc_class{c}"] = None if math.isnan(a) else float(a)
+    return row
+
+
+def _log_row(log, row: dict) -> None:
+    msg = f"epoch {row['epoch']:3d}  train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f}"
+    if "test_loss" in row:
+        msg += f"  test loss {row['test_loss']:.4f} acc {row['test_acc']:.4f}"
+    log(msg + f"  ({row['seconds']:.1f} s)")
 
 
 def fit(
@@ -178,97 +445,91 @@ def fit(
     progress: bool | None = None,
     predict=default_predict,
     log=print,
+    config: dict | None = None,
+    allow_config_change: bool = False,
+    distributed=None,
 ) -> History:
-    """Train ``model`` for ``epochs`` epochs; evaluate on ``test_loader`` after each.
+    """Train ``model`` (see the model contract above) for ``epochs`` epochs; evaluate on
+    ``test_loader`` after each.
 
     Args:
         train_loader: iterable of batches (``Batch`` or ``(x, y[, lengths])``), re-iterated
             every epoch. If it has ``state_dict``/``load_state_dict`` (``BatchLoader``), its
             state goes into the checkpoints.
+        epochs: train up to this epoch (a resumed run continues from its checkpoint's).
         clip_grad: clip the global gradient norm to this value (None: no clipping).
-        checkpoint_dir: write ``last.npz`` after each epoch, ``best.npz`` when the test
-            accuracy improves, and ``history.json`` / ``history.csv``.
+        checkpoint_dir: write ``last.npz`` after each epoch that passes the guard,
+            ``best.npz`` when the test accuracy improves, and ``history.json`` / ``.csv``.
         resume: continue from ``checkpoint_dir/last.npz`` if it exists.
         progress: tqdm bar per epoch; default only when stderr is a terminal.
         log: where the one-line summary per epoch goes (``print``; None for silence).
+        config: the run's hyper-parameters (JSON-able), stored in the checkpoints and
+            compared on resume; ``fit`` adds ``optimizer``, ``lr`` and ``clip_grad`` itself.
+            Leave out what may change between a run and its resumption (``epochs``, paths).
+        allow_config_change: on resume, continue with hyper-parameters that differ from
+            the checkpoint's instead of refusing.
+        distributed: the data-parallel hooks (module docstring), or None for one process.
 
     Returns:
-        The :class:`History`. Raises :class:`TrainingDiverged` naming the epoch and step
-        when the loss or the gradient norm is NaN or infinite.
+        The :class:`History`. Raises :class:`TrainingDiverged` (the guard, module docstring)
+        and :class:`~minidl.errors.CheckpointError` (unreadable checkpoint, changed
+        hyper-parameters).
     """
     device = device or model.device
-    if progress is None:
-        progress = sys.stderr.isatty()
-    history = History()
-    start_epoch, best_acc = 1, -math.inf
+    root = distributed is None or distributed.is_root
+    log = log if root else None
+    progress = (sys.stderr.isatty() if progress is None else progress) and root
+    run_config = {**(config or {}), "optimizer": type(optimizer).__name__, "lr": optimizer.lr, "clip_grad": clip_grad}
+    try:  # stored as JSON: refuse now what could not be stored after an epoch of training
+        run_config = json.loads(json.dumps(run_config))
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"fit: config must hold JSON values (numbers, strings, lists, dicts): {e}") from None
     last_path = os.path.join(checkpoint_dir, "last.npz") if checkpoint_dir else None
-    if resume:
-        if not checkpoint_dir:
-            raise ValueError("resume=True needs checkpoint_dir")
-        if os.path.exists(last_path):
-            ck = load(last_path)
-            model.load_state_dict(ck["model"])
-            optimizer.load_state_dict(ck["optim"])
-            backend.set_rng_state(ck["rng"])
-            if "loader" in ck and hasattr(train_loader, "load_state_dict"):
-                train_loader.load_state_dict(ck["loader"])
-            history = History.from_json(ck["history"])
-            start_epoch, best_acc = int(ck["epoch"]) + 1, float(ck["best_acc"])
-            if log:
-                log(f"resumed from {last_path} after epoch {start_epoch - 1}")
-    params = model.parameters()
+    if resume and not checkpoint_dir:
+        raise ValueError("resume=True needs checkpoint_dir")
+    if resume and os.path.exists(last_path):
+        run = resume_run(last_path, model, optimizer, train_loader, run_config, allow_config_change, log)
+    else:
+        run = _Run(config=run_config, seed=int(json.loads(backend.get_rng_state())["seed"]))
+    if distributed is not None:
+        distributed.broadcast_parameters(model)  # every rank starts from rank 0's weights
 
-    for epoch in range(start_epoch, epochs + 1):
+    def first_step(loss):
+        if run.first_loss is None:
+            run.first_loss = loss
+
+    for epoch in range(run.next_epoch, epochs + 1):
+        if distributed is not None:
+            backend.manual_seed(_rank_seed(run.seed, epoch, distributed.rank))
         t0 = time.perf_counter()
-        model.train()
-        total, correct, n = 0.0, 0, 0
-        n_batches = len(train_loader) if hasattr(train_loader, "__len__") else None
-        bar = _progress(train_loader, n_batches, f"epoch {epoch}/{epochs}", progress)
-        for step, batch in enumerate(bar, 1):
-            x, y, lengths = _unpack(batch)
-            out = _forward(model, x, lengths, device)
-            loss = loss_fn(out, _targets_for(out, y, device))
-            value = float(loss)  # the one device-to-host copy per step
-            if not math.isfinite(value):
-                model.clear_caches()
-                raise TrainingDiverged(f"loss is {value} at epoch {epoch}, step {step}: training diverged "
-                                       "(lower the learning rate, clip gradients, or check the loss/inputs)")
-            model.backward(loss_fn.backward())
-            if clip_grad is not None:
-                norm = clip_grad_norm_(params, clip_grad)
-                if not math.isfinite(norm):
-                    raise TrainingDiverged(f"gradient norm is {norm} at epoch {epoch}, step {step}")
-            optimizer.step()
-            optimizer.zero_grad()
-            total += value * len(y)
-            correct += int((backend.asnumpy(predict(out)).reshape(-1) == backend.numpy.asarray(y).reshape(-1)).sum())
-            n += len(y)
-            if progress:
-                bar.set_postfix(loss=f"{total / n:.4f}", acc=f"{correct / n:.4f}")
+        kept = (f"; the last good checkpoint (epoch {run.saved_epoch}) is kept in {last_path}"
+                if last_path and run.saved_epoch else "")
+        try:
+            tally = train_one_epoch(model, loss_fn, optimizer, train_loader, epoch=epoch, device=device,
+                                    clip_grad=clip_grad, predict=predict, distributed=distributed,
+                                    progress=progress, desc=f"epoch {epoch}/{epochs}", on_first_step=first_step)
+        except TrainingDiverged as e:
+            raise TrainingDiverged(f"{e}{kept}") from None
+        if tally.n == 0:
+            raise ValueError(f"fit: train_loader yielded no samples in epoch {epoch}")
         train_seconds = time.perf_counter() - t0
-        row = {"epoch": epoch, "train_loss": total / max(n, 1), "train_acc": correct / max(n, 1)}
-        if test_loader is not None:
-            ev = evaluate(model, loss_fn, test_loader, device, predict)
-            row.update(test_loss=ev["loss"], test_acc=ev["acc"])
+        ev = evaluate(model, loss_fn, test_loader, device, predict, distributed) if test_loader is not None else None
+        row = _epoch_row(epoch, tally, ev)
+        check_diverged(model, row, epoch, kept)  # the weights and the losses, before anything is written
+        if run.changes:
+            row["config_changes"], run.changes = run.changes, None
         row.update(train_seconds=round(train_seconds, 3), seconds=round(time.perf_counter() - t0, 3))
-        history.append(**row)
+        run.history.append(**row)
         if log:
-            msg = f"epoch {epoch:3d}  train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f}"
-            if test_loader is not None:
-                msg += f"  test loss {row['test_loss']:.4f} acc {row['test_acc']:.4f}"
-            log(msg + f"  ({row['seconds']:.1f} s)")
+            _log_row(log, row)
+            warning = _growth_warning(row, run.first_loss)
+            if warning:
+                log(warning)
         score = row.get("test_acc", row["train_acc"])
-        improved = score > best_acc
-        best_acc = max(best_acc, score)
+        improved = score > run.best_score
+        run.best_score = max(run.best_score, score)
         if checkpoint_dir:
-            if improved:
-                best = {"model": model.state_dict(), "epoch": epoch, "acc": score}
-                save(best, os.path.join(checkpoint_dir, "best.npz"))
-            state = {"model": model.state_dict(), "optim": optimizer.state_dict(), "rng": backend.get_rng_state(),
-                     "history": history.to_json(), "epoch": epoch, "best_acc": best_acc}
-            if hasattr(train_loader, "state_dict"):
-                state["loader"] = train_loader.state_dict()
-            save(state, last_path)
-            history.save(os.path.join(checkpoint_dir, "history.json"))
-            history.save(os.path.join(checkpoint_dir, "history.csv"))
-    return history
+            if root:
+                save_checkpoint(checkpoint_dir, model, optimizer, train_loader, run, epoch, improved)
+            run.saved_epoch = epoch
+    return run.history

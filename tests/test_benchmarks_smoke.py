@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from test_example_imdb import make_aclimdb
+from fake_imdb import make_aclimdb
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -1,12 +1,12 @@
-"""Optimizers against PyTorch's update rules, clipping, resumable state, atomic checkpoints."""
+"""Optimizers against PyTorch's update rules, clipping, resumable state (checkpoint files:
+tests/data/test_checkpoints.py)."""
 
-import os
 
 import numpy as np
 import pytest
 
 import minidl
-from minidl import nn, optim
+from minidl import optim
 
 
 def _quadratic_run(make_opt, steps=5, params0=None):
@@ -88,29 +88,3 @@ def test_optimizer_state_dict_resumes_exactly(make, tmp_path):
     for _ in range(3):
         step(opt2, p2)
     np.testing.assert_array_equal(p2.data, full[-1])
-
-
-def test_save_load_roundtrip_nested(tmp_path):
-    m = nn.Linear(3, 2)
-    state = {"model": m.state_dict(), "epoch": 4, "name": "lstm", "hist": {"loss": np.arange(3.0)}}
-    path = minidl.save(state, tmp_path / "a.npz")
-    back = minidl.load(path)
-    assert back["epoch"] == 4 and back["name"] == "lstm"
-    np.testing.assert_array_equal(back["model"]["weight"], m.weight.data)
-    np.testing.assert_array_equal(back["hist"]["loss"], np.arange(3.0))
-    assert not [f for f in os.listdir(tmp_path) if f.startswith(".tmp")]
-
-
-def test_save_is_atomic_on_failure(tmp_path):
-    path = minidl.save({"a": np.ones(3)}, tmp_path / "ck.npz")
-    with pytest.raises(TypeError):
-        minidl.save({"a": np.zeros(3), "bad": object()}, path)
-    np.testing.assert_array_equal(minidl.load(path)["a"], np.ones(3))  # old file intact
-    assert sorted(os.listdir(tmp_path)) == ["ck.npz"]
-
-
-def test_load_refuses_pickled_objects(tmp_path):
-    path = tmp_path / "evil.npz"
-    np.savez(path, obj=np.array([{"x": 1}], dtype=object))
-    with pytest.raises(ValueError, match="allow_pickle"):
-        minidl.load(path)

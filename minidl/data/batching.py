@@ -27,6 +27,8 @@ from typing import Iterator, NamedTuple
 
 import numpy as np
 
+from ..errors import RangeError, ShapeError
+
 __all__ = ["Batch", "BatchLoader"]
 
 
@@ -93,28 +95,29 @@ class BatchLoader:
     ):
         x = np.asarray(x)
         if x.ndim < 1 or len(x) == 0:
-            raise ValueError(f"x must be a non-empty array (N, ...), got shape {x.shape}")
+            raise ShapeError(f"BatchLoader: x must be a non-empty array (N, ...), got shape {x.shape}")
         N = len(x)
         if y is not None:
             y = np.asarray(y)
             if len(y) != N:
-                raise ValueError(f"y must have N = {N} rows like x {x.shape}, got shape {y.shape}")
+                raise ShapeError(f"BatchLoader: y must have N = {N} rows like x {x.shape}, got shape {y.shape}")
         if lengths is not None:
             lengths = np.asarray(lengths)
             if lengths.shape != (N,) or lengths.dtype.kind not in "iu":
-                raise ValueError(f"lengths must be integers of shape ({N},), got {lengths.dtype} {lengths.shape}")
+                raise ShapeError(f"BatchLoader: lengths must be integers of shape ({N},), got {lengths.dtype} "
+                                 f"{lengths.shape}")
             T = x.shape[1] if x.ndim >= 2 else 0
             if x.ndim < 2 or lengths.min() < 0 or lengths.max() > T:
-                raise ValueError(f"lengths must lie in [0, T = {T}] for x of shape {x.shape}, "
+                raise RangeError(f"BatchLoader: lengths must lie in [0, T = {T}] for x of shape {x.shape}, "
                                  f"got range [{lengths.min()}, {lengths.max()}]")
         if int(batch_size) < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+            raise RangeError(f"BatchLoader: batch_size must be >= 1, got {batch_size}")
         if bucket and lengths is None:
-            raise ValueError("bucket=True needs the sequence lengths (lengths=...)")
+            raise RangeError("BatchLoader: bucket=True needs the sequence lengths (lengths=...)")
         if bucket_pool is not None and int(bucket_pool) < 1:
-            raise ValueError(f"bucket_pool must be >= 1 or None, got {bucket_pool}")
+            raise RangeError(f"BatchLoader: bucket_pool must be >= 1 or None, got {bucket_pool}")
         if pad not in ("pre", "post"):
-            raise ValueError(f"pad must be 'pre' or 'post', got {pad!r}")
+            raise RangeError(f"BatchLoader: pad must be 'pre' or 'post', got {pad!r}")
         self.x, self.y, self.lengths = x, y, lengths
         self.batch_size = int(batch_size)
         self.shuffle, self.drop_last, self.bucket = bool(shuffle), bool(drop_last), bool(bucket)
@@ -122,7 +125,7 @@ class BatchLoader:
         self.pad = pad
         self.trim = (lengths is not None) if trim is None else bool(trim)
         if self.trim and lengths is None:
-            raise ValueError("trim=True needs the sequence lengths (lengths=...)")
+            raise RangeError("BatchLoader: trim=True needs the sequence lengths (lengths=...)")
         self.seed = int(seed)
         self.epoch = 0  # the next epoch to be drawn
 
@@ -177,7 +180,7 @@ class BatchLoader:
     def padding_fraction(self, epoch: int | None = None) -> float:
         """Share of the x cells of an epoch's batches that are padding (needs ``lengths``)."""
         if self.lengths is None:
-            raise ValueError("padding_fraction needs lengths")
+            raise RangeError("BatchLoader.padding_fraction needs lengths")
         cells = real = 0
         T = self.x.shape[1]
         for idx in self.epoch_batches(self.epoch if epoch is None else epoch):
@@ -198,7 +201,7 @@ class BatchLoader:
             raise KeyError(f"loader state lacks {sorted(missing)}; expected keys 'seed' and 'epoch'")
         epoch = int(state["epoch"])
         if epoch < 0:
-            raise ValueError(f"epoch must be >= 0, got {epoch}")
+            raise RangeError(f"BatchLoader.load_state_dict: epoch must be >= 0, got {epoch}")
         self.seed, self.epoch = int(state["seed"]), epoch
 
     def __repr__(self) -> str:

@@ -19,7 +19,12 @@ folder, a folder containing one or the archive, or the archive itself); else
 ``$MINIDL_DATA``, then the cache folder (``$MINIDL_CACHE`` or ``~/.cache/minidl``); and
 with ``download=True`` it fetches the official archive over HTTPS into the cache folder,
 checking its published SHA-256. Archives are read in place: only the seven known members
-are read, and a member name that would escape a folder is refused.
+are kept, a member name that would escape a folder is refused, and the archive is read to
+its end so that a damaged or truncated one is an error (:func:`~minidl.data.archive.iter_tar`).
+A local file named ``cifar-10-binary.tar.gz`` must have the published SHA-256. The six
+batch files must hold whole records, labels in [0, 10), and as many records each (10,000
+in the release: 50,000 + 10,000 images). Every failure is a
+:class:`~minidl.errors.DataError` naming the file and what to do.
 
 Pre-processing (host-only NumPy, applied per batch by :class:`CifarLoader`):
 
@@ -32,9 +37,7 @@ Pre-processing (host-only NumPy, applied per batch by :class:`CifarLoader`):
 
 from __future__ import annotations
 
-import os
 import posixpath
-import tarfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,9 +45,12 @@ from typing import Iterator
 
 import numpy as np
 
+from ..errors import DataError, DTypeError, RangeError, ShapeError
+from .archive import iter_tar
 from .batching import Batch, BatchLoader
-from .download import check_member_name, locate
+from .download import check_official_copy
 from .download import download as _download
+from .locate import cache_dir_or_default, locate
 
 __all__ = [
     "CIFAR10_URL", "CIFAR10_SHA256", "CIFAR10_MD5", "CLASSES", "ImageSplit", "Cifar10Data",
@@ -63,12 +69,10 @@ TEST_FILE = "test_batch.bin"
 META_FILE = "batches.meta.txt"
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 RECORD = 1 + 3 * 32 * 32
-
-
-def default_cache_dir() -> Path:
-    """``$MINIDL_CACHE`` if set, else ``~/.cache/minidl``."""
-    env = os.environ.get("MINIDL_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "minidl"
+#: records in each of the six files of the release (50,000 training + 10,000 test images)
+RELEASE_PER_FILE = 10_000
+_REDO = ("Delete it and download it again (download=True, --download in the examples), or pass a complete copy "
+         "with path=... (--data)")
 
 
 @dataclass
@@ -104,11 +108,12 @@ class Cifar10Data:
 def parse_records(buf: bytes, name: str = "buffer") -> tuple[np.ndarray, np.ndarray]:
     """Bytes of a ``*.bin`` file -> ``images (n, 3, 32, 32) uint8``, ``labels (n,) int64``."""
     if len(buf) == 0 or len(buf) % RECORD:
-        raise ValueError(f"{name}: {len(buf)} bytes is not a whole number of {RECORD}-byte CIFAR-10 records")
+        raise DataError(f"{name}: {len(buf)} bytes is not a whole number of {RECORD}-byte CIFAR-10 records "
+                        f"(the file is truncated or not a CIFAR-10 binary batch). {_REDO}")
     rows = np.frombuffer(buf, dtype=np.uint8).reshape(-1, RECORD)
     labels = rows[:, 0].astype(np.int64)
     if labels.max() >= len(CLASSES):
-        raise ValueError(f"{name}: label byte {labels.max()} outside [0, {len(CLASSES)})")
+        raise DataError(f"{name}: label byte {labels.max()} outside [0, {len(CLASSES)}): the file is damaged. {_REDO}")
     images = rows[:, 1:].reshape(-1, 3, 32, 32).copy()  # R plane, G plane, B plane, row-major
     return images, labels
 # --8<-- [end:parse]
@@ -134,12 +139,13 @@ def find_cifar10(path=None, cache_dir=None, download: bool = False):
     Raises ``FileNotFoundError`` saying where to put it when nothing is found and
     ``download`` is False.
     """
-    cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    cache_dir = cache_dir_or_default(cache_dir)
     return locate(
         path, cache_dir, _resolve,
         not_a_dataset=(f"a {FOLDER}/ folder (with {', '.join(TRAIN_FILES)} and {TEST_FILE}), a folder containing "
                        f"one or {ARCHIVE_NAME}, nor a .tar.gz archive"),
-        fetch=(lambda: _download(CIFAR10_URL, cache_dir / ARCHIVE_NAME, sha256=CIFAR10_SHA256)) if download else None,
+        fetch=(lambda: ("tar", _download(CIFAR10_URL, cache_dir / ARCHIVE_NAME, sha256=CIFAR10_SHA256)))
+        if download else None,
         not_found=lambda looked: (
             f"CIFAR-10 (binary version) not found; looked in {', '.join(looked)} for a {FOLDER}/ folder or "
             f"{ARCHIVE_NAME}. Put {ARCHIVE_NAME} ({CIFAR10_URL}) or the extracted folder there, pass "
@@ -149,20 +155,39 @@ def find_cifar10(path=None, cache_dir=None, download: bool = False):
 
 
 def _read_files(kind: str, source: Path) -> dict[str, bytes]:
+    """The bytes of the six batch files (and the class names), from a folder or an archive.
+
+    An archive named ``cifar-10-binary.tar.gz`` must have the published SHA-256; any archive
+    is read to its end (:func:`~minidl.data.archive.iter_tar`: names and links checked, a
+    damaged or truncated archive refused); only the seven known members are kept, in memory.
+    """
     wanted = TRAIN_FILES + (TEST_FILE, META_FILE)
     if kind == "dir":
         return {f: (source / f).read_bytes() for f in wanted if (source / f).is_file()}
-    out = {}
-    with tarfile.open(source, "r:*") as tar:
-        for member in tar:
-            name = check_member_name(member.name)  # refuse ../ and absolute names outright
-            base = posixpath.basename(name)
-            if member.isfile() and base in wanted and name.endswith(f"{FOLDER}/{base}"):
-                out[base] = tar.extractfile(member).read()  # read in memory; nothing is written
+    if source.name == ARCHIVE_NAME:
+        check_official_copy(source, CIFAR10_SHA256, CIFAR10_URL)
+
+    def keep(name, member):
+        base = posixpath.basename(name)
+        return base in wanted and name.endswith(f"{FOLDER}/{base}")
+
+    out = {posixpath.basename(name): data for name, _, data in iter_tar(source, want=keep) if data is not None}
     missing = [f for f in TRAIN_FILES + (TEST_FILE,) if f not in out]
     if missing:
-        raise ValueError(f"{source}: archive lacks {FOLDER}/{', '.join(missing)}")
+        raise DataError(f"{source}: the archive lacks {FOLDER}/{', '.join(missing)}. {_REDO}")
     return out
+
+
+def _check_complete(parts: dict, source: Path) -> None:
+    """All six files hold the same number of records: 10,000 each in the release (and in a
+    copy made by ``make_cifar10_bin.py``), so a file cut at a record boundary is caught."""
+    counts = {f: len(labels) for f, (_, labels) in parts.items()}
+    want = RELEASE_PER_FILE if RELEASE_PER_FILE in counts.values() else max(counts.values())
+    short = {f: n for f, n in counts.items() if n != want}
+    if short:
+        listed = ", ".join(f"{f}: {n:,}" for f, n in short.items())
+        raise DataError(f"{source}: every batch file should hold {want:,} records (as the others do), but {listed}: "
+                        f"the copy is incomplete. {_REDO}")
 
 
 def load_cifar10(path=None, cache_dir=None, download: bool = False, limit: int | None = None,
@@ -180,11 +205,14 @@ def load_cifar10(path=None, cache_dir=None, download: bool = False, limit: int |
         ``train.labels: (50000,) int64``, likewise ``test`` (10,000).
     """
     t0 = time.perf_counter()
+    if limit is not None and int(limit) < 1:
+        raise RangeError(f"load_cifar10: limit must be a positive int or None, got {limit}")
     kind, source = find_cifar10(path, cache_dir, download)
     files = _read_files(kind, source)
-    parts = [parse_records(files[f], f) for f in TRAIN_FILES]
-    train = ImageSplit(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
-    test = ImageSplit(*parse_records(files[TEST_FILE], TEST_FILE))
+    parts = {f: parse_records(files[f], f"{source}: {f}") for f in TRAIN_FILES + (TEST_FILE,)}
+    _check_complete(parts, source)
+    train = ImageSplit(*(np.concatenate([parts[f][i] for f in TRAIN_FILES]) for i in (0, 1)))
+    test = ImageSplit(*parts[TEST_FILE])
     classes = CLASSES
     if META_FILE in files:
         names = tuple(n.strip() for n in files[META_FILE].decode("ascii", "replace").splitlines() if n.strip())
@@ -259,9 +287,11 @@ class CifarLoader:
 
     def __init__(self, split: ImageSplit, batch_size: int = 128, *, mean, std, shuffle: bool = True,
                  seed: int = 0, crop_padding: int = 0, flip: bool = False, drop_last: bool = False):
-        if split.images.dtype != np.uint8 or split.images.ndim != 4:
-            raise ValueError(f"CifarLoader expected uint8 images (N, C, H, W), got {split.images.dtype} "
-                             f"{split.images.shape}")
+        if split.images.dtype != np.uint8:
+            raise DTypeError(f"CifarLoader: split.images must be uint8 images (N, C, H, W), got dtype "
+                             f"{split.images.dtype}")
+        if split.images.ndim != 4:
+            raise ShapeError(f"CifarLoader: split.images must have shape (N, C, H, W), got {split.images.shape}")
         self.split = split
         self.order = BatchLoader(np.arange(len(split)), None, batch_size=batch_size, shuffle=shuffle,
                                  seed=seed, drop_last=drop_last)

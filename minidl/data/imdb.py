@@ -14,19 +14,32 @@ Where the data come from, first match wins:
 1. ``path=``: a folder holding ``aclImdb/`` (or being it), or a ``.tar.gz`` of that layout
    (e.g. ``aclImdb_v1.tar.gz``, or ``aclImdb_labeled.tar.gz`` without the unlabelled reviews);
 2. ``$MINIDL_DATA``: the same kinds of thing;
-3. the cache folder (``cache_dir=``, else ``$MINIDL_CACHE``, else ``~/.cache/minidl``);
+3. the cache folder (``cache_dir=``, else :func:`~minidl.data.locate.default_cache_dir`);
 4. with ``download=True``: the official ``aclImdb_v1.tar.gz`` fetched over HTTPS into the
    cache folder and checked against its published SHA-256.
 
-Archives are read in place (the 50,000 small files are never written out), and every member
-name is checked as in :mod:`minidl.data.download`: an archive with a ``../`` member, an
-absolute path or an escaping link is refused.
+What is read is checked before it is used (every failure is a
+:class:`~minidl.errors.DataError` naming the file and what to do):
+
+* a file named ``aclImdb_v1.tar.gz`` must have the official archive's published SHA-256;
+  other archives (``aclImdb_labeled.tar.gz``, without the unlabelled reviews) are accepted
+  after the checks below;
+* archives are read in place (the 50,000 small files are never written out) and to their
+  very end (:func:`~minidl.data.archive.iter_tar`): a damaged header or a truncated file
+  is an error, not an early end; member names and links are checked (``../``, absolute
+  paths, escaping links are refused);
+* completeness: each of ``train/pos``, ``train/neg``, ``test/pos``, ``test/neg`` holds at
+  least one review and no id twice; a copy of the release (it has ``imdb.vocab`` beside
+  ``train/``) must hold exactly its 12,500 reviews per folder, ids 0..12,499, i.e. 25,000
+  + 25,000. ``limit`` subsets only after this check.
 
 Reading and tokenising the reviews takes some seconds; the result (the token ids of every
 review at full length, the vocabulary, the labels) is cached as a ``.npz`` (never pickle)
 whose file name carries a hash of what determines it: the data's fingerprint, the tokenizer
 version and ``vocab_size``. ``max_len``, ``truncate`` and ``pad`` are applied after the cache
-(one vectorised gather, well under a second), so trying another ``max_len`` is cheap.
+(one vectorised gather, well under a second), so trying another ``max_len`` is cheap. A
+cache file that cannot be read, lacks an array or whose arrays do not fit together is
+stale: it is rebuilt, with a one-line warning naming it.
 """
 
 from __future__ import annotations
@@ -34,9 +47,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import posixpath
 import re
-import tarfile
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -44,8 +56,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .download import check_member_name, check_tar_members, locate, sha256sum
+from ..errors import DataError, RangeError
+from ..fileio import atomic_write
+from .archive import iter_tar
+from .download import check_official_copy, sha256sum
 from .download import download as _download
+from .locate import cache_dir_or_default, default_cache_dir, locate
 from .text import Vocabulary, pad_sequences, tokenize
 
 __all__ = ["IMDB_URL", "IMDB_SHA256", "TextSplit", "ImdbData", "load_imdb", "find_imdb", "default_cache_dir"]
@@ -55,15 +71,13 @@ IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 IMDB_SHA256 = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
 ARCHIVE_NAMES = ("aclImdb_v1.tar.gz", "aclImdb_labeled.tar.gz", "aclImdb.tar.gz")
 CLASSES = ("neg", "pos")
+#: reviews in each of train/pos, train/neg, test/pos, test/neg of the release (ids 0..12,499)
+RELEASE_PER_FOLDER = 12_500
+#: the file that marks a copy of the release (every copy has it; a hand-made sample does not)
+RELEASE_MARKER = "imdb.vocab"
 # Bump when tokenize() or the cache layout changes: old cache files then simply miss.
 _CACHE_VERSION = "imdb-v1-tokenize-v1"
 _MEMBER = re.compile(r"(?:^|/)(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
-
-
-def default_cache_dir() -> Path:
-    """``$MINIDL_CACHE`` if set, else ``~/.cache/minidl``."""
-    env = os.environ.get("MINIDL_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "minidl"
 
 
 @dataclass
@@ -151,15 +165,16 @@ def _not_found_message(looked: list[str], cache_dir: Path) -> str:
 def find_imdb(path=None, cache_dir=None, download: bool = False):
     """Locate the data: ``("dir", folder)`` or ``("tar", archive)``; see the module docstring.
 
-    Raises ``FileNotFoundError`` saying where to put the archive when nothing is found and
-    ``download`` is False.
+    Raises :class:`~minidl.data.locate.DataNotFoundError` (a ``FileNotFoundError``) saying
+    where to put the archive when nothing is found and ``download`` is False.
     """
-    cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    cache_dir = cache_dir_or_default(cache_dir)
     return locate(
         path, cache_dir, _resolve,
         not_a_dataset=(f"an aclImdb/ folder (with train/ and test/, each holding pos/ and neg/), a folder "
                        f"containing one, a folder holding one of {', '.join(ARCHIVE_NAMES)}, nor a .tar.gz archive"),
-        fetch=(lambda: _download(IMDB_URL, cache_dir / ARCHIVE_NAMES[0], sha256=IMDB_SHA256)) if download else None,
+        fetch=(lambda: ("tar", _download(IMDB_URL, cache_dir / ARCHIVE_NAMES[0], sha256=IMDB_SHA256)))
+        if download else None,
         env_note=f" (no aclImdb/ folder or {' / '.join(ARCHIVE_NAMES)})",
         cache_note=" (no aclImdb/ folder or archive)",
         not_found=lambda looked: _not_found_message(looked, cache_dir),
@@ -168,9 +183,13 @@ def find_imdb(path=None, cache_dir=None, download: bool = False):
 
 def _fingerprint(kind: str, p: Path) -> dict:
     """What identifies the data read: an archive by its SHA-256 (the same bytes hit the same
-    cache wherever they lie), a folder by its path and its split folders' entry counts/mtimes."""
+    cache wherever they lie; a file named as the official archive must have the published
+    one), a folder by its path and its split folders' entry counts/mtimes."""
     if kind == "tar":
-        return {"kind": "tar", "sha256": sha256sum(p)}
+        digest = sha256sum(p)
+        if p.name == ARCHIVE_NAMES[0]:
+            check_official_copy(p, IMDB_SHA256, IMDB_URL, digest)
+        return {"kind": "tar", "sha256": digest}
     dirs = {}
     for split in ("train", "test"):
         for label in CLASSES:
@@ -180,41 +199,72 @@ def _fingerprint(kind: str, p: Path) -> dict:
 
 
 # ------------------------------------------------------------------------ reading reviews
-def _iter_reviews(kind: str, p: Path):
-    """Yield (split, label, id, rating, text) for every labelled review."""
+def _iter_folder(p: Path):
+    for split in ("train", "test"):
+        for label in CLASSES:
+            with os.scandir(p / split / label) as entries:
+                for e in entries:
+                    m = _MEMBER.search(f"{split}/{label}/{e.name}")
+                    if m and e.is_file():
+                        with open(e.path, encoding="utf-8", errors="replace") as f:
+                            yield m, f.read()
+
+
+def _read_reviews(kind: str, p: Path):
+    """Every labelled review as ``rows[split] = [(label index, id, rating, text)]``, and
+    whether the data are a copy of the release (its marker file is there).
+
+    An archive is streamed in one pass and read to its end (:func:`~minidl.data.archive.iter_tar`:
+    member names and links checked, a damaged or truncated archive refused)."""
+    rows = {"train": [], "test": []}
     if kind == "dir":
-        for split in ("train", "test"):
-            for label in CLASSES:
-                with os.scandir(p / split / label) as entries:
-                    for e in entries:
-                        m = _MEMBER.search(f"{split}/{label}/{e.name}")
-                        if m and e.is_file():
-                            with open(e.path, encoding="utf-8", errors="replace") as f:
-                                yield split, label, int(m.group(3)), int(m.group(4)), f.read()
-        return
-    with tarfile.open(p, "r:*") as tar:
-        for member in tar:  # streamed: one pass through the gzip
-            name = check_member_name(member.name)
-            check_tar_members([member])  # links and devices, too: refuse the archive
-            m = _MEMBER.search(name)
-            if m is None or not member.isfile():
-                continue
-            text = tar.extractfile(member).read().decode("utf-8", errors="replace")
-            yield m.group(1), m.group(2), int(m.group(3)), int(m.group(4)), text
+        release = (p / RELEASE_MARKER).is_file()
+        reviews = _iter_folder(p)
+    else:
+        seen = []
+
+        def reviews():
+            for name, _, data in iter_tar(p, want=lambda name, m: _MEMBER.search(name) is not None):
+                if posixpath.basename(name) == RELEASE_MARKER:
+                    seen.append(name)
+                if data is not None:
+                    yield _MEMBER.search(name), data.decode("utf-8", errors="replace")
+
+        reviews = reviews()
+    for m, text in reviews:
+        rows[m.group(1)].append((CLASSES.index(m.group(2)), int(m.group(3)), int(m.group(4)), text))
+    return rows, (release if kind == "dir" else bool(seen))
+
+
+def _check_complete(rows: dict, p: Path, release: bool) -> None:
+    """Each of the four folders non-empty and without a repeated id; in a copy of the
+    release, exactly ids 0..12,499 in each (12,500 + 12,500 reviews per split)."""
+    redo = ("Delete it and download it again (download=True, --download in the examples), or pass a complete "
+            "copy with path=... (--data)")
+    for split in ("train", "test"):
+        for k, label in enumerate(CLASSES):
+            ids = sorted(r[1] for r in rows[split] if r[0] == k)
+            if not ids:
+                raise DataError(f"{p}: no {split}/{label} reviews found (expected {split}/{label}/<id>_<rating>.txt "
+                                f"files). {redo}")
+            if len(set(ids)) != len(ids):
+                raise DataError(f"{p}: {split}/{label} holds the same review id twice. {redo}")
+            if release and ids != list(range(RELEASE_PER_FOLDER)):
+                missing = sorted(set(range(RELEASE_PER_FOLDER)) - set(ids))[:3]
+                raise DataError(
+                    f"{p}: {split}/{label} holds {len(ids):,} reviews, the complete data set has "
+                    f"{RELEASE_PER_FOLDER:,} (ids 0..{RELEASE_PER_FOLDER - 1:,}; missing e.g. {missing}): the copy is "
+                    f"incomplete. {redo}")
 
 
 def _read_and_encode(kind: str, p: Path, vocab_size: int) -> dict:
-    """Read, tokenise, build the vocabulary on train, encode both splits at full length."""
-    rows = {"train": [], "test": []}
-    for split, label, rid, rating, text in _iter_reviews(kind, p):
-        rows[split].append((CLASSES.index(label), rid, rating, tokenize(text)))
+    """Read and check the reviews, tokenise, build the vocabulary on train, encode both
+    splits at full length."""
+    rows, release = _read_reviews(kind, p)
+    _check_complete(rows, p, release)
     for split in rows:
-        if not rows[split]:
-            raise ValueError(
-                f"no {split} reviews found in {p} (expected {split}/pos/*.txt and {split}/neg/*.txt)"
-            )
         # A fixed order (neg then pos, by review id), whatever the order on disk or in the archive.
-        rows[split].sort(key=lambda r: (r[0], r[1]))
+        rows[split] = sorted(((r[0], r[1], r[2], tokenize(r[3])) for r in rows[split]), key=lambda r: (r[0], r[1]))
     vocab = Vocabulary.build((r[3] for r in rows["train"]), vocab_size)
     out = vocab.to_arrays()
     get = vocab.stoi.get
@@ -230,16 +280,23 @@ def _read_and_encode(kind: str, p: Path, vocab_size: int) -> dict:
     return out
 
 
-def _save_npz_atomic(path: Path, arrays: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+_CACHE_KEYS = ("vocab_words", "vocab_counts") + tuple(
+    f"{split}_{what}" for split in ("train", "test") for what in ("flat", "offsets", "labels", "ratings"))
+
+
+def _read_cache(path: Path) -> dict:
+    """The cached arrays, checked: every key there and the sizes consistent, else ValueError."""
+    with np.load(path, allow_pickle=False) as z:
+        missing = [k for k in _CACHE_KEYS if k not in z.files]
+        if missing:
+            raise ValueError(f"it lacks {', '.join(missing)}")
+        arrays = {k: z[k] for k in _CACHE_KEYS}
+    for split in ("train", "test"):
+        n, offsets = len(arrays[f"{split}_labels"]), arrays[f"{split}_offsets"]
+        if (len(offsets) != n + 1 or len(arrays[f"{split}_ratings"]) != n or n == 0
+                or int(offsets[-1]) != len(arrays[f"{split}_flat"])):
+            raise ValueError(f"its {split} arrays do not fit together")
+    return arrays
 
 
 # --------------------------------------------------------------------------------- loader
@@ -285,12 +342,15 @@ def load_imdb(
     """
     t0 = time.perf_counter()
     if int(vocab_size) < 2:
-        raise ValueError(f"vocab_size counts pad and unk, so it must be >= 2, got {vocab_size}")
+        raise RangeError(f"load_imdb: vocab_size counts pad and unk, so it must be >= 2, got {vocab_size}")
     if max_len is not None and int(max_len) < 1:
-        raise ValueError(f"max_len must be a positive int or None, got {max_len}")
+        raise RangeError(f"load_imdb: max_len must be a positive int or None, got {max_len}")
     if truncate not in ("pre", "post") or pad not in ("pre", "post"):
-        raise ValueError(f"truncate and pad must be 'pre' or 'post', got truncate={truncate!r}, pad={pad!r}")
-    cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+        raise RangeError(f"load_imdb: truncate and pad must be 'pre' or 'post', got truncate={truncate!r}, "
+                         f"pad={pad!r}")
+    if limit is not None and int(limit) < 1:
+        raise RangeError(f"load_imdb: limit must be a positive int or None, got {limit}")
+    cache_dir = cache_dir_or_default(cache_dir)
     kind, source = find_imdb(path, cache_dir, download)
 
     key = {"version": _CACHE_VERSION, "data": _fingerprint(kind, source), "vocab_size": int(vocab_size)}
@@ -299,16 +359,15 @@ def load_imdb(
     arrays, from_cache = None, False
     if use_cache and cache_file.is_file():
         try:
-            with np.load(cache_file, allow_pickle=False) as z:
-                arrays = {k: z[k] for k in z.files}
-            from_cache = True
-        except Exception as e:  # a damaged cache is rebuilt, not fatal
-            warnings.warn(f"ignoring unreadable cache {cache_file}: {e}", stacklevel=2)
+            arrays, from_cache = _read_cache(cache_file), True
+        except Exception as e:  # a damaged or stale cache is rebuilt, not fatal
+            warnings.warn(f"ignoring unreadable cache {cache_file} ({e}); rebuilding it", stacklevel=2)
     if arrays is None:
         arrays = _read_and_encode(kind, source, int(vocab_size))
         if use_cache:
             try:
-                _save_npz_atomic(cache_file, arrays)
+                with atomic_write(cache_file, "wb") as f:
+                    np.savez(f, **arrays)
             except OSError as e:
                 warnings.warn(f"could not write the cache {cache_file}: {e}", stacklevel=2)
 

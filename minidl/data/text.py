@@ -20,6 +20,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from ..errors import RangeError, ShapeError
+
 __all__ = ["PAD", "UNK", "PAD_TOKEN", "UNK_TOKEN", "tokenize", "Vocabulary", "encode", "pad_sequences"]
 
 PAD = 0  #: id of the padding token: the rows a batch is padded with
@@ -77,7 +79,7 @@ class Vocabulary:
         if words[:2] != [PAD_TOKEN, UNK_TOKEN]:
             words = [PAD_TOKEN, UNK_TOKEN] + [w for w in words if w not in (PAD_TOKEN, UNK_TOKEN)]
         if len(set(words)) != len(words):
-            raise ValueError("Vocabulary words must be unique")
+            raise RangeError("Vocabulary: words must be unique")
         self.itos: list[str] = words
         self.stoi: dict[str, int] = {w: i for i, w in enumerate(words)}
         if counts is None:
@@ -86,7 +88,7 @@ class Vocabulary:
         if len(counts) == len(words) - 2:
             counts = [0, 0] + counts
         if len(counts) != len(words):
-            raise ValueError(f"counts has {len(counts)} entries for {len(words)} words")
+            raise ShapeError(f"Vocabulary: counts has {len(counts)} entries for {len(words)} words")
         self.counts: list[int] = [int(c) for c in counts]
 
     # --8<-- [start:vocab_build]
@@ -102,7 +104,7 @@ class Vocabulary:
             min_freq: drop tokens seen fewer times than this.
         """
         if int(size) < 2:
-            raise ValueError(f"vocabulary size must be >= 2 (pad and unk), got {size}")
+            raise RangeError(f"Vocabulary.build: size must be >= 2 (pad and unk), got {size}")
         counter: Counter[str] = Counter()
         for tokens in token_lists:
             counter.update(tokens)
@@ -139,7 +141,7 @@ class Vocabulary:
         for i in ids:
             i = int(i)
             if not 0 <= i < len(self.itos):
-                raise ValueError(f"token id {i} outside the vocabulary [0, {len(self.itos)})")
+                raise RangeError(f"Vocabulary.decode: token id {i} outside the vocabulary [0, {len(self.itos)})")
             if skip_pad and i == PAD:
                 continue
             out.append(self.itos[i])
@@ -159,7 +161,7 @@ class Vocabulary:
 
 def _check_side(name: str, value: str) -> None:
     if value not in ("pre", "post"):
-        raise ValueError(f"{name} must be 'pre' or 'post', got {value!r}")
+        raise RangeError(f"pad_sequences: {name} must be 'pre' or 'post', got {value!r}")
 
 
 # --8<-- [start:pad_sequences]
@@ -194,7 +196,7 @@ def pad_sequences(
     _check_side("truncate", truncate)
     _check_side("pad", pad)
     if int(max_len) < 1:
-        raise ValueError(f"max_len must be >= 1, got {max_len}")
+        raise RangeError(f"pad_sequences: max_len must be >= 1, got {max_len}")
     T = int(max_len)
     if isinstance(sequences, tuple) and len(sequences) == 2 and isinstance(sequences[0], np.ndarray):
         flat, offsets = np.asarray(sequences[0]), np.asarray(sequences[1], dtype=np.int64)

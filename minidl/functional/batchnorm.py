@@ -15,6 +15,10 @@ The running estimates used later in eval mode are updated with momentum ``α``::
     running_mean ← (1 − α)·running_mean + α·μ
     running_var  ← (1 − α)·running_var  + α·σ²·M/(M − 1)          (unbiased, as PyTorch)
 
+These functions hold no state: the train forward returns μ and σ²·M/(M − 1) in its cache
+(``cache.batch_mean``, ``cache.batch_var``), and the module that owns the running
+estimates updates them itself, in the open (``minidl.nn.BatchNorm2d``).
+
 **Backward, train mode.** Write ``r = 1/√(σ² + ε)`` and ``g = ∂L/∂x̂ = γ·dy``. Every
 ``x̂_m`` depends on every ``x_k`` of its column through μ and σ², so
 
@@ -34,17 +38,26 @@ chain (the "compact form"). The parameters get ``∂L/∂γ = Σ_m dy_m x̂_m`` 
 affine map per channel, so ``∂L/∂x = γ·r_run·dy``; ``∂L/∂γ``, ``∂L/∂β`` as above.
 
 Without ``affine`` there is no γ, β: the same formulas hold with γ = 1, β = 0.
+
+Both pairs follow the functional contract: ``y, cache = *_forward(x, ...)`` and
+``grads = *_backward(dy, cache)`` with ``grads["x"]`` and, where given, ``grads["weight"]``
+(∂L/∂γ) and ``grads["bias"]`` (∂L/∂β).
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from ..backend import get_array_module
+from ..errors import ShapeError
 
 __all__ = [
     "to_channel_columns",
     "from_channel_columns",
+    "BatchNormTrainCache",
     "batch_norm_train_forward",
     "batch_norm_train_backward",
+    "BatchNormEvalCache",
     "batch_norm_eval_forward",
     "batch_norm_eval_backward",
 ]
@@ -64,71 +77,104 @@ def from_channel_columns(x2, shape):
     return xp.moveaxis(x2.reshape((N,) + tuple(shape[2:]) + (C,)), -1, 1)
 
 
-# --8<-- [start:batchnorm]
-def batch_norm_train_forward(x, weight=None, bias=None, eps=1e-5):
-    """Normalise with the batch's statistics. x: (N, C, *) -> y: same shape.
+def _affine(x_hat, weight, bias):
+    """``y = γ·x̂ + β`` per column (γ = 1, β = 0 where not given)."""
+    Y = x_hat * weight if weight is not None else x_hat.copy()
+    if bias is not None:
+        Y += bias
+    return Y
 
-    Returns ``y``, the cache for :func:`batch_norm_train_backward`, the batch mean ``μ: (C,)``
-    and the *unbiased* batch variance ``σ²·M/(M−1): (C,)`` (for the running estimate).
+
+def _param_grads(grads, dY, x_hat, weight, bias):
+    """Add ``∂L/∂γ = Σ_m dy ⊙ x̂`` and ``∂L/∂β = Σ_m dy`` for the parameters that were given."""
+    xp = get_array_module(dY)
+    if weight is not None:
+        grads["weight"] = xp.einsum("mc,mc->c", dY, x_hat)
+    if bias is not None:
+        grads["bias"] = dY.sum(axis=0)
+    return grads
+
+
+class BatchNormTrainCache(NamedTuple):
+    """x̂ as (M, C) columns, ``r = 1/√(σ² + ε)``, γ and β (or None), and the batch
+    statistics for the running estimates: μ and the unbiased σ²·M/(M − 1)."""
+
+    x_hat: object
+    rstd: object
+    weight: object
+    bias: object
+    batch_mean: object
+    batch_var: object
+
+
+# --8<-- [start:batchnorm]
+def batch_norm_train_forward(x, weight=None, bias=None, *, eps=1e-5):
+    """Normalise with the batch's statistics. x: (N, C, *) -> y: same shape, and the cache.
+
+    The cache carries the batch mean ``μ: (C,)`` and the *unbiased* batch variance
+    ``σ²·M/(M−1): (C,)`` for the caller's running estimates (nothing is updated here).
     """
     xp = get_array_module(x)
     X = to_channel_columns(x)  # (M, C)
     M = X.shape[0]
     if M < 2:
-        raise ValueError(
-            f"batch norm in train mode needs more than 1 value per channel, got input of shape {tuple(x.shape)}"
-        )
+        raise ShapeError(f"batch_norm: x must hold more than 1 value per channel in train mode, "
+                         f"got shape {tuple(x.shape)}")
     mean = X.mean(axis=0)
     x_hat = X - mean  # (M, C), becomes x̂ in place below
     var = xp.einsum("mc,mc->c", x_hat, x_hat) / M  # Σ (x − μ)², without an (M, C) temporary
     rstd = 1.0 / xp.sqrt(var + eps)
     x_hat *= rstd
-    Y = x_hat * weight if weight is not None else x_hat.copy()
-    if bias is not None:
-        Y += bias
-    cache = (x_hat, rstd, weight)
-    return from_channel_columns(Y, x.shape), cache, mean, var * (M / (M - 1))
+    y = from_channel_columns(_affine(x_hat, weight, bias), x.shape)
+    return y, BatchNormTrainCache(x_hat, rstd, weight, bias, mean, var * (M / (M - 1)))
 
 
-def batch_norm_train_backward(dy, cache):
+def batch_norm_train_backward(dy, cache: BatchNormTrainCache) -> dict:
     """Compact backward: ``dx = γ·r·(dy − mean(dy) − x̂·mean(dy ⊙ x̂))``.
 
-    dy: (N, C, *) -> dx: same shape, dγ: (C,), dβ: (C,).
+    dy: (N, C, *) -> ``{"x": (N, C, *), "weight": (C,), "bias": (C,)}`` (the last two when given).
     """
     xp = get_array_module(dy)
-    x_hat, rstd, weight = cache
+    x_hat, rstd, weight = cache.x_hat, cache.rstd, cache.weight
     dY = to_channel_columns(dy)  # (M, C)
     M = dY.shape[0]
-    dbeta = dY.sum(axis=0)  # Σ dy
-    dgamma = xp.einsum("mc,mc->c", dY, x_hat)  # Σ dy ⊙ x̂
+    sum_dy = dY.sum(axis=0)  # Σ dy
+    sum_dy_xhat = xp.einsum("mc,mc->c", dY, x_hat)  # Σ dy ⊙ x̂
     scale = rstd if weight is None else weight * rstd  # γ·r, per channel
-    dX = x_hat * (-dgamma / M)  # − x̂·mean(dy ⊙ x̂)
+    dX = x_hat * (-sum_dy_xhat / M)  # − x̂·mean(dy ⊙ x̂)
     dX += dY
-    dX -= dbeta / M
+    dX -= sum_dy / M
     dX *= scale
-    return from_channel_columns(dX, dy.shape), dgamma, dbeta
+    grads = {"x": from_channel_columns(dX, dy.shape)}
+    if weight is not None:
+        grads["weight"] = sum_dy_xhat
+    if cache.bias is not None:
+        grads["bias"] = sum_dy
+    return grads
 # --8<-- [end:batchnorm]
 
 
-def batch_norm_eval_forward(x, running_mean, running_var, weight=None, bias=None, eps=1e-5):
+class BatchNormEvalCache(NamedTuple):
+    """x̂ as (M, C) columns, ``r = 1/√(running_var + ε)``, γ and β (or None)."""
+
+    x_hat: object
+    rstd: object
+    weight: object
+    bias: object
+
+
+def batch_norm_eval_forward(x, running_mean, running_var, weight=None, bias=None, *, eps=1e-5):
     """Normalise with fixed (running) statistics. x: (N, C, *) -> y: same shape, and the cache."""
     xp = get_array_module(x)
-    X = to_channel_columns(x)
     rstd = 1.0 / xp.sqrt(running_var + eps)
-    x_hat = (X - running_mean) * rstd
-    Y = x_hat * weight if weight is not None else x_hat.copy()
-    if bias is not None:
-        Y += bias
-    return from_channel_columns(Y, x.shape), (x_hat, rstd, weight)
+    x_hat = (to_channel_columns(x) - running_mean) * rstd
+    return from_channel_columns(_affine(x_hat, weight, bias), x.shape), BatchNormEvalCache(x_hat, rstd, weight, bias)
 
 
-def batch_norm_eval_backward(dy, cache):
-    """Eval mode is affine per channel: ``dx = γ·r_run·dy``. Returns dx, dγ, dβ."""
-    xp = get_array_module(dy)
-    x_hat, rstd, weight = cache
+def batch_norm_eval_backward(dy, cache: BatchNormEvalCache) -> dict:
+    """Eval mode is affine per channel: ``dx = γ·r_run·dy``. Returns ``{"x", "weight", "bias"}``
+    (the last two when given; the running statistics are constants)."""
     dY = to_channel_columns(dy)
-    dbeta = dY.sum(axis=0)
-    dgamma = xp.einsum("mc,mc->c", dY, x_hat)
-    scale = rstd if weight is None else weight * rstd
-    dX = dY * scale
-    return from_channel_columns(dX, dy.shape), dgamma, dbeta
+    scale = cache.rstd if cache.weight is None else cache.weight * cache.rstd
+    grads = {"x": from_channel_columns(dY * scale, dy.shape)}
+    return _param_grads(grads, dY, cache.x_hat, cache.weight, cache.bias)

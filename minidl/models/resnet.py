@@ -15,10 +15,11 @@ so that net's ``state_dict`` loads.
 
 from __future__ import annotations
 
+from ..errors import RangeError
 from ..module import Module, Sequential
 from ..nn.activation import ReLU
 from ..nn.batchnorm import BatchNorm2d
-from ..nn.conv import Conv2d
+from ..nn.conv import Conv2d, share_workspace
 from ..nn.flatten import Flatten
 from ..nn.linear import Linear
 from ..nn.pool import AdaptiveAvgPool2d
@@ -35,13 +36,16 @@ class ResNet(Module):
     stage but the first) → global average pool → flatten → ``linear``.
 
     Shapes: x (N, in_channels, H, W) -> logits (N, num_classes).
+
+    All convolutions share one :class:`~minidl.functional.workspace.Workspace`
+    (``self.workspace``): a training step holds one im2col matrix, the largest layer's.
     """
 
     def __init__(self, num_blocks, widths, num_classes: int = 10, shortcut: bool = True,
                  in_channels: int = 3):
         super().__init__()
         if len(num_blocks) != len(widths):
-            raise ValueError(f"num_blocks {num_blocks} and widths {widths} must have the same length")
+            raise RangeError(f"ResNet: num_blocks {num_blocks} and widths {widths} must have the same length")
         self.conv1 = Conv2d(in_channels, widths[0], 3, stride=1, padding=1, bias=False)
         self.bn1 = BatchNorm2d(widths[0])
         self.relu = ReLU()
@@ -57,6 +61,8 @@ class ResNet(Module):
         self.avgpool = AdaptiveAvgPool2d(1)
         self.flatten = Flatten()
         self.linear = Linear(in_planes, num_classes)
+        # the convolutions run one at a time, so one im2col scratch serves them all
+        self.workspace = share_workspace(self)
 
     def _stages(self):
         return [getattr(self, f"layer{k + 1}") for k in range(self.num_stages)]

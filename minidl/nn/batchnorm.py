@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from .. import backend
-from ..functional import batchnorm as F
+from ..checks import check_dtype, check_float, check_upstream
+from ..errors import ShapeError
+from ..functional.batchnorm import (
+    batch_norm_eval_backward,
+    batch_norm_eval_forward,
+    batch_norm_train_backward,
+    batch_norm_train_forward,
+)
 from ..module import Module, Parameter
 from . import init
 
@@ -17,8 +23,12 @@ class _BatchNorm(Module):
     Train mode normalises with the batch's mean and (biased) variance and updates the
     buffers ``running_mean``, ``running_var`` (unbiased) and ``num_batches_tracked``:
     ``running ← (1 − momentum)·running + momentum·batch`` (``momentum=None``: the plain
-    average of all batches so far, as PyTorch). Eval mode normalises with the running
-    estimates, so an example's output no longer depends on the rest of its batch.
+    average of all batches so far, as PyTorch), from the batch statistics the functional
+    forward returns in its cache (:meth:`_update_running`). Eval mode normalises with the
+    running estimates, so an example's output no longer depends on the rest of its batch.
+
+    The input must have the parameters' dtype (float32 input for float32 parameters; call
+    ``.double()`` for float64), as in PyTorch.
     """
 
     _ndims: tuple[int, ...] = ()
@@ -38,20 +48,23 @@ class _BatchNorm(Module):
         if track_running_stats:
             self.register_buffer("running_mean", init.zeros((C,)))
             self.register_buffer("running_var", init.ones((C,)))
-            self.register_buffer("num_batches_tracked", backend.numpy.zeros((), dtype=backend.numpy.int64))
+            self.register_buffer("num_batches_tracked", init.zeros((), dtype="int64"))
         else:
             self.running_mean = self.running_var = self.num_batches_tracked = None
 
     def _check(self, x):
+        who = type(self).__name__
+        check_float(x, "input", who)
         if x.ndim not in self._ndims or x.shape[1] != self.num_features:
-            raise ValueError(
-                f"{type(self).__name__} expected input of shape {self._shape_text.format(C=self.num_features)}, "
-                f"got {tuple(x.shape)}"
-            )
-        if x.dtype.kind != "f":
-            raise TypeError(f"{type(self).__name__} expected a floating input, got {x.dtype}")
+            raise ShapeError(f"{who}: input must have shape {self._shape_text.format(C=self.num_features)}, "
+                             f"got {tuple(x.shape)}")
+        own = self.weight if self.weight is not None else self.running_mean
+        if own is not None:  # the parameters' (or the running statistics') dtype
+            check_dtype(x, own.dtype, "input", who)
 
     def _update_running(self, mean, var_unbiased):
+        """The running estimates, updated here in the open from the batch statistics that the
+        (stateless) functional forward returned: ``running ← (1 − α)·running + α·batch``."""
         # in place on the buffer arrays (assigning the attribute would replace the buffer)
         count = self.num_batches_tracked
         count[...] += 1
@@ -64,29 +77,24 @@ class _BatchNorm(Module):
 
     def forward(self, x):
         self._check(x)
-        gamma = self.weight.data if self.affine else None
+        gamma = self.weight.data if self.weight is not None else None
         beta = self.bias.data if self.bias is not None else None
         if self.training or not self.track_running_stats:
-            y, cache, mean, var_unbiased = F.batch_norm_train_forward(x, gamma, beta, self.eps)
+            y, cache = batch_norm_train_forward(x, gamma, beta, eps=self.eps)
             if self.training and self.track_running_stats:
-                self._update_running(mean, var_unbiased)
-            self.save_for_backward(("batch", cache))
+                self._update_running(cache.batch_mean, cache.batch_var)
+            self.save_for_backward((batch_norm_train_backward, x.shape, cache))
         else:
-            y, cache = F.batch_norm_eval_forward(x, self.running_mean, self.running_var, gamma, beta, self.eps)
-            self.save_for_backward(("running", cache))
+            y, cache = batch_norm_eval_forward(x, self.running_mean, self.running_var, gamma, beta, eps=self.eps)
+            self.save_for_backward((batch_norm_eval_backward, x.shape, cache))
         return y
 
     def backward(self, dy):
-        stats, cache = self.saved()
-        if stats == "batch":
-            dx, dgamma, dbeta = F.batch_norm_train_backward(dy, cache)
-        else:
-            dx, dgamma, dbeta = F.batch_norm_eval_backward(dy, cache)
-        if self.affine:
-            self.weight.grad += dgamma
-        if self.bias is not None:
-            self.bias.grad += dbeta
-        return dx
+        backward, shape, cache = self.saved()
+        check_upstream(dy, shape, "dy", type(self).__name__)
+        grads = backward(dy, cache)
+        self.accumulate_grads(grads)
+        return grads["x"]
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from ..functional import pool as F
-from ..functional.conv import _pair
+from ..checks import check_float, check_upstream
+from ..errors import RangeError, ShapeError
+from ..functional.geometry import pair
+from ..functional.pool import (
+    adaptive_avg_pool2d_backward,
+    adaptive_avg_pool2d_forward,
+    avg_pool2d_backward,
+    avg_pool2d_forward,
+    max_pool2d_backward,
+    max_pool2d_forward,
+)
 from ..module import Module
 
 __all__ = ["MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"]
@@ -12,6 +21,23 @@ __all__ = ["MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"]
 def _no_ceil(ceil_mode):
     if ceil_mode:
         raise NotImplementedError("ceil_mode=True is not supported; pad the input instead")
+
+
+def _check_input(x, who):
+    check_float(x, "input", who)
+    if x.ndim != 4:
+        raise ShapeError(f"{who}: input must have shape (N, C, H, W), got {tuple(x.shape)}")
+
+
+def _window(who, kernel_size, stride, padding, dilation=1):
+    """The settings as pairs (stride None: the kernel size); RangeError naming a bad one."""
+    values = {"kernel_size": pair(kernel_size, "kernel_size", who),
+              "stride": pair(kernel_size if stride is None else stride, "stride", who),
+              "padding": pair(padding, "padding", who), "dilation": pair(dilation, "dilation", who)}
+    for name, value in values.items():
+        if min(value) < (0 if name == "padding" else 1):
+            raise RangeError(f"{who}: {name} must be >= {0 if name == 'padding' else 1}, got {value}")
+    return values["kernel_size"], values["stride"], values["padding"], values["dilation"]
 
 
 class MaxPool2d(Module):
@@ -27,15 +53,20 @@ class MaxPool2d(Module):
         if return_indices:
             raise NotImplementedError("return_indices=True is not supported")
         _no_ceil(ceil_mode)
+        _window("MaxPool2d", kernel_size, stride, padding, dilation)
         self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride, padding, dilation
 
     def forward(self, x):
-        y, cache = F.max_pool2d_forward(x, self.kernel_size, self.stride, self.padding, self.dilation)
+        _check_input(x, "MaxPool2d")
+        y, cache = max_pool2d_forward(x, self.kernel_size, stride=self.stride, padding=self.padding,
+                                      dilation=self.dilation)
         self.save_for_backward(cache)
         return y
 
     def backward(self, dy):
-        return F.max_pool2d_backward(dy, self.saved())
+        cache = self.saved()
+        check_upstream(dy, cache.output_shape, "dy", "MaxPool2d")
+        return max_pool2d_backward(dy, cache)["x"]
 
     def extra_repr(self) -> str:
         stride = self.kernel_size if self.stride is None else self.stride
@@ -55,16 +86,21 @@ class AvgPool2d(Module):
         _no_ceil(ceil_mode)
         if divisor_override is not None:
             raise NotImplementedError("divisor_override is not supported")
+        _window("AvgPool2d", kernel_size, stride, padding)
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.count_include_pad = bool(count_include_pad)
 
     def forward(self, x):
-        y, cache = F.avg_pool2d_forward(x, self.kernel_size, self.stride, self.padding, self.count_include_pad)
+        _check_input(x, "AvgPool2d")
+        y, cache = avg_pool2d_forward(x, self.kernel_size, stride=self.stride, padding=self.padding,
+                                      count_include_pad=self.count_include_pad)
         self.save_for_backward(cache)
         return y
 
     def backward(self, dy):
-        return F.avg_pool2d_backward(dy, self.saved())
+        cache = self.saved()
+        check_upstream(dy, cache.output_shape, "dy", "AvgPool2d")
+        return avg_pool2d_backward(dy, cache)["x"]
 
     def extra_repr(self) -> str:
         stride = self.kernel_size if self.stride is None else self.stride
@@ -80,15 +116,20 @@ class AdaptiveAvgPool2d(Module):
 
     def __init__(self, output_size):
         super().__init__()
-        self.output_size = _pair(output_size, "output_size")
+        self.output_size = pair(output_size, "output_size", "AdaptiveAvgPool2d")
+        if min(self.output_size) < 1:
+            raise RangeError(f"AdaptiveAvgPool2d: output_size must be >= 1, got {self.output_size}")
 
     def forward(self, x):
-        y, x_shape = F.adaptive_avg_pool2d_forward(x, self.output_size)
-        self.save_for_backward(x_shape)
+        _check_input(x, "AdaptiveAvgPool2d")
+        y, cache = adaptive_avg_pool2d_forward(x, self.output_size)
+        self.save_for_backward(cache)
         return y
 
     def backward(self, dy):
-        return F.adaptive_avg_pool2d_backward(dy, self.saved())
+        cache = self.saved()
+        check_upstream(dy, cache.output_shape, "dy", "AdaptiveAvgPool2d")
+        return adaptive_avg_pool2d_backward(dy, cache)["x"]
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"

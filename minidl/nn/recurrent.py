@@ -1,10 +1,12 @@
 """Sequence layers ``RNN``, ``LSTM``, ``GRU``, as ``torch.nn.RNN/LSTM/GRU``.
 
-Each layer of the stack and each direction runs the fused time loop of
-:mod:`minidl.functional.recurrent` (one GEMM for the input projection of all steps, one
-small GEMM per step, the cell's gate arithmetic on preallocated time-major buffers). This
-module only stacks them: layer l's output (both directions concatenated) is layer l+1's
-input, with dropout between layers in training; backward runs the stack in reverse.
+Each layer of the stack and each direction runs one functional sequence pair
+(:func:`~minidl.functional.lstm.lstm_forward` / ``lstm_backward``, and the same in
+:mod:`minidl.functional.gru` and :mod:`minidl.functional.rnn`: one GEMM for the input
+projection of all steps, one small GEMM per step, the cell's gate arithmetic on
+preallocated time-major buffers). This module only stacks them: layer l's output (both
+directions concatenated) is layer l+1's input, with dropout between layers in training;
+backward runs the stack in reverse.
 
 Common shapes (T steps, B sequences, D input features, H hidden units, L layers,
 ``dirs`` = 2 if bidirectional else 1):
@@ -27,36 +29,54 @@ PyTorch ``state_dict`` converted to NumPy loads with ``load_state_dict``.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 from .. import backend
-from ..functional import recurrent as F
+from ..checks import check_dtype, check_shape, check_upstream, require_array
+from ..errors import DeviceError, DTypeError, RangeError, ShapeError
 from ..functional.dropout import dropout_mask
-from ..functional.rnn_cell import check_nonlinearity
+from ..functional.gru import gru_backward, gru_forward
+from ..functional.lstm import lstm_backward, lstm_forward
+from ..functional.rnn import check_nonlinearity, rnn_backward, rnn_forward
+from ..functional.sequence import make_lengths, reverse_padded
 from ..module import Module, Parameter
 from . import init
 
 __all__ = ["RNN", "LSTM", "GRU"]
 
 
+class _StackCache(NamedTuple):
+    """What a stack's backward needs: per layer ``(the directions' functional caches, the
+    dropout mask after it or None)``; the prepared lengths (or None); the input's steps
+    ``T``, the steps run ``T_run`` (trailing all-padding steps are skipped), ``batch``."""
+
+    layers: list
+    lengths: object
+    T: int
+    T_run: int
+    batch: int
+
+
 class _RecurrentBase(Module):
     """What RNN, LSTM and GRU share: parameters, stacking, directions, lengths, dropout.
 
-    A subclass sets ``_gates`` (blocks per weight matrix), ``_n_states`` (1, or 2 for
-    (h, c)) and implements ``_core_forward`` / ``_core_backward`` for one layer and one
-    direction (see :mod:`minidl.functional.recurrent`).
+    A subclass sets ``_gates`` (blocks per weight matrix), ``_state_names`` (the functional
+    pair's state arguments: ``("h0",)`` or ``("h0", "c0")``), the pair itself
+    (``_forward_fn``, ``_backward_fn``) and ``_options()``, the pair's keyword options.
+    Options given to ``__init__`` as keywords are set before the parameters are created.
     """
 
     _gates = 1
-    _n_states = 1
+    _state_names = ("h0",)
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False):
+                 dropout=0.0, bidirectional=False, **options):
         super().__init__()
         for name, v in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                raise ValueError(f"{type(self).__name__}: {name} must be a positive int, got {v!r}")
+                raise RangeError(f"{type(self).__name__}: {name} must be a positive int, got {v!r}")
         if not 0.0 <= float(dropout) < 1.0:
-            raise ValueError(f"{type(self).__name__}: dropout must be in [0, 1), got {dropout!r}")
+            raise RangeError(f"{type(self).__name__}: dropout must be in [0, 1), got {dropout!r}")
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -65,6 +85,8 @@ class _RecurrentBase(Module):
         self.dropout = float(dropout)
         self.bidirectional = bool(bidirectional)
         self.num_directions = 2 if bidirectional else 1
+        for name, v in options.items():
+            setattr(self, name, v)
         H, G = hidden_size, self._gates
         k = 1.0 / math.sqrt(H)  # PyTorch: every weight and bias U(−1/√H, 1/√H)
         for layer in range(num_layers):
@@ -85,8 +107,11 @@ class _RecurrentBase(Module):
     def _extra_parameters(self, layer, d, d_in, k):
         pass
 
+    def _options(self) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
     def _weights(self, layer, d) -> dict:
-        """This layer/direction's parameter arrays by short name (``weight_ih``, ...)."""
+        """This layer/direction's parameter arrays by the functional pair's argument names."""
         sfx = self._suffix(layer, d)
         names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_res")
         return {n: getattr(self, n + sfx).data for n in names if hasattr(self, n + sfx)}
@@ -95,40 +120,48 @@ class _RecurrentBase(Module):
     def _check_input(self, x):
         name = type(self).__name__
         layout = "(B, T, D)" if self.batch_first else "(T, B, D)"
-        if not hasattr(x, "ndim") or x.ndim != 3 or x.shape[2] != self.input_size:
-            raise ValueError(
-                f"{name} expected input of shape {layout} with D = {self.input_size}, "
-                f"got {tuple(getattr(x, 'shape', ()))}"
-            )
-        dtype = self.weight_ih_l0.data.dtype
-        if x.dtype != dtype:
-            raise TypeError(f"{name} expected input of dtype {dtype} (the parameters'), got {x.dtype}")
+        require_array(x, "input", name)
+        if x.ndim != 3 or x.shape[2] != self.input_size:
+            raise ShapeError(f"{name}: input must have shape {layout} with D = {self.input_size}, got {tuple(x.shape)}")
+        if x.shape[1 if self.batch_first else 0] == 0:  # PyTorch refuses it too
+            raise ShapeError(f"{name}: input must have at least one time step (T ≥ 1), got shape {tuple(x.shape)}")
+        check_dtype(x, self.weight_ih_l0.data.dtype, "input", name)
         if backend.device_of(x) != backend.device_of(self.weight_ih_l0.data):
-            raise ValueError(
+            raise DeviceError(
                 f"{name}: input is on {backend.device_of(x)!r} but the parameters are on "
                 f"{backend.device_of(self.weight_ih_l0.data)!r}; move one with .to(device)"
             )
 
     def _initial_states(self, hx, B, xp, dtype):
-        LD, H = self.num_layers * self.num_directions, self.hidden_size
+        LD, H, n = self.num_layers * self.num_directions, self.hidden_size, len(self._state_names)
         name = type(self).__name__
         if hx is None:
-            return tuple(xp.zeros((LD, B, H), dtype=dtype) for _ in range(self._n_states))
-        if (self._n_states == 2) != isinstance(hx, (tuple, list)):
-            want = "a tuple (h0, c0)" if self._n_states == 2 else "one array h0"
-            raise TypeError(f"{name} expected hx = {want}, got {type(hx).__name__}")
-        states = tuple(hx) if self._n_states == 2 else (hx,)
-        if len(states) != self._n_states:
-            raise ValueError(f"{name} expected hx = (h0, c0), got {len(states)} arrays")
-        for s in states:
-            if tuple(s.shape) != (LD, B, H):
-                raise ValueError(
-                    f"{name} expected initial state(s) of shape (num_layers·num_directions, B, H) = "
-                    f"{(LD, B, H)}, got {tuple(s.shape)}"
-                )
-            if s.dtype != dtype:
-                raise TypeError(f"{name} expected initial state(s) of dtype {dtype}, got {s.dtype}")
+            return tuple(xp.zeros((LD, B, H), dtype=dtype) for _ in range(n))
+        if (n == 2) != isinstance(hx, (tuple, list)):
+            want = "a tuple (h0, c0)" if n == 2 else "one array h0"
+            raise DTypeError(f"{name}: hx must be {want}, got {type(hx).__name__}")
+        states = tuple(hx) if n == 2 else (hx,)
+        if len(states) != n:
+            raise ShapeError(f"{name}: hx must be (h0, c0), got {len(states)} arrays")
+        for s_name, s in zip(("h0", "c0"), states):
+            check_shape(s, (LD, B, H), f"{s_name} (num_layers·num_directions, B, H)", name)
+            check_dtype(s, dtype, s_name, name)
         return states
+
+    def _prepare_lengths(self, lengths, T, B, xp, dtype):
+        """-> (:class:`Lengths` or None, the steps to run): no Lengths when nothing is padded;
+        the steps after the longest sequence are padding everywhere and are not run."""
+        if lengths is None:
+            return None, T
+        lens = make_lengths(lengths, T, B, xp, dtype, who=type(self).__name__)
+        if B == 0:
+            return None, T
+        T_run = int(lens.host.max())
+        if (lens.host == T_run).all():
+            return None, T_run  # no padding left to skip: the plain loop is exact
+        if T_run < T:
+            lens = make_lengths(lens.host, T_run, B, xp, dtype)
+        return lens, T_run
 
     # ------------------------------------------------------------------ forward / backward
     # --8<-- [start:stack_forward]
@@ -140,50 +173,38 @@ class _RecurrentBase(Module):
             x = x.transpose(1, 0, 2)
         x = xp.ascontiguousarray(x)
         T, B, _ = x.shape
-        dtype = x.dtype
-        states0 = self._initial_states(hx, B, xp, dtype)
-        lens, T_run = None, T
-        if lengths is not None:
-            lens = F.make_lengths(lengths, T, B, xp, dtype)
-            T_run = int(lens.host.max())
-            if (lens.host == T_run).all():
-                lens = None  # no padding left to skip: the plain loop is exact
-            elif T_run < T:
-                lens = F.make_lengths(lens.host, T_run, B, xp, dtype)
-            x = x[:T_run]  # steps after the longest sequence are padding everywhere
+        states0 = self._initial_states(hx, B, xp, x.dtype)
+        lens, T_run = self._prepare_lengths(lengths, T, B, xp, x.dtype)
         dirs = self.num_directions
-        finals = [[None] * (self.num_layers * dirs) for _ in range(self._n_states)]
-        caches = []
-        layer_in = x
+        finals = [[None] * (self.num_layers * dirs) for _ in states0]
+        layers = []
+        layer_in = x[:T_run]
         for layer in range(self.num_layers):
             outs, dir_caches = [], []
             for d in range(dirs):
                 idx = layer * dirs + d
-                x_d = layer_in if d == 0 else F.reverse_padded(layer_in, lens)
-                out, st_n, cache = self._core_forward(
-                    x_d, tuple(s[idx] for s in states0), self._weights(layer, d), lens
-                )
-                if d == 1:
-                    out = F.reverse_padded(out, lens)
-                outs.append(out)
+                x_d = layer_in if d == 0 else reverse_padded(layer_in, lens)
+                ys, cache = self._forward_fn(x_d, *(s[idx] for s in states0), **self._weights(layer, d),
+                                             lengths=lens, **self._options())
+                outs.append(ys[0] if d == 0 else reverse_padded(ys[0], lens))
                 dir_caches.append(cache)
-                for k, s in enumerate(st_n):
+                for k, s in enumerate(ys[1:]):
                     finals[k][idx] = s
             layer_out = outs[0] if dirs == 1 else xp.concatenate(outs, axis=2)
             mask = None
             if self.training and self.dropout > 0 and layer < self.num_layers - 1:
                 mask = dropout_mask(layer_out, self.dropout)  # between layers only, like PyTorch
                 layer_out = layer_out * mask
-            caches.append((dir_caches, mask))
+            layers.append((dir_caches, mask))
             layer_in = layer_out
         output = layer_in
         if T_run < T:
-            output = xp.concatenate([output, xp.zeros((T - T_run,) + output.shape[1:], dtype=dtype)])
+            output = xp.concatenate([output, xp.zeros((T - T_run,) + output.shape[1:], dtype=x.dtype)])
         if self.batch_first:
             output = output.transpose(1, 0, 2)
-        self.save_for_backward((caches, lens, T, T_run))
+        self.save_for_backward(_StackCache(layers, lens, T, T_run, B))
         states_n = tuple(xp.stack(f) for f in finals)
-        return (output, states_n) if self._n_states == 2 else (output, states_n[0])
+        return (output, states_n) if len(states_n) == 2 else (output, states_n[0])
     # --8<-- [end:stack_forward]
 
     # --8<-- [start:stack_backward]
@@ -193,25 +214,20 @@ class _RecurrentBase(Module):
         ``d_output`` has the output's shape, each of ``d_states_n`` (L·dirs, B, H); any may
         be None (zeros). Adds into every parameter's ``grad``.
         """
-        caches, lens, T, T_run = self.saved()
-        d_states_n = tuple(d_states_n) + (None,) * (self._n_states - len(d_states_n))
-        if len(d_states_n) != self._n_states:
-            raise TypeError(
-                f"{type(self).__name__}.backward takes d_output and {self._n_states} state gradient(s), "
-                f"got {len(d_states_n)}"
-            )
+        cache = self.saved()
+        lens, T, T_run = cache.lengths, cache.T, cache.T_run
+        d_states_n = self._check_upstream(cache, d_output, d_states_n)
         H, dirs = self.hidden_size, self.num_directions
-        x_dtype = caches[0][0][0][0].dtype
-        xp = backend.get_array_module(caches[0][0][0][0])
+        xp = backend.get_array_module(self.weight_ih_l0.data)
         d_layer = d_output
         if d_layer is not None:
             if self.batch_first:
                 d_layer = d_layer.transpose(1, 0, 2)
             d_layer = d_layer[:T_run]
-        B = caches[0][0][0][0].shape[1]
-        d_states0 = tuple(xp.zeros((self.num_layers * dirs, B, H), dtype=x_dtype) for _ in range(self._n_states))
+        d_states0 = tuple(xp.zeros((self.num_layers * dirs, cache.batch, H), dtype=self.weight_ih_l0.data.dtype)
+                          for _ in self._state_names)
         for layer in range(self.num_layers - 1, -1, -1):
-            dir_caches, mask = caches[layer]
+            dir_caches, mask = cache.layers[layer]
             if d_layer is not None and mask is not None:
                 d_layer = d_layer * mask
             dx = None
@@ -221,16 +237,16 @@ class _RecurrentBase(Module):
                 if d_layer is not None:
                     d_o = d_layer if dirs == 1 else d_layer[:, :, d * H : (d + 1) * H]
                     if d == 1:
-                        d_o = F.reverse_padded(d_o, lens)
-                d_n = tuple(None if s is None else s[idx] for s in d_states_n)
-                dx_d, dst0, grads = self._core_backward(dir_caches[d], d_o, d_n)
-                if d == 1:
-                    dx_d = F.reverse_padded(dx_d, lens)
+                        d_o = reverse_padded(d_o, lens)
+                grads = self._backward_fn((d_o,) + tuple(None if s is None else s[idx] for s in d_states_n),
+                                          dir_caches[d])
+                dx_d = grads.pop("x")
+                for k, s_name in enumerate(self._state_names):
+                    d_states0[k][idx] = grads.pop(s_name)
                 sfx = self._suffix(layer, d)
-                for name, g in grads.items():
-                    getattr(self, name + sfx).grad += g
-                for k, s in enumerate(dst0):
-                    d_states0[k][idx] = s
+                self.accumulate_grads({n + sfx: g for n, g in grads.items()})
+                if d == 1:
+                    dx_d = reverse_padded(dx_d, lens)
                 dx = dx_d if dx is None else dx + dx_d
             d_layer = dx
         dx = d_layer
@@ -241,11 +257,20 @@ class _RecurrentBase(Module):
         return (dx,) + d_states0
     # --8<-- [end:stack_backward]
 
-    def _core_forward(self, x, states0, w, lengths):  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _core_backward(self, cache, d_out, d_states_n):  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _check_upstream(self, cache, d_output, d_states_n):
+        """Each upstream gradient has its output's shape; missing state gradients are None."""
+        name, n = type(self).__name__, len(self._state_names)
+        if len(d_states_n) > n:
+            raise TypeError(f"{name}.backward takes d_output and {n} state gradient(s), got {len(d_states_n)}")
+        B, LD, H = cache.batch, self.num_layers * self.num_directions, self.hidden_size
+        out_shape = (cache.T, B, self.num_directions * H)
+        if d_output is not None:
+            check_upstream(d_output, (out_shape[1], out_shape[0], out_shape[2]) if self.batch_first else out_shape,
+                           "d_output", name)
+        for s_name, g in zip(("d_h_n", "d_c_n"), d_states_n):
+            if g is not None:
+                check_upstream(g, (LD, B, H), s_name, name)
+        return tuple(d_states_n) + (None,) * (n - len(d_states_n))
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
@@ -289,41 +314,25 @@ class LSTM(_RecurrentBase):
     """
 
     _gates = 4
-    _n_states = 2
+    _state_names = ("h0", "c0")
+    _forward_fn = staticmethod(lstm_forward)
+    _backward_fn = staticmethod(lstm_backward)
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, residual=False):
-        # read by _extra_parameters while the base class creates the parameters, so it is set
-        # before Module.__init__ (whose __setattr__ is not ready yet)
-        object.__setattr__(self, "residual", bool(residual))
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         residual=bool(residual))
 
     def _extra_parameters(self, layer, d, d_in, k):
         if self.residual and d_in != self.hidden_size:
             setattr(self, "weight_res" + self._suffix(layer, d),
                     Parameter(init.uniform((self.hidden_size, d_in), k)))
 
-    def _core_forward(self, x, states0, w, lengths):
-        h0, c0 = states0
-        out, h_n, c_n, cache = F.lstm_sequence_forward(
-            x, h0, c0, w["weight_ih"], w["weight_hh"], w.get("bias_ih"), w.get("bias_hh"),
-            lengths=lengths, residual=self.residual, W_res=w.get("weight_res"),
-        )
-        return out, (h_n, c_n), cache
-
-    def _core_backward(self, cache, d_out, d_states_n):
-        dx, dh0, dc0, dW_ih, dW_hh, db, dW_res = F.lstm_sequence_backward(cache, d_out, *d_states_n)
-        grads = {"weight_ih": dW_ih, "weight_hh": dW_hh}
-        if db is not None:
-            grads["bias_ih"] = db
-            grads["bias_hh"] = db
-        if dW_res is not None:
-            grads["weight_res"] = dW_res
-        return dx, (dh0, dc0), grads
+    def _options(self) -> dict:
+        return {"residual": self.residual}
 
     def extra_repr(self) -> str:
         return super().extra_repr() + (", residual=True" if self.residual else "")
-
 
 
 class RNN(_RecurrentBase):
@@ -339,25 +348,17 @@ class RNN(_RecurrentBase):
     """
 
     _gates = 1
-    _n_states = 1
+    _forward_fn = staticmethod(rnn_forward)
+    _backward_fn = staticmethod(rnn_backward)
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
                  batch_first=False, dropout=0.0, bidirectional=False):
         check_nonlinearity(nonlinearity)
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional)
-        self.nonlinearity = nonlinearity
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         nonlinearity=nonlinearity)
 
-    def _core_forward(self, x, states0, w, lengths):
-        out, h_n, cache = F.rnn_sequence_forward(x, states0[0], w["weight_ih"], w["weight_hh"], w.get("bias_ih"),
-                                                 w.get("bias_hh"), self.nonlinearity, lengths)
-        return out, (h_n,), cache
-
-    def _core_backward(self, cache, d_out, d_states_n):
-        dx, dh0, dW_ih, dW_hh, db = F.rnn_sequence_backward(cache, d_out, d_states_n[0])
-        grads = {"weight_ih": dW_ih, "weight_hh": dW_hh}
-        if db is not None:
-            grads["bias_ih"] = grads["bias_hh"] = db
-        return dx, (dh0,), grads
+    def _options(self) -> dict:
+        return {"nonlinearity": self.nonlinearity}
 
     def extra_repr(self) -> str:
         return super().extra_repr() + (f", nonlinearity={self.nonlinearity!r}" if self.nonlinearity != "tanh" else "")
@@ -380,24 +381,16 @@ class GRU(_RecurrentBase):
     """
 
     _gates = 3
-    _n_states = 1
+    _forward_fn = staticmethod(gru_forward)
+    _backward_fn = staticmethod(gru_backward)
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, reset_after=True):
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional)
-        self.reset_after = bool(reset_after)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         reset_after=bool(reset_after))
 
-    def _core_forward(self, x, states0, w, lengths):
-        out, h_n, cache = F.gru_sequence_forward(x, states0[0], w["weight_ih"], w["weight_hh"], w.get("bias_ih"),
-                                                 w.get("bias_hh"), self.reset_after, lengths)
-        return out, (h_n,), cache
-
-    def _core_backward(self, cache, d_out, d_states_n):
-        dx, dh0, dW_ih, dW_hh, db_ih, db_hh = F.gru_sequence_backward(cache, d_out, d_states_n[0])
-        grads = {"weight_ih": dW_ih, "weight_hh": dW_hh}
-        if db_ih is not None:
-            grads["bias_ih"], grads["bias_hh"] = db_ih, db_hh
-        return dx, (dh0,), grads
+    def _options(self) -> dict:
+        return {"reset_after": self.reset_after}
 
     def extra_repr(self) -> str:
         return super().extra_repr() + ("" if self.reset_after else ", reset_after=False")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..checks import check_upstream
 from ..module import Module, Sequential
 from .activation import ReLU
 from .batchnorm import BatchNorm2d
@@ -33,7 +34,9 @@ class BasicBlock(Module):
         ∂L/∂x = F'(x)ᵀ g + S'(x)ᵀ g          (S'(x)ᵀ g = g for the identity)
 
     That second term is the point of the block: however small the Jacobians in ``F``
-    get, ``g`` itself reaches ``x`` through the identity path.
+    get, ``g`` itself reaches ``x`` through the identity path. (``g`` is the gradient
+    *after* the final ReLU, zero where the sum was negative; and ``F'(x)ᵀ g`` can cancel
+    part of it, so "at least undiminished" is not guaranteed, only "not only through ``F``".)
     """
 
     def __init__(self, in_planes: int, planes: int, stride: int = 1, shortcut: bool = True):
@@ -59,9 +62,11 @@ class BasicBlock(Module):
         out = self.bn2(self.conv2(out))
         if self.has_shortcut:
             out = out + (self.shortcut(x) if self.projection else x)
+        self.save_for_backward(out.shape)
         return self.relu2(out)
 
     def backward(self, dy):
+        check_upstream(dy, self.saved(), "dy", "BasicBlock")
         g = self.relu2.backward(dy)  # ∂L/∂(F(x) + S(x)): both branches receive it as is
         d_main = self.conv1.backward(self.bn1.backward(self.relu1.backward(
             self.conv2.backward(self.bn2.backward(g)))))

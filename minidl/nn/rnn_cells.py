@@ -11,9 +11,10 @@ cache, each backward pops one (see :mod:`minidl.module`)::
     for t in reversed(range(T)):
         dx[t], dh, dc = cell.backward(dh + dy[t], dc)
 
-The maths lives in :mod:`minidl.functional.rnn_cell`, ``lstm_cell`` and ``gru_cell``; the
-sequence layers (:mod:`minidl.nn.recurrent`) run the very same gate functions, fused over
-time. Parameters (PyTorch's names and layouts): ``weight_ih`` (gates·H, D), ``weight_hh``
+The maths lives in :mod:`minidl.functional.lstm`, ``gru`` and ``rnn``: a cell's step is the
+sequence layer's pair run for one step (``lstm_cell_forward`` / ``lstm_cell_backward``), so
+the cells and the sequence layers (:mod:`minidl.nn.recurrent`) share one implementation.
+Parameters (PyTorch's names and layouts): ``weight_ih`` (gates·H, D), ``weight_hh``
 (gates·H, H), ``bias_ih``, ``bias_hh`` (gates·H,), all U(−1/√H, 1/√H) at start.
 """
 
@@ -22,9 +23,11 @@ from __future__ import annotations
 import math
 
 from .. import backend
-from ..functional import gru_cell as gru_f
-from ..functional import lstm_cell as lstm_f
-from ..functional import rnn_cell as rnn_f
+from ..checks import check_dtype, check_shape, check_upstream
+from ..errors import DeviceError, DTypeError
+from ..functional.gru import gru_cell_backward, gru_cell_forward
+from ..functional.lstm import lstm_cell_backward, lstm_cell_forward
+from ..functional.rnn import check_nonlinearity, rnn_cell_backward, rnn_cell_forward
 from ..module import Module, Parameter
 from . import init
 
@@ -32,7 +35,11 @@ __all__ = ["RNNCell", "LSTMCell", "GRUCell"]
 
 
 class _CellBase(Module):
+    """What the cells share: parameters, input checks, and the wrap of a functional pair
+    (``_forward_fn``, ``_backward_fn``, whose state arguments are ``_state_names``)."""
+
     _gates = 1
+    _state_names = ("h",)
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True):
         super().__init__()
@@ -49,38 +56,50 @@ class _CellBase(Module):
         self.bias_ih = Parameter(init.uniform((G * H,), k)) if bias else None
         self.bias_hh = Parameter(init.uniform((G * H,), k)) if bias else None
 
-    def _b(self):
-        if self.bias_ih is None:
-            return None, None
-        return self.bias_ih.data, self.bias_hh.data
+    def _options(self) -> dict:
+        return {}
 
-    def _check(self, x, states):
-        name = type(self).__name__
-        if not hasattr(x, "ndim") or x.ndim != 2 or x.shape[1] != self.input_size:
-            raise ValueError(
-                f"{name} expected x of shape (B, {self.input_size}), got {tuple(getattr(x, 'shape', ()))}"
-            )
+    def _states(self, x, hx) -> list:
+        """Check x (B, D) and the state(s) (B, H) each (None: zeros); returns the states."""
+        name, H = type(self).__name__, self.hidden_size
         dtype = self.weight_ih.data.dtype
-        if x.dtype != dtype:
-            raise TypeError(f"{name} expected x of dtype {dtype} (the parameters'), got {x.dtype}")
-        B = x.shape[0]
+        check_shape(x, (None, self.input_size), "input", name)
+        check_dtype(x, dtype, "input", name)
+        if backend.device_of(x) != backend.device_of(self.weight_ih.data):
+            raise DeviceError(f"{name}: input is on {backend.device_of(x)!r} but the parameters are on "
+                              f"{backend.device_of(self.weight_ih.data)!r}; move one with .to(device)")
+        n = len(self._state_names)
+        if n == 2 and hx is not None and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
+            raise DTypeError(f"{name}: hx must be a tuple (h, c) or None, got {type(hx).__name__}")
+        states = [None] * n if hx is None else (list(hx) if n == 2 else [hx])
         xp = backend.get_array_module(x)
-        out = []
-        for s in states:
-            if s is None:
-                s = xp.zeros((B, self.hidden_size), dtype=dtype)
-            elif tuple(s.shape) != (B, self.hidden_size):
-                raise ValueError(f"{name} expected state of shape (B, H) = {(B, self.hidden_size)}, "
-                                 f"got {tuple(s.shape)}")
-            out.append(s)
-        return out
+        for k, s_name in enumerate(self._state_names):
+            if states[k] is None:
+                states[k] = xp.zeros((x.shape[0], H), dtype=dtype)
+            check_shape(states[k], (x.shape[0], H), s_name, name)
+            check_dtype(states[k], dtype, s_name, name)  # a float64 state would turn the step float64
+        return states
 
-    def _add_grads(self, dW_ih, dW_hh, db_ih, db_hh):
-        self.weight_ih.grad += dW_ih
-        self.weight_hh.grad += dW_hh
-        if self.bias_ih is not None:
-            self.bias_ih.grad += db_ih
-            self.bias_hh.grad += db_hh
+    def forward(self, x, hx=None):
+        weights = {"weight_ih": self.weight_ih.data, "weight_hh": self.weight_hh.data}
+        if self.bias:
+            weights.update(bias_ih=self.bias_ih.data, bias_hh=self.bias_hh.data)
+        y, cache = self._forward_fn(x, *self._states(x, hx), **weights, **self._options())
+        self.save_for_backward(cache)
+        return y
+
+    def backward(self, dh_new=None):
+        """``(dx, dh)`` from ∂L/∂h' (B, H) (None: zero)."""
+        return self._backward((dh_new,))
+
+    def _backward(self, dy):
+        cache = self.saved()
+        for s_name, g in zip(self._state_names, dy):
+            if g is not None:
+                check_upstream(g, (cache.x.shape[1], self.hidden_size), f"d{s_name}'", type(self).__name__)
+        grads = self._backward_fn(dy if len(dy) == 2 else dy[0], cache)
+        self.accumulate_grads(grads)
+        return (grads["x"],) + tuple(grads[s] for s in self._state_names)
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
@@ -99,25 +118,13 @@ class LSTMCell(_CellBase):
     """
 
     _gates = 4
-
-    def forward(self, x, hx=None):
-        h, c = self._check(x, (None, None) if hx is None else hx)
-        h_new, c_new, cache = lstm_f.lstm_cell_forward(x, h, c, self.weight_ih.data, self.weight_hh.data,
-                                                       *self._b())
-        self.save_for_backward(cache)
-        return h_new, c_new
+    _state_names = ("h", "c")
+    _forward_fn = staticmethod(lstm_cell_forward)
+    _backward_fn = staticmethod(lstm_cell_backward)
 
     def backward(self, dh_new=None, dc_new=None):
-        cache = self.saved()
-        xp = backend.get_array_module(cache[1])
-        if dh_new is None:
-            dh_new = xp.zeros_like(cache[1])
-        if dc_new is None:
-            dc_new = xp.zeros_like(cache[2])
-        dx, dh, dc, dW_ih, dW_hh, db = lstm_f.lstm_cell_backward(dh_new, dc_new, cache)
-        self._add_grads(dW_ih, dW_hh, db, db)
-        return dx, dh, dc
-
+        """``(dx, dh, dc)`` from ∂L/∂h' and ∂L/∂c' (B, H) each (None: zero)."""
+        return self._backward((dh_new, dc_new))
 
 
 class RNNCell(_CellBase):
@@ -129,31 +136,21 @@ class RNNCell(_CellBase):
     """
 
     _gates = 1
+    _forward_fn = staticmethod(rnn_cell_forward)
+    _backward_fn = staticmethod(rnn_cell_backward)
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh"):
-        rnn_f.check_nonlinearity(nonlinearity)
+        check_nonlinearity(nonlinearity, "RNNCell")
         super().__init__(input_size, hidden_size, bias)
         self.nonlinearity = nonlinearity
 
-    def forward(self, x, hx=None):
-        (h,) = self._check(x, (hx,))
-        h_new, cache = rnn_f.rnn_cell_forward(x, h, self.weight_ih.data, self.weight_hh.data, *self._b(),
-                                              nonlinearity=self.nonlinearity)
-        self.save_for_backward(cache)
-        return h_new
-
-    def backward(self, dh_new=None):
-        cache = self.saved()
-        if dh_new is None:
-            dh_new = backend.get_array_module(cache[1]).zeros_like(cache[1])
-        dx, dh, dW_ih, dW_hh, db = rnn_f.rnn_cell_backward(dh_new, cache)
-        self._add_grads(dW_ih, dW_hh, db, db)
-        return dx, dh
+    def _options(self) -> dict:
+        return {"nonlinearity": self.nonlinearity}
 
 
 class GRUCell(_CellBase):
     """``GRUCell(input_size, hidden_size, bias=True, reset_after=True)``, as ``torch.nn.GRUCell``
-    (``reset_after=False``: the original form of Cho et al., n = tanh(W_in x + b_in + W_hn (r⊙h) + b_hn)).
+    (``reset_after=False``: the form of Cho et al., n = tanh(W_in x + b_in + W_hn (r⊙h) + b_hn)).
 
     ``cell(x, h)`` with x (B, D), h (B, H) -> h' = (1 − z) ⊙ n + z ⊙ h, with
     r, z = σ(·), n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)) (blocks r, z, n).
@@ -162,22 +159,12 @@ class GRUCell(_CellBase):
     """
 
     _gates = 3
+    _forward_fn = staticmethod(gru_cell_forward)
+    _backward_fn = staticmethod(gru_cell_backward)
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, reset_after: bool = True):
         super().__init__(input_size, hidden_size, bias)
         self.reset_after = bool(reset_after)
 
-    def forward(self, x, hx=None):
-        (h,) = self._check(x, (hx,))
-        h_new, cache = gru_f.gru_cell_forward(x, h, self.weight_ih.data, self.weight_hh.data, *self._b(),
-                                              reset_after=self.reset_after)
-        self.save_for_backward(cache)
-        return h_new
-
-    def backward(self, dh_new=None):
-        cache = self.saved()
-        if dh_new is None:
-            dh_new = backend.get_array_module(cache[1]).zeros_like(cache[1])
-        dx, dh, dW_ih, dW_hh, db_ih, db_hh = gru_f.gru_cell_backward(dh_new, cache)
-        self._add_grads(dW_ih, dW_hh, db_ih, db_hh)
-        return dx, dh
+    def _options(self) -> dict:
+        return {"reset_after": self.reset_after}

@@ -6,8 +6,9 @@ import tarfile
 
 import numpy as np
 import pytest
+from data_samples import flip_byte, truncate, write_cifar_release
 
-from minidl.data import cifar10
+from minidl.data import cifar10, sha256sum
 from minidl.data.cifar10 import (
     CifarLoader,
     channel_stats,
@@ -18,29 +19,9 @@ from minidl.data.cifar10 import (
     parse_records,
     random_crop,
 )
+from minidl.errors import DataError
 
-
-def _records(n, seed):
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 10, size=n).astype(np.uint8)
-    images = rng.integers(0, 256, size=(n, 3, 32, 32)).astype(np.uint8)
-    raw = np.concatenate([labels[:, None], images.reshape(n, -1)], axis=1)
-    return raw.tobytes(), images, labels
-
-
-def _write_release(folder, n=3):
-    """A miniature release: 5 train files of n records and a test file of n records."""
-    folder.mkdir(parents=True, exist_ok=True)
-    train_imgs, train_labels = [], []
-    for i, name in enumerate(cifar10.TRAIN_FILES):
-        raw, im, lb = _records(n, i)
-        (folder / name).write_bytes(raw)
-        train_imgs.append(im)
-        train_labels.append(lb)
-    raw, test_im, test_lb = _records(n, 99)
-    (folder / cifar10.TEST_FILE).write_bytes(raw)
-    (folder / cifar10.META_FILE).write_text("\n".join(cifar10.CLASSES) + "\n\n")
-    return np.concatenate(train_imgs), np.concatenate(train_labels), test_im, test_lb
+_write_release = write_cifar_release
 
 
 def test_record_layout_is_label_then_rgb_planes():
@@ -54,7 +35,7 @@ def test_record_layout_is_label_then_rgb_planes():
     assert buf[1 + 1] == 10 and buf[1 + 2 * 1024 + 31 * 32 + 31] == 20
 
 
-def test_load_from_folder_and_from_archive(tmp_path):
+def test_load_from_folder_and_from_archive(tmp_path, monkeypatch):
     folder = tmp_path / "data" / "cifar-10-batches-bin"
     tr_im, tr_lb, te_im, te_lb = _write_release(folder)
     for path in (folder, folder.parent):
@@ -67,6 +48,8 @@ def test_load_from_folder_and_from_archive(tmp_path):
     archive = tmp_path / "cifar-10-binary.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(folder, arcname="cifar-10-batches-bin")
+    # the stand-in plays the official archive: its checksum is "the published one"
+    monkeypatch.setattr(cifar10, "CIFAR10_SHA256", sha256sum(archive))
     for path in (archive, tmp_path):  # the archive itself, or the folder holding it
         d = load_cifar10(path)
         assert d.info["kind"] == "tar"
@@ -171,5 +154,50 @@ def test_loader_batches_are_normalised_augmented_and_resumable():
         np.testing.assert_array_equal(y1, batch.y)
     plain = CifarLoader(split, 10, mean=mean, std=std, shuffle=False)
     np.testing.assert_allclose(next(iter(plain)).x, normalize(split.images, mean, std))
-    with pytest.raises(ValueError, match="expected uint8 images"):
+    with pytest.raises(TypeError, match="split.images must be uint8"):
         CifarLoader(cifar10.ImageSplit(split.images.astype(np.float32), split.labels), mean=mean, std=std)
+
+
+# ------------------------------------------------------------------ integrity (issue 10)
+def _archive(tmp_path, n=3, name="sample.tar.gz"):
+    folder = tmp_path / "src" / "cifar-10-batches-bin"
+    write_cifar_release(folder, n)
+    archive = tmp_path / name
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(folder, arcname="cifar-10-batches-bin")
+    return archive
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate"])
+def test_a_damaged_archive_is_an_error_naming_it(tmp_path, damage):
+    good = _archive(tmp_path)
+    bad = tmp_path / "bad.tar.gz"
+    flip_byte(good, bad, 0.9) if damage == "flip" else truncate(good, bad, 0.9)
+    with pytest.raises(DataError, match="bad.tar.gz is damaged or truncated"):
+        load_cifar10(bad)
+
+
+def test_a_batch_file_cut_at_a_record_boundary_is_an_error(tmp_path):
+    folder = tmp_path / "cifar-10-batches-bin"
+    write_cifar_release(folder, n=3)
+    raw = (folder / "data_batch_4.bin").read_bytes()
+    (folder / "data_batch_4.bin").write_bytes(raw[: 2 * cifar10.RECORD])
+    with pytest.raises(DataError, match=r"every batch file should hold 3 records .*data_batch_4.bin: 2"):
+        load_cifar10(folder)
+
+
+def test_the_release_size_wins_over_the_majority(tmp_path, monkeypatch):
+    """A release (10,000 records a file; 3 here) with several short files names them all."""
+    monkeypatch.setattr(cifar10, "RELEASE_PER_FILE", 3)
+    folder = tmp_path / "cifar-10-batches-bin"
+    write_cifar_release(folder, n=3)
+    for f in cifar10.TRAIN_FILES[:4]:
+        (folder / f).write_bytes((folder / f).read_bytes()[: cifar10.RECORD])
+    with pytest.raises(DataError, match="should hold 3 records .*data_batch_1.bin: 1, .*data_batch_4.bin: 1"):
+        load_cifar10(folder)
+
+
+def test_a_file_named_as_the_official_archive_must_have_its_checksum(tmp_path):
+    fake = _archive(tmp_path, name="cifar-10-binary.tar.gz")
+    with pytest.raises(DataError, match="cifar-10-binary.tar.gz carries the name of the official archive"):
+        load_cifar10(fake)

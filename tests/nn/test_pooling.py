@@ -1,4 +1,5 @@
-"""Pooling layers: float64 finite differences, PyTorch parity, errors; NumPy and strict double."""
+"""Pooling layers: float64 finite differences, PyTorch parity, the functional contract; NumPy and
+strict double. (Errors: tests/nn/test_conv_errors.py.)"""
 
 import numpy as np
 import pytest
@@ -6,7 +7,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from minidl import backend, nn
-from minidl.functional.conv import conv2d_output_size
+from minidl.functional import pool as pool_pairs
+from minidl.functional.geometry import conv_output_size
 from minidl.gradcheck import gradcheck
 
 
@@ -24,7 +26,7 @@ def _valid(h, w, k, stride, padding, dilation=1):
     kh, kw = (k, k) if isinstance(k, int) else k
     if padding > min(kh, kw) // 2:
         return False
-    Ho, Wo = conv2d_output_size(h, w, k, k if stride is None else stride, padding, dilation)
+    Ho, Wo = conv_output_size((h, w), k, k if stride is None else stride, padding, dilation)
     return Ho >= 1 and Wo >= 1
 
 
@@ -75,14 +77,21 @@ def test_pooling_matches_pytorch(device, to_dev, layer, args):
     np.testing.assert_allclose(backend.asnumpy(m.backward(to_dev(dy))), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
-def test_pooling_errors():
-    with pytest.raises(ValueError, match=r"expected input of shape \(N, C, H, W\), got \(3, 4, 4\)"):
-        nn.MaxPool2d(2)(np.zeros((3, 4, 4)))
-    with pytest.raises(ValueError, match="smaller than the pooling window"):
-        nn.AvgPool2d(3)(np.zeros((1, 1, 2, 2)))
-    with pytest.raises(ValueError, match="padding must be between 0 and half"):
-        nn.MaxPool2d(2, padding=2)(np.zeros((1, 1, 4, 4)))
-    with pytest.raises(NotImplementedError, match="ceil_mode"):
-        nn.MaxPool2d(2, ceil_mode=True)
-    with pytest.raises(ValueError, match=r"adaptive_avg_pool2d expected input of shape \(N, C, H, W\)"):
-        nn.AdaptiveAvgPool2d(1)(np.zeros((2, 3)))
+@pytest.mark.parametrize("name,args,kwargs", [
+    ("max_pool2d", (3,), dict(stride=2, padding=1, dilation=1)),
+    ("avg_pool2d", (3,), dict(stride=2, padding=1, count_include_pad=False)),
+    ("adaptive_avg_pool2d", ((2, 3),), {}),
+])
+def test_pool_pairs_follow_the_contract(name, args, kwargs):
+    """``y, cache = *_forward(x, ...)`` with a NamedTuple cache that knows the output shape;
+    ``*_backward(dy, cache)`` returns ``{"x": dx}``, equal to what the module returns."""
+    x, dy_seed = _x((2, 3, 7, 6)), 1
+    y, cache = getattr(pool_pairs, f"{name}_forward")(x, *args, **kwargs)
+    assert hasattr(cache, "_fields") and cache.output_shape == y.shape
+    dy = _x(y.shape, dy_seed)
+    grads = getattr(pool_pairs, f"{name}_backward")(dy, cache)
+    assert set(grads) == {"x"} and grads["x"].shape == x.shape
+    layer = {"max_pool2d": nn.MaxPool2d(3, 2, 1), "avg_pool2d": nn.AvgPool2d(3, 2, 1, count_include_pad=False),
+             "adaptive_avg_pool2d": nn.AdaptiveAvgPool2d((2, 3))}[name]
+    np.testing.assert_array_equal(layer(x), y)
+    np.testing.assert_array_equal(layer.backward(dy), grads["x"])

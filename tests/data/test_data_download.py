@@ -1,12 +1,14 @@
-"""Download (resume, checksum, atomic rename) with a stand-in for the network; safe extraction."""
+"""Download (resume, 416, checksum, atomic rename) with a stand-in for the network."""
 
+import email.message
 import hashlib
 import io
-import tarfile
+import urllib.error
 
 import pytest
 
 from minidl.data import download as dl
+from minidl.errors import DataError
 
 PAYLOAD = bytes(range(256)) * 40  # 10,240 bytes
 SHA = hashlib.sha256(PAYLOAD).hexdigest()
@@ -84,42 +86,59 @@ def test_download_refuses_plain_http(tmp_path):
         dl.download("http://example.org/a.bin", tmp_path / "a.bin")
 
 
-def make_tar(path, members):
-    """members: list of (name, bytes) for files, or (name, ("sym"|"hard", target)) for links."""
-    with tarfile.open(path, "w:gz") as tar:
-        for name, content in members:
-            info = tarfile.TarInfo(name)
-            if isinstance(content, tuple):
-                info.type = tarfile.SYMTYPE if content[0] == "sym" else tarfile.LNKTYPE
-                info.linkname = content[1]
-                tar.addfile(info)
-            else:
-                info.size = len(content)
-                tar.addfile(info, io.BytesIO(content))
-    return path
+def test_sha256sum_reads_in_chunks(tmp_path):
+    (tmp_path / "f.bin").write_bytes(PAYLOAD)
+    assert dl.sha256sum(tmp_path / "f.bin", chunk_size=1000) == SHA
 
 
-def test_safe_extract_writes_a_good_archive(tmp_path):
-    arc = make_tar(tmp_path / "ok.tar.gz", [("d/a.txt", b"A"), ("d/sub/b.txt", b"B"), ("d/link", ("sym", "a.txt"))])
-    out = dl.safe_extract(arc, tmp_path / "out")
-    assert (out / "d/a.txt").read_bytes() == b"A" and (out / "d/sub/b.txt").read_bytes() == b"B"
+def range_416(monkeypatch, data=PAYLOAD, content_range=True):
+    """A server that answers 416 to a range starting at or past the end, as real ones do."""
+    calls = []
+
+    def urlopen(request, timeout):
+        rng = request.get_header("Range")
+        calls.append(rng)
+        start = int(rng.split("=")[1].rstrip("-")) if rng else 0
+        if start >= len(data):
+            headers = email.message.Message()
+            if content_range:
+                headers["Content-Range"] = f"bytes */{len(data)}"
+            raise urllib.error.HTTPError(request.full_url, 416, "Range Not Satisfiable", headers, None)
+        return FakeResponse(data[start:], 206 if rng else 200)
+
+    monkeypatch.setattr(dl, "_urlopen", urlopen)
+    return calls
 
 
-@pytest.mark.parametrize("members, why", [
-    ([("d/a.txt", b"A"), ("d/../../evil.txt", b"E")], r"'\.\.'"),
-    ([("/tmp/evil.txt", b"E")], "absolute"),
-    ([("d/link", ("sym", "../../etc/passwd"))], "outside"),
-    ([("d/link", ("sym", "/etc/passwd"))], "absolute"),
-    ([("d/hard", ("hard", "../x"))], "outside"),
-])
-def test_safe_extract_refuses_escaping_members_before_writing(tmp_path, members, why):
-    arc = make_tar(tmp_path / "bad.tar.gz", members)
-    with pytest.raises(dl.UnsafeArchiveError, match=why):
-        dl.safe_extract(arc, tmp_path / "out")
-    assert not any((tmp_path / "out").rglob("*"))  # nothing written
-    assert not (tmp_path / "evil.txt").exists()
+@pytest.mark.parametrize("sha", [SHA, None])
+def test_download_finishes_a_complete_part_when_the_server_answers_416(tmp_path, monkeypatch, sha):
+    calls = range_416(monkeypatch)
+    dest = tmp_path / "a.bin"
+    dest.with_name("a.bin.part").write_bytes(PAYLOAD)  # killed after the last byte, before the rename
+    assert dl.download("https://example.org/a.bin", dest, sha256=sha, progress=False) == dest
+    assert dest.read_bytes() == PAYLOAD and not dest.with_name("a.bin.part").exists()
+    assert calls == [f"bytes={len(PAYLOAD)}-"]
 
 
-def test_atomic_write_and_sha256sum(tmp_path):
-    p = dl.atomic_write_bytes(tmp_path / "x" / "f.bin", PAYLOAD)
-    assert dl.sha256sum(p) == SHA and [q.name for q in p.parent.iterdir()] == ["f.bin"]
+@pytest.mark.parametrize("part", [PAYLOAD[:-1] + b"X", PAYLOAD + b"more"], ids=["wrong", "too-long"])
+def test_download_restarts_a_bad_part_when_the_server_answers_416(tmp_path, monkeypatch, part):
+    calls = range_416(monkeypatch, content_range=False)
+    dest = tmp_path / "a.bin"
+    dest.with_name("a.bin.part").write_bytes(part)
+    dl.download("https://example.org/a.bin", dest, sha256=SHA, progress=False)
+    assert dest.read_bytes() == PAYLOAD and calls == [f"bytes={len(part)}-", None]
+
+
+def test_download_416_without_a_part_or_other_http_errors_propagate(tmp_path, monkeypatch):
+    def urlopen(request, timeout):
+        raise urllib.error.HTTPError(request.full_url, 404, "Not Found", email.message.Message(), None)
+
+    monkeypatch.setattr(dl, "_urlopen", urlopen)
+    with pytest.raises(urllib.error.HTTPError, match="404"):
+        dl.download("https://example.org/a.bin", tmp_path / "a.bin", sha256=SHA, progress=False)
+
+
+def test_checksum_error_is_a_data_error_naming_the_part(tmp_path, monkeypatch):
+    fake_server(monkeypatch, data=b"other")
+    with pytest.raises(DataError, match=r"a\.bin\.part was deleted"):
+        dl.download("https://example.org/a.bin", tmp_path / "a.bin", sha256=SHA, progress=False)

@@ -1,5 +1,6 @@
 """BatchNorm1d/2d: float64 finite differences in train and eval mode, running statistics,
-PyTorch parity (outputs, gradients, buffers after several steps), state_dict, errors."""
+PyTorch parity (outputs, gradients, buffers after several steps), state_dict. (The functional
+pairs: tests/functional/test_batchnorm_functional.py; errors: tests/nn/test_conv_errors.py.)"""
 
 import numpy as np
 import pytest
@@ -117,14 +118,3 @@ def test_buffers_move_cast_and_survive_updates(device, to_dev):
     sd = m.state_dict()
     assert sd["running_mean"].dtype == np.float64 and sd["num_batches_tracked"].dtype == np.int64
     assert backend.device_of(sd["running_var"]) == device
-
-
-def test_batchnorm_errors():
-    with pytest.raises(ValueError, match=r"BatchNorm2d expected input of shape \(N, 3, H, W\), got \(2, 4, 5, 5\)"):
-        nn.BatchNorm2d(3)(np.zeros((2, 4, 5, 5), np.float32))
-    with pytest.raises(ValueError, match=r"BatchNorm1d expected input of shape \(N, 3\) or \(N, 3, L\)"):
-        nn.BatchNorm1d(3)(np.zeros((2, 3, 4, 4), np.float32))
-    with pytest.raises(ValueError, match="more than 1 value per channel"):
-        nn.BatchNorm1d(3)(np.zeros((1, 3), np.float32))
-    with pytest.raises(TypeError, match="floating input"):
-        nn.BatchNorm1d(3)(np.zeros((2, 3), np.int64))

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from minidl import plot
+from minidl.train import History
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -26,10 +27,7 @@ def test_history_curves_from_columns_records_and_objects(tmp_path):
     cols = plot.history_columns(records)
     assert cols["train_acc"] == [0.5, 0.6] and np.isnan(cols["test_acc"][0]) and "seconds" not in cols
 
-    class Hist:  # like minidl.train.History: per-epoch dicts in .rows
-        rows = records
-
-    assert is_png(plot.plot_history(Hist(), tmp_path / "h.png"))
+    assert is_png(plot.plot_history(History(records), tmp_path / "h.png"))
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp files left
     with pytest.raises(ValueError, match="none of the columns"):
         plot.plot_history({"epoch": [1], "lr": [0.1]}, tmp_path / "x.png")

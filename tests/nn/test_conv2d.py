@@ -1,14 +1,19 @@
-"""Conv2d: float64 finite differences over drawn geometries, im2col/col2im adjointness,
-PyTorch parity, memory layout and error messages; on NumPy and the strict CuPy double."""
+"""Conv2d: float64 finite differences over drawn geometries, PyTorch parity, memory layout,
+the cache stack, the shared workspace; on NumPy and the strict CuPy double. (The functional
+pairs and the reference loop: tests/functional/test_conv_functional.py; errors:
+tests/nn/test_conv_errors.py.)"""
 
 import numpy as np
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from minidl import backend, nn
-from minidl.functional.conv import col2im, conv2d_backward, conv2d_forward, conv2d_output_size, im2col
+from minidl import backend, nn, no_grad
+from minidl.functional.geometry import conv_output_size
+from minidl.functional.workspace import Workspace
 from minidl.gradcheck import gradcheck
+from minidl.models.resnet import ResNet
+from minidl.nn.conv import share_workspace
 
 
 def _x(shape, seed=0):
@@ -29,7 +34,7 @@ geometry = dict(
 
 @given(**geometry)
 def test_conv2d_gradcheck(device, to_dev, n, c, o, h, w, k, stride, padding, dilation, bias):
-    Ho, Wo = conv2d_output_size(h, w, k, stride, padding, dilation)
+    Ho, Wo = conv_output_size((h, w), k, stride, padding, dilation)
     assume(Ho >= 1 and Wo >= 1)
     m = _conv64(c, o, k, stride=stride, padding=padding, dilation=dilation, bias=bias).to(device)
     r = gradcheck(m, to_dev(_x((n, c, h, w))), randomize_params=True)
@@ -44,32 +49,6 @@ def test_conv2d_groups_gradcheck(device, to_dev, groups, c, o):
     assert r.ok, str(r)
 
 
-@given(n=st.integers(1, 2), c=st.integers(1, 3), h=st.integers(2, 6), w=st.integers(2, 6),
-       k=st.sampled_from([1, 2, 3]), stride=st.integers(1, 3), padding=st.integers(0, 2), dilation=st.integers(1, 2))
-def test_col2im_is_the_adjoint_of_im2col(device, to_dev, n, c, h, w, k, stride, padding, dilation):
-    """⟨im2col(x), G⟩ = ⟨x, col2im(G)⟩ for every x, G: col2im is im2col transposed."""
-    Ho, Wo = conv2d_output_size(h, w, k, stride, padding, dilation)
-    assume(Ho >= 1 and Wo >= 1)
-    x = _x((n, c, h, w), 1)
-    cols, _ = im2col(to_dev(x), k, stride, padding, dilation)
-    G = _x(cols.shape, 2)  # (M, k·k·C), columns ordered (i, j, c)
-    G_offset_major = G.reshape(-1, k * k, c).transpose(1, 0, 2)  # (k·k, M, C), as col2im takes it
-    dx = col2im(to_dev(np.ascontiguousarray(G_offset_major)), x.shape, k, stride, padding, dilation)
-    lhs = float(np.sum(backend.asnumpy(cols) * G))
-    rhs = float(np.sum(x * backend.asnumpy(dx)))
-    assert lhs == pytest.approx(rhs, rel=1e-12, abs=1e-12)
-
-
-def test_im2col_rows_are_patches():
-    x = np.arange(2 * 3 * 4 * 5, dtype=np.float64).reshape(2, 3, 4, 5)
-    cols, (Ho, Wo) = im2col(x, 3, stride=1, padding=1)
-    assert (Ho, Wo) == (4, 5) and cols.shape == (2 * 4 * 5, 9 * 3)
-    xp_ = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
-    n, h, w = 1, 2, 3
-    row = cols[(n * Ho + h) * Wo + w]  # column order (i, j, c)
-    np.testing.assert_array_equal(row.reshape(3, 3, 3), xp_[n, :, h:h + 3, w:w + 3].transpose(1, 2, 0))
-
-
 def test_output_is_channels_last_and_backward_accepts_any_layout(device, to_dev):
     m = nn.Conv2d(3, 4, 3, padding=1).to(device)
     x = to_dev(_x((2, 3, 5, 5)).astype(np.float32))
@@ -81,21 +60,6 @@ def test_output_is_channels_last_and_backward_accepts_any_layout(device, to_dev)
     m(x)
     dx_nchw = backend.asnumpy(m.backward(to_dev(np.ascontiguousarray(dy))))
     np.testing.assert_allclose(dx_cl, dx_nchw, rtol=1e-6)
-
-
-def test_functional_matches_direct_sum():
-    """The GEMM equals the definition y[n,o,h,w] = b[o] + Σ W[o,c,i,j]·x̃[n,c,h·s+i·d,w·s+j·d]."""
-    x, W, b = _x((2, 3, 6, 5), 1), _x((4, 3, 3, 2), 2), _x((4,), 3)
-    s, p, d = 2, 1, 2
-    y, _ = conv2d_forward(x, W, b, s, p, d)
-    xp_ = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
-    Ho, Wo = y.shape[2:]
-    ref = np.zeros_like(y) + b[None, :, None, None]
-    for i in range(3):
-        for j in range(2):
-            patch = xp_[:, :, i * d:i * d + s * (Ho - 1) + 1:s, j * d:j * d + s * (Wo - 1) + 1:s]
-            ref += np.einsum("oc,nchw->nohw", W[:, :, i, j], patch)
-    np.testing.assert_allclose(y, ref, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("cfg", [
@@ -147,31 +111,6 @@ def test_conv2d_backward_adds_into_grads_and_pops_caches():
         m.backward(dy)
 
 
-def test_functional_can_skip_the_input_gradient():
-    x, W = _x((2, 3, 5, 5)), _x((4, 3, 3, 3), 1)
-    y, cache = conv2d_forward(x, W, padding=1)
-    dx, dW, db = conv2d_backward(np.ones_like(y), cache, W, padding=1, need_bias=False, need_input_grad=False)
-    assert dx is None and db is None and dW.shape == W.shape
-
-
-def test_conv2d_errors():
-    m = nn.Conv2d(3, 4, 3)
-    with pytest.raises(ValueError, match=r"expected input of shape \(N, 3, H, W\), got \(2, 4, 5, 5\)"):
-        m(np.zeros((2, 4, 5, 5), np.float32))
-    with pytest.raises(ValueError, match=r"\(N, 3, H, W\), got \(3, 5, 5\)"):
-        m(np.zeros((3, 5, 5), np.float32))
-    with pytest.raises(ValueError, match="smaller than the dilated kernel"):
-        m(np.zeros((1, 3, 2, 2), np.float32))
-    with pytest.raises(TypeError, match="floating input"):
-        m(np.zeros((1, 3, 5, 5), np.int64))
-    with pytest.raises(ValueError, match="divisible by groups"):
-        nn.Conv2d(3, 4, 3, groups=2)
-    with pytest.raises(ValueError, match="padding_mode='zeros' only"):
-        nn.Conv2d(3, 4, 3, padding_mode="reflect")
-    with pytest.raises(ValueError, match=">= 1"):
-        nn.Conv2d(3, 4, 3, stride=0)(np.zeros((1, 3, 5, 5), np.float32))
-
-
 def test_default_init_matches_pytorch_bounds():
     m = nn.Conv2d(8, 16, 3)
     bound = 1 / np.sqrt(8 * 9)
@@ -193,11 +132,39 @@ def test_recycled_buffers_do_not_change_results(device, to_dev):
         return y, dx, backend.asnumpy(m.weight.grad).copy()
 
     first = step(x, dy)
-    from minidl import no_grad
-
+    held = m.workspace.nbytes
     with no_grad():
-        m(to_dev(_x((2, 2, 6, 5), 3)))
+        m(to_dev(_x((4, 2, 6, 5), 3)))  # a bigger inference batch: a one-off array, no growth
+    assert m.workspace.nbytes == held
     step(_x((1, 2, 6, 5), 4), dy[:1])
     for _ in range(2):
         for a, b in zip(first, step(x, dy)):
             np.testing.assert_array_equal(a, b)
+
+
+def test_two_calls_before_backward_share_the_workspace(device, to_dev):
+    """Weight sharing: the second forward overwrites the workspace, yet both backwards are
+    right, because each cache keeps its input and the backward recomputes the patches."""
+    m = _conv64(2, 3, 3, padding=1).to(device)
+    x1, x2, dy = _x((2, 2, 5, 5), 1), _x((2, 2, 5, 5), 2), _x((2, 3, 5, 5), 3)
+    m(to_dev(x1))
+    m(to_dev(x2))
+    dx2, dx1 = backend.asnumpy(m.backward(to_dev(dy))), backend.asnumpy(m.backward(to_dev(dy)))
+    alone = _conv64(2, 3, 3, padding=1).to(device)
+    alone.load_state_dict(m.state_dict())
+    for x, dx in [(x1, dx1), (x2, dx2)]:
+        alone(to_dev(x))
+        np.testing.assert_allclose(dx, backend.asnumpy(alone.backward(to_dev(dy))), rtol=1e-13, atol=1e-13)
+
+
+def test_share_workspace_gives_every_conv_one_buffer():
+    net = ResNet([1, 1], [4, 8], num_classes=3)
+    convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
+    assert len(convs) == 6 and all(c.workspace is net.workspace for c in convs)
+    x = np.random.default_rng(0).standard_normal((2, 3, 8, 8)).astype(np.float32)
+    net.backward(np.ones_like(net(x)))
+    # the largest im2col matrix and offset block (the 3x3 convolutions at 8x8 with 4 input
+    # channels), and the largest padded input (2, 10, 10, 4)
+    assert net.workspace.nbytes == (2 * 8 * 8 * 9 * 4 + 2 * 8 * 8 * 4 + 2 * 10 * 10 * 4) * 4
+    ws = share_workspace(nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Conv2d(2, 2, 3)))
+    assert isinstance(ws, Workspace) and ws.nbytes == 0

@@ -4,22 +4,11 @@ behaviour of lengths, padding, states and bad input."""
 
 import numpy as np
 import pytest
-from test_rnn_gradcheck import KINDS, make_layer, n_states
+from recurrent_helpers import KINDS, PLAIN_KINDS, make_cell, make_layer, n_states
 
 import minidl
 from minidl import backend
 from minidl.nn import recurrent, rnn_cells
-
-PLAIN_KINDS = [k for k in KINDS if not k.startswith("res_")]
-
-
-def make_cell(kind, D, H, bias):
-    with backend.default_dtype(np.float64):
-        if kind == "lstm":
-            return rnn_cells.LSTMCell(D, H, bias=bias)
-        if kind.startswith("rnn_"):
-            return rnn_cells.RNNCell(D, H, bias=bias, nonlinearity=kind[4:])
-        return rnn_cells.GRUCell(D, H, bias=bias, reset_after=kind == "gru")
 
 
 def cell_loop_reference(kind, layer, x, states0, lengths, d_out, d_states_n):
@@ -93,12 +82,7 @@ def test_layer_equals_loop_of_cells(kind, config, bias, device, to_dev):
     num_layers, bi = config
     T, B, D, H = 5, 3, 2, 3
     lengths = [5, 2, 4]
-    with backend.default_dtype(np.float64):
-        layer = make_layer(kind, D, H, num_layers, bi)
-        if not bias:
-            layer = type(layer)(D, H, num_layers=num_layers, bidirectional=bi, bias=False,
-                                **({"nonlinearity": kind[4:]} if kind.startswith("rnn_") else {}),
-                                **({"reset_after": kind == "gru"} if kind.startswith("gru") else {}))
+    layer = make_layer(kind, D, H, num_layers, bi, bias=bias)
     rng = np.random.default_rng(0)
     for p in layer.parameters():
         p.data[...] = rng.uniform(-0.8, 0.8, p.data.shape)
@@ -283,7 +267,7 @@ def test_bad_shapes_and_dtypes_are_refused():
 def test_backward_in_blocks_of_steps_is_exact(kind, n, monkeypatch, device, to_dev):
     """The local derivatives are computed a block of steps at a time (sized for the cache);
     block boundaries must not matter."""
-    from minidl.functional import recurrent as F
+    from minidl.functional import sequence
 
     layer = make_layer(kind, 2, 3, 1, True).to(device)
     rng = np.random.default_rng(8)
@@ -293,7 +277,7 @@ def test_backward_in_blocks_of_steps_is_exact(kind, n, monkeypatch, device, to_d
     ref = None
     for chunk in (None, n):
         if chunk is not None:
-            monkeypatch.setattr(F, "_chunk", lambda step_size, T, c=chunk: c)
+            monkeypatch.setattr(sequence, "block_size", lambda step_size, T, c=chunk: c)
         layer.zero_grad()
         layer(x, lengths=[5, 2, 4])
         got = [backend.asnumpy(g) for g in layer.backward(d_out, *d_n)]

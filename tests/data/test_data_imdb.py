@@ -7,31 +7,15 @@ import tarfile
 
 import numpy as np
 import pytest
+from data_samples import flip_byte, imdb_members, make_imdb_folder, make_tar, random_reviews, truncate
 
-from minidl.data import imdb
-from minidl.data.download import UnsafeArchiveError
+from minidl.data import UnsafeArchiveError, imdb
 from minidl.data.imdb import load_imdb
-
-REVIEWS = {
-    ("train", "pos", 0, 9): "A great film.<br /><br />Great acting!",
-    ("train", "pos", 1, 10): "Great great fun",
-    ("train", "neg", 0, 1): "A bad film, bad acting.",
-    ("train", "neg", 1, 3): "Boring",
-    ("test", "pos", 0, 8): "Great fun, a great film",
-    ("test", "neg", 0, 2): "Bad. Unseen words here",
-    ("test", "neg", 1, 4): "bad bad bad bad bad bad bad bad film",
-}
+from minidl.errors import DataError
 
 
 def make_folder(root):
-    for (split, label, rid, rating), text in REVIEWS.items():
-        d = root / "aclImdb" / split / label
-        d.mkdir(parents=True, exist_ok=True)
-        (d / f"{rid}_{rating}.txt").write_text(text, encoding="utf-8")
-    (root / "aclImdb" / "train" / "unsup").mkdir()
-    (root / "aclImdb" / "train" / "unsup" / "0_0.txt").write_text("unlabelled, ignored")
-    (root / "aclImdb" / "README").write_text("readme")
-    return root
+    return make_imdb_folder(root)
 
 
 def make_tarball(path, folder, extra=None):
@@ -76,7 +60,7 @@ def test_folder_load_vocab_labels_and_encoding(env):
 
 def test_tarball_equals_folder_and_cache_is_keyed_by_settings(env):
     tmp, src = env
-    arc = make_tarball(tmp / "aclImdb_v1.tar.gz", src)
+    arc = make_tarball(tmp / "sample.tar.gz", src)
     a = load_imdb(src, vocab_size=6, max_len=5)
     b = load_imdb(arc, vocab_size=6, max_len=5)
     assert b.info["kind"] == "tar" and not b.info["from_cache"]
@@ -143,6 +127,8 @@ def test_download_only_when_asked(env, monkeypatch):
         return dest
 
     monkeypatch.setattr(imdb, "_download", fake_download)
+    # the stand-in plays the official archive: its checksum is "the published one"
+    monkeypatch.setattr(imdb, "IMDB_SHA256", imdb.sha256sum(arc))
     with pytest.raises(FileNotFoundError):
         load_imdb()
     assert asked == []
@@ -161,3 +147,95 @@ def test_limit_and_bad_arguments(env):
                       (dict(truncate="left"), "'pre' or 'post'")):
         with pytest.raises(ValueError, match=match):
             load_imdb(src, **kw)
+
+
+# ------------------------------------------------------------------ integrity (issue 10)
+SAMPLE = random_reviews(40)  # 160 reviews of random words: bytes that compress badly
+
+
+@pytest.fixture
+def sample_tar(env):
+    tmp, _ = env
+    return make_tar(tmp / "sample.tar.gz", imdb_members(SAMPLE))
+
+
+@pytest.mark.parametrize("fraction", [0.5, 0.5 + 7 / 16982, 0.9, 0.9 + 7 / 16982, 0.9 + 14 / 16982])
+def test_a_flipped_byte_is_an_error_naming_the_archive(sample_tar, fraction):
+    """Today's failure: flipped at 90%, tarfile stops early and fewer reviews load silently;
+    at 50%, "no train reviews found" or a raw tarfile error."""
+    assert len(load_imdb(sample_tar, vocab_size=50, use_cache=False).train) == 80
+    bad = flip_byte(sample_tar, sample_tar.with_name("flipped.tar.gz"), fraction)
+    with pytest.raises(DataError, match="flipped.tar.gz is damaged or truncated.*download it again"):
+        load_imdb(bad, vocab_size=50, use_cache=False)
+
+
+@pytest.mark.parametrize("fraction", [0.3, 0.8, 0.999])
+def test_a_truncated_archive_is_an_error_naming_it(sample_tar, fraction):
+    bad = truncate(sample_tar, sample_tar.with_name("cut.tar.gz"), fraction)
+    with pytest.raises(DataError, match="cut.tar.gz is damaged or truncated"):
+        load_imdb(bad, vocab_size=50, use_cache=False)
+
+
+def test_an_archive_without_one_class_names_what_is_missing(env):
+    tmp, _ = env
+    no_test_pos = {k: v for k, v in SAMPLE.items() if k[:2] != ("test", "pos")}
+    arc = make_tar(tmp / "part.tar.gz", imdb_members(no_test_pos))
+    with pytest.raises(DataError, match="part.tar.gz: no test/pos reviews found"):
+        load_imdb(arc, use_cache=False)
+
+
+def test_a_copy_of_the_release_must_hold_every_review(env, monkeypatch):
+    """A copy of the release (it carries imdb.vocab) must hold ids 0..N-1 in each folder
+    (N = 12,500; 40 here so that the test stays small)."""
+    tmp, _ = env
+    monkeypatch.setattr(imdb, "RELEASE_PER_FOLDER", 40)
+    full = make_tar(tmp / "full.tar.gz", imdb_members(SAMPLE, marker=True))
+    assert len(load_imdb(full, vocab_size=50, use_cache=False).test) == 80
+    gap = {k: v for k, v in SAMPLE.items() if k != ("train", "neg", 17, 3)}
+    arc = make_tar(tmp / "gap.tar.gz", imdb_members(gap, marker=True))
+    with pytest.raises(DataError, match=r"gap.tar.gz: train/neg holds 39 reviews, the complete data set has 40 "
+                                        r".*missing e.g. \[17\]"):
+        load_imdb(arc, use_cache=False)
+    # the same gap in a hand-made sample (no imdb.vocab) is accepted: it is not the release
+    assert len(load_imdb(make_tar(tmp / "s.tar.gz", imdb_members(gap)), vocab_size=50, use_cache=False).train) == 79
+    # and a folder copy of the release is held to the same rule
+    folder = make_imdb_folder(tmp / "f", gap)
+    (folder / "aclImdb" / "imdb.vocab").write_text("the\n")
+    with pytest.raises(DataError, match="train/neg holds 39 reviews"):
+        load_imdb(folder, use_cache=False)
+
+
+def test_a_repeated_review_id_is_refused(env):
+    tmp, _ = env
+    members = imdb_members(SAMPLE) + [("aclImdb/train/pos/3_9.txt", b"again, other rating")]
+    with pytest.raises(DataError, match="train/pos holds the same review id twice"):
+        load_imdb(make_tar(tmp / "dup.tar.gz", members), use_cache=False)
+
+
+def test_a_file_named_as_the_official_archive_must_have_its_checksum(env):
+    tmp, _ = env
+    fake = make_tar(tmp / "aclImdb_v1.tar.gz", imdb_members(SAMPLE))
+    with pytest.raises(DataError, match=r"aclImdb_v1.tar.gz carries the name of the official archive .*"
+                                        + imdb.IMDB_SHA256):
+        load_imdb(fake)
+    # the same bytes under another name are a local copy: accepted after the checks
+    fake.rename(tmp / "aclImdb_labeled.tar.gz")
+    assert len(load_imdb(tmp / "aclImdb_labeled.tar.gz", vocab_size=50).train) == 80
+
+
+@pytest.mark.parametrize("stale", ["missing-key", "inconsistent"])
+def test_a_stale_token_cache_is_rebuilt_with_a_notice(env, stale):
+    tmp, src = env
+    first = load_imdb(src, vocab_size=6, max_len=5)
+    cache = first.info["cache_file"]
+    with np.load(cache, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    if stale == "missing-key":
+        del arrays["test_labels"]  # today: KeyError 'test_labels'
+    else:
+        arrays["train_ratings"] = arrays["train_ratings"][:-1]
+    np.savez(cache, **arrays)
+    with pytest.warns(UserWarning, match="ignoring unreadable cache .*rebuilding it"):
+        again = load_imdb(src, vocab_size=6, max_len=5)
+    assert not again.info["from_cache"] and again.test.labels.tolist() == first.test.labels.tolist()
+    assert load_imdb(src, vocab_size=6, max_len=5).info["from_cache"]  # rebuilt and valid

@@ -6,43 +6,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from recurrent_helpers import KINDS, inputs_for, make_cell, make_layer, n_states
 
 import minidl
 from minidl import backend
 from minidl.nn import recurrent
-
-KINDS = ["lstm", "res_lstm", "res_lstm_proj"]
-for _name, _kinds in (("RNN", ["rnn_tanh", "rnn_relu"]), ("GRU", ["gru", "gru_v1"])):
-    if hasattr(recurrent, _name):
-        KINDS += _kinds
-
-
-def make_layer(kind, D, H, num_layers=1, bidirectional=False, batch_first=False, dropout=0.0):
-    """A float64 layer of the given kind (built in float64, so nothing is rounded to float32)."""
-    kw = dict(num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first, dropout=dropout)
-    with backend.default_dtype(np.float64):
-        if kind.startswith("rnn_"):
-            return recurrent.RNN(D, H, nonlinearity=kind[4:], **kw)
-        if kind == "lstm":
-            return recurrent.LSTM(D, H, **kw)
-        if kind.startswith("res_lstm"):
-            return recurrent.LSTM(D, H, residual=True, **kw)
-        if kind == "gru":
-            return recurrent.GRU(D, H, **kw)
-        if kind == "gru_v1":
-            return recurrent.GRU(D, H, reset_after=False, **kw)
-    raise ValueError(kind)
-
-
-def n_states(kind):
-    return 2 if "lstm" in kind else 1
-
-
-def inputs_for(kind, T, B, D, H, LD, batch_first, rng, to_dev):
-    x = rng.standard_normal((B, T, D) if batch_first else (T, B, D))
-    states = tuple(to_dev(rng.standard_normal((LD, B, H))) for _ in range(n_states(kind)))
-    hx = states if n_states(kind) == 2 else states[0]
-    return to_dev(x), hx
 
 
 @pytest.mark.parametrize("batch_first", [False, True], ids=["tbd", "btd"])
@@ -116,16 +84,7 @@ def test_gradcheck_without_initial_state_and_bias(kind, device, to_dev):
 @settings(max_examples=3)
 @given(B=st.integers(1, 3), D=st.integers(1, 4), H=st.integers(1, 4))
 def test_cell_gradcheck(kind, bias, B, D, H, device, to_dev):
-    from minidl.nn import rnn_cells
-
-    with backend.default_dtype(np.float64):
-        if kind == "lstm":
-            cell = rnn_cells.LSTMCell(D, H, bias=bias)
-        elif kind.startswith("rnn_"):
-            cell = rnn_cells.RNNCell(D, H, bias=bias, nonlinearity=kind[4:])
-        else:
-            cell = rnn_cells.GRUCell(D, H, bias=bias, reset_after=kind == "gru")
-    cell.to(device)
+    cell = make_cell(kind, D, H, bias).to(device)
     rng = np.random.default_rng(B * 100 + D * 10 + H)
     x = to_dev(rng.standard_normal((B, D)))
     states = tuple(to_dev(rng.standard_normal((B, H))) for _ in range(n_states(kind)))
