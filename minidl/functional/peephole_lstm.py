@@ -15,7 +15,7 @@ and let o read the new state c'; report E's full matrix on the old state is the 
 text gives, and the one built here. Report E's trained models themselves use the plain
 library LSTM, as minidl's report E example does.)
 
-**Backward.** It is the plain LSTM's backward (see :mod:`minidl.functional.lstm_cell`) with
+**Backward.** It is the plain LSTM's backward (see :mod:`minidl.functional.lstm`) with
 one more path: c reaches z through W_ch. With τ = tanh(c') and ``dh' = ∂L/∂h'``,
 ``dc'_in = ∂L/∂c'`` from above:
 

@@ -10,7 +10,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from test_example_imdb import make_aclimdb  # noqa: E402
+from fake_imdb import make_aclimdb  # noqa: E402
 
 
 def _load():
