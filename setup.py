@@ -14,6 +14,9 @@ setup(
     extras_require={
         "dev": ["pytest>=7", "hypothesis>=6", "ruff>=0.4"],
         "docs": ["mkdocs>=1.5", "mkdocs-material>=9", "pymdown-extensions>=10", "mkdocstrings[python]>=0.24"],
+        # Data-parallel training (minidl.distributed): mpi4py and an MPI library as a wheel,
+        # so `mpiexec` lands in the environment with no compiler and no system MPI.
+        "mpi": ["mpi4py>=4", "mpich>=4"],
         # The two CUDA extras are exclusive: install the one matching your CUDA toolkit.
         "cuda12": ["cupy-cuda12x>=13"],
         "cuda13": ["cupy-cuda13x>=13"],

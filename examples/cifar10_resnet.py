@@ -41,7 +41,7 @@ import urllib.error
 import numpy as np
 
 import minidl
-from minidl import nn, optim
+from minidl import distributed, nn, optim
 from minidl.data import default_cache_dir
 from minidl.data.cifar10 import CIFAR10_URL, CifarLoader, channel_stats, load_cifar10
 from minidl.errors import CheckpointError, DataError, TrainingDiverged
@@ -115,6 +115,10 @@ def main(argv=None) -> dict:
     if args.compare:
         compare(args.compare, args.out or "runs/cifar10_compare")
         return {}
+    dist = distributed.init(device=args.device)  # under `mpiexec -n p`: one of p ranks, else one process
+    if not dist.is_root:
+        sys.stdout = open(os.devnull, "w")  # rank 0 alone prints
+    print(f"world size {dist.world_size}")
     out = args.out or f"runs/cifar10_{args.model}"
     t_start = time.perf_counter()
     minidl.manual_seed(args.seed)
@@ -143,8 +147,11 @@ def main(argv=None) -> dict:
     test_loader = CifarLoader(test, 500, mean=mean, std=std, shuffle=False)
     progress = {"auto": None, "on": True, "off": False}[args.progress]
     hist = fit(model, nn.CrossEntropyLoss(), opt, train_loader, test_loader, epochs=args.epochs,
-               device=args.device, checkpoint_dir=out, resume=args.resume, progress=progress)
+               device=args.device, checkpoint_dir=out, resume=args.resume, progress=progress,
+               distributed=dist if dist.world_size > 1 else None)
     wall = time.perf_counter() - t_start
+    if not dist.is_root:  # rank 0 alone reads its checkpoint, writes figures and summary
+        return {"history": hist.rows}
 
     best = hist.best("test_acc")
     ck = minidl.load(os.path.join(out, "best.npz"))

@@ -35,7 +35,7 @@ import time
 import urllib.error
 
 import minidl
-from minidl import nn, optim
+from minidl import distributed, nn, optim
 from minidl.data import default_cache_dir
 from minidl.data.batching import BatchLoader
 from minidl.data.imdb import IMDB_URL, load_imdb
@@ -57,7 +57,8 @@ LOSSES = {
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--cell", choices=["lstm", "gru", "rnn"], default="lstm")
+    p.add_argument("--cell", choices=["lstm", "gru", "rnn", "lstmcell"], default="lstm",
+                   help="lstmcell: report B's own LSTM, nn.LSTMCell stepped in Python")
     p.add_argument("--embed-dim", type=int, default=64)
     p.add_argument("--hidden-size", type=int, default=64)
     p.add_argument("--fc-dim", type=int, default=64)
@@ -114,6 +115,10 @@ def load_data(args):
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    dist = distributed.init(device=args.device)  # under `mpiexec -n p`: one of p ranks, else one process
+    if not dist.is_root:
+        sys.stdout = open(os.devnull, "w")  # rank 0 alone prints
+    print(f"world size {dist.world_size}")
     t_start = time.perf_counter()
     minidl.manual_seed(args.seed)
     data = load_data(args)
@@ -137,8 +142,11 @@ def main(argv=None) -> dict:
     config = {k: v for k, v in vars(args).items() if k not in NOT_CONFIG}
     hist = fit(model, loss_cls(), opt, train, test, epochs=args.epochs, device=args.device, clip_grad=args.clip,
                checkpoint_dir=args.out, resume=args.resume, progress=progress, config=config,
-               allow_config_change=args.allow_config_change)
+               allow_config_change=args.allow_config_change,
+               distributed=dist if dist.world_size > 1 else None)
     wall = time.perf_counter() - t_start
+    if not dist.is_root:  # rank 0 alone reads its checkpoint, writes figures and summary
+        return {"history": hist.rows}
 
     best = hist.best("test_acc")
     # per-class accuracy of the last epoch's weights (reports A and D quote their last epoch)

@@ -27,7 +27,7 @@ def vanishing(path: pathlib.Path) -> None:
     T, B, D, H = 60, 8, 16, 32
     rng = np.random.default_rng(0)
     x = 0.01 * rng.standard_normal((T, B, D))
-    G = rng.standard_normal((B, H))
+    G = rng.standard_normal((1, B, H))  # the gradient of h_n: (num_layers, B, H)
     Q, _ = np.linalg.qr(rng.standard_normal((H, H)))
 
     def grad_norms(layer):

@@ -4,6 +4,7 @@ from ..module import Module, Sequential
 from . import init
 from .activation import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .batchnorm import BatchNorm1d, BatchNorm2d
+from .cell_loop_lstm import CellLoopLSTM
 from .conv import Conv2d
 from .dropout import Dropout
 from .embedding import Embedding
@@ -21,6 +22,7 @@ __all__ = [
     "Module", "Sequential", "init",
     "Linear", "ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Dropout", "Embedding", "Flatten",
     "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss",
-    "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "ResidualStackLSTM", "PeepholeLSTMCell",
+    "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "CellLoopLSTM", "ResidualStackLSTM",
+    "PeepholeLSTMCell",
     "Conv2d", "BatchNorm1d", "BatchNorm2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BasicBlock",
 ]

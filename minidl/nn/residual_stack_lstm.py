@@ -66,6 +66,7 @@ class ResidualStackLSTM(Module):
         self.drops = Sequential(*[Dropout(dropout) for _ in range(num_layers - 1)])
         self.dropout = float(dropout)
 
+    # --8<-- [start:resstack_forward]
     def forward(self, x, hx=None, lengths=None):
         if hx is not None:
             raise ShapeError("ResidualStackLSTM: hx must be None (every layer starts from zeros), got an array")
@@ -80,6 +81,7 @@ class ResidualStackLSTM(Module):
             cs.append(c_n[0])
         self.save_for_backward((x.shape, None if lengths is None else xp.asarray(lengths)))
         return u, (xp.stack(hs), xp.stack(cs))
+    # --8<-- [end:resstack_forward]
 
     @staticmethod
     def _last_real(u, h_n, l, lengths, xp):
@@ -90,6 +92,7 @@ class ResidualStackLSTM(Module):
             return u[-1].copy()
         return u[xp.asarray(lengths) - 1, xp.arange(u.shape[1])]
 
+    # --8<-- [start:resstack_backward]
     def backward(self, d_out=None, d_h_n=None, d_c_n=None):
         x_shape, lengths = self.saved()
         T, B, _ = x_shape
@@ -111,6 +114,7 @@ class ResidualStackLSTM(Module):
             if l == 0:
                 return dd, dh0, dc0
             du = du + self.drops[l - 1].backward(dd)  # the skip path, plus the layer's path
+    # --8<-- [end:resstack_backward]
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}"

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-TOOLS = pathlib.Path(__file__).resolve().parent.parent / "docs" / "tools"
+TOOLS = pathlib.Path(__file__).resolve().parents[2] / "docs" / "tools"
 CHECKER = TOOLS / "check_math.cjs"
 
 needs_node = pytest.mark.skipif(

@@ -1,0 +1,204 @@
+"""Run a chapter's code and compare (or rewrite) the printed output shown in the text.
+
+Conventions of the course text (docs/*.md):
+
+* A fenced ```` ```python ```` block is run, in page order, in one namespace per page (as a
+  reader pastes them into one Python session). A ```` ```py ```` block is an illustration
+  that is not run (GPU-only code, fragments). A block that includes library source by
+  snippet (``--8<--``) is the library itself and is not run either.
+* Every ```` ```text ```` block is preceded (blank lines allowed) by one marker:
+
+  ``<!-- output -->``
+      the block is what the previous runnable python block prints; a test runs the page
+      and compares them, so the text cannot drift from the code;
+  ``<!-- recorded: WHY -->``
+      a measurement that depends on the machine (a timing, a training run) and cannot be
+      reproduced by a test; WHY says what it is and where it was recorded.
+
+Numbers are compared with a slack of one unit in their last printed digit (so that a
+different BLAS rounding ``7.7e-18`` vs ``7.8e-18`` passes, and ``7.7e-18`` vs ``9.1e-18``
+fails); everything else must match exactly (trailing spaces ignored).
+
+    python docs/tools/doc_outputs.py --check            # what the test does, all pages
+    python docs/tools/doc_outputs.py --update lstm.md   # rewrite the output blocks of a page
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import pathlib
+import re
+import sys
+import textwrap
+from dataclasses import dataclass
+
+DOCS = pathlib.Path(__file__).resolve().parents[1]
+
+_FENCE_OPEN = re.compile(r"^(?P<indent>[ ]*)(?P<fence>`{3,})(?P<info>[^\n`]*)$")
+_MARKER = re.compile(r"^\s*<!--\s*(?P<kind>output|recorded)\b(?P<rest>.*?)-->\s*$")
+
+
+@dataclass
+class Block:
+    kind: str  # "python" (runnable), "output", "recorded", "text" (unmarked: an error)
+    body: str  # dedented source or text
+    start: int  # 0-based line index of the opening fence
+    end: int  # 0-based line index of the closing fence
+    indent: str
+
+
+def parse(text: str) -> list[Block]:
+    """The runnable python blocks and the text blocks of a page, in order."""
+    lines = text.split("\n")
+    blocks: list[Block] = []
+    marker = None  # the last marker seen, until a non-blank line that is not a fence
+    i = 0
+    while i < len(lines):
+        m = _FENCE_OPEN.match(lines[i])
+        if not m:
+            mk = _MARKER.match(lines[i])
+            if mk:
+                marker = mk["kind"]
+            elif lines[i].strip():
+                marker = None
+            i += 1
+            continue
+        indent, fence, info = m["indent"], m["fence"], m["info"].strip()
+        j = i + 1
+        while j < len(lines) and lines[j].rstrip() != indent + fence:
+            j += 1
+        raw = lines[i + 1 : j]
+        lang = info.split()[0] if info else ""
+        if lang == "python" and "--8<--" not in "\n".join(raw):
+            blocks.append(Block("python", textwrap.dedent("\n".join(raw)) + "\n", i, j, indent))
+        elif lang == "text":
+            # strip the fence's own indent only: leading spaces of the output are part of it
+            body = "\n".join(ln[len(indent):] if ln.startswith(indent) else ln.lstrip() for ln in raw)
+            blocks.append(Block(marker or "text", body, i, j, indent))
+        marker = None
+        i = j + 1
+    return blocks
+
+
+def run_page(page: pathlib.Path, blocks: list[Block]) -> dict[int, str]:
+    """Run the page's python blocks in one namespace; {block index: what it printed}.
+
+    Runs in the current working directory (the test gives it a temporary one). minidl's
+    generators are reset first, to the state of a fresh Python session (seed 0), so that a
+    page prints the same whichever pages ran before it in the same process."""
+    import minidl
+
+    minidl.manual_seed(0)
+    namespace = {"__name__": f"docs_{page.stem}"}
+    printed = {}
+    for k, block in enumerate(blocks):
+        if block.kind != "python":
+            continue
+        code = compile(block.body, f"{page.name} [python block at line {block.start + 1}]", "exec")
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            exec(code, namespace)  # an assert in a block fails with its page and line
+        printed[k] = buf.getvalue()
+    return printed
+
+
+def expected_outputs(blocks: list[Block], printed: dict[int, str]) -> list[tuple[Block, str]]:
+    """(output block, what the python block before it printed) for every marked output."""
+    pairs = []
+    last = None
+    for k, block in enumerate(blocks):
+        if block.kind == "python":
+            last = k
+        elif block.kind == "output":
+            if last is None:
+                raise AssertionError(f"output block at line {block.start + 1} follows no python block")
+            pairs.append((block, printed[last]))
+    return pairs
+
+
+_NUMBER = re.compile(r"[-+]?(?:\d[\d,]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def _unit(token: str) -> float:
+    """One unit in the last printed digit of a number as written ("7.7e-18" -> 1e-19)."""
+    mant, _, exp = token.replace(",", "").lower().partition("e")
+    decimals = len(mant.split(".")[1]) if "." in mant else 0
+    return 10.0 ** (-decimals + (int(exp) if exp else 0))
+
+
+def same_output(shown: str, actual: str) -> str | None:
+    """None if ``actual`` matches the block ``shown``; else a line saying where they differ."""
+    a_lines = [ln.rstrip() for ln in shown.strip("\n").split("\n")]
+    b_lines = [ln.rstrip() for ln in actual.strip("\n").split("\n")]
+    if len(a_lines) != len(b_lines):
+        return f"{len(a_lines)} lines shown, {len(b_lines)} printed"
+    for n, (a, b) in enumerate(zip(a_lines, b_lines), 1):
+        if _NUMBER.sub("#", a) != _NUMBER.sub("#", b):
+            return f"line {n}: shown {a!r}, printed {b!r}"
+        for x, y in zip(_NUMBER.findall(a), _NUMBER.findall(b)):
+            fx, fy = float(x.replace(",", "")), float(y.replace(",", ""))
+            if abs(fx - fy) > 1.5 * _unit(x):
+                return f"line {n}: shown {x} where the code prints {y}\n  shown:   {a}\n  printed: {b}"
+    return None
+
+
+def pages() -> list[pathlib.Path]:
+    return sorted(DOCS.glob("*.md"))
+
+
+def check(page: pathlib.Path) -> list[str]:
+    blocks = parse(page.read_text(encoding="utf-8"))
+    problems = [f"{page.name}:{b.start + 1}: a ```text block with no <!-- output --> or <!-- recorded: ... --> "
+                f"marker before it" for b in blocks if b.kind == "text"]
+    if any(b.kind == "python" for b in blocks):
+        printed = run_page(page, blocks)
+        for block, actual in expected_outputs(blocks, printed):
+            diff = same_output(block.body, actual)
+            if diff:
+                problems.append(f"{page.name}:{block.start + 1}: the output shown differs from what the code "
+                                f"prints now ({diff}); rerun `python docs/tools/doc_outputs.py --update {page.name}`")
+    return problems
+
+
+def update(page: pathlib.Path) -> int:
+    """Rewrite every <!-- output --> block of a page with what its code prints now."""
+    text = page.read_text(encoding="utf-8")
+    blocks = parse(text)
+    printed = run_page(page, blocks)
+    lines = text.split("\n")
+    changed = 0
+    for block, actual in reversed(expected_outputs(blocks, printed)):
+        new = [block.indent + ln if ln else "" for ln in actual.rstrip("\n").split("\n")]
+        if lines[block.start + 1 : block.end] != new:
+            lines[block.start + 1 : block.end] = new
+            changed += 1
+    if changed:
+        page.write_text("\n".join(lines), encoding="utf-8")
+    return changed
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("pages", nargs="*", help="chapter files (default: all docs/*.md)")
+    group = ap.add_mutually_exclusive_group(required=True)
+    group.add_argument("--check", action="store_true")
+    group.add_argument("--update", action="store_true")
+    args = ap.parse_args(argv)
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    chosen = [DOCS / p if not pathlib.Path(p).exists() else pathlib.Path(p) for p in args.pages] or pages()
+    failures = []
+    for page in chosen:
+        if args.update:
+            print(f"{page.name}: {update(page)} output block(s) rewritten")
+        else:
+            failures += check(page)
+    for f in failures:
+        print(f, file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

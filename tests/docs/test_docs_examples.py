@@ -1,0 +1,76 @@
+"""The course text's code runs, and prints what the text says it prints.
+
+Every ```python block of a chapter runs, in page order, in one namespace per page (as a
+reader would paste them into one Python session). Every ```text block is marked: an
+``<!-- output -->`` block must equal what the python block before it prints now (numbers
+to one unit in their last printed digit), a ``<!-- recorded: ... -->`` block is a
+machine-dependent measurement (a timing) and is not compared. The conventions and the
+comparison live in docs/tools/doc_outputs.py, which also rewrites stale output blocks
+(``python docs/tools/doc_outputs.py --update PAGE.md``).
+"""
+
+import importlib.util
+import pathlib
+import sys
+
+import pytest
+
+DOCS = pathlib.Path(__file__).resolve().parents[2] / "docs"
+_spec = importlib.util.spec_from_file_location("doc_outputs", DOCS / "tools" / "doc_outputs.py")
+doc_outputs = importlib.util.module_from_spec(_spec)
+sys.modules["doc_outputs"] = doc_outputs  # dataclasses look their module up
+_spec.loader.exec_module(doc_outputs)
+
+ALL_PAGES = doc_outputs.pages()
+PAGES = [p for p in ALL_PAGES if any(b.kind == "python" for b in doc_outputs.parse(p.read_text(encoding="utf-8")))]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_chapter_code_runs_and_prints_what_the_text_shows(page, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    problems = doc_outputs.check(page)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("page", ALL_PAGES, ids=lambda p: p.name)
+def test_every_text_block_is_marked(page):
+    blocks = doc_outputs.parse(page.read_text(encoding="utf-8"))
+    unmarked = [b.start + 1 for b in blocks if b.kind == "text"]
+    assert not unmarked, f"{page.name}: ```text blocks with no output/recorded marker at lines {unmarked}"
+
+
+def test_every_page_with_code_is_collected():
+    assert PAGES, "no runnable ```python block found in docs/*.md"
+
+
+# The comparison itself must be able to fail.
+@pytest.mark.parametrize(
+    "shown,printed,ok",
+    [
+        # a last-digit rounding difference passes, a real change does not
+        ("RNN s=0.5  0 -> 5.9e+00  59 -> 7.7e-18", "RNN s=0.5  0 -> 5.9e+00  59 -> 7.8e-18", True),
+        ("RNN s=0.5  0 -> 5.9e+00  59 -> 7.7e-18", "RNN s=0.5  0 -> 5.9e+00  59 -> 9.1e-18", False),
+        ("loss 0.71 -> 0.11", "loss 0.71 -> 0.13", False),
+        ("1,500,000 steps, 66.9%", "1,500,000 steps, 66.9%", True),
+        ("1,500,000 steps, 66.9%", "1,500,001 steps, 66.9%", True),
+        ("1,500,000 steps, 66.9%", "1,500,100 steps, 66.9%", False),
+        ("accuracy 1.00", "accuracy 1.00\nextra line", False),
+        ("cell loop == fused layer", "cell loop != fused layer", False),
+    ],
+)
+def test_output_comparison(shown, printed, ok):
+    assert (doc_outputs.same_output(shown, printed) is None) is ok
+
+
+def test_markers_are_parsed(tmp_path):
+    page = tmp_path / "p.md"
+    page.write_text(
+        "# t\n\n```python\nprint('a')\n```\n\n<!-- output -->\n\n```text\nb\n```\n\n"
+        "<!-- recorded: a timing -->\n\n```text\n12 ms\n```\n\n```text\nunmarked\n```\n",
+        encoding="utf-8",
+    )
+    kinds = [b.kind for b in doc_outputs.parse(page.read_text())]
+    assert kinds == ["python", "output", "recorded", "text"]
+    problems = doc_outputs.check(page)
+    assert any("differs" in p for p in problems) and any("no <!-- output -->" in p for p in problems)
