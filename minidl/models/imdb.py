@@ -23,12 +23,13 @@ from __future__ import annotations
 
 from ..backend import get_array_module
 from ..module import Module
-from ..nn import GRU, LSTM, RNN, CellLoopLSTM, Dropout, Embedding, Linear, LogSoftmax, ReLU, Sigmoid
+from ..nn import GRU, LSTM, RNN, CellLoopLSTM, Dropout, Embedding, Linear, LogSoftmax, ReLU, ResidualStackLSTM, Sigmoid
 
 __all__ = ["ImdbClassifier"]
 
-# "lstmcell": report B's own LSTM, nn.LSTMCell stepped in Python (one layer, one direction)
-_CELLS = {"lstm": LSTM, "gru": GRU, "rnn": RNN, "lstmcell": CellLoopLSTM}
+# "lstmcell": report B's own LSTM, nn.LSTMCell stepped in Python (one layer, one direction);
+# "lstm_resstack": report E's residual around each layer (nn.ResidualStackLSTM)
+_CELLS = {"lstm": LSTM, "gru": GRU, "rnn": RNN, "lstmcell": CellLoopLSTM, "lstm_resstack": ResidualStackLSTM}
 
 
 class ImdbClassifier(Module):
@@ -37,8 +38,10 @@ class ImdbClassifier(Module):
     Args:
         vocab_size: rows of the embedding table (ids in [0, vocab_size); 0 is padding).
         embed_dim, hidden_size: E and H.
-        cell: ``"lstm"``, ``"gru"``, ``"rnn"`` (tanh) or ``"lstmcell"`` (the same LSTM as a
-            Python loop over ``nn.LSTMCell``, :class:`minidl.nn.CellLoopLSTM`; one layer).
+        cell: ``"lstm"``, ``"gru"``, ``"rnn"`` (tanh), ``"lstmcell"`` (the same LSTM as a
+            Python loop over ``nn.LSTMCell``, :class:`minidl.nn.CellLoopLSTM`; one layer) or
+            ``"lstm_resstack"`` (report E's residual around each layer,
+            :class:`minidl.nn.ResidualStackLSTM`; one direction).
         num_layers, bidirectional, residual: passed to the recurrent layer (``residual``
             only for the LSTM: report A's h_t = o⊙tanh(c_t) + F(x_t)).
         rnn_dropout: dropout between stacked recurrent layers (training only).
@@ -115,7 +118,8 @@ class ImdbClassifier(Module):
             H = shape[-1]
             d_h_n[-2] = dy[:, :H]
             d_h_n[-1] = dy[:, H:]
-        grads = (self.rnn.backward(None, d_h_n, None) if self.cell in ("lstm", "lstmcell")
+        # the LSTMs (fused, cell loop, residual stack) also return c_n, whose gradient is zero
+        grads = (self.rnn.backward(None, d_h_n, None) if self.cell.startswith("lstm")
                  else self.rnn.backward(None, d_h_n))
         dx = grads[0]
         self.embedding.backward(dx)

@@ -11,15 +11,18 @@ from .embedding import Embedding
 from .flatten import Flatten
 from .linear import Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, NLLLoss
+from .peephole_lstm import PeepholeLSTMCell
 from .pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .recurrent import GRU, LSTM, RNN
 from .residual import BasicBlock
+from .residual_stack_lstm import ResidualStackLSTM
 from .rnn_cells import GRUCell, LSTMCell, RNNCell
 
 __all__ = [
     "Module", "Sequential", "init",
     "Linear", "ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Dropout", "Embedding", "Flatten",
     "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss",
-    "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "CellLoopLSTM",
+    "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "CellLoopLSTM", "ResidualStackLSTM",
+    "PeepholeLSTMCell",
     "Conv2d", "BatchNorm1d", "BatchNorm2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BasicBlock",
 ]
