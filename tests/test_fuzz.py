@@ -333,6 +333,55 @@ def fuzz_recurrent(kind, data):
         assert finite(host(out)) and finite(host(grads[0]))
 
 
+def fuzz_residual_stack(data):
+    """Report E's residual stack: two one-layer LSTMs and the skip, against the textbook step."""
+    d, h = data.draw(st.integers(1, 3), label="D"), data.draw(st.integers(1, 3), label="H")
+    stack = nn.ResidualStackLSTM(d, h, num_layers=2)
+    t, b = data.draw(mostly([1, 2, 3], [0]), label="T"), data.draw(mostly([1, 2], [0]), label="B")
+    x = draw_array(data, shape=(t, b, data.draw(mostly([d], [d + 1]), label="width")),
+                   dtypes=[np.float32] * 3 + [np.float64, np.int64], scale=1.0)
+    lengths = data.draw(st.one_of(st.none(), st.lists(st.integers(0, t + 1), min_size=b, max_size=b),
+                                  st.lists(st.integers(1, max(t, 1)), min_size=0, max_size=b + 1)), label="lengths")
+    device, (xd,) = on_device(data, x)
+    stack.to(device)
+    out, (h_n, _) = stack(maybe_list(data, xd), lengths=lengths)
+    u1, _ = _reference_sequence("LSTM", stack.layers[0], x, lengths)
+    u2, _ = _reference_sequence("LSTM", stack.layers[1], u1, lengths)
+    want = u2 + u1  # padding is zero in both, so in the sum too
+    np.testing.assert_allclose(host(out), want, rtol=1e-4, atol=1e-5)
+    last = [t - 1] * b if lengths is None else [n - 1 for n in lengths]
+    np.testing.assert_allclose(host(h_n)[-1], want[last, np.arange(b)], rtol=1e-4, atol=1e-5)
+    dx = stack.backward(backend.to_device(np.ones(out.shape, np.float32), device))[0]
+    assert host(dx).shape == x.shape
+    if finite(x):
+        assert finite(host(out)) and finite(host(dx))
+
+
+def fuzz_peephole_cell(data):
+    """Report E's peephole step against its formula written with NumPy in float64."""
+    d, h = data.draw(st.integers(1, 3), label="D"), data.draw(st.integers(1, 3), label="H")
+    cell = nn.PeepholeLSTMCell(d, h)
+    b = data.draw(mostly([1, 2], [0]), label="B")
+    x = draw_array(data, shape=(b, data.draw(mostly([d], [d + 1]), label="width")),
+                   dtypes=[np.float32] * 3 + [np.float64, np.int64], scale=1.0)
+    h0 = draw_array(data, shape=(b, h), dtypes=[np.float32] * 3 + [np.float64], scale=1.0)
+    c0 = draw_array(data, shape=(b, h), dtypes=[np.float32], scale=1.0, specials=False)
+    hn, cn = cell(maybe_list(data, x), (h0, c0))
+    W_ih, W_hh, W_ch, b_ih, b_hh = (host(p.data).astype(np.float64) for p in cell.parameters())
+    with np.errstate(all="ignore"):
+        z = x.astype(np.float64) @ W_ih.T + h0.astype(np.float64) @ W_hh.T + c0 @ W_ch.T + b_ih + b_hh
+        i, f, g, o = np.split(z, 4, axis=1)
+        sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+        c_want = sig(f) * c0 + sig(i) * np.tanh(g)
+        h_want = sig(o) * np.tanh(c_want)
+    np.testing.assert_allclose(host(cn), c_want, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(host(hn), h_want, rtol=1e-4, atol=1e-5)
+    dx, dh, dc = cell.backward(np.ones_like(hn), None)
+    assert dx.shape == x.shape and dh.shape == dc.shape == h0.shape
+    if finite(x) and finite(h0):
+        assert finite(host(hn)) and finite(host(dx))
+
+
 def fuzz_cell(kind, data):
     from minidl.functional.gru import gru_step_reference
     from minidl.functional.lstm import lstm_step_reference
@@ -487,6 +536,8 @@ ENTRY_POINTS = {
     "nn.BatchNorm2d": lambda data: fuzz_batchnorm("BatchNorm2d", data),
     **{f"nn.{n}": (lambda data, n=n: fuzz_recurrent(n, data)) for n in ["RNN", "LSTM", "GRU", "CellLoopLSTM"]},
     **{f"nn.{n}": (lambda data, n=n: fuzz_cell(n, data)) for n in ["RNNCell", "LSTMCell", "GRUCell"]},
+    "nn.ResidualStackLSTM": fuzz_residual_stack,
+    "nn.PeepholeLSTMCell": fuzz_peephole_cell,
     **{f"nn.{n}": (lambda data, n=n: fuzz_class_loss(n, data)) for n in ["CrossEntropyLoss", "NLLLoss"]},
     **{f"nn.{n}": (lambda data, n=n: fuzz_binary_loss(n, data)) for n in ["BCELoss", "BCEWithLogitsLoss"]},
     **{f"optim.{n}": (lambda data, n=n: fuzz_optimizer(n, data)) for n in ["SGD", "Adam"]},

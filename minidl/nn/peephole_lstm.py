@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 
 from ..backend import get_array_module
-from ..checks import check_dtype, check_shape
+from ..checks import check_dtype, check_shape, check_upstream
+from ..errors import DTypeError, RangeError
 from ..functional.peephole_lstm import peephole_lstm_cell_backward, peephole_lstm_cell_forward
 from ..module import Module, Parameter
 from . import init
@@ -25,6 +26,9 @@ class PeepholeLSTMCell(Module):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True):
         super().__init__()
+        for name, v in (("input_size", input_size), ("hidden_size", hidden_size)):
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise RangeError(f"PeepholeLSTMCell: {name} must be a positive int, got {v!r}")
         self.input_size, self.hidden_size = int(input_size), int(hidden_size)
         k, H = 1.0 / math.sqrt(hidden_size), hidden_size
         self.weight_ih = Parameter(init.uniform((4 * H, input_size), k))
@@ -41,6 +45,8 @@ class PeepholeLSTMCell(Module):
         if hx is None:
             xp = get_array_module(x)
             hx = (xp.zeros((B, H), dtype=dtype), xp.zeros((B, H), dtype=dtype))
+        if not isinstance(hx, (tuple, list)) or len(hx) != 2:
+            raise DTypeError(f"{who}: hx must be a tuple (h, c) of (B, H) arrays, got {type(hx).__name__}")
         for name, s in zip(("h", "c"), hx):
             check_shape(s, (B, H), name, who)
             check_dtype(s, dtype, name, who)
@@ -51,7 +57,11 @@ class PeepholeLSTMCell(Module):
         return h_new, c_new
 
     def backward(self, dh_new=None, dc_new=None):
-        grads = peephole_lstm_cell_backward((dh_new, dc_new), self.saved())
+        cache = self.saved()
+        for name, g in (("dh'", dh_new), ("dc'", dc_new)):
+            if g is not None:
+                check_upstream(g, cache.h.shape, name, "PeepholeLSTMCell")
+        grads = peephole_lstm_cell_backward((dh_new, dc_new), cache)
         self.accumulate_grads(grads)
         return grads["x"], grads["h"], grads["c"]
 

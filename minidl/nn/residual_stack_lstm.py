@@ -39,8 +39,9 @@ Parameters: ``layers.{l}.weight_ih_l0`` … as ``nn.LSTM``'s, one one-layer LSTM
 from __future__ import annotations
 
 from ..backend import get_array_module
-from ..checks import check_shape
+from ..checks import check_dtype, check_upstream, require_array
 from ..errors import RangeError, ShapeError
+from ..functional.sequence import check_lengths
 from ..module import Module, Sequential
 from .dropout import Dropout
 from .recurrent import LSTM
@@ -57,8 +58,9 @@ class ResidualStackLSTM(Module):
         if bidirectional:
             raise RangeError("ResidualStackLSTM: bidirectional=True is not offered (report E's residual "
                              "stack is one-directional), got bidirectional=True")
-        if not isinstance(num_layers, int) or num_layers < 1:
-            raise RangeError(f"ResidualStackLSTM: num_layers must be a positive int, got {num_layers!r}")
+        for name, v in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise RangeError(f"ResidualStackLSTM: {name} must be a positive int, got {v!r}")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.num_directions = 1
         self.layers = Sequential(*[LSTM(input_size if l == 0 else hidden_size, hidden_size)
@@ -68,48 +70,54 @@ class ResidualStackLSTM(Module):
 
     # --8<-- [start:resstack_forward]
     def forward(self, x, hx=None, lengths=None):
-        if hx is not None:
-            raise ShapeError("ResidualStackLSTM: hx must be None (every layer starts from zeros), got an array")
-        check_shape(x, (None, None, self.input_size), "input", "ResidualStackLSTM")
+        T, B = self._check_input(x, hx)
+        host_len = None if lengths is None else check_lengths(lengths, T, B, "ResidualStackLSTM")
         xp = get_array_module(x)
         u, hs, cs = x, [], []
         for l, layer in enumerate(self.layers):
-            d = u if l == 0 else self.drops[l - 1](u)
-            out, (h_n, c_n) = layer(d, lengths=lengths)
-            u = out if l == 0 else out + u
-            hs.append(self._last_real(u, h_n, l, lengths, xp))
+            d = u if l == 0 else self.drops[l - 1](u)  # dropout on what the next layer reads
+            out, (h_n, c_n) = layer(d, lengths=host_len)
+            u = out if l == 0 else out + u  # the skip around every layer but the first
+            hs.append(h_n[0] if l == 0 else self._at_last_real(u, host_len, xp))
             cs.append(c_n[0])
-        self.save_for_backward((x.shape, None if lengths is None else xp.asarray(lengths)))
+        self.save_for_backward((T, B, host_len))
         return u, (xp.stack(hs), xp.stack(cs))
     # --8<-- [end:resstack_forward]
 
+    def _check_input(self, x, hx):
+        who, D = "ResidualStackLSTM", self.input_size
+        if hx is not None:
+            raise ShapeError(f"{who}: hx must be None (every layer starts from zeros), got {type(hx).__name__}")
+        require_array(x, "input", who)
+        if x.ndim != 3 or x.shape[0] < 1 or x.shape[2] != D:
+            raise ShapeError(f"{who}: input must have shape (T, B, D) with T ≥ 1 and D = {D}, got {tuple(x.shape)}")
+        check_dtype(x, self.layers[0].weight_ih_l0.data.dtype, "input", who)
+        return x.shape[0], x.shape[1]
+
     @staticmethod
-    def _last_real(u, h_n, l, lengths, xp):
-        """u (T, B, H) at each sequence's last real step (for layer 0 that is h_n itself)."""
-        if l == 0:
-            return h_n[0]
-        if lengths is None:
+    def _at_last_real(u, host_len, xp):
+        """u (T, B, H) at each sequence's last real step -> (B, H)."""
+        if host_len is None:
             return u[-1].copy()
-        return u[xp.asarray(lengths) - 1, xp.arange(u.shape[1])]
+        return u[xp.asarray(host_len - 1), xp.arange(u.shape[1])]
 
     # --8<-- [start:resstack_backward]
     def backward(self, d_out=None, d_h_n=None, d_c_n=None):
-        x_shape, lengths = self.saved()
-        T, B, _ = x_shape
+        T, B, host_len = self.saved()
         H, L = self.hidden_size, self.num_layers
-        xp = get_array_module(next(g for g in (d_out, d_h_n, d_c_n) if g is not None))
-        for name, g in (("d_h_n", d_h_n), ("d_c_n", d_c_n)):
+        who = "ResidualStackLSTM"
+        like = self.layers[0].weight_ih_l0.data
+        xp = get_array_module(like)
+        for name, g, shape in (("d_out", d_out, (T, B, H)), ("d_h_n", d_h_n, (L, B, H)), ("d_c_n", d_c_n, (L, B, H))):
             if g is not None:
-                check_shape(g, (L, B, H), name, "ResidualStackLSTM.backward")
-        du = xp.zeros((T, B, H), dtype=self.layers[0].weight_ih_l0.data.dtype) if d_out is None else d_out.copy()
-        dh0 = xp.zeros((L, B, H), dtype=du.dtype)
-        dc0 = xp.zeros_like(dh0)
+                check_upstream(g, shape, name, who)
+        du = xp.zeros((T, B, H), dtype=like.dtype) if d_out is None else d_out.copy()
+        last = xp.asarray(xp.full(B, T - 1) if host_len is None else host_len - 1)
+        dh0, dc0 = xp.zeros((L, B, H), dtype=like.dtype), xp.zeros((L, B, H), dtype=like.dtype)
         for l in range(L - 1, -1, -1):
             if d_h_n is not None:  # h_n[l] = u_{l+1} at the last real step
-                last = xp.full(B, T - 1) if lengths is None else lengths - 1
                 du[last, xp.arange(B)] += d_h_n[l]
-            d_c = None if d_c_n is None else d_c_n[l:l + 1]
-            dd, dh0_l, dc0_l = self.layers[l].backward(du, None, d_c)
+            dd, dh0_l, dc0_l = self.layers[l].backward(du, None, None if d_c_n is None else d_c_n[l:l + 1])
             dh0[l], dc0[l] = dh0_l[0], dc0_l[0]
             if l == 0:
                 return dd, dh0, dc0
