@@ -2,7 +2,7 @@
 
     MINIDL_DATA=../shared/data python benchmarks/distributed.py               # report B's LSTM, one epoch
     python benchmarks/distributed.py --steps 100                              # its first 100 batches only
-    python benchmarks/distributed.py --model resnet20 --data /work/data/cifar --steps 30
+    python benchmarks/distributed.py --model resnet20 --data path/to/cifar-10-batches-bin --steps 30
     python benchmarks/distributed.py --model resnet20 --synthetic --steps 30  # random 32x32 images
     python benchmarks/distributed.py --quick                                  # smoke test: synthetic, 3 steps
     python benchmarks/distributed.py --json out.json                          # also write everything
@@ -31,7 +31,7 @@ The models (float32, cross-entropy, Adam(1e-3)):
   **BatchNorm under data parallelism**: each rank normalises with the statistics of its
   shard (a "ghost batch" of 64 for 2 ranks), not of the global batch, so the ranks' step is
   not the one-process step to the bit, and their running statistics differ
-  (``docs/data-parallel.md``, "Where it does not hold"). The work per step is the same.
+  (``docs/data-parallel.md``, "Where it does not hold"); the arithmetic per step is the same.
 
 Reported per setup: the wall time of the timed steps (an epoch or ``--steps`` batches,
 data loading and augmentation included, test-set evaluation never run), the median step
@@ -326,7 +326,9 @@ def run_setup(key, framework, ranks, threads, args, tmp):
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", framework, "--threads", str(threads),
            "--out", out] + forward_args(args)
     if ranks > 1:
-        mpiexec = shutil.which("mpiexec") or os.path.join(os.path.dirname(sys.executable), "mpiexec")
+        # the venv's own launcher first: it belongs to the MPI library mpi4py was built against
+        beside = os.path.join(os.path.dirname(sys.executable), "mpiexec")
+        mpiexec = beside if os.path.exists(beside) else shutil.which("mpiexec") or "mpiexec"
         cmd = [mpiexec, "-n", str(ranks)] + cmd
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     subprocess.run(cmd, check=True, env=env)
