@@ -185,7 +185,8 @@ def clip_grad_norm_(params, max_norm: float) -> float:
     params = [p for p in params if p.grad is not None]
     if not params:
         return 0.0
-    total = math.sqrt(sum(float((p.grad * p.grad).sum()) for p in params))
+    # summed on the device, then one device-to-host copy (not one per parameter)
+    total = math.sqrt(float(sum((p.grad * p.grad).sum() for p in params)))
     if total > max_norm:
         scale = max_norm / (total + 1e-6)
         for p in params:

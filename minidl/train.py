@@ -23,9 +23,12 @@ column (:func:`minidl.metrics.predictions`; ``predict=`` changes the rule).
     optimizer.step(); optimizer.zero_grad()
 
 Batches come from :class:`minidl.data.batching.BatchLoader` (``Batch(x, y, lengths,
-index)``, host arrays) or any iterable of ``(x, y)`` / ``(x, y, lengths)`` tuples; each
-batch is copied to the model's device here and nowhere else, and only the loss value and
-the predictions come back.
+index)``, host arrays) or any iterable of ``(x, y)`` / ``(x, y, lengths)`` tuples. On a
+GPU a step copies the batch in once (``x`` here, ``y`` by the loss, ``lengths`` by the
+recurrent layer, each checked on the host before its copy) and reads back one vector: the
+loss and the predicted classes (:func:`_loss_and_predictions`). An ``Embedding`` reads back
+the range of its ids and ``clip_grad`` the gradient norm, one copy each
+(``tests/train/test_transfers.py`` counts them).
 
 **The pieces of** :func:`fit`: :func:`resume_run` (read ``last.npz``), :func:`train_one_epoch`,
 :func:`evaluate`, :func:`check_diverged` (the guard) and :func:`save_checkpoint`.
@@ -159,11 +162,29 @@ def _forward(model, x, lengths, device):
     return model(xd, lengths=lengths) if lengths is not None else model(xd)
 
 
-def _targets_for(out, y, device):
-    yd = backend.to_device(y, device)
+def _targets_for(out, y):
+    """The labels as the loss wants them, still where they are (on the host): the loss checks
+    them there and copies them to the device once (checked on the device, they would cost
+    a device-to-host copy)."""
     if out.ndim == 2 and out.shape[1] == 1 and y.ndim == 1:  # BCE: (N,) labels vs (N, 1) output
-        yd = yd.reshape(-1, 1).astype(out.dtype)
-    return yd
+        return y.reshape(-1, 1).astype(out.dtype)
+    return y
+
+
+def _loss_and_predictions(loss, out, predict):
+    """``(loss as a float, predicted classes (N,))`` in **one** device-to-host copy.
+
+    With the default rule (:func:`minidl.metrics.predictions`: arg-max of (N, C) scores,
+    ``p > 0.5`` for one column) the predictions are made on the device and travel with the
+    loss in one vector; each separate copy would make the host wait for the GPU again. A
+    custom ``predict`` gets the scores as they are (a second copy, if it reads them back).
+    """
+    if predict is not default_predict or out.ndim != 2 or out.dtype.kind != "f":
+        return float(loss), predict(out)
+    xp = backend.get_array_module(out)
+    pred = out.argmax(axis=1) if out.shape[1] >= 2 else out[:, 0] > 0.5
+    both = backend.asnumpy(xp.concatenate([loss.reshape(1).astype(xp.float64), pred.astype(xp.float64)]))
+    return float(both[0]), both[1:].astype("int64")
 
 
 def _num_classes(out) -> int:
@@ -204,8 +225,8 @@ def evaluate(model: Module, loss_fn: Module, loader, device: str | None = None, 
                 if len(y) == 0:
                     continue  # this rank's shard of a short last batch is empty
                 out = _forward(model, x, lengths, device)
-                loss = loss_fn(out, _targets_for(out, y, device))
-                tally.add(float(loss), predict(out), y, _num_classes(out))
+                loss = loss_fn(out, _targets_for(out, y))
+                tally.add(*_loss_and_predictions(loss, out, predict), y, _num_classes(out))
     finally:
         model.train(was_training)
     if distributed is not None:
@@ -228,8 +249,8 @@ def _train_step(model, loss_fn, optimizer, params, batch, *, device, clip_grad, 
     step, out, loss = Tally(), None, None
     if len(y):  # a rank's shard of a short last batch may be empty: it contributes zeros
         out = _forward(model, x, lengths, device)
-        loss = loss_fn(out, _targets_for(out, y, device))
-        step.add(float(loss), predict(out), y)  # the step's device-to-host copies: loss, predictions
+        loss = loss_fn(out, _targets_for(out, y))
+        step.add(*_loss_and_predictions(loss, out, predict), y)  # the step's one device-to-host copy
     local_n = step.n
     if distributed is not None:
         step.reduce(distributed.allreduce_sum)  # every rank then takes the same decision below
@@ -293,8 +314,12 @@ def check_diverged(model: Module, row: dict, epoch: int, kept: str = "") -> None
 
 def _non_finite(model: Module) -> str:
     """The names of the parameters and floating buffers holding NaN or inf ("" if none)."""
-    bad = [name for name, a in model.state_dict().items()
-           if a.dtype.kind == "f" and not bool(backend.get_array_module(a).isfinite(a).all())]
+    named = [(name, a) for name, a in model.state_dict().items() if a.dtype.kind == "f"]
+    if not named:
+        return ""
+    xp = backend.get_array_module(named[0][1])
+    finite = backend.asnumpy(xp.stack([xp.isfinite(a).all() for _, a in named]))  # one copy, not one each
+    bad = [name for (name, _), ok in zip(named, finite) if not ok]
     return ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
 
 

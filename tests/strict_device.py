@@ -13,12 +13,26 @@ function, applied to unwrapped arrays, its results wrapped again. It is register
 device ``"strict"``, so ``model.to("strict")`` works like ``model.to("cuda")``.
 Python scalars and NumPy scalars mix freely, as with CuPy. ``float(a)``, ``int(a)`` and
 ``bool(a)`` work on one-element arrays (CuPy synchronises and allows them too).
+
+**Counting host<->device crossings.** Inside ``with count_transfers() as log:`` every copy
+between host and "device" is recorded, with the line of library code that asked for it:
+
+* host to device: ``backend.to_device`` and ``xp.asarray``/``xp.array`` of anything that is
+  not already a device array (a NumPy array, a list, a Python number);
+* device to host: ``backend.asnumpy``, ``a.get()``, ``xp.asnumpy``, ``a.item()``,
+  ``a.tolist()`` and the implicit ones CuPy allows on a one-element array: ``float(a)``,
+  ``int(a)``, ``bool(a)`` (an ``if`` on a device value) and ``a.__index__()``. Each of these
+  is a synchronisation on a GPU: the host waits for every kernel queued before it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import numbers
+import os
+import traceback
 import types
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.lib.mixins
@@ -28,6 +42,67 @@ from minidl import backend
 
 class MixedDeviceError(TypeError):
     pass
+
+
+# ----------------------------------------------------------------------------- transfer log
+@dataclass
+class TransferLog:
+    """The crossings recorded inside one :func:`count_transfers` block, in order.
+
+    ``h2d`` and ``d2h`` are lists of ``(shape, where)``: the shape copied and the innermost
+    frame outside this file and ``minidl/backend.py`` (``"minidl/train.py:123 in _train_step"``).
+    """
+
+    h2d: list = field(default_factory=list)
+    d2h: list = field(default_factory=list)
+
+    def clear(self) -> None:
+        self.h2d.clear()
+        self.d2h.clear()
+
+    def summary(self) -> str:
+        """One line per crossing, for an assertion message."""
+        lines = [f"  host->device {shape} at {where}" for shape, where in self.h2d]
+        lines += [f"  device->host {shape} at {where}" for shape, where in self.d2h]
+        return "\n".join(lines) or "  (none)"
+
+
+_LOGS: list[TransferLog] = []
+_SKIP_FILES = (os.path.abspath(__file__), os.path.join("minidl", "backend.py"))
+
+
+def _caller() -> str:
+    for frame in reversed(traceback.extract_stack()[:-2]):
+        if not frame.filename.endswith(_SKIP_FILES) and "contextlib" not in frame.filename:
+            parts = frame.filename.replace(os.sep, "/").split("/")
+            short = "/".join(parts[parts.index("minidl"):]) if "minidl" in parts else parts[-1]
+            return f"{short}:{frame.lineno} in {frame.name}"
+    return "?"
+
+
+def _record(direction: str, shape) -> None:
+    if _LOGS:
+        where = _caller()
+        for log in _LOGS:
+            getattr(log, direction).append((tuple(shape), where))
+
+
+@contextlib.contextmanager
+def count_transfers():
+    """``with count_transfers() as log:`` record every host<->device crossing of the block."""
+    log = TransferLog()
+    _LOGS.append(log)
+    try:
+        yield log
+    finally:
+        _LOGS.remove(log)
+
+
+def _to_device(host):
+    """host -> device: the explicit copy (``backend.to_device``, ``xp.asarray``)."""
+    a = np.array(host, copy=True)
+    _record("h2d", a.shape)
+    return StrictArray(a)
 
 
 def _unwrap(obj, allow_host: bool = False):
@@ -151,17 +226,30 @@ class StrictArray(numpy.lib.mixins.NDArrayOperatorsMixin):
             raise MixedDeviceError("assigning a host numpy.ndarray into a device array; use xp.asarray first")
         self._a[_unwrap(idx)] = _unwrap(value)
 
+    # --- device-to-host copies CuPy allows (each synchronises the GPU): recorded
     def __float__(self):
+        _record("d2h", self.shape)
         return float(self._a)
 
     def __int__(self):
+        _record("d2h", self.shape)
         return int(self._a)
 
     def __index__(self):
+        _record("d2h", self.shape)
         return self._a.__index__()
 
     def __bool__(self):
+        _record("d2h", self.shape)
         return bool(self._a)
+
+    def item(self):
+        _record("d2h", self.shape)
+        return self._a.item()
+
+    def tolist(self):
+        _record("d2h", self.shape)
+        return self._a.tolist()
 
     def __repr__(self):
         return f"StrictArray({self._a!r})"
@@ -180,6 +268,7 @@ class StrictArray(numpy.lib.mixins.NDArrayOperatorsMixin):
 
     def get(self):
         """Explicit device-to-host copy, as ``cupy.ndarray.get()``."""
+        _record("d2h", self.shape)
         return self._a.copy()
 
     def __reduce__(self):
@@ -194,10 +283,14 @@ class _StrictNamespace(_Proxy):
         super().__init__(np)
 
     def asarray(self, a, dtype=None, **kw):
-        return StrictArray(np.array(_unwrap(a, allow_host=True), dtype=dtype, copy=True))
+        on_device = isinstance(a, StrictArray) or (
+            isinstance(a, (list, tuple)) and any(isinstance(e, StrictArray) for e in a))
+        if on_device:  # already on the device: a device-side copy at most
+            return StrictArray(np.array(_unwrap(a, allow_host=True), dtype=dtype, copy=True))
+        return _to_device(np.asarray(a, dtype=dtype))
 
     def array(self, a, dtype=None, copy=True, **kw):
-        return StrictArray(np.array(_unwrap(a, allow_host=True), dtype=dtype, copy=True))
+        return self.asarray(a, dtype=dtype)
 
     def asnumpy(self, a):
         return a.get() if isinstance(a, StrictArray) else np.asarray(a)
@@ -221,7 +314,7 @@ backend.register_device(
     "strict",
     strict_xp,
     StrictArray,
-    to_device=lambda host: StrictArray(np.array(host, copy=True)),
+    to_device=_to_device,
     to_host=lambda a: a.get(),
 )
 

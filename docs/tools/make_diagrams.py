@@ -1154,6 +1154,84 @@ def data_parallel(out):
 
 
 # ====================================================================== main
+# ====================================================================== the GPU
+def _recorded_ufuncs(fn, names):
+    """Run ``fn`` on small NumPy arrays named ``names`` that log every ufunc applied to them:
+    ``[(ufunc name, input labels, output labels)]`` in call order (what CuPy launches one by one)."""
+    log = []
+
+    class Named(np.ndarray):
+        def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
+            def label(a):
+                return a.label if isinstance(a, Named) else num(float(a))
+
+            def plain(a):
+                return a.view(np.ndarray) if isinstance(a, Named) else a
+
+            log.append((ufunc.__name__, [label(a) for a in inputs], [label(o) for o in out]))
+            getattr(ufunc, method)(*(plain(a) for a in inputs), out=tuple(plain(o) for o in out), **kwargs)
+            return out[0]
+
+    arrays = []
+    for name in names:
+        a = np.full(3, 0.5).view(Named)
+        a.label = name
+        arrays.append(a)
+    fn(*arrays)
+    return log
+
+
+@diagram
+def fused_kernel(out):
+    sys.path.insert(0, str(ROOT))
+    import inspect
+
+    from minidl.functional.lstm import _cell_update
+
+    plain = _cell_update.plain
+    names = list(inspect.signature(plain).parameters)
+    log = _recorded_ufuncs(plain, names)
+    sym = {"multiply": "·", "add": "+", "subtract": "−"}
+    written, first_reads = [], []
+    for _, ins, outs in log:  # the fused kernel reads what is read before it is written
+        first_reads += [a for a in ins if a in names and a not in written and a not in first_reads]
+        written += [o for o in outs if o not in written]
+    n_reads = sum(sum(a in names for a in ins) for _, ins, _ in log)
+    n_writes = sum(len(outs) for _, _, outs in log)
+    esc = lambda v: v.replace("_", "\\_")  # noqa: E731  (a plain underscore, not a subscript)
+    w = 920
+    d = Drawing(w, 360, "One LSTM cell update on a GPU: a kernel per operation, or one fused kernel",
+                f"Unfused, _cell_update is {len(log)} kernel launches, each reading its inputs from GPU memory "
+                f"and writing its output back ({n_reads} reads and {n_writes} writes of B·H numbers). Fused by "
+                f"cupy.fuse, it is one launch that reads {len(first_reads)} arrays and writes {len(written)}.")
+    d.text(30, 30, f"unfused: {len(log)} kernels, one per line of {esc('_cell_update')}", 14, bold=True,
+           anchor="start")
+    mem_y, step = 170, (w - 60) / len(log)
+    for k, (ufunc, ins, outs) in enumerate(log):
+        x = 30 + k * step
+        arrays_in = [a for a in ins if a in names]
+        expr = f"{ufunc} {esc(ins[0])}" if len(ins) == 1 else f" {sym.get(ufunc, ufunc)} ".join(esc(a) for a in ins)
+        d.box(x + 4, 50, step - 8, 54, f"{esc(outs[0])} ←", size=13, sub=expr, fill=ACCENT[1])
+        d.line(x + step * 0.32, mem_y, x + step * 0.32, 106, color=FWD)
+        d.text(x + step * 0.32 - 4, 136, f"{len(arrays_in)} in", 11.5, anchor="end", color=FWD)
+        d.line(x + step * 0.68, 106, x + step * 0.68, mem_y, color=INK)
+        d.text(x + step * 0.68 + 4, 136, f"{len(outs)} out", 11.5, anchor="start", color=INK)
+    d.rect(30, mem_y, w - 60, 36, fill=LIGHT, stroke=GREY)
+    d.text(w / 2, mem_y + 18, f"GPU memory: {', '.join(esc(n) for n in names)}, each B·H numbers", 13)
+    d.text(30, 226, "fused: 1 kernel (cupy.fuse of the same function)", 14, bold=True, anchor="start")
+    d.line(w * 0.3, mem_y + 36, w * 0.3, 266, color=FWD)
+    d.text(w * 0.3 - 8, 252, f"reads {', '.join(esc(a) for a in first_reads)}: {len(first_reads)}", 12,
+           anchor="end", color=FWD)
+    d.line(w * 0.7, 266, w * 0.7, mem_y + 36, color=INK)
+    d.text(w * 0.7 + 8, 252, f"writes {', '.join(esc(a) for a in written)}: {len(written)}", 12, anchor="start",
+           color=INK)
+    d.box(60, 268, w - 120, 50, "per element k, in registers: every line above, in order", size=13,
+          sub=f"{len(log)} launches → 1;  {n_reads + n_writes} passes of B·H numbers → "
+              f"{len(first_reads) + len(written)}", fill=ACCENT[0])
+    d.text(w / 2, 340, "blue: read from memory;  black: written to memory", 12, color=NOTE)
+    return d
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=pathlib.Path, default=OUT)

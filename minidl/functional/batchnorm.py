@@ -39,6 +39,13 @@ affine map per channel, so ``∂L/∂x = γ·r_run·dy``; ``∂L/∂γ``, ``∂L
 
 Without ``affine`` there is no γ, β: the same formulas hold with γ = 1, β = 0.
 
+**One kernel each on a GPU.** The elementwise parts, "normalise and scale"
+(``x̂ = (x − μ)·r`` in place, ``y = γ·x̂ + β``) and the ``dx`` expression above, are written
+once as in-place functions of whole (M, C) columns and (C,) per-channel vectors, decorated
+with :func:`minidl.backend.fuse`: on CuPy arrays each is one fused kernel (one read and one
+write of every element instead of one pass per operation), on NumPy the same lines run
+ufunc by ufunc. The reductions (μ, σ², Σ dy, Σ dy ⊙ x̂) stay ordinary calls.
+
 Both pairs follow the functional contract: ``y, cache = *_forward(x, ...)`` and
 ``grads = *_backward(dy, cache)`` with ``grads["x"]`` and, where given, ``grads["weight"]``
 (∂L/∂γ) and ``grads["bias"]`` (∂L/∂β).
@@ -48,6 +55,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from .. import backend
 from ..backend import get_array_module
 from ..errors import ShapeError
 
@@ -60,6 +68,8 @@ __all__ = [
     "BatchNormEvalCache",
     "batch_norm_eval_forward",
     "batch_norm_eval_backward",
+    "normalize_and_scale",
+    "batch_norm_dx",
 ]
 
 
@@ -77,11 +87,38 @@ def from_channel_columns(x2, shape):
     return xp.moveaxis(x2.reshape((N,) + tuple(shape[2:]) + (C,)), -1, 1)
 
 
-def _affine(x_hat, weight, bias):
-    """``y = γ·x̂ + β`` per column (γ = 1, β = 0 where not given)."""
-    Y = x_hat * weight if weight is not None else x_hat.copy()
-    if bias is not None:
-        Y += bias
+# --8<-- [start:batchnorm_kernels]
+@backend.fuse
+def normalize_and_scale(x_hat, rstd, weight, bias, Y):
+    """In place, per column: ``x̂ ← x̂·r`` (x̂ holds x − μ on entry), ``Y = γ·x̂ + β``.
+
+    x_hat, Y: (M, C); rstd, weight, bias: (C,) (weight 1.0 and bias 0.0 where not given).
+    """
+    xp = backend.get_array_module(x_hat)
+    x_hat *= rstd
+    xp.multiply(x_hat, weight, out=Y)
+    Y += bias
+
+
+@backend.fuse
+def batch_norm_dx(dY, x_hat, mean_dy, mean_dy_xhat, scale, dX):
+    """``dX = γr·(dy − mean(dy) − x̂·mean(dy ⊙ x̂))`` per column, written into dX.
+
+    dY, x_hat, dX: (M, C); mean_dy, mean_dy_xhat, scale (= γ·r): (C,).
+    """
+    xp = backend.get_array_module(dY)
+    xp.multiply(x_hat, mean_dy_xhat, out=dX)
+    xp.subtract(dY, dX, out=dX)
+    dX -= mean_dy
+    dX *= scale
+# --8<-- [end:batchnorm_kernels]
+
+
+def _affine(x_hat, rstd, weight, bias):
+    """Scale x̂ (holding x − μ) by r in place and return ``γ·x̂ + β``: one kernel on a GPU."""
+    xp = get_array_module(x_hat)
+    Y = xp.empty_like(x_hat)
+    normalize_and_scale(x_hat, rstd, 1.0 if weight is None else weight, 0.0 if bias is None else bias, Y)
     return Y
 
 
@@ -124,8 +161,7 @@ def batch_norm_train_forward(x, weight=None, bias=None, *, eps=1e-5):
     x_hat = X - mean  # (M, C), becomes x̂ in place below
     var = xp.einsum("mc,mc->c", x_hat, x_hat) / M  # Σ (x − μ)², without an (M, C) temporary
     rstd = 1.0 / xp.sqrt(var + eps)
-    x_hat *= rstd
-    y = from_channel_columns(_affine(x_hat, weight, bias), x.shape)
+    y = from_channel_columns(_affine(x_hat, rstd, weight, bias), x.shape)  # x̂ ← x̂·r in place
     return y, BatchNormTrainCache(x_hat, rstd, weight, bias, mean, var * (M / (M - 1)))
 
 
@@ -141,10 +177,8 @@ def batch_norm_train_backward(dy, cache: BatchNormTrainCache) -> dict:
     sum_dy = dY.sum(axis=0)  # Σ dy
     sum_dy_xhat = xp.einsum("mc,mc->c", dY, x_hat)  # Σ dy ⊙ x̂
     scale = rstd if weight is None else weight * rstd  # γ·r, per channel
-    dX = x_hat * (-sum_dy_xhat / M)  # − x̂·mean(dy ⊙ x̂)
-    dX += dY
-    dX -= sum_dy / M
-    dX *= scale
+    dX = xp.empty(dY.shape, dtype=dY.dtype)
+    batch_norm_dx(dY, x_hat, sum_dy / M, sum_dy_xhat / M, scale, dX)
     grads = {"x": from_channel_columns(dX, dy.shape)}
     if weight is not None:
         grads["weight"] = sum_dy_xhat
@@ -167,8 +201,9 @@ def batch_norm_eval_forward(x, running_mean, running_var, weight=None, bias=None
     """Normalise with fixed (running) statistics. x: (N, C, *) -> y: same shape, and the cache."""
     xp = get_array_module(x)
     rstd = 1.0 / xp.sqrt(running_var + eps)
-    x_hat = (to_channel_columns(x) - running_mean) * rstd
-    return from_channel_columns(_affine(x_hat, weight, bias), x.shape), BatchNormEvalCache(x_hat, rstd, weight, bias)
+    x_hat = to_channel_columns(x) - running_mean
+    y = from_channel_columns(_affine(x_hat, rstd, weight, bias), x.shape)  # x̂ ← x̂·r in place
+    return y, BatchNormEvalCache(x_hat, rstd, weight, bias)
 
 
 def batch_norm_eval_backward(dy, cache: BatchNormEvalCache) -> dict:

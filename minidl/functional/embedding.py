@@ -11,7 +11,7 @@ The row ``padding_idx`` gets no gradient, so the padding vector stays as it star
 
 from __future__ import annotations
 
-from ..backend import get_array_module
+from ..backend import asnumpy, get_array_module
 
 __all__ = ["check_ids", "embedding_forward", "embedding_backward"]
 
@@ -23,7 +23,8 @@ def check_ids(ids, num_embeddings: int) -> None:
         raise TypeError(f"Embedding expects integer token ids, got dtype {ids.dtype}")
     if ids.size == 0:
         return
-    lo, hi = int(ids.min()), int(ids.max())
+    # one device-to-host copy for both ends (each copy makes the host wait for the GPU)
+    lo, hi = (int(v) for v in asnumpy(get_array_module(ids).stack([ids.min(), ids.max()])))
     if lo < 0 or hi >= num_embeddings:
         bad = lo if lo < 0 else hi
         raise IndexError(

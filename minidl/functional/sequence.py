@@ -32,7 +32,7 @@ from ..checks import check_dtype, check_shape, require_array
 from ..errors import DTypeError, RangeError, ShapeError
 
 __all__ = [
-    "Lengths", "make_lengths", "as_lengths", "reverse_padded", "check_sequence_args",
+    "Lengths", "check_lengths", "make_lengths", "as_lengths", "reverse_padded", "check_sequence_args",
     "check_upstreams", "project_inputs", "state_buffer", "finish_forward", "last_real",
     "upstream", "block_size", "backward_through_time", "input_grads", "step_grads",
 ]
@@ -54,10 +54,9 @@ class Lengths(NamedTuple):
     rev: object
 
 
-def make_lengths(lengths, T: int, B: int, xp, dtype, who: str = "make_lengths") -> Lengths:
-    """Check ``lengths`` (ints, shape (B,), 1 ≤ len ≤ T) and build :class:`Lengths`."""
+def check_lengths(lengths, T: int, B: int, who: str = "make_lengths"):
+    """``lengths`` (ints, shape (B,), 1 ≤ len ≤ T) as a host int64 array, or a clear error."""
     host = backend.asnumpy(lengths)  # a list, a NumPy or a device array -> host
-    hp = backend.get_array_module(host)  # NumPy: the bookkeeping runs on the host
     whole = host.dtype.kind == "f" and bool((host == host.round()).all())
     if host.size and host.dtype.kind not in "iu" and not whole:  # [] is float64, and fine
         raise DTypeError(f"{who}: lengths must be integers, got dtype {host.dtype}")
@@ -66,11 +65,17 @@ def make_lengths(lengths, T: int, B: int, xp, dtype, who: str = "make_lengths") 
         raise ShapeError(f"{who}: lengths must have shape (B,) = ({B},), got {host.shape}")
     if host.size and (host.min() < 1 or host.max() > T):
         raise RangeError(f"{who}: lengths must lie in [1, T] = [1, {T}], got min {host.min()}, max {host.max()}")
-    t = hp.arange(T)[:, None]
-    real = t < host[None, :]  # (T, B)
-    rev = hp.where(real, host[None, :] - 1 - t, t)
-    return Lengths(host=host, last=xp.asarray(host - 1), batch=xp.asarray(hp.arange(B)),
-                   mask=xp.asarray(real[:, :, None].astype(dtype)), rev=xp.asarray(rev))
+    return host
+
+
+def make_lengths(lengths, T: int, B: int, xp, dtype, who: str = "make_lengths") -> Lengths:
+    """Check ``lengths`` (:func:`check_lengths`) and build :class:`Lengths` on namespace ``xp``."""
+    host = check_lengths(lengths, T, B, who)
+    L = xp.asarray(host)  # the one host-to-device copy; the index arrays are made where they are used
+    t = xp.arange(T)[:, None]
+    real = t < L[None, :]  # (T, B)
+    rev = xp.where(real, L[None, :] - 1 - t, t)
+    return Lengths(host=host, last=L - 1, batch=xp.arange(B), mask=real[:, :, None].astype(dtype), rev=rev)
 
 
 def as_lengths(lengths, x):

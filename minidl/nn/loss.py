@@ -4,11 +4,20 @@ The maths is in :mod:`minidl.functional.losses`."""
 
 from __future__ import annotations
 
+from .. import backend
 from ..backend import get_array_module
 from ..functional import losses as F
 from ..module import Module
 
 __all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss"]
+
+
+def _min_max(a) -> tuple:
+    """(min, max) of a non-empty array as Python floats, in one device-to-host copy."""
+    if not a.size:
+        return 0.0, 0.0
+    lo, hi = backend.asnumpy(get_array_module(a).stack([a.min(), a.max()]).astype("float64"))
+    return float(lo), float(hi)
 
 
 class _Loss(Module):
@@ -25,6 +34,12 @@ class _Loss(Module):
         # Labels usually arrive from the host with the batch; this is the one explicit copy.
         return get_array_module(x).asarray(target)
 
+    @staticmethod
+    def _where_they_are(target):
+        """The labels as an array where they are (a list becomes a NumPy array): checked
+        there, host labels cost no device-to-host copy."""
+        return target if hasattr(target, "dtype") else backend.numpy.asarray(target)
+
 
 class _BinaryLoss(_Loss):
     def _check(self, x, t):
@@ -32,13 +47,14 @@ class _BinaryLoss(_Loss):
             raise ValueError(
                 f"{type(self).__name__}: target shape {tuple(t.shape)} must equal input shape {tuple(x.shape)}"
             )
-        if t.size and (float(t.min()) < 0 or float(t.max()) > 1):
-            raise ValueError(f"{type(self).__name__}: targets must lie in [0, 1], got range "
-                             f"[{float(t.min())}, {float(t.max())}]")
+        lo, hi = _min_max(t)
+        if lo < 0 or hi > 1:
+            raise ValueError(f"{type(self).__name__}: targets must lie in [0, 1], got range [{lo}, {hi}]")
 
     def forward(self, x, target):
-        t = self._target_like(x, target).astype(x.dtype)
-        self._check(x, t)
+        t = self._where_they_are(target)
+        self._check(x, t)  # the targets before their copy to the device
+        t = self._target_like(x, t).astype(x.dtype)
         per = self._per_element(x, t)
         self.save_for_backward((x, t))
         return F.reduce_loss(per, self.reduction)
@@ -54,7 +70,8 @@ class BCELoss(_BinaryLoss):
 
     def _check(self, x, t):
         super()._check(x, t)
-        if x.size and (float(x.min()) < 0 or float(x.max()) > 1):
+        lo, hi = _min_max(x)
+        if lo < 0 or hi > 1:
             raise ValueError("BCELoss: inputs must be probabilities in [0, 1] (use BCEWithLogitsLoss on logits)")
 
     def _per_element(self, p, t):
@@ -78,9 +95,9 @@ class _ClassLoss(_Loss):
     def _prepare(self, x, target):
         if x.ndim != 2:
             raise ValueError(f"{type(self).__name__} expects input of shape (N, C), got {tuple(x.shape)}")
-        t = self._target_like(x, target)
-        F.check_class_targets(t, x.shape[1], x.shape[0])
-        return t
+        t = self._where_they_are(target)
+        F.check_class_targets(t, x.shape[1], x.shape[0])  # before the copy: free on host labels
+        return self._target_like(x, t)
 
 
 class CrossEntropyLoss(_ClassLoss):

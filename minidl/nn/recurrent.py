@@ -38,7 +38,7 @@ from ..functional.dropout import dropout_mask
 from ..functional.gru import gru_backward, gru_forward
 from ..functional.lstm import lstm_backward, lstm_forward
 from ..functional.rnn import check_nonlinearity, rnn_backward, rnn_forward
-from ..functional.sequence import make_lengths, reverse_padded
+from ..functional.sequence import check_lengths, make_lengths, reverse_padded
 from ..module import Module, Parameter
 from . import init
 
@@ -153,15 +153,14 @@ class _RecurrentBase(Module):
         the steps after the longest sequence are padding everywhere and are not run."""
         if lengths is None:
             return None, T
-        lens = make_lengths(lengths, T, B, xp, dtype, who=type(self).__name__)
+        # checked on the host first (nothing is copied), then built once on the device
+        host = check_lengths(lengths, T, B, who=type(self).__name__)
         if B == 0:
             return None, T
-        T_run = int(lens.host.max())
-        if (lens.host == T_run).all():
+        T_run = int(host.max())
+        if (host == T_run).all():
             return None, T_run  # no padding left to skip: the plain loop is exact
-        if T_run < T:
-            lens = make_lengths(lens.host, T_run, B, xp, dtype)
-        return lens, T_run
+        return make_lengths(host, T_run, B, xp, dtype), T_run
 
     # ------------------------------------------------------------------ forward / backward
     # --8<-- [start:stack_forward]
