@@ -66,9 +66,7 @@ def bench_minidl(model_name, batch, steps, warmup):
     return times
 
 
-def torch_resnet(model_name):
-    """The PyTorch twin of ``minidl.models.resnet``'s ``model_name`` (the common CIFAR ResNet:
-    same layers, its own initialisation). Imports torch; ``benchmarks/distributed.py`` uses it too."""
+def bench_torch(model_name, batch, steps, warmup):
     import torch
     import torch.nn as tnn
 
@@ -104,17 +102,10 @@ def torch_resnet(model_name):
             out = self.layers(torch.relu(self.bn1(self.conv1(x))))
             return self.linear(torch.flatten(torch.nn.functional.adaptive_avg_pool2d(out, 1), 1))
 
-    return Net(*CONFIGS[model_name])
-
-
-def bench_torch(model_name, batch, steps, warmup):
-    import torch
-    import torch.nn as tnn
-
     if os.environ.get("OMP_NUM_THREADS"):
         torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     torch.manual_seed(0)
-    model = torch_resnet(model_name)
+    model = Net(*CONFIGS[model_name])
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = tnn.CrossEntropyLoss()
     xn, yn = _data(batch)

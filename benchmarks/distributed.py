@@ -26,8 +26,8 @@ The models (float32, cross-entropy, Adam(1e-3)):
   from minidl's starting weights, its training step (``train_step``). Default: one epoch.
 * ``--model resnet20``: report E's CPU-scale ResNet-20 on CIFAR-10 (``--data``: a
   ``cifar-10-batches-bin`` folder; ``--synthetic``: random images), batch 128, report E's
-  augmentation (random crop 4, flips) in the loader. PyTorch runs ``benchmarks/conv.py``'s
-  twin (``torch_resnet``, its own initialisation). Default: 30 steps.
+  augmentation (random crop 4, flips) in the loader. PyTorch runs ``benchmarks/torch_twins.py``'s
+  ``TorchResNet`` (minidl's parameter names) from minidl's starting weights. Default: 30 steps.
   **BatchNorm under data parallelism**: each rank normalises with the statistics of its
   shard (a "ghost batch" of 64 for 2 ranks), not of the global batch, so the ranks' step is
   not the one-process step to the bit, and their running statistics differ
@@ -221,21 +221,19 @@ def torch_step(args):
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    ours, _ = minidl_model(args)  # the twin starts from the minidl setups' weights
     if args.model == "lstm":
         imdb_torch = _load_benchmark("imdb_torch")
-        ours, _ = minidl_model(args)  # the same starting weights as the minidl setups
         model = imdb_torch.TorchImdb(20001, 64, 64, "lstm", 64, 0.5)
-        model.load_state_dict({k: torch.tensor(minidl.asnumpy(v)) for k, v in ours.state_dict().items()}, strict=True)
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-        loss_fn = torch.nn.CrossEntropyLoss()
-
+    else:
+        model = _load_benchmark("torch_twins").TorchResNet([3, 3, 3], [16, 32, 64], num_classes=10)
+    model.load_state_dict({k: torch.tensor(minidl.asnumpy(v)) for k, v in ours.state_dict().items()}, strict=True)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    if args.model == "lstm":
         def step(batch):
             imdb_torch.train_step(model, opt, loss_fn, batch)
     else:
-        model = _load_benchmark("conv").torch_resnet(args.model)
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-        loss_fn = torch.nn.CrossEntropyLoss()
-
         def step(batch):
             opt.zero_grad()
             loss_fn(model(torch.from_numpy(batch.x)), torch.from_numpy(batch.y)).backward()
