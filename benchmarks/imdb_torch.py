@@ -76,6 +76,21 @@ def _target(out, y):
     return yt.float().reshape(-1, 1) if out.shape[1] == 1 else yt
 
 
+def train_step(model, opt, loss_fn, batch, clip=None):
+    """One training step on a minidl ``Batch`` (x (B, T) ids, lengths (B,), y (B,)):
+    forward, loss, backward, optional global-norm clipping, optimizer step.
+    Returns (loss, output), the loss a 0-d tensor and the output (B, classes).
+    ``benchmarks/distributed.py`` times this same step."""
+    opt.zero_grad()
+    out = model(torch.from_numpy(batch.x.astype(np.int64)), torch.from_numpy(batch.lengths))
+    loss = loss_fn(out, _target(out, batch.y))
+    loss.backward()
+    if clip is not None:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+    opt.step()
+    return loss, out
+
+
 def _evaluate(model, loss_fn, loader):
     model.eval()
     total = 0.0
@@ -145,13 +160,7 @@ def main(argv=None):
         model.train()
         tl = tc = tn = 0
         for b in train:
-            opt.zero_grad()
-            out = model(torch.from_numpy(b.x.astype(np.int64)), torch.from_numpy(b.lengths))
-            loss = loss_fn(out, _target(out, b.y))
-            loss.backward()
-            if args.clip is not None:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
-            opt.step()
+            loss, out = train_step(model, opt, loss_fn, b, args.clip)
             tl += float(loss) * len(b.y)
             tc += int((_predict(out.detach()) == b.y).sum())
             tn += len(b.y)
