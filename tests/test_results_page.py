@@ -165,3 +165,182 @@ def test_names_tables_show_the_summaries(tmp_path):
     table = R.c_tutorial_table(R.load_records(res))
     row = next(line for line in table.splitlines() if "`C-lstm-tutorial-s0`" in line)
     assert row.count("80.25%") == 2 and row.count("80.82%") == 2 and row.count("73.91%") == 2
+
+
+# ---------------------------------------------------------------------- issue 12 item 5 (cont.): report B's
+# seed 1 from report D's runs, report E's sections, the MPI run
+def queue_run(root, name, rows, command, summary=True, grad_norms=None, torch=False):
+    """A finished queue run as the queue writes it: meta.json, out/history.json and, where the
+    example writes them, out/summary.json and out/grad_norms.json."""
+    d = root / name
+    (d / "out").mkdir(parents=True)
+    meta = {"name": name, "command": command, "commit": "def456", "dirty": False, "start": "2026-11-28T06:00:00Z",
+            "end": "2026-11-28T07:00:00Z", "wall_seconds": 3600.0, "host": "vm", "cpu": "AMD EPYC", "cores": 2,
+            "python": "3.11.7", "env": {"OPENBLAS_NUM_THREADS": "1"}, "loadavg_start": [2, 2, 2],
+            "loadavg_end": [3, 3, 3], "load1_mean": 4.25, "load1_max": 7.0, "returncode": 0}
+    (d / "meta.json").write_text(json.dumps(meta))
+    (d / "out" / "history.json").write_text(json.dumps({"rows": rows} if torch else rows))
+    if summary:
+        best = max(rows, key=lambda r: r["test_acc"])
+        s = {"best_acc": best["test_acc"], "best_epoch": best["epoch"], "last_acc": rows[-1]["test_acc"],
+             "last_epoch": rows[-1]["epoch"], "args": {"seed": int(command.split("--seed ")[1].split()[0])}}
+        if torch:
+            s["threads"] = 1
+        (d / "out" / "summary.json").write_text(json.dumps(s))
+    if grad_norms is not None:
+        (d / "out" / "grad_norms.json").write_text(json.dumps(grad_norms))
+    return d
+
+
+def grad_rows(layers, bottom_over_top, steps=5, every=20):
+    """Per-layer norms falling geometrically from the top layer (1.0) to the bottom one."""
+    decay = bottom_over_top ** (1 / max(layers - 1, 1))
+    return {"every": every, "rows": [{"step": s * every, "norms": [decay ** (layers - 1 - i) for i in range(layers)]}
+                                     for s in range(steps)]}
+
+
+DEEP = "python examples/imdb_deep_lstm.py --model {} --hidden-size 64 --epochs 10 --seed 0"
+
+
+def e_text_records(res, runs, lstm8_accs):
+    """The four report E text runs: three train to ~0.85, LSTM-8 follows ``lstm8_accs``."""
+    trained = [0.70, 0.80, 0.84, 0.86, 0.85]
+    for model, layers, accs, ratio in (("bilstm2", 2, trained, 0.5), ("lstm4", 4, [a - 0.01 for a in trained], 0.1),
+                                       ("lstm8", 8, lstm8_accs, 1e-4), ("reslstm8", 8, trained, 0.8)):
+        R.import_run(queue_run(runs, f"E-{model}-h64-s0", history(accs), DEEP.format(model),
+                               grad_norms=grad_rows(layers, ratio)), root=res)
+    return R.load_records(res)
+
+
+def test_import_of_cifar_deep_and_mpi_runs(tmp_path):
+    runs, res = tmp_path / "runs", tmp_path / "results"
+    # the CIFAR example writes no summary.json: it is read from the history, the seed from the command
+    cifar = R.import_run(queue_run(runs, "E-resnet20-s0", history([0.4, 0.6, 0.55]),
+                                   "python examples/cifar10_resnet.py --model resnet20 --epochs 3 --seed 7",
+                                   summary=False), root=res)
+    s = cifar.meta["summary"]
+    assert (s["best_acc"], s["best_epoch"], s["last_acc"], s["last_epoch"]) == (0.6, 2, 0.55, 3)
+    assert "derived" in s and cifar.meta["seed"] == 7 and cifar.meta["ranks"] == 1
+    # report E's text runs bring their per-layer gradient norms along
+    R.import_run(queue_run(runs, "E-lstm8-h64-s0", history([0.5, 0.5]), DEEP.format("lstm8"),
+                           grad_norms=grad_rows(8, 1e-3)), root=res)
+    # mpiexec: two ranks, one BLAS thread each
+    R.import_run(queue_run(runs, "B-lstm-mpi2-s0", history(ACCS[:10]),
+                           "mpiexec -n 2 python examples/imdb_lstm.py --seed 0 --progress off"), root=res)
+    recs = R.load_records(res)
+    gn = recs["E-lstm8-h64-s0"].grad_norms
+    assert gn["every"] == 20 and len(gn["rows"]) == 5 and len(gn["rows"][0]["norms"]) == 8
+    assert recs["E-resnet20-s0"].grad_norms is None
+    mpi = recs["B-lstm-mpi2-s0"].meta
+    assert mpi["ranks"] == 2 and mpi["threads"] == "1" and mpi["library"] == "minidl" and R._threads(mpi) == "2 × 1"
+
+
+def test_report_b_seed_1_reads_report_d_runs_and_d_shows_both_seeds(tmp_path):
+    runs, res = tmp_path / "runs", tmp_path / "results"
+    R.write_json(res / "B-lstm-s1-2026-11-26" / "record.json",
+                 {"name": "B-lstm-s1-2026-11-26", "source": "transcribed", "library": "minidl",
+                  "transcribed": {"best_acc": 0.863, "best_epoch": 10, "last_acc": 0.863, "last_epoch": 10}})
+    recs = R.load_records(res)
+    row = next(line for line in R.imdb_table(recs, ["B-lstm"]).splitlines() if "B-lstm-s1-2026-11-26" in line)
+    assert "86.30% (10)" in row and "†" in row  # until D's seed 1 is recorded: the transcribed run
+
+    accs1 = [a - 0.005 for a in ACCS]
+    R.import_run(queue_run(runs, "D-lstm-s1", history(accs1, per_class=True),
+                           "python examples/imdb_lstm.py --epochs 15 --seed 1"), root=res)
+    R.import_run(queue_run(runs, "torch-D-lstm-s1", history(ACCS, per_class=True),
+                           "python benchmarks/imdb_torch.py --epochs 15 --seed 1", torch=True), root=res)
+    recs = R.load_records(res)
+    assert [r.name for _, r in R.EXP["B-lstm"].pick(recs, "minidl")[1:]] == ["D-lstm-s1"]
+    row = next(line for line in R.imdb_table(recs, ["B-lstm"]).splitlines() if "`D-lstm-s1`" in line)
+    best10 = max(range(10), key=lambda i: accs1[i])
+    assert f"{100 * accs1[9]:.2f}% (10)" in row and f"{100 * accs1[best10]:.2f}% ({best10 + 1})" in row
+    assert "`torch-D-lstm-s1`" in row and f"{100 * ACCS[9]:.2f}% (10)" in row and "2026-11-26" not in row
+
+    d = R.d_table(recs).splitlines()
+    seed1_last = next(line for line in d if "minidl, last epoch | 1 |" in line and "LSTM" not in line)
+    assert f"{100 * accs1[-1]:.2f}%" in seed1_last and "| 15 |" in seed1_last and "`D-lstm-s1`" in seed1_last
+    twin1_last = next(line for line in d if "PyTorch, last epoch | 1 |" in line)
+    assert f"{100 * (ACCS[-1] + 0.02):.2f}%" in twin1_last  # the twin's per-class numbers of its last epoch
+    assert any("minidl, last epoch | 0 | queued" in line for line in d)  # seed 0 not recorded here
+    readme = next(line for line in R.readme_table(recs).splitlines() if line.startswith("| D | LSTM"))
+    assert readme.count("queued") == 2 and f"{100 * accs1[-1]:.2f}% (15)" in readme
+
+
+def test_report_e_text_section(tmp_path):
+    runs, res = tmp_path / "runs", tmp_path / "results"
+    recs = e_text_records(res, runs, [0.50, 0.51, 0.50, 0.52, 0.50])
+    table = R.e_text_table(recs).splitlines()
+    lstm8 = next(line for line in table if line.startswith("| LSTM-8 "))
+    assert "does not train" in lstm8 and "52.00% (4)" in lstm8 and "50.00% (5)" in lstm8 and "**no**" in lstm8
+    assert "| 0.0001 |" in lstm8  # the bottom/top gradient-norm ratio, from grad_norms.json
+    lstm4 = next(line for line in table if line.startswith("| LSTM-4 "))
+    assert "≈ 88%" in lstm4 and "85.00% (4)" in lstm4 and "| yes |" in lstm4 and "| 0.1 |" in lstm4
+    verdict = R.e_text_verdict(recs)
+    assert "LSTM-8 does not train (best 52.00% (4))" in verdict and "is reproduced" in verdict
+    short = R.shortfalls(recs, "E")  # 85% at the last epoch is below report E's ≈ 88%; LSTM-8 has no number
+    assert "- BiLSTM-2, seed 0: 85.00% at the last epoch (5) against the report's ≈ 88%" in short
+    assert "LSTM-8, seed 0" not in short.replace("residual LSTM-8, seed 0", "")
+    readme = R.readme_table(recs)
+    assert "| E | LSTM-8 (hidden 64, CPU scale) | does not train | 50.00% (5) / 52.00% (4) | — |" in readme
+
+    # a different outcome is said as it is
+    recs["E-lstm8-h64-s0"].history[-1]["test_acc"] = 0.83
+    assert "is **not** reproduced" in R.e_text_verdict(recs) and "LSTM-8 trains (best 83.00% (5))" in \
+        R.e_text_verdict(recs)
+    del recs["E-reslstm8-h64-s0"]
+    assert "Still queued: residual LSTM-8." in R.e_text_verdict(recs)
+    assert "| residual LSTM-8 | ≈ 88% | 0 | queued |" in R.e_text_table(recs)
+
+
+def test_report_e_figures_are_drawn_from_the_records_there_are(tmp_path):
+    runs, res = tmp_path / "runs", tmp_path / "results"
+    recs = e_text_records(res, runs, [0.5, 0.5, 0.5, 0.5, 0.5])
+    del recs["E-bilstm2-h64-s0"]
+    for name in ("E-gradnorms", "E-text-acc"):
+        file, caption, needs, draw, mode = R.FIGURES[name]
+        out = draw(recs, tmp_path / file)
+        assert out.stat().st_size > 10_000 and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        md = R.figure(recs, name, "figures/results/", draw=False)
+        assert md.startswith(f"![{caption}](figures/results/{file})") and "`E-bilstm2-h64-s0`" in md
+    assert R.figure({}, "E-gradnorms", "", draw=False).startswith("*(The figure")
+    R.import_run(queue_run(runs, "E-plain20-s0", history([0.3, 0.4]), "python examples/cifar10_resnet.py --seed 0",
+                           summary=False), root=res)
+    recs = R.load_records(res)
+    out = R.FIGURES["E-cifar50k"][3](recs, tmp_path / "cifar.png")
+    assert out.stat().st_size > 10_000
+
+
+def test_report_e_cifar_tables(tmp_path):
+    runs, res = tmp_path / "runs", tmp_path / "results"
+    cmd = "python examples/cifar10_resnet.py --model {} --epochs 3 --seed 0"
+    R.import_run(queue_run(runs, "E-resnet20-s0", history([0.45, 0.62, 0.68]), cmd.format("resnet20"),
+                           summary=False), root=res)
+    recs = R.load_records(res)
+    table = R.cifar_table(recs, "E-resnet20-s0", "E-plain20-s0", digits=2)
+    assert "| 2 | 0.500 | 62.00% | queued | queued |" in table and "`E-plain20-s0` (queued)" in table
+    assert "once both" in R.cifar_verdict(recs, "E-resnet20-s0", "E-plain20-s0")
+    R.import_run(queue_run(runs, "E-plain20-s0", history([0.35, 0.63, 0.55]), cmd.format("plain20"),
+                           summary=False), root=res)
+    recs = R.load_records(res)
+    verdict = R.cifar_verdict(recs, "E-resnet20-s0", "E-plain20-s0")
+    assert verdict.startswith("ResNet-20 is ahead of Plain-20 at 2 of 3 epochs")
+    assert "at epoch 3 the gap is +13.0 points (68.0% against 55.0%)" in verdict
+    readme = R.readme_table(recs)
+    assert "| E | Plain-20 (50,000 images, 5 epochs) | converges very slowly | 55.00% (3) / 63.00% (2) | — |" in readme
+
+
+def test_mpi_row_beside_one_process(tmp_path):
+    runs, res = tmp_path / "runs", tmp_path / "results"
+    R.import_run(fake_run(runs, "D-lstm-s0", ACCS), root=res)
+    recs = R.load_records(res)
+    assert "| 2 MPI ranks | — | queued | queued |" in R.mpi_table(recs)
+    mpi_accs = [a + 0.004 for a in ACCS[:10]]
+    R.import_run(queue_run(runs, "B-lstm-mpi2-s0", history(mpi_accs),
+                           "mpiexec -n 2 python examples/imdb_lstm.py --seed 0"), root=res)
+    table = R.mpi_table(R.load_records(res))
+    one = next(line for line in table.splitlines() if line.startswith("| one process"))
+    two = next(line for line in table.splitlines() if line.startswith("| 2 MPI ranks"))
+    assert f"{100 * ACCS[9]:.2f}% (10)" in one and "| 1 × 1 |" in one
+    assert sum(12.0 + i for i in range(1, 11)) == 175 and "| 175 s |" in one  # 10 epochs, not 15
+    assert f"{100 * mpi_accs[9]:.2f}% (10)" in two and "| 2 × 1 |" in two and "| 4.2 |" in two
+    assert "the two ranks are +0.40 points from the one process" in table

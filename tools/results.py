@@ -79,6 +79,7 @@ class Record:
     name: str
     meta: dict
     history: list | None = None
+    grad_norms: dict | None = None  # report E's text runs: {"every": N, "rows": [{"step", "norms"}]}
 
     @property
     def transcribed(self) -> bool:
@@ -135,13 +136,40 @@ def load_records(root: Path = RESULTS) -> dict:
     for d in sorted(p for p in root.iterdir() if (p / "record.json").is_file()):
         meta = json.loads((d / "record.json").read_text(encoding="utf-8"))
         hist = json.loads((d / "history.json").read_text(encoding="utf-8")) if (d / "history.json").is_file() else None
-        out[d.name] = Record(d.name, meta, hist)
+        gn = d / "grad_norms.json"
+        out[d.name] = Record(d.name, meta, hist, json.loads(gn.read_text(encoding="utf-8")) if gn.is_file() else None)
     return out
 
 
+def _flag(command: str, names: tuple, cast=int):
+    """The value after the first of ``names`` in ``command`` (``--seed 3`` -> 3), or None."""
+    words = (command or "").split()
+    for i, w in enumerate(words[:-1]):
+        if w in names:
+            try:
+                return cast(words[i + 1])
+            except ValueError:
+                return None
+    return None
+
+
+def summary_from_history(rows: list) -> dict:
+    """What a run's ``summary.json`` says, for a run that writes none (examples/cifar10_resnet.py)."""
+    best = max((r for r in rows if r.get("test_acc") is not None), key=lambda r: r["test_acc"], default=None)
+    last = rows[-1] if rows else {}
+    return {"best_acc": best and best["test_acc"], "best_epoch": best and best["epoch"],
+            "last_acc": last.get("test_acc"), "last_epoch": last.get("epoch"),
+            "derived": "the run writes no summary.json: best and last read from its history.json"}
+
+
 def import_run(run_dir: Path, name: str | None = None, root: Path = RESULTS) -> Record:
-    """Copy a finished queue run (``meta.json``, ``out/history.json``, ``out/summary.json``)
-    into ``root/<name>/`` as a record. Refuses a run that has not finished or that failed."""
+    """Copy a finished queue run (``meta.json``, ``out/history.json``, ``out/summary.json``
+    and, where the run wrote one, ``out/grad_norms.json``) into ``root/<name>/`` as a record.
+    Refuses a run that has not finished or that failed.
+
+    A run without ``summary.json`` (the CIFAR example writes none) gets one derived from its
+    history, said so in the summary; the seed then comes from the command's ``--seed``. A run
+    under ``mpiexec -n N`` records ``ranks: N`` (each rank with the BLAS threads in ``threads``)."""
     run_dir = Path(run_dir)
     name = name or run_dir.name
     meta_path = run_dir / "meta.json"
@@ -153,13 +181,17 @@ def import_run(run_dir: Path, name: str | None = None, root: Path = RESULTS) -> 
     out = run_dir / "out"
     hist = json.loads((out / "history.json").read_text(encoding="utf-8"))
     rows = hist["rows"] if isinstance(hist, dict) else hist
-    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    torch_run = "_torch.py" in meta.get("command", "")
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8")) if (out / "summary.json").is_file() \
+        else summary_from_history(rows)
+    command = meta.get("command") or ""
+    torch_run = "_torch.py" in command
     env = meta.get("env") or {}
+    seed = (summary.get("args") or {}).get("seed")
     record = {
         "name": name, "kind": "train", "library": "pytorch" if torch_run else "minidl", "source": "queue",
-        "source_note": f"queue run {run_dir}", "command": meta.get("command"), "commit": meta.get("commit"),
-        "dirty": meta.get("dirty"), "seed": (summary.get("args") or {}).get("seed"),
+        "source_note": f"queue run {run_dir}", "command": command, "commit": meta.get("commit"),
+        "dirty": meta.get("dirty"), "seed": seed if seed is not None else _flag(command, ("--seed",)),
+        "ranks": _flag(command, ("-n", "-np")) if "mpiexec" in command or "mpirun" in command else 1,
         "start": meta.get("start"), "end": meta.get("end"), "wall_seconds": meta.get("wall_seconds"),
         "host": meta.get("host"), "cpu": meta.get("cpu"), "cores": meta.get("cores"), "python": meta.get("python"),
         "threads": str(summary["threads"]) if torch_run and summary.get("threads") else env.get("OPENBLAS_NUM_THREADS"),
@@ -168,9 +200,13 @@ def import_run(run_dir: Path, name: str | None = None, root: Path = RESULTS) -> 
                  "max": meta.get("load1_max")},
         "summary": summary,
     }
+    grad_norms = None
+    if (out / "grad_norms.json").is_file():
+        grad_norms = json.loads((out / "grad_norms.json").read_text(encoding="utf-8"))
+        write_json(root / name / "grad_norms.json", grad_norms)
     write_json(root / name / "record.json", record)
     write_json(root / name / "history.json", rows)
-    return Record(name, record, rows)
+    return Record(name, record, rows, grad_norms)
 
 
 # ---------------------------------------------------------------------- experiments
@@ -212,11 +248,12 @@ EXPERIMENTS = [
     # report A: 15 epochs, the report quotes its last epoch (best at 14)
     Exp("A-lstm", "A", "LSTM", 0.8145, _seeds("A-lstm-s{}", 1), _seeds("torch-A-lstm-s{}", 1)),
     Exp("A-reslstm", "A", "residual LSTM (W_res: 128 → 256)", 0.8030, _seeds("A-reslstm-s{}", 1)),
-    # report B: 10 epochs; seed 0 of the LSTM and GRU are report D's runs, read to epoch 10
-    Exp("B-lstm", "B", "LSTM", 0.8600, (("D-lstm-s0",), ("B-lstm-s1", f"B-lstm-s1-{T1126}")),
-        (("torch-D-lstm-s0",), ("torch-B-lstm-s1", f"torch-B-lstm-s1-{T1126}")), epochs=10),
-    Exp("B-gru", "B", "GRU", 0.8598, (("D-gru-s0",), ("B-gru-s1", f"B-gru-s1-{T1126}")),
-        (("torch-D-gru-s0",), ("torch-B-gru-s1", f"torch-B-gru-s1-{T1126}")), epochs=10),
+    # report B: 10 epochs; the LSTM and GRU are report D's 15-epoch runs read to epoch 10 (seed 1
+    # falls back to a 10-epoch run of its own, then to the transcribed one, until D's is recorded)
+    Exp("B-lstm", "B", "LSTM", 0.8600, (("D-lstm-s0",), ("D-lstm-s1", "B-lstm-s1", f"B-lstm-s1-{T1126}")),
+        (("torch-D-lstm-s0",), ("torch-D-lstm-s1", "torch-B-lstm-s1", f"torch-B-lstm-s1-{T1126}")), epochs=10),
+    Exp("B-gru", "B", "GRU", 0.8598, (("D-gru-s0",), ("D-gru-s1", "B-gru-s1", f"B-gru-s1-{T1126}")),
+        (("torch-D-gru-s0",), ("torch-D-gru-s1", "torch-B-gru-s1", f"torch-B-gru-s1-{T1126}")), epochs=10),
     Exp("B-rnn", "B", "vanilla RNN", 0.8461, _seeds("B-rnn-s{}", 2, T1126), _seeds("torch-B-rnn-s{}", 2, T1126),
         epochs=10),
     Exp("B-rnn-clip", "B", "vanilla RNN, `--clip 1.0`", 0.8461, _seeds("B-rnn-clip1-s{}", 2, T1126),
@@ -229,6 +266,9 @@ EXPERIMENTS = [
         (("torch-D-lstm-s0",),), epochs=10),
     Exp("B-nllraw", "B", "NLL on raw scores", 0.5061, _seeds("B-nllraw-s{}", 1), _seeds("torch-B-nllraw-s{}", 1),
         epochs=10, extra={"report_loss": -47796.7920, "not_a_target": True}),  # a failure to reproduce
+    # issue 15: report B's LSTM on two MPI ranks, compared with one process (not with the report)
+    Exp("B-lstm-mpi2", "B", "LSTM, 2 MPI ranks", 0.8600, _seeds("B-lstm-mpi2-s{}", 1), epochs=10,
+        extra={"not_a_target": True, "one_process": "D-lstm-s0"}),
     # report C: the tutorial protocol (report C's) and a held-out one
     Exp("C-rnn", "C", "char-RNN", 0.42, _seeds("C-rnn-tutorial-s{}"), _seeds("torch-C-rnn-tutorial-s{}")),
     Exp("C-lstm", "C", "LSTM(57, 64)", 0.81, _seeds("C-lstm-tutorial-s{}"), _seeds("torch-C-lstm-tutorial-s{}")),
@@ -238,11 +278,28 @@ EXPERIMENTS = [
     Exp("C-rnn-heldout", "C", "char-RNN", None, _seeds("C-rnn-heldout-s{}"), _seeds("torch-C-rnn-heldout-s{}")),
     Exp("C-lstm-heldout", "C", "LSTM(57, 64)", None, _seeds("C-lstm-heldout-s{}"), _seeds("torch-C-lstm-heldout-s{}")),
     # report D: 15 epochs, per class
-    Exp("D-lstm", "D", "LSTM", 0.8262, _seeds("D-lstm-s{}", 1), _seeds("torch-D-lstm-s{}", 1),
+    Exp("D-lstm", "D", "LSTM", 0.8262, _seeds("D-lstm-s{}"), _seeds("torch-D-lstm-s{}"),
         extra={"report_per_class": (0.8783, 0.7742)}),
-    Exp("D-gru", "D", "GRU", 0.8438, _seeds("D-gru-s{}", 1), _seeds("torch-D-gru-s{}", 1),
+    Exp("D-gru", "D", "GRU", 0.8438, _seeds("D-gru-s{}"), _seeds("torch-D-gru-s{}"),
         extra={"report_per_class": (0.8532, 0.8344)}),
+    # report E, text: CPU scale (hidden 64 instead of 256, all else E's); E gives ≈ 88% for
+    # the models that train and says LSTM-8 does not train (no number)
+    *(Exp(f"E-{m}", "E", label, acc, _seeds(f"E-{m}-h64-s{{}}", 1),
+          extra={"report_text": "≈ 88%" if acc else "does not train", "approx": True})
+      for m, label, acc in (("bilstm2", "BiLSTM-2", 0.88), ("lstm4", "LSTM-4", 0.88), ("lstm8", "LSTM-8", None),
+                            ("reslstm8", "residual LSTM-8", 0.88))),
+    # report E, CNN: ResNet-34 ≈ 84% after 20-30 epochs on a GPU; on the CPU ResNet-20 vs Plain-20
+    Exp("E-resnet20", "E", "ResNet-20 (50,000 images, 5 epochs)", None, _seeds("E-resnet20-s{}", 1),
+        extra={"report_text": "ResNet-34: ≈ 84% (20–30 epochs, GPU)", "not_a_target": True}),
+    Exp("E-plain20", "E", "Plain-20 (50,000 images, 5 epochs)", None, _seeds("E-plain20-s{}", 1),
+        extra={"report_text": "converges very slowly", "not_a_target": True}),
+    Exp("E-resnet20-5k", "E", "ResNet-20 (5,000 images, 4 epochs)", None, _seeds("E-resnet20-limit5000-s{}", 1),
+        extra={"not_a_target": True}),
+    Exp("E-plain20-5k", "E", "Plain-20 (5,000 images, 4 epochs)", None, _seeds("E-plain20-limit5000-s{}", 1),
+        extra={"not_a_target": True}),
 ]
+E_TEXT = ("E-bilstm2", "E-lstm4", "E-lstm8", "E-reslstm8")
+TRAINS_AT = 0.60  # report E's "does not train": best test accuracy below this (chance is 50%)
 EXP = {e.key: e for e in EXPERIMENTS}
 
 
@@ -266,6 +323,11 @@ def fmt(value, how: str) -> str:
     if how == "str":
         return str(value)
     raise ValueError(f"unknown format {how!r}")
+
+
+def report_cell(e: "Exp") -> str:
+    """The report's number as the report gives it: 86.00%, or report E's "≈ 88%"."""
+    return e.extra.get("report_text") or pct(e.report_acc)
 
 
 def acc_epoch(row, key: str = "test_acc") -> str:
@@ -341,20 +403,23 @@ def _per_class(rec: Record, which: str):
 
 
 def d_table(records: dict) -> str:
-    """Report D's per-class table (negative, positive, all) at the last and the best epoch."""
+    """Report D's per-class table (negative, positive, all) at the last and the best epoch,
+    every seed of minidl and of the twin."""
     rows = []
     for key in ("D-lstm", "D-gru"):
         e = EXP[key]
         neg, pos = e.extra["report_per_class"]
-        rows.append([e.label, "report D", pct(neg), pct(pos), pct(e.report_acc), "—", ""])
+        rows.append([e.label, "report D", "", pct(neg), pct(pos), pct(e.report_acc), "—", ""])
         for lib in ("minidl", "twin"):
-            rec = e.pick(records, lib)[0][1]
             name = "minidl" if lib == "minidl" else "PyTorch"
-            for which in ("last", "best"):
-                pc = _per_class(rec, which) if rec else None
-                cells = [pct(v) for v in pc[:3]] + [str(pc[3])] if pc else [NOT_RUN] * 3 + ["—"]
-                rows.append(["", f"{name}, {which} epoch"] + cells + [mark(rec) if which == "last" else ""])
-    return table(["model", "", "negative", "positive", "all", "epoch", "record"], rows, "llrrrrl")
+            for seed, rec in e.pick(records, lib):
+                for which in ("last", "best"):
+                    pc = _per_class(rec, which) if rec else None
+                    cells = [pct(v) for v in pc[:3]] + [str(pc[3])] if pc else [NOT_RUN if rec is None else "—"] * 3 \
+                        + ["—"]
+                    rows.append(["", f"{name}, {which} epoch", str(seed)] + cells
+                                + [mark(rec) if which == "last" else ""])
+    return table(["model", "", "seed", "negative", "positive", "all", "epoch", "record"], rows, "llrrrrrl")
 
 
 def _c_final(rec: Record | None, what: str):
@@ -444,6 +509,12 @@ def own_lstm_time_table(records: dict) -> str:
                   "records"], rows, "lrrrrrl")
 
 
+def _threads(meta: dict) -> str:
+    """BLAS threads, as ``ranks × threads`` for a run under mpiexec."""
+    threads = meta.get("threads") or "—"
+    return f"{meta['ranks']} × {threads}" if (meta.get("ranks") or 1) > 1 else threads
+
+
 def runs_table(records: dict, report: str) -> str:
     """Provenance of every record a report's tables use: command, date, wall time, threads, load, commit."""
     names = []
@@ -461,7 +532,7 @@ def runs_table(records: dict, report: str) -> str:
         load_s = f"{load['mean']:.1f} / {load['max']:.1f}" if load.get("mean") is not None else load.get("note", "—")
         rows.append([mark(records[n]), m.get("library", "minidl"), f"`{m.get('command', '—')}`",
                      (m.get("start") or "—").replace("T", " ").replace("Z", ""), fmt(m.get("wall_seconds"), "s"),
-                     m.get("threads") or "—", load_s, (m.get("commit") or "—")[:10]])
+                     _threads(m), load_s, (m.get("commit") or "—")[:10]])
     return table(["record", "library", "command", "start (UTC)", "wall time", "threads", "load mean / max", "commit"],
                  rows, "lllrrrrl")
 
@@ -492,37 +563,149 @@ def bench_table(records: dict, name: str) -> str:
     return table(["benchmark", "minidl ms/step", "PyTorch ms/step", "minidl / PyTorch"], rows, "lrrr")
 
 
-def cifar_table(records: dict) -> str:
-    a, b = records.get("E-resnet20-limit5000-s0"), records.get("E-plain20-limit5000-s0")
-    if a is None or b is None:
-        return "*(records missing)*"
-    rows = [[str(ra["epoch"]), fmt(ra["train_loss"], "f3"), pct(ra["test_acc"], 1), fmt(rb["train_loss"], "f3"),
-             pct(rb["test_acc"], 1)] for ra, rb in zip(a.rows(), b.rows())]
+def cifar_table(records: dict, res_name: str, plain_name: str, digits: int = 1) -> str:
+    """ResNet-20 against Plain-20, epoch by epoch: training loss and test accuracy of each."""
+    a, b = records.get(res_name), records.get(plain_name)
+    if a is None and b is None:
+        return f"*(`{res_name}` and `{plain_name}`: {NOT_RUN}.)*"
+    n = max(len(a.rows()) if a else 0, len(b.rows()) if b else 0)
+    rows = []
+    for i in range(n):
+        cells = [str(i + 1)]
+        for rec in (a, b):
+            row = rec.rows()[i] if rec and i < len(rec.rows()) else None
+            cells += [fmt(row["train_loss"], "f3"), pct(row["test_acc"], digits)] if row else [NOT_RUN if rec is None
+                                                                                             else "—"] * 2
+        rows.append(cells)
     return table(["epoch", "ResNet-20 train loss", "ResNet-20 test acc", "Plain-20 train loss", "Plain-20 test acc"],
-                 rows, "rrrrr")
+                 rows, "rrrrr") + f"\n\nRecords: {records_named(((a, res_name), (b, plain_name)))}."
+
+
+def records_named(pairs) -> str:
+    """``(record or None, name)`` pairs as a list of record names, *queued* beside the missing."""
+    return ", ".join(mark(rec) or f"`{name}` ({NOT_RUN})" for rec, name in pairs)
+
+
+def cifar_verdict(records: dict, res_name: str, plain_name: str) -> str:
+    """Where the residual net stands against the plain one, epoch by epoch (test accuracy)."""
+    a, b = records.get(res_name), records.get(plain_name)
+    if a is None or b is None:
+        return f"*(The comparison is written once both `{res_name}` and `{plain_name}` are recorded.)*"
+    pairs = [(ra["test_acc"], rb["test_acc"]) for ra, rb in zip(a.rows(), b.rows())]
+    ahead = sum(x > y for x, y in pairs)
+    gap = 100 * (pairs[-1][0] - pairs[-1][1])
+    when = "at every epoch" if ahead == len(pairs) else f"at {ahead} of {len(pairs)} epochs"
+    who = "ResNet-20 is ahead of Plain-20" if ahead else "ResNet-20 is not ahead of Plain-20"
+    return (f"{who} {when} in test accuracy; at epoch {len(pairs)} the gap is {gap:+.1f} points "
+            f"({pct(pairs[-1][0], 1)} against {pct(pairs[-1][1], 1)}).")
+
+
+# ---------------------------------------------------------------------- report E, text
+def trains(rec: Record) -> bool | None:
+    """Report E's "trains" / "does not train": the best test accuracy reaches ``TRAINS_AT``."""
+    best = rec.best()
+    return None if best is None else best["test_acc"] >= TRAINS_AT
+
+
+def grad_norm_ratio(rec: Record) -> float | None:
+    """Median over the recorded steps of ‖∂L/∂θ‖ of the bottom layer over that of the top layer
+    (the layer next to the head): far below 1 when the gradient vanishes on its way down."""
+    rows = (rec.grad_norms or {}).get("rows") or []
+    ratios = [r["norms"][0] / r["norms"][-1] for r in rows if len(r["norms"]) > 1 and r["norms"][-1] > 0]
+    return statistics.median(ratios) if ratios else None
+
+
+def e_text_table(records: dict) -> str:
+    """Report E's text models at CPU scale: best and last test accuracy, trains or not, and the
+    bottom/top gradient-norm ratio, beside report E's words."""
+    rows = []
+    for key in E_TEXT:
+        e = EXP[key]
+        for seed, rec in e.pick(records, "minidl"):
+            if rec is None:
+                rows.append([e.label, report_cell(e), str(seed)] + [NOT_RUN] * 4 + ["—", ""])
+                continue
+            last, t, ratio = rec.last(), trains(rec), grad_norm_ratio(rec)
+            rows.append([e.label, report_cell(e), str(seed), acc_epoch(rec.best()), acc_epoch(last),
+                         pct((last or {}).get("train_acc")), "—" if t is None else ("yes" if t else "**no**"),
+                         "—" if ratio is None else f"{ratio:.2g}", mark(rec)])
+    return table(["model", "report E (hidden 256, GPU)", "seed", "minidl best (epoch)", "minidl last (epoch)",
+                  "train acc, last epoch", f"trains (best ≥ {pct(TRAINS_AT, 0)})",
+                  "gradient norm, bottom / top layer (median)", "record"], rows, "llrrrrlrl")
+
+
+def e_text_verdict(records: dict) -> str:
+    """Whether report E's phenomenon (LSTM-8 does not train; LSTM-4 and residual LSTM-8 do)
+    shows at this scale, in one generated sentence."""
+    said, missing = {}, []
+    for key in E_TEXT:
+        rec = EXP[key].pick(records, "minidl")[0][1]
+        if rec is None:
+            missing.append(EXP[key].label)
+        else:
+            said[key] = (trains(rec), acc_epoch(rec.best()))
+    if not said:
+        return ""  # the shortfalls line under the table says that nothing is recorded yet
+    parts = [f"{EXP[k].label} {'trains' if t else 'does not train'} (best {acc})" for k, (t, acc) in said.items()]
+    text = "At hidden 64: " + "; ".join(parts) + "."
+    if missing:
+        return text + f" Still queued: {', '.join(missing)}."
+    shown = not said["E-lstm8"][0] and said["E-lstm4"][0] and said["E-reslstm8"][0]
+    return text + (" Report E's phenomenon is reproduced: the plain 8-layer stack does not train, the 4-layer "
+                   "one and the residual 8-layer one do." if shown else
+                   " Report E's phenomenon (LSTM-8 does not train, LSTM-4 and residual LSTM-8 do) is **not** "
+                   "reproduced at this scale.")
+
+
+# ---------------------------------------------------------------------- issue 15: two MPI ranks
+def mpi_table(records: dict) -> str:
+    """Report B's LSTM on 2 MPI ranks beside one process (report D's seed-0 run read to epoch 10)."""
+    e = EXP["B-lstm-mpi2"]
+    one, two = records.get(e.extra["one_process"]), e.pick(records, "minidl")[0][1]
+    rows = []
+    for what, rec, fallback in (("one process", one, e.extra["one_process"]), ("2 MPI ranks", two, "B-lstm-mpi2-s0")):
+        if rec is None:
+            rows.append([what, "—", NOT_RUN, NOT_RUN, "—", "—", f"`{fallback}` ({NOT_RUN})"])
+            continue
+        ranks = rec.meta.get("ranks") or 1
+        rows_10 = rec.rows(e.epochs)
+        secs = sum(r.get("seconds", 0.0) for r in rows_10)
+        load = (rec.meta.get("load") or {}).get("mean")
+        rows.append([what, f"{ranks} × {rec.meta.get('threads') or '—'}", acc_epoch(rec.last(e.epochs)),
+                     acc_epoch(rec.best(e.epochs)), f"{secs:,.0f} s", fmt(load, "f1"), mark(rec)])
+    out = table(["run", "processes × BLAS threads", "last (epoch)", "best (epoch)", "first 10 epochs, train + test",
+                 "load (mean)", "record"], rows, "lrrrrrl")
+    if one is not None and two is not None:
+        a, b = one.last(e.epochs)["test_acc"], two.last(e.epochs)["test_acc"]
+        out += (f"\n\nAt epoch {e.epochs} the two ranks are {100 * (b - a):+.2f} points from the one process "
+                f"({pct(b)} against {pct(a)}).")
+    return out
+
+
+README_ROWS = ("A-lstm", "A-reslstm", "B-lstm", "B-gru", "B-rnn", "B-rnn-clip", "B-hidden128", "B-batch128",
+               "B-ownlstm", "B-nllraw", "C-rnn", "C-lstm", "C-mylstm", "D-lstm", "D-gru", *E_TEXT, "E-resnet20",
+               "E-plain20")
 
 
 def readme_table(records: dict) -> str:
-    """One line per experiment: the report's number, minidl's (last and best epoch) and the twin's."""
+    """One line per experiment: the report's number, minidl's (last and best epoch) and the twin's;
+    for report C the tutorial protocol's sampled accuracy of the final model."""
     rows = []
-    for key in ("A-lstm", "A-reslstm", "B-lstm", "B-gru", "B-rnn", "B-rnn-clip", "B-hidden128", "B-batch128",
-                "B-ownlstm", "B-nllraw", "D-lstm", "D-gru"):
+    for key in README_ROWS:
         e = EXP[key]
         cells = []
         for which in ("minidl", "twin"):
             recs = [r for _, r in e.pick(records, which)]
+            if e.report == "C":
+                cells.append("—" if not recs else "; ".join(
+                    pct(r.meta["summary"]["last"]["sampled_acc"]) if r else NOT_RUN for r in recs))
+                continue
             cells.append("—" if not recs else "; ".join(
                 f"{acc_epoch(r.last(e.epochs))} / {acc_epoch(r.best(e.epochs))}" + (" †" if r.transcribed else "")
                 if r else NOT_RUN for r in recs))
-        rows.append([e.report, e.label, pct(e.report_acc)] + cells)
-    for key in ("C-rnn", "C-lstm", "C-mylstm"):
-        e = EXP[key]
-        cell = []
-        for which in ("minidl", "twin"):
-            recs = [r for _, r in e.pick(records, which)]
-            cell.append("—" if not recs else "; ".join(pct(r.meta["summary"]["last"]["sampled_acc"]) if r else NOT_RUN
-                                                      for r in recs))
-        rows.append([e.report, e.label + " (tutorial protocol)", pct(e.report_acc, 0)] + cell)
+        label = e.label + (" (tutorial protocol)" if e.report == "C" else "") + \
+            (" (hidden 64, CPU scale)" if key in E_TEXT else "")
+        rows.append([e.report, label, pct(e.report_acc, 0) if e.report == "C" else report_cell(e)] + cells)
     return table(["report", "experiment", "report's number", "minidl: last / best epoch (per seed)",
                   "PyTorch twin: last / best"], rows, "lllrr")
 
@@ -552,7 +735,7 @@ def shortfalls(records: dict, report: str) -> str:
             if value is None or value >= e.report_acc:
                 continue
             twin = twins[seed][1] if seed < len(twins) else None
-            text = f"- {e.label}, seed {seed}: {pct(value)} {how} against the report's {pct(e.report_acc)}"
+            text = f"- {e.label}, seed {seed}: {pct(value)} {how} against the report's {report_cell(e)}"
             if e.report != "C":
                 text += f"; best epoch {acc_epoch(rec.best(e.epochs))}"
             if twin is not None:
@@ -560,18 +743,19 @@ def shortfalls(records: dict, report: str) -> str:
                 text += f"; the PyTorch twin: {pct(tv)}" + ("" if e.report == "C" else
                                                              f", best {acc_epoch(twin.best(e.epochs))}")
             lines.append(text + ".")
-        if "report_per_class" in e.extra:
-            rec = e.pick(records, "minidl")[0][1]
+        for seed, rec in e.pick(records, "minidl") if "report_per_class" in e.extra else ():
             pc = _per_class(rec, "last") if rec else None
             for name, mine, theirs in zip(("negative", "positive"), pc or (), e.extra["report_per_class"]):
                 if mine < theirs:
-                    twin = e.pick(records, "twin")[0][1]
+                    twin = twins[seed][1] if seed < len(twins) else None
                     tpc = _per_class(twin, "last") if twin else None
-                    lines.append(f"- {e.label}, class {name}: {pct(mine)} at the last epoch against the report's "
-                                 f"{pct(theirs)}" + (f"; the PyTorch twin: {pct(tpc[0 if name == 'negative' else 1])}"
-                                                     if tpc else "") + ".")
+                    lines.append(f"- {e.label}, seed {seed}, class {name}: {pct(mine)} at the last epoch against the "
+                                 f"report's {pct(theirs)}"
+                                 + (f"; the PyTorch twin: {pct(tpc[0 if name == 'negative' else 1])}" if tpc else "")
+                                 + ".")
     head = "**Below the report**" + (" (among the runs recorded so far)" if pending else "") + ":"
-    if not lines and not any(r for e in EXPERIMENTS if e.report == report for _, r in e.pick(records, "minidl")):
+    if not lines and not any(r for e in EXPERIMENTS if e.report == report and e.report_acc is not None
+                             and not e.extra.get("not_a_target") for _, r in e.pick(records, "minidl")):
         return f"*No minidl run of report {report} is recorded yet.*"
     if not lines:
         return f"Every recorded minidl number of report {report} is at or above the report's" + \
@@ -588,9 +772,15 @@ TABLES = {
     "C-tutorial": c_tutorial_table,
     "C-heldout": c_heldout_table,
     "D": d_table,
-    "E-cifar": cifar_table,
+    "E-cifar": lambda r: cifar_table(r, "E-resnet20-limit5000-s0", "E-plain20-limit5000-s0"),
+    "E-cifar-verdict": lambda r: cifar_verdict(r, "E-resnet20-limit5000-s0", "E-plain20-limit5000-s0"),
+    "E-cifar50k": lambda r: cifar_table(r, "E-resnet20-s0", "E-plain20-s0", digits=2),
+    "E-cifar50k-verdict": lambda r: cifar_verdict(r, "E-resnet20-s0", "E-plain20-s0"),
+    "E-text": e_text_table,
+    "E-text-verdict": e_text_verdict,
+    "B-mpi": mpi_table,
     "readme": readme_table,
-    **{f"runs-{k}": (lambda r, k=k: runs_table(r, k)) for k in "ABCD"},
+    **{f"runs-{k}": (lambda r, k=k: runs_table(r, k)) for k in "ABCDE"},
 }
 
 
@@ -625,6 +815,56 @@ def _plot_tutorial(runs: dict, path: Path, title: str):
     return save_figure(fig, path)
 
 
+def _plot_grad_norms(runs: dict, path: Path, title: str):
+    """Report E's diagnosis: one panel per model, each layer's gradient norm against the
+    training step (log scale, shared by the panels), bottom layer dark to top layer light."""
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from minidl.plot import save_figure
+
+    fig = Figure(figsize=(10, 6.4), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(2, (len(runs) + 1) // 2, sharex=True, sharey=True, squeeze=False).ravel()
+    cmap = matplotlib.colormaps["viridis"]
+    for ax, (label, rec) in zip(axes, runs.items()):
+        ax.set_title(label, fontsize="medium")
+        ax.grid(True, alpha=0.3)
+        rows = (rec.grad_norms or {}).get("rows") if rec is not None else None
+        if not rows:
+            ax.text(0.5, 0.5, NOT_RUN if rec is None else "no gradient norms recorded", ha="center", va="center",
+                    transform=ax.transAxes, color="grey")
+            continue
+        steps = [r["step"] for r in rows]
+        layers = len(rows[0]["norms"])
+        for layer in range(layers):
+            ax.plot(steps, [max(r["norms"][layer], 1e-12) for r in rows], lw=1,
+                    color=cmap(layer / max(layers - 1, 1) * 0.9),
+                    label=f"layer {layer + 1}" + (" (bottom)" if layer == 0 else " (top)" if layer == layers - 1
+                                                  else ""))
+        ax.set_yscale("log")
+        ax.legend(fontsize="x-small", ncol=2)
+    for ax in axes[len(runs):]:
+        ax.set_visible(False)
+    for ax in axes:
+        if ax.get_subplotspec().is_last_row():
+            ax.set_xlabel("training step")
+        if ax.get_subplotspec().is_first_col():
+            ax.set_ylabel("‖∂L/∂θ‖ of the layer")
+    fig.suptitle(title)
+    return save_figure(fig, path)
+
+
+def _present(records: dict, names: dict) -> dict:
+    """``{label: history}`` of the records among ``{label: name}`` that exist."""
+    return {label: records[n].rows() for label, n in names.items() if n in records}
+
+
+E_TEXT_NAMES = {EXP[k].label: f"{k}-h64-s0" for k in E_TEXT}
+E_CIFAR50K = {"ResNet-20": "E-resnet20-s0", "Plain-20": "E-plain20-s0"}
+
+
 def _plot_confusion(rec: Record, which: str, key: str, path: Path, title: str):
     from minidl.plot import plot_confusion_matrix
 
@@ -632,7 +872,8 @@ def _plot_confusion(rec: Record, which: str, key: str, path: Path, title: str):
     return plot_confusion_matrix(s[which][key], s["languages"], path, title=title)
 
 
-# name: (file, caption, records needed, draw(records, path))
+# name: (file, caption, records needed, draw(records, path)[, "any"]): drawn when every record
+# needed is there, or with "any" when at least one is (the missing ones named under the figure)
 FIGURES = {
     "A": ("report_a_lstm_vs_residual.png", "Report A: LSTM against residual LSTM, loss and accuracy per epoch (seed 0)",
           ("A-lstm-s0", "A-reslstm-s0"),
@@ -678,18 +919,37 @@ FIGURES = {
                 lambda r, p: _plot_runs({"ResNet-20": r["E-resnet20-limit5000-s0"].rows(),
                                          "Plain-20": r["E-plain20-limit5000-s0"].rows()}, p,
                                         "ResNet-20 vs Plain-20 (minidl), 4 epochs")),
+    "E-cifar50k": ("report_e_resnet20_vs_plain20_50k.png",
+                   "ResNet-20 against Plain-20 on CIFAR-10, all 50,000 training images, 5 epochs (seed 0)",
+                   tuple(E_CIFAR50K.values()),
+                   lambda r, p: _plot_runs(_present(r, E_CIFAR50K), p, "ResNet-20 vs Plain-20 (minidl), 50,000 images"),
+                   "any"),
+    "E-text-acc": ("report_e_text_accuracy.png",
+                   "Report E's text models at hidden 64: loss and accuracy per epoch (seed 0)",
+                   tuple(E_TEXT_NAMES.values()),
+                   lambda r, p: _plot_runs(_present(r, E_TEXT_NAMES), p, "report E on IMDB (minidl), hidden 64"),
+                   "any"),
+    "E-gradnorms": ("report_e_grad_norms.png",
+                    "Report E's text models at hidden 64: each LSTM layer's gradient norm during training (seed 0)",
+                    tuple(E_TEXT_NAMES.values()),
+                    lambda r, p: _plot_grad_norms({label: r.get(n) for label, n in E_TEXT_NAMES.items()}, p,
+                                                  "gradient norm per layer (minidl, hidden 64)"),
+                    "any"),
 }
 
 
 def figure(records: dict, name: str, prefix: str, draw: bool) -> str:
     """The markdown image of figure ``name`` (drawn when ``draw``), or a note if its runs are missing."""
-    file, caption, needs, make = FIGURES[name]
+    file, caption, needs, make, *mode = FIGURES[name]
     missing = [n for n in needs if n not in records]
-    if missing:
-        return f"*(The figure \"{caption}\" is drawn once {', '.join(f'`{n}`' for n in missing)} is recorded.)*"
+    if missing and not (mode == ["any"] and len(missing) < len(needs)):
+        return f"*(The figure \"{caption}\" is drawn once {', '.join(f'`{n}`' for n in missing)} " \
+            f"{'is' if len(missing) == 1 else 'are'} recorded.)*"
     if draw:
         make(records, FIG_DIR / file)
-    return f"![{caption}]({prefix}{file})"
+    note = f"\n\n*(Still {NOT_RUN}: {', '.join(f'`{n}`' for n in missing)}; the figure is redrawn when they are " \
+        "recorded.)*" if missing else ""
+    return f"![{caption}]({prefix}{file})" + note
 
 
 # ---------------------------------------------------------------------- placeholders and pages
