@@ -344,3 +344,19 @@ def test_mpi_row_beside_one_process(tmp_path):
     assert sum(12.0 + i for i in range(1, 11)) == 175 and "| 175 s |" in one  # 10 epochs, not 15
     assert f"{100 * mpi_accs[9]:.2f}% (10)" in two and "| 2 × 1 |" in two and "| 4.2 |" in two
     assert "the two ranks are +0.40 points from the one process" in table
+
+
+def test_import_skip_unfinished_imports_the_finished_and_names_the_rest(tmp_path, monkeypatch, capsys):
+    runs, res = tmp_path / "runs", tmp_path / "results"
+    monkeypatch.setattr(R, "RESULTS", res)
+    done = queue_run(runs, "E-resnet20-s0", history([0.4, 0.5]), "python examples/cifar10_resnet.py --seed 0",
+                     summary=False)
+    running = runs / "E-plain20-s0"
+    (running / "out").mkdir(parents=True)
+    with pytest.raises(SystemExit, match="not finished"):  # without the flag an unfinished run stops the import
+        R.main(["import", str(running), str(done)])
+    assert not res.exists()
+    assert R.main(["import", "--skip-unfinished", str(running), str(done)]) == 0
+    out = capsys.readouterr().out
+    assert f"skipped {running}: no meta.json" in out and "1 run(s) skipped" in out
+    assert list(R.load_records(res)) == ["E-resnet20-s0"]

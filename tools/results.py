@@ -29,6 +29,7 @@ the records render, i.e. when a number on the page disagrees with its record.
 Usage::
 
     python tools/results.py import /work/runs/A-lstm-s0 [/work/runs/... ...]
+    python tools/results.py import --skip-unfinished /work/runs/*   # every finished run, the rest said
     python tools/results.py render            # page, README section and figures
     python tools/results.py render --no-figures
     python tools/results.py check             # exit status 1 if the page or README is stale
@@ -162,7 +163,7 @@ def summary_from_history(rows: list) -> dict:
             "derived": "the run writes no summary.json: best and last read from its history.json"}
 
 
-def import_run(run_dir: Path, name: str | None = None, root: Path = RESULTS) -> Record:
+def import_run(run_dir: Path, name: str | None = None, root: Path | None = None) -> Record:
     """Copy a finished queue run (``meta.json``, ``out/history.json``, ``out/summary.json``
     and, where the run wrote one, ``out/grad_norms.json``) into ``root/<name>/`` as a record.
     Refuses a run that has not finished or that failed.
@@ -170,7 +171,7 @@ def import_run(run_dir: Path, name: str | None = None, root: Path = RESULTS) -> 
     A run without ``summary.json`` (the CIFAR example writes none) gets one derived from its
     history, said so in the summary; the seed then comes from the command's ``--seed``. A run
     under ``mpiexec -n N`` records ``ranks: N`` (each rank with the BLAS threads in ``threads``)."""
-    run_dir = Path(run_dir)
+    run_dir, root = Path(run_dir), RESULTS if root is None else root
     name = name or run_dir.name
     meta_path = run_dir / "meta.json"
     if not meta_path.is_file():
@@ -1021,6 +1022,8 @@ def main(argv=None) -> int:
     imp = sub.add_parser("import", help="copy finished queue runs into results/")
     imp.add_argument("runs", nargs="+", type=Path)
     imp.add_argument("--as", dest="as_name", default=None, help="record name (one run only)")
+    imp.add_argument("--skip-unfinished", action="store_true",
+                     help="pass over runs that have not finished or that failed (say which) and import the rest")
     ren = sub.add_parser("render", help="write docs/results.md, the README section and the figures")
     ren.add_argument("--no-figures", action="store_true")
     sub.add_parser("check", help="exit 1 if the page or the README is stale")
@@ -1029,9 +1032,19 @@ def main(argv=None) -> int:
     if args.cmd == "import":
         if args.as_name and len(args.runs) > 1:
             p.error("--as names one run")
+        skipped = 0
         for run in args.runs:
-            rec = import_run(run, args.as_name)
+            try:
+                rec = import_run(run, args.as_name)
+            except SystemExit as e:
+                if not args.skip_unfinished or not isinstance(e.code, str):
+                    raise
+                skipped += 1
+                print(f"skipped {e.code}")
+                continue
             print(f"imported {run} -> results/{rec.name}/")
+        if skipped:
+            print(f"{skipped} run(s) skipped; run the same command again once they have finished")
         return 0
     records = load_records()
     if args.cmd == "render":
