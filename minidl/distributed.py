@@ -56,13 +56,13 @@ import hashlib
 import os
 import sys
 
+import numpy as np
+
 from . import backend
 from .errors import DTypeError, RangeError, ShapeError
 
 __all__ = ["init", "launched_by_mpi", "shard_bounds", "shard_batch", "FlatBuffer", "DataParallel",
            "SingleProcess", "MPIDataParallel", "NCCLDataParallel"]
-
-np = backend.numpy
 
 # Environment variables a process launcher sets in every process it starts: MPICH's Hydra
 # and Intel MPI (PMI_*), Open MPI (OMPI_*), PMIx launchers such as Slurm's srun (PMIX_*),
