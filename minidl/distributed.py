@@ -159,7 +159,7 @@ class FlatBuffer:
         return self.vector
 
     def unpack(self, arrays) -> None:
-        """arrays[k][...] = vector[segment_k] (reshaped): the values written back in place."""
+        """``arrays[k][...] = vector[segment_k]`` (reshaped): the values written back in place."""
         offset = 0
         for a, (shape, size) in zip(arrays, self.layout):
             a[...] = self.vector[offset:offset + size].reshape(shape)
