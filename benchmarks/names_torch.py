@@ -77,9 +77,8 @@ class TorchCharLSTM(torch.nn.Module):
         return torch.log_softmax(self.fc(h), dim=1)
 
 
-# CharLSTM(step_by_step=True) keeps its weights in an LSTMCell: the same arrays as layer 0's
-CELL_KEYS = {"cell.weight_ih": "rnn.weight_ih_l0", "cell.weight_hh": "rnn.weight_hh_l0",
-             "cell.bias_ih": "rnn.bias_ih_l0", "cell.bias_hh": "rnn.bias_hh_l0"}
+# CharLSTM(step_by_step=True) keeps its weights in a CellLoopLSTM's LSTMCell: the same arrays as layer 0's
+CELL_KEYS = {f"rnn.{k}": f"rnn.{v}" for k, v in minidl.nn.CellLoopLSTM.LSTM_KEYS.items()}
 
 
 def start_weights(minidl_model) -> dict:

@@ -6,8 +6,12 @@ Every function in minidl takes its array namespace from its inputs::
     y = xp.tanh(x)
 
 so the same code runs on the CPU and the GPU, and nothing is copied between host and
-device unless a line says so (:func:`to_device`, :func:`asnumpy`). This is the only
-library module that imports NumPy by name; ruff's banned-api rule enforces it.
+device unless a line says so (:func:`to_device`, :func:`asnumpy`). Layer code never
+names NumPy: this module and the host-side modules (``data/``, ``metrics``, ``plot``,
+``serialization``, ``distributed``) are the only ones that import it (ruff's banned-api
+rule and ``tests/test_layering.py`` enforce it), and host arrays for layer code come from
+the helpers here (:func:`host_full`, :func:`host_rng`, :func:`new_host_rng`), never from
+``backend.numpy``.
 
 Besides ``"cpu"`` and ``"cuda"``, further devices can be registered with
 :func:`register_device`. The test suite registers a strict stand-in for CuPy this way, so
@@ -62,6 +66,8 @@ __all__ = [
     "get_rng_state",
     "set_rng_state",
     "host_rng",
+    "new_host_rng",
+    "host_full",
     "errstate",
     "fuse",
 ]
@@ -264,6 +270,18 @@ def get_rng(xp=numpy):
 def host_rng():
     """The host (NumPy) generator: weight initialisation, shuffling, data augmentation."""
     return get_rng(numpy)
+
+
+def new_host_rng(seed: int):
+    """A fresh host generator of its own, seeded with ``seed``, leaving minidl's generators
+    alone (``gradcheck`` draws its directions from one, the same numbers on every device)."""
+    return numpy.random.default_rng(seed)
+
+
+def host_full(shape, fill_value, dtype=None):
+    """A host array of ``shape`` filled with ``fill_value``, of ``dtype`` (default: the
+    default float dtype); parameters and buffers start on the host, as the weights do."""
+    return numpy.full(shape, fill_value, dtype=dtype or _DEFAULT_DTYPE)
 
 
 def get_rng_state() -> str:

@@ -12,7 +12,7 @@ import numbers
 
 from .errors import CheckpointError, DTypeError, RangeError, ShapeError
 
-__all__ = ["require_array", "check_shape", "check_dtype", "check_float", "check_finite", "check_upstream",
+__all__ = ["require_array", "check_shape", "check_dtype", "check_float", "check_upstream",
            "shape_str", "check_number", "check_choice", "check_dim", "check_upstream_scalar", "check_state_value"]
 
 
@@ -61,16 +61,6 @@ def check_float(a, name: str, who: str):
     require_array(a, name, who)
     if a.dtype.kind != "f":
         raise DTypeError(f"{who}: {name} must be a floating array, got dtype {a.dtype}")
-    return a
-
-
-def check_finite(a, name: str, who: str):
-    """Refuse NaN or inf (costs one pass over ``a``; used where a NaN would pass silently)."""
-    from .backend import get_array_module
-
-    xp = get_array_module(a)
-    if a.size and not bool(xp.isfinite(a).all()):
-        raise RangeError(f"{who}: {name} must be finite, got NaN or inf")
     return a
 
 

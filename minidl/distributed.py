@@ -56,13 +56,13 @@ import hashlib
 import os
 import sys
 
+import numpy as np
+
 from . import backend
 from .errors import DTypeError, RangeError, ShapeError
 
 __all__ = ["init", "launched_by_mpi", "shard_bounds", "shard_batch", "FlatBuffer", "DataParallel",
            "SingleProcess", "MPIDataParallel", "NCCLDataParallel"]
-
-np = backend.numpy
 
 # Environment variables a process launcher sets in every process it starts: MPICH's Hydra
 # and Intel MPI (PMI_*), Open MPI (OMPI_*), PMIx launchers such as Slurm's srun (PMIX_*),
@@ -159,7 +159,7 @@ class FlatBuffer:
         return self.vector
 
     def unpack(self, arrays) -> None:
-        """arrays[k][...] = vector[segment_k] (reshaped): the values written back in place."""
+        """``arrays[k][...] = vector[segment_k]`` (reshaped): the values written back in place."""
         offset = 0
         for a, (shape, size) in zip(arrays, self.layout):
             a[...] = self.vector[offset:offset + size].reshape(shape)

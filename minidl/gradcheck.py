@@ -142,12 +142,6 @@ def _require_float64(named_arrays, hint: str) -> None:
                              "float32's round-off divided by eps swamps any bug")
 
 
-def _host_generator(seed: int):
-    """A private generator on the host: upstream gradients and directions are drawn there and
-    copied to the device, so a check draws the same numbers on every device."""
-    return backend.numpy.random.default_rng(seed)
-
-
 @contextlib.contextmanager
 def _rng_state_kept():
     """Forwards are re-seeded during a check; give the caller its random state back."""
@@ -433,7 +427,7 @@ def gradcheck(
         raise DTypeError(f"gradcheck: module must be a Module, or the pair (forward, backward, arrays[, options]), "
                          f"got {type(module).__name__}")
     with _rng_state_kept():
-        rng = _host_generator(seed)
+        rng = backend.new_host_rng(seed)  # drawn on the host: the same numbers on every device
         problem = analytic_module(module, inputs, forward_kwargs=dict(forward_kwargs or {}), check_params=check_params,
                                   check_inputs=check_inputs, randomize_params=randomize_params, seed=seed, rng=rng)
         report = check_problem(problem, mode=mode, eps=eps, rtol=rtol, atol=atol, rng=rng)
@@ -477,7 +471,7 @@ def gradcheck_pair(
     """
     rtol = _settings(mode, rtol, None)
     with _rng_state_kept():
-        rng = _host_generator(seed)
+        rng = backend.new_host_rng(seed)  # drawn on the host: the same numbers on every device
         problem = analytic_pair(forward, backward, dict(arrays), dict(options or {}), wrt=wrt, seed=seed, rng=rng)
         report = check_problem(problem, mode=mode, eps=eps, rtol=rtol, atol=atol, rng=rng)
     if raise_on_fail:

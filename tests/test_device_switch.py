@@ -21,7 +21,7 @@ from device_switch import ENV_VAR, cuda_problem, requested_devices
 from minidl import backend
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-SMALL = "tests/test_layers_gradcheck.py"  # a file whose tests take the device fixture
+SMALL = "tests/nn/test_linear.py"  # a small file whose tests take the device fixture
 
 
 def run_pytest(*args, env_device=None):

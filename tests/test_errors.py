@@ -40,6 +40,7 @@ from minidl.errors import (
     TrainingDiverged,
 )
 from minidl.functional import gru, lstm, rnn
+from minidl.models.imdb import ImdbClassifier
 from minidl.models.resnet import ResNet
 from minidl.nn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
@@ -465,6 +466,15 @@ CONV = [
     Case("models.ResNet", "resnet-shapes",
          lambda: ResNet([1, 1], [2]),
          RangeError, "num_blocks .* and widths .* must have the same length"),
+    Case("models.ImdbClassifier", "an unknown fc_activation (it used to mean none)",
+         lambda: ImdbClassifier(50, 4, 4, fc_activation="tanh"),
+         RangeError, r"ImdbClassifier: fc_activation must be one of \('relu', None\), got 'tanh'"),
+    Case("models.ImdbClassifier", "an unknown cell",
+         lambda: ImdbClassifier(50, 4, 4, cell="lstmm"),
+         RangeError, r"ImdbClassifier: cell must be one of .*'lstm'.*got 'lstmm'"),
+    Case("models.ImdbClassifier", "residual on a GRU",
+         lambda: ImdbClassifier(50, 4, 4, cell="gru", residual=True),
+         RangeError, r"ImdbClassifier: residual=True is defined for cell='lstm' only .*got cell='gru'"),
 
     Case("nn.AdaptiveAvgPool2d", "an image with no pixel (the mean would be 0/0)",
          lambda: nn.AdaptiveAvgPool2d(1)(f32(1, 2, 1, 0)), ShapeError,

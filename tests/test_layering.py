@@ -12,8 +12,11 @@
     package      minidl/__init__.py                             all
 
 Outside minidl: torch never; numpy by name only in backend.py and the host-side modules
-(data/, metrics, plot, serialization); cupy only in backend and distributed; mpi4py only
-in distributed. A new module must be given a layer here (the test says so).
+(data/, metrics, plot, serialization, distributed); cupy only in backend and distributed;
+mpi4py only in distributed. ``backend.numpy`` (the attribute, or ``from .backend import
+numpy``) is no way round that rule: outside backend.py it is refused everywhere (layer code
+asks the backend for what it needs: ``host_full``, ``host_rng``, ``new_host_rng``; host-side
+modules import numpy by name). A new module must be given a layer here (the test says so).
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ MAY_IMPORT = {
 }
 EXTERNAL_ONLY_IN = {  # third-party package -> the modules allowed to import it by name
     "torch": (),
-    "numpy": ("backend", "data", "metrics", "plot", "serialization"),
+    "numpy": ("backend", "data", "metrics", "plot", "serialization", "distributed"),
     "cupy": ("backend", "distributed"),
     "cupyx": ("backend", "distributed"),
     "mpi4py": ("distributed",),
@@ -107,6 +110,32 @@ def imports_of(path: pathlib.Path, package: pathlib.Path):
                     yield node.lineno, f"{base}.{alias.name}".strip("."), True
 
 
+def backend_numpy_uses(path: pathlib.Path, package: pathlib.Path):
+    """Lines that reach NumPy through the backend: ``backend.numpy`` (``backend`` however it
+    was imported or renamed) or ``from ..backend import numpy``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    aliases = set()  # local names bound to the backend module
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            for alias in node.names:
+                if alias.name == "backend" and (node.level or module == package.name):
+                    aliases.add(alias.asname or alias.name)
+                if alias.name == "numpy" and (module == "backend" or module.endswith(".backend")):
+                    yield node.lineno
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name == f"{package.name}.backend" and alias.asname:
+                    aliases.add(alias.asname)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr == "numpy":
+            owner = node.value
+            if isinstance(owner, ast.Name) and owner.id in aliases:
+                yield node.lineno
+            elif isinstance(owner, ast.Attribute) and owner.attr == "backend":  # minidl.backend.numpy
+                yield node.lineno
+
+
 def violations(package: pathlib.Path = PACKAGE) -> list[str]:
     """Every forbidden arrow in ``package``, as readable lines (empty when the rules hold)."""
     out = []
@@ -126,6 +155,10 @@ def violations(package: pathlib.Path = PACKAGE) -> list[str]:
                 allowed = EXTERNAL_ONLY_IN[target]
                 rule = f"only {', '.join(allowed)} may import it" if allowed else "the library never imports it"
                 out.append(f"{where}:{line}: {name!r} imports {target}: {rule}")
+        if name != "backend":
+            out.extend(f"{where}:{line}: {name!r} uses backend.numpy: ask the backend for a helper "
+                       "(host_full, host_rng, new_host_rng) or, in a host-side module, import numpy"
+                       for line in backend_numpy_uses(path, package))
     return out
 
 
@@ -152,6 +185,11 @@ def test_every_module_has_a_layer():
     ("nn/bad.py", "import numpy as np\n", "imports numpy"),
     ("functional/bad.py", "from numpy import zeros\n", "imports numpy"),
     ("nn/bad.py", "import cupy\n", "imports cupy"),
+    ("nn/bad.py", "from .. import backend\nz = backend.numpy.zeros(3)\n", "'nn.bad' uses backend.numpy"),
+    ("nn/bad.py", "from .. import backend as B\nrng = B.numpy.random.default_rng(0)\n", "uses backend.numpy"),
+    ("functional/bad.py", "from ..backend import numpy as np\n", "uses backend.numpy"),
+    ("gradcheck.py", "import minidl.backend\nz = minidl.backend.numpy.ones(2)\n", "uses backend.numpy"),
+    ("data/bad.py", "from .. import backend\nnp = backend.numpy\n", "uses backend.numpy"),
     ("newthing.py", "x = 1\n", "has no layer"),
 ])
 def test_the_checker_catches_a_forbidden_import(tmp_path, file, source, expected):

@@ -229,13 +229,11 @@ def _add_products(acc, a, b, c, d):
 def gru_backward(dy, cache: GRUCache) -> dict:
     """dy = (d_out (T, B, H), d_h_n (B, H)), either None -> gradients ``x``, ``h0``,
     ``weight_ih``, ``weight_hh``, ``bias_ih``, ``bias_hh`` in PyTorch's layout."""
-    d_out, d_h_n = dy
     x, p, G, Hs, lengths = cache.x, cache.packed, cache.gates, cache.hs, cache.lengths
     xp = backend.get_array_module(x)
     T, B, D = x.shape
     H = Hs.shape[2]
-    seq.check_upstreams(dy, [(T, B, H), (B, H)], ["d_out", "d_h_n"], "gru_backward")
-    dHs = seq.upstream(d_out, d_h_n, lengths, (T, B, H), xp, G.dtype)
+    dHs = seq.hidden_upstream(dy, lengths, Hs, "gru_backward")
     n = seq.block_size(B * 3 * H, T)  # local derivatives a cache-sized block of steps at a time
     K, K_r = xp.empty((n, B, 2, H), dtype=G.dtype), xp.empty((n, B, H), dtype=G.dtype)
     g_hat = cache.hidden[:, :, 2] if cache.reset_after else None  # ĝ of every step (reset after)

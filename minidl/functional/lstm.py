@@ -260,14 +260,13 @@ def lstm_backward(dy, cache: LSTMCache) -> dict:
     It consumes the cache (the saved gates become the pre-activation gradients), so it runs
     once per forward, as the module's cache stack already ensures.
     """
-    d_out, d_h_n, d_c_n = dy
+    d_c_n = dy[2]  # d_out and d_h_n: hidden_upstream below
     x, p, G, Hs, Cs, TC = cache.x, cache.packed, cache.gates, cache.hs, cache.cs, cache.tanh_cs
     lengths, residual, W_res = cache.lengths, cache.residual, cache.weight_res
     xp = backend.get_array_module(x)
     T, B, D = x.shape
     H = Hs.shape[2]
-    seq.check_upstreams(dy, [(T, B, H), (B, H), (B, H)], ["d_out", "d_h_n", "d_c_n"], "lstm_backward")
-    dHs = seq.upstream(d_out, d_h_n, lengths, (T, B, H), xp, G.dtype)
+    dHs = seq.hidden_upstream(dy, lengths, Hs, "lstm_backward")
     # c_n[b] is c at step lengths[b] − 1: with lengths d_c_n enters the loop there
     dCs = None if d_c_n is None or lengths is None else seq.upstream(None, d_c_n, lengths, (T, B, H), xp, G.dtype)
     dc = xp.zeros((B, H), dtype=G.dtype)

@@ -26,7 +26,14 @@ one more path: c reaches z through W_ch. With τ = tanh(c') and ``dh' = ∂L/∂
     dx = dz W_ih    dh = dz W_hh    dW_ih = dzᵀ x   dW_hh = dzᵀ h   dW_ch = dzᵀ c
     db_ih = db_hh = Σ_batch dz
 
-It is written plainly, for reading: a teaching cell, stepped in a Python loop.
+**As a plain LSTM step.** The gates read ``[h, c]`` where the plain LSTM's read h:
+``h W_hhᵀ + c W_chᵀ = [h, c] [W_hh, W_ch]ᵀ``. So the step *is* the plain textbook step
+(:func:`~minidl.functional.lstm.lstm_step_reference`) with h replaced by ``[h, c]`` (B, 2H)
+and W_hh by ``[W_hh, W_ch]`` (4H, 2H), and its backward is the plain backward with the
+gradient of ``[h, c]`` split in two: ``dh`` is its first H columns, and its last H columns
+are the extra ``dz W_ch`` that joins ``dc' ⊙ f`` in ``dc``; likewise ``dW_hh`` and ``dW_ch``
+are the two halves of the plain step's ``dzᵀ [h, c]``. A teaching cell, stepped in a
+Python loop: the concatenations cost a copy per step, which it does not mind.
 """
 
 from __future__ import annotations
@@ -34,56 +41,37 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..backend import get_array_module
-from .activations import sigmoid
+from .lstm import lstm_step_reference, lstm_step_reference_backward
 
 __all__ = ["PeepholeCache", "peephole_lstm_cell_forward", "peephole_lstm_cell_backward"]
 
 
 class PeepholeCache(NamedTuple):
-    """What the backward needs: the step's inputs, weights and gate values."""
+    """What the backward needs: the plain step's cache (run on ``[h, c]``) and the old cell
+    state c (B, H), whose shape the upstream gradients have."""
 
-    x: object
-    h: object
+    step: tuple
     c: object
-    weight_ih: object
-    weight_hh: object
-    weight_ch: object
-    has_bias: bool
-    i: object
-    f: object
-    g: object
-    o: object
-    tanh_c_new: object
 
 
 # --8<-- [start:peephole_step]
 def peephole_lstm_cell_forward(x, h, c, weight_ih, weight_hh, weight_ch, bias_ih=None, bias_hh=None):
-    """One step. -> ``((h', c'), cache)``, h' and c' (B, H)."""
+    """One step. -> ``((h', c'), cache)``, h' and c' (B, H): the plain LSTM step whose
+    recurrent input is ``[h, c]`` (B, 2H) and recurrent weight ``[W_hh, W_ch]`` (4H, 2H)."""
     xp = get_array_module(x)
-    z = x @ weight_ih.T + h @ weight_hh.T + c @ weight_ch.T
-    if bias_ih is not None:
-        z = z + bias_ih + bias_hh
-    z_i, z_f, z_g, z_o = xp.split(z, 4, axis=1)
-    i, f, g, o = sigmoid(z_i), sigmoid(z_f), xp.tanh(z_g), sigmoid(z_o)
-    c_new = f * c + i * g
-    tanh_c_new = xp.tanh(c_new)
-    h_new = o * tanh_c_new
-    cache = PeepholeCache(x, h, c, weight_ih, weight_hh, weight_ch, bias_ih is not None, i, f, g, o, tanh_c_new)
-    return (h_new, c_new), cache
+    hc, weight_hc = xp.concatenate([h, c], axis=1), xp.concatenate([weight_hh, weight_ch], axis=1)
+    (h_new, c_new), step = lstm_step_reference(x, hc, c, weight_ih, weight_hc, bias_ih, bias_hh)
+    return (h_new, c_new), PeepholeCache(step, c)
 
 
 def peephole_lstm_cell_backward(d_outputs, cache: PeepholeCache) -> dict:
     """``d_outputs = (dh', dc')`` (either may be None) -> gradients keyed by argument name."""
-    x, h, c, W_ih, W_hh, W_ch, has_bias, i, f, g, o, tau = cache
-    xp = get_array_module(x)
-    dh_new, dc_in = d_outputs
-    dh_new = xp.zeros_like(h) if dh_new is None else dh_new
-    dc_new = dh_new * o * (1 - tau * tau) + (0 if dc_in is None else dc_in)
-    dz = xp.concatenate([dc_new * g * i * (1 - i), dc_new * c * f * (1 - f),
-                         dc_new * i * (1 - g * g), dh_new * tau * o * (1 - o)], axis=1)
-    grads = {"x": dz @ W_ih, "h": dz @ W_hh, "c": dc_new * f + dz @ W_ch,
-             "weight_ih": dz.T @ x, "weight_hh": dz.T @ h, "weight_ch": dz.T @ c}
-    if has_bias:
-        grads["bias_ih"] = grads["bias_hh"] = dz.sum(axis=0)
+    xp = get_array_module(cache.c)
+    dh_new, dc_new = (xp.zeros_like(cache.c) if d is None else d for d in d_outputs)
+    grads = lstm_step_reference_backward((dh_new, dc_new), cache.step)
+    H = cache.c.shape[1]
+    d_hc, d_weight_hc = grads.pop("h"), grads.pop("weight_hh")  # the [h, c] halves, split back
+    grads["h"], grads["c"] = d_hc[:, :H], grads["c"] + d_hc[:, H:]  # dc = dc' ⊙ f + dz W_ch
+    grads["weight_hh"], grads["weight_ch"] = d_weight_hc[:, :H], d_weight_hc[:, H:]
     return grads
 # --8<-- [end:peephole_step]

@@ -142,14 +142,12 @@ def rnn_forward(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *, nonl
 def rnn_backward(dy, cache: RNNCache) -> dict:
     """dy = (d_out (T, B, H), d_h_n (B, H)), either None -> gradients ``x``, ``h0``,
     ``weight_ih``, ``weight_hh``, ``bias_ih`` and ``bias_hh`` (one array: they enter as a sum)."""
-    d_out, d_h_n = dy
     x, W_ih, W_hh, Hs, lengths = cache.x, cache.weight_ih, cache.weight_hh, cache.hs, cache.lengths
     xp = backend.get_array_module(x)
     T, B, D = x.shape
     H = Hs.shape[2]
-    seq.check_upstreams(dy, [(T, B, H), (B, H)], ["d_out", "d_h_n"], "rnn_backward")
+    dHs = seq.hidden_upstream(dy, lengths, Hs, "rnn_backward")
     Dphi = rnn_local_grad(Hs[1:], cache.nonlinearity)  # φ' of every step at once
-    dHs = seq.upstream(d_out, d_h_n, lengths, (T, B, H), xp, Hs.dtype)
     dZ = xp.empty((T, B, H), dtype=Hs.dtype)
 
     def step(t, j):

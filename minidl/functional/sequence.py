@@ -34,7 +34,7 @@ from ..errors import DTypeError, RangeError, ShapeError
 __all__ = [
     "Lengths", "check_lengths", "make_lengths", "as_lengths", "reverse_padded", "check_sequence_args",
     "check_upstreams", "project_inputs", "state_buffer", "finish_forward", "last_real",
-    "upstream", "block_size", "backward_through_time", "input_grads", "step_grads",
+    "hidden_upstream", "upstream", "block_size", "backward_through_time", "input_grads", "step_grads",
 ]
 
 
@@ -164,6 +164,17 @@ def finish_forward(Hs, lengths: Lengths | None):
     if lengths is not None:
         out *= lengths.mask  # padded h_t are zeroed: in the backward they only meet dz = 0
     return out, h_n
+
+
+def hidden_upstream(dy, lengths: Lengths | None, Hs, who: str):
+    """The start of every sequence backward: check the upstream gradients ``dy = (d_out
+    (T, B, H), d_h_n (B, H)[, d_c_n (B, H)])`` (each may be None: zero) against the saved
+    states ``Hs`` (T + 1, B, H), and return ∂L/∂h_t of every step from ``d_out`` and
+    ``d_h_n`` (:func:`upstream`), a fresh (T, B, H) buffer."""
+    T, B, H = Hs.shape[0] - 1, Hs.shape[1], Hs.shape[2]
+    names = ("d_out", "d_h_n", "d_c_n")[: len(dy)]
+    check_upstreams(dy, [(T, B, H)] + [(B, H)] * (len(dy) - 1), names, who)
+    return upstream(dy[0], dy[1], lengths, (T, B, H), backend.get_array_module(Hs), Hs.dtype)
 
 
 def upstream(d_out, d_last, lengths: Lengths | None, shape, xp, dtype):

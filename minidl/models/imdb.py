@@ -22,6 +22,8 @@ gives the report's literal head.
 from __future__ import annotations
 
 from ..backend import get_array_module
+from ..checks import check_choice
+from ..errors import RangeError
 from ..module import Module
 from ..nn import GRU, LSTM, RNN, CellLoopLSTM, Dropout, Embedding, Linear, LogSoftmax, ReLU, ResidualStackLSTM, Sigmoid
 
@@ -60,19 +62,20 @@ class ImdbClassifier(Module):
                  dropout: float = 0.5, fc_dim: int | None = 64, num_classes: int = 2, output: str = "logits",
                  fc_activation: str | None = "relu", use_lengths: bool = True):
         super().__init__()
-        if cell not in _CELLS:
-            raise ValueError(f"cell must be one of {sorted(_CELLS)}, got {cell!r}")
-        if output not in ("logits", "log_softmax", "sigmoid"):
-            raise ValueError(f"output must be 'logits', 'log_softmax' or 'sigmoid', got {output!r}")
+        who = "ImdbClassifier"
+        check_choice(cell, sorted(_CELLS), "cell", who)
+        check_choice(output, ("logits", "log_softmax", "sigmoid"), "output", who)
+        check_choice(fc_activation, ("relu", None), "fc_activation", who)
         if residual and cell != "lstm":
-            raise ValueError("residual=True is defined for the LSTM only (report A)")
+            raise RangeError(f"{who}: residual=True is defined for cell='lstm' only (report A), got cell={cell!r}")
         self.cell, self.use_lengths = cell, use_lengths
         self.dirs = 2 if bidirectional else 1
         self.embedding = Embedding(vocab_size, embed_dim, padding_idx=0)
         kw = dict(num_layers=num_layers, dropout=rnn_dropout, bidirectional=bidirectional)
         if cell == "lstmcell":
             if num_layers != 1 or bidirectional:
-                raise ValueError("cell='lstmcell' is one layer in one direction")
+                raise RangeError(f"{who}: cell='lstmcell' is one layer in one direction, got num_layers={num_layers}, "
+                                 f"bidirectional={bidirectional}")
             kw = {}
         if residual:
             kw["residual"] = True

@@ -28,12 +28,12 @@ def normal(shape, std: float = 1.0, dtype=None):
 
 def zeros(shape, dtype=None):
     """Zeros of ``shape`` (host, default float dtype)."""
-    return backend.numpy.zeros(shape, dtype=dtype or backend.get_default_dtype())
+    return backend.host_full(shape, 0, dtype)
 
 
 def ones(shape, dtype=None):
     """Ones of ``shape`` (host, default float dtype)."""
-    return backend.numpy.ones(shape, dtype=dtype or backend.get_default_dtype())
+    return backend.host_full(shape, 1, dtype)
 
 
 def kaiming_normal(shape, fan_in: int, dtype=None):

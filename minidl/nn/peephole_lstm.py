@@ -60,7 +60,7 @@ class PeepholeLSTMCell(Module):
         cache = self.saved()
         for name, g in (("dh'", dh_new), ("dc'", dc_new)):
             if g is not None:
-                check_upstream(g, cache.h.shape, name, "PeepholeLSTMCell")
+                check_upstream(g, cache.c.shape, name, "PeepholeLSTMCell")
         grads = peephole_lstm_cell_backward((dh_new, dc_new), cache)
         self.accumulate_grads(grads)
         return grads["x"], grads["h"], grads["c"]

@@ -62,12 +62,14 @@ class _RecurrentBase(Module):
 
     A subclass sets ``_gates`` (blocks per weight matrix), ``_state_names`` (the functional
     pair's state arguments: ``("h0",)`` or ``("h0", "c0")``), the pair itself
-    (``_forward_fn``, ``_backward_fn``) and ``_options()``, the pair's keyword options.
-    Options given to ``__init__`` as keywords are set before the parameters are created.
+    (``_forward_fn``, ``_backward_fn``) and ``_option_defaults``, the pair's keyword options
+    with PyTorch's defaults. Options given to ``__init__`` as keywords are set before the
+    parameters are created; ``extra_repr`` shows those that differ from their default.
     """
 
     _gates = 1
     _state_names = ("h0",)
+    _option_defaults: dict = {}
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, **options):
@@ -107,8 +109,9 @@ class _RecurrentBase(Module):
     def _extra_parameters(self, layer, d, d_in, k):
         pass
 
-    def _options(self) -> dict:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _options(self) -> dict:
+        """The pair's keyword options, as this layer was built."""
+        return {name: getattr(self, name) for name in self._option_defaults}
 
     def _weights(self, layer, d) -> dict:
         """This layer/direction's parameter arrays by the functional pair's argument names."""
@@ -283,7 +286,7 @@ class _RecurrentBase(Module):
             s += f", dropout={self.dropout}"
         if self.bidirectional:
             s += ", bidirectional=True"
-        return s
+        return s + "".join(f", {k}={v!r}" for k, v in self._options().items() if v != self._option_defaults[k])
 
 
 class LSTM(_RecurrentBase):
@@ -316,6 +319,7 @@ class LSTM(_RecurrentBase):
     _state_names = ("h0", "c0")
     _forward_fn = staticmethod(lstm_forward)
     _backward_fn = staticmethod(lstm_backward)
+    _option_defaults = {"residual": False}
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, residual=False):
@@ -326,12 +330,6 @@ class LSTM(_RecurrentBase):
         if self.residual and d_in != self.hidden_size:
             setattr(self, "weight_res" + self._suffix(layer, d),
                     Parameter(init.uniform((self.hidden_size, d_in), k)))
-
-    def _options(self) -> dict:
-        return {"residual": self.residual}
-
-    def extra_repr(self) -> str:
-        return super().extra_repr() + (", residual=True" if self.residual else "")
 
 
 class RNN(_RecurrentBase):
@@ -349,18 +347,13 @@ class RNN(_RecurrentBase):
     _gates = 1
     _forward_fn = staticmethod(rnn_forward)
     _backward_fn = staticmethod(rnn_backward)
+    _option_defaults = {"nonlinearity": "tanh"}
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
                  batch_first=False, dropout=0.0, bidirectional=False):
         check_nonlinearity(nonlinearity)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          nonlinearity=nonlinearity)
-
-    def _options(self) -> dict:
-        return {"nonlinearity": self.nonlinearity}
-
-    def extra_repr(self) -> str:
-        return super().extra_repr() + (f", nonlinearity={self.nonlinearity!r}" if self.nonlinearity != "tanh" else "")
 
 
 class GRU(_RecurrentBase):
@@ -382,14 +375,9 @@ class GRU(_RecurrentBase):
     _gates = 3
     _forward_fn = staticmethod(gru_forward)
     _backward_fn = staticmethod(gru_backward)
+    _option_defaults = {"reset_after": True}
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, reset_after=True):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          reset_after=bool(reset_after))
-
-    def _options(self) -> dict:
-        return {"reset_after": self.reset_after}
-
-    def extra_repr(self) -> str:
-        return super().extra_repr() + ("" if self.reset_after else ", reset_after=False")

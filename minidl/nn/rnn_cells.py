@@ -36,10 +36,12 @@ __all__ = ["RNNCell", "LSTMCell", "GRUCell"]
 
 class _CellBase(Module):
     """What the cells share: parameters, input checks, and the wrap of a functional pair
-    (``_forward_fn``, ``_backward_fn``, whose state arguments are ``_state_names``)."""
+    (``_forward_fn``, ``_backward_fn``, whose state arguments are ``_state_names`` and whose
+    keyword options, with PyTorch's defaults, are ``_option_defaults``)."""
 
     _gates = 1
     _state_names = ("h",)
+    _option_defaults: dict = {}
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True):
         super().__init__()
@@ -57,7 +59,8 @@ class _CellBase(Module):
         self.bias_hh = Parameter(init.uniform((G * H,), k)) if bias else None
 
     def _options(self) -> dict:
-        return {}
+        """The pair's keyword options, as this cell was built."""
+        return {name: getattr(self, name) for name in self._option_defaults}
 
     def _states(self, x, hx) -> list:
         """Check x (B, D) and the state(s) (B, H) each (None: zeros); returns the states."""
@@ -102,7 +105,8 @@ class _CellBase(Module):
         return (grads["x"],) + tuple(grads[s] for s in self._state_names)
 
     def extra_repr(self) -> str:
-        return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+        s = f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+        return s + "".join(f", {k}={v!r}" for k, v in self._options().items() if v != self._option_defaults[k])
 
 
 class LSTMCell(_CellBase):
@@ -138,14 +142,12 @@ class RNNCell(_CellBase):
     _gates = 1
     _forward_fn = staticmethod(rnn_cell_forward)
     _backward_fn = staticmethod(rnn_cell_backward)
+    _option_defaults = {"nonlinearity": "tanh"}
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh"):
         check_nonlinearity(nonlinearity, "RNNCell")
         super().__init__(input_size, hidden_size, bias)
         self.nonlinearity = nonlinearity
-
-    def _options(self) -> dict:
-        return {"nonlinearity": self.nonlinearity}
 
 
 class GRUCell(_CellBase):
@@ -161,10 +163,8 @@ class GRUCell(_CellBase):
     _gates = 3
     _forward_fn = staticmethod(gru_cell_forward)
     _backward_fn = staticmethod(gru_cell_backward)
+    _option_defaults = {"reset_after": True}
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, reset_after: bool = True):
         super().__init__(input_size, hidden_size, bias)
         self.reset_after = bool(reset_after)
-
-    def _options(self) -> dict:
-        return {"reset_after": self.reset_after}

@@ -223,8 +223,7 @@ def test_char_lstm_stepped_cell_equals_the_fused_layer():
     ids, lengths, _ = _names(seed=3)
     with backend.default_dtype(np.float64):
         fused, cells = CharLSTM(5, 4, 3), CharLSTM(5, 4, 3, step_by_step=True)
-    rename = {"rnn.weight_ih_l0": "cell.weight_ih", "rnn.weight_hh_l0": "cell.weight_hh",
-              "rnn.bias_ih_l0": "cell.bias_ih", "rnn.bias_hh_l0": "cell.bias_hh"}
+    rename = {f"rnn.{v}": f"rnn.{k}" for k, v in nn.CellLoopLSTM.LSTM_KEYS.items()}  # rnn.weight_ih_l0 -> rnn.cell...
     cells.load_state_dict({rename.get(k, k): v for k, v in fused.state_dict().items()})
     outs = []
     for m in (fused, cells):

@@ -11,8 +11,8 @@ from minidl import Module, backend, nn, optim
 from minidl.gradcheck import gradcheck
 from minidl.models import CharLSTM, CharRNN
 
-CELL_KEYS = {"cell.weight_ih": "rnn.weight_ih_l0", "cell.weight_hh": "rnn.weight_hh_l0",
-             "cell.bias_ih": "rnn.bias_ih_l0", "cell.bias_hh": "rnn.bias_hh_l0"}
+# CharLSTM(step_by_step=True)'s keys -> the fused layer's (rnn.cell.weight_ih -> rnn.weight_ih_l0, ...)
+CELL_KEYS = {f"rnn.{k}": f"rnn.{v}" for k, v in nn.CellLoopLSTM.LSTM_KEYS.items()}
 
 
 class WithLoss(Module):

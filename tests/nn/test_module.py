@@ -1,7 +1,9 @@
-"""The layer contract: cache stack, no_grad, state_dict, devices, printing, bad input."""
+"""The layer contract: cache stack, no_grad, state_dict, devices, printing, bad input; Sequential's
+proof (finite differences and parity with torch.nn.Sequential, whose parameter names it shares)."""
 
 import numpy as np
 import pytest
+from helpers import check_layer, torch
 
 import minidl
 from minidl import nn
@@ -116,3 +118,12 @@ def test_reassigned_buffer_stays_in_state_dict():
     m.running += 1
     assert "running" in m.state_dict()
     np.testing.assert_array_equal(m.state_dict()["running"], [2.0, 2.0])
+
+
+def test_sequential_layer(device):
+    """Sequential's backward runs its layers' backwards in reverse order: one check_layer call."""
+    x = 3 * np.random.default_rng(0).standard_normal((3, 4))
+    twin = None if torch is None else (
+        lambda: torch.nn.Sequential(torch.nn.Linear(4, 5), torch.nn.ReLU(), torch.nn.Linear(5, 2), torch.nn.Tanh()))
+    check_layer(lambda: nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.Linear(5, 2), nn.Tanh()), (x,),
+                devices=(device,), torch_layer=twin)
