@@ -122,7 +122,12 @@ class _ClassLoss(_Loss):
             raise DTypeError(f"{who}: target must be integer class indices, got dtype {t.dtype}")
         n_classes = x.shape[1]
         # (min, max) in one device-to-host copy when the labels live on the device
-        lo, hi = (int(v) for v in backend.asnumpy(get_array_module(t).stack([t.min(), t.max()]))) if t.size else (0, 0)
+        if not t.size:
+            lo = hi = 0
+        elif backend.device_of(t) == "cpu":  # host labels: two reductions, no copy to make
+            lo, hi = int(t.min()), int(t.max())
+        else:
+            lo, hi = (int(v) for v in backend.asnumpy(get_array_module(t).stack([t.min(), t.max()])))
         if lo < 0 or hi >= n_classes:
             bad = lo if lo < 0 else hi
             raise IndexRangeError(f"{who}: target must hold class indices in [0, {n_classes}), "
