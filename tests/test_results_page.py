@@ -109,6 +109,13 @@ def test_import_makes_a_complete_record(tmp_path):
     assert m["load"] == {"start": [1, 1, 1], "end": [2, 2, 2], "mean": 3.5, "max": 6.0}
     assert len(recs["torch-D-lstm-s0"].history) == 15  # {"rows": [...]} unwrapped
 
+    paused = fake_run(runs, "paused", ACCS)
+    meta = json.loads((paused / "meta.json").read_text())
+    stop = [{"from": "2026-11-28T05:39:28Z", "to": "2026-11-28T06:04:52Z", "seconds": 1524}]
+    (paused / "meta.json").write_text(json.dumps(dict(meta, paused=stop)))
+    R.import_run(paused, root=res)
+    assert "(of which 1,524 s stopped)" in R._wall(R.load_records(res)["paused"].meta)
+
     unfinished = runs / "unfinished"
     (unfinished / "out").mkdir(parents=True)
     with pytest.raises(SystemExit, match="not finished"):

@@ -201,6 +201,8 @@ def import_run(run_dir: Path, name: str | None = None, root: Path | None = None)
                  "max": meta.get("load1_max")},
         "summary": summary,
     }
+    if meta.get("paused"):  # stopped by the lead for a quiet-machine benchmark: wall time includes it
+        record["paused"] = meta["paused"]
     grad_norms = None
     if (out / "grad_norms.json").is_file():
         grad_norms = json.loads((out / "grad_norms.json").read_text(encoding="utf-8"))
@@ -516,6 +518,13 @@ def _threads(meta: dict) -> str:
     return f"{meta['ranks']} × {threads}" if (meta.get("ranks") or 1) > 1 else threads
 
 
+def _wall(meta: dict) -> str:
+    """Wall time, and how much of it the run spent stopped (SIGSTOP for a quiet benchmark)."""
+    wall = fmt(meta.get("wall_seconds"), "s")
+    paused = sum(p.get("seconds", 0) for p in meta.get("paused") or [])
+    return f"{wall} (of which {fmt(paused, 's')} stopped)" if paused else wall
+
+
 def runs_table(records: dict, report: str) -> str:
     """Provenance of every record a report's tables use: command, date, wall time, threads, load, commit."""
     names = []
@@ -532,7 +541,7 @@ def runs_table(records: dict, report: str) -> str:
         load = m.get("load") or {}
         load_s = f"{load['mean']:.1f} / {load['max']:.1f}" if load.get("mean") is not None else load.get("note", "—")
         rows.append([mark(records[n]), m.get("library", "minidl"), f"`{m.get('command', '—')}`",
-                     (m.get("start") or "—").replace("T", " ").replace("Z", ""), fmt(m.get("wall_seconds"), "s"),
+                     (m.get("start") or "—").replace("T", " ").replace("Z", ""), _wall(m),
                      _threads(m), load_s, (m.get("commit") or "—")[:10]])
     return table(["record", "library", "command", "start (UTC)", "wall time", "threads", "load mean / max", "commit"],
                  rows, "lllrrrrl")
