@@ -31,20 +31,16 @@ epoch, for ``--resume``).
 from __future__ import annotations
 
 import argparse
-import http.client
 import os
-import re
 import sys
 import time
-import urllib.error
 
 import numpy as np
 
 import minidl
 from minidl import distributed, nn, optim
-from minidl.data import default_cache_dir
+from minidl.cli import load_or_explain, run
 from minidl.data.cifar10 import CIFAR10_URL, CifarLoader, channel_stats, load_cifar10
-from minidl.errors import CheckpointError, DataError, TrainingDiverged
 from minidl.metrics import confusion_matrix, per_class_accuracy
 from minidl.models import resnet
 from minidl.plot import plot_confusion_matrix, plot_history, plot_runs
@@ -96,18 +92,11 @@ def compare(run_dirs, out) -> str:
 
 def load_data(args):
     """load_cifar10, with what to do when the data are missing and the network is not there."""
-    try:
-        return load_cifar10(args.data, download=args.download)
-    except FileNotFoundError as e:
-        if args.download or args.data is not None:
-            raise
-        raise type(e)(f"{e} (--no-download was given: drop it to fetch the official archive)") from None
-    except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as e:
-        reason = getattr(e, "reason", None) or e
-        raise DataError(f"could not download CIFAR-10 from {CIFAR10_URL} ({reason}). Offline: fetch it on a "
-                        f"machine with internet and copy cifar-10-binary.tar.gz into {default_cache_dir()} (the cache "
-                        "folder, $MINIDL_CACHE) or pass --data DIR (a folder holding "
-                        "cifar-10-batches-bin/ or the archive); --no-download never tries the network") from e
+    return load_or_explain(
+        lambda: load_cifar10(args.data, download=args.download), download=args.download, given_path=args.data,
+        what="CIFAR-10", url=CIFAR10_URL,
+        offline="copy cifar-10-binary.tar.gz into {cache} (the cache folder, $MINIDL_CACHE) or pass --data DIR "
+                "(a folder holding cifar-10-batches-bin/ or the archive)")
 
 
 def main(argv=None) -> dict:
@@ -170,20 +159,10 @@ def main(argv=None) -> dict:
     return {"best_acc": best["test_acc"], "best_epoch": best["epoch"], "wall_seconds": wall, "history": hist.rows}
 
 
-# the errors a user meets (no data, a damaged archive or checkpoint, a diverged run): the
-# message says what happened and what to do, so one line and no traceback. DataError covers
-# a wrong checksum, an unsafe archive and an incomplete data set.
-USER_ERRORS = (TrainingDiverged, DataError, CheckpointError, FileNotFoundError)
-
-
 def cli(argv=None) -> int:
-    """``main`` for the command line: exit code 0, or 1 after one ``error:`` line on stderr."""
-    try:
-        main(argv)
-    except USER_ERRORS as e:
-        print("error: " + re.sub(r"\s*\n\s*", " ", str(e).strip()), file=sys.stderr)
-        return 1
-    return 0
+    """``main`` for the command line: exit code 0, or 1 after one ``error:`` line on stderr
+    (a missing or damaged data set or checkpoint, a diverged run: :mod:`minidl.cli`)."""
+    return run(main, argv)
 
 
 if __name__ == "__main__":

@@ -26,20 +26,16 @@ diverged run ends with one ``error:`` line and exit code 1.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
-import re
 import sys
 import time
-import urllib.error
 
 import minidl
 from minidl import distributed, nn, optim
-from minidl.data import default_cache_dir
+from minidl.cli import load_or_explain, run
 from minidl.data.batching import BatchLoader
 from minidl.data.imdb import IMDB_URL, load_imdb
-from minidl.errors import CheckpointError, DataError, TrainingDiverged
 from minidl.fileio import atomic_write_text
 from minidl.models import ImdbClassifier
 from minidl.plot import plot_confusion_matrix, plot_history
@@ -98,19 +94,12 @@ NOT_CONFIG = {"epochs", "data", "download", "out", "device", "resume", "allow_co
 
 def load_data(args):
     """load_imdb, with what to do when the data are missing and the network is not there."""
-    try:
-        return load_imdb(args.data, vocab_size=args.vocab_size, max_len=args.max_len, truncate=args.truncate,
-                         download=args.download, limit=args.limit, seed=args.seed)
-    except FileNotFoundError as e:
-        if args.download or args.data is not None:
-            raise
-        raise type(e)(f"{e} (--no-download was given: drop it to fetch the official archive)") from None
-    except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as e:
-        reason = getattr(e, "reason", None) or e
-        raise DataError(f"could not download the IMDB archive from {IMDB_URL} ({reason}). Offline: fetch it on "
-                        f"a machine with internet and copy aclImdb_v1.tar.gz into {default_cache_dir()} "
-                        "(the cache folder, $MINIDL_CACHE) or pass --data PATH (the archive or its aclImdb/ folder); "
-                        "--no-download never tries the network") from e
+    return load_or_explain(
+        lambda: load_imdb(args.data, vocab_size=args.vocab_size, max_len=args.max_len, truncate=args.truncate,
+                          download=args.download, limit=args.limit, seed=args.seed),
+        download=args.download, given_path=args.data, what="the IMDB archive", url=IMDB_URL,
+        offline="copy aclImdb_v1.tar.gz into {cache} (the cache folder, $MINIDL_CACHE) or pass --data PATH "
+                "(the archive or its aclImdb/ folder)")
 
 
 def main(argv=None) -> dict:
@@ -178,20 +167,10 @@ def main(argv=None) -> dict:
     return dict(summary, history=hist.rows)
 
 
-# the errors a user meets (no data, a damaged archive or checkpoint, a diverged run): the
-# message says what happened and what to do, so one line and no traceback. DataError covers
-# a wrong checksum, an unsafe archive and an incomplete data set.
-USER_ERRORS = (TrainingDiverged, DataError, CheckpointError, FileNotFoundError)
-
-
 def cli(argv=None) -> int:
-    """``main`` for the command line: exit code 0, or 1 after one ``error:`` line on stderr."""
-    try:
-        main(argv)
-    except USER_ERRORS as e:
-        print("error: " + re.sub(r"\s*\n\s*", " ", str(e).strip()), file=sys.stderr)
-        return 1
-    return 0
+    """``main`` for the command line: exit code 0, or 1 after one ``error:`` line on stderr
+    (a missing or damaged data set or checkpoint, a diverged run: :mod:`minidl.cli`)."""
+    return run(main, argv)
 
 
 if __name__ == "__main__":

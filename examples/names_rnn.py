@@ -59,21 +59,18 @@ data set, an unreadable checkpoint or a diverged run ends with one ``error:`` li
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
-import re
 import sys
 import time
-import urllib.error
 
 import numpy as np
 
 import minidl
 from minidl import distributed, nn, optim
+from minidl.cli import load_or_explain, run
 from minidl.data.batching import Batch, BatchLoader
 from minidl.data.names import NAMES_URL, NamesSplit, load_names
-from minidl.errors import CheckpointError, DataError, TrainingDiverged
 from minidl.fileio import atomic_write_text
 from minidl.metrics import balanced_accuracy_from_confusion, confusion_matrix, per_class_accuracy_from_confusion
 from minidl.models import CharLSTM, CharRNN
@@ -160,13 +157,11 @@ def prepare_data(args):
     """``(train, test, languages)``: the tutorial protocol trains and evaluates on one pool
     (``test`` is None); the held-out protocol splits each language 80/20."""
     heldout = args.protocol == "heldout"
-    try:
-        data = load_names(args.data, test_fraction=0.2 if heldout else 0.0, seed=args.split_seed,
-                          download=args.download, unique=heldout and not args.keep_duplicates)
-    except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as e:
-        raise DataError(f"could not download the names data from {NAMES_URL} ({getattr(e, 'reason', None) or e}). "
-                        "Offline: unzip its data/names/ folder on a machine with internet and pass --data PATH; "
-                        "--no-download never tries the network") from e
+    data = load_or_explain(
+        lambda: load_names(args.data, test_fraction=0.2 if heldout else 0.0, seed=args.split_seed,
+                           download=args.download, unique=heldout and not args.keep_duplicates),
+        download=True, given_path=args.data, what="the names data", url=NAMES_URL,
+        offline="unzip its data/names/ folder and pass --data PATH (that folder)")
     train, test = data.train, data.test if heldout else None
     if args.limit:
         train = limit_per_language(train, args.limit, args.split_seed)
@@ -371,18 +366,10 @@ def main(argv=None) -> dict:
     return dict(summary, history=hist.rows)
 
 
-# the errors a user meets (no data, a damaged file or checkpoint, a diverged run): one line
-USER_ERRORS = (TrainingDiverged, DataError, CheckpointError, FileNotFoundError)
-
-
 def cli(argv=None) -> int:
-    """``main`` for the command line: exit code 0, or 1 after one ``error:`` line on stderr."""
-    try:
-        main(argv)
-    except USER_ERRORS as e:
-        print("error: " + re.sub(r"\s*\n\s*", " ", str(e).strip()), file=sys.stderr)
-        return 1
-    return 0
+    """``main`` for the command line: exit code 0, or 1 after one ``error:`` line on stderr
+    (a missing or damaged data set or checkpoint, a diverged run: :mod:`minidl.cli`)."""
+    return run(main, argv)
 
 
 if __name__ == "__main__":

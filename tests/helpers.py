@@ -106,3 +106,20 @@ def _torch_parity(make_layer, torch_layer, inputs, forward_kwargs, torch_kwargs,
     t_params = dict(twin.named_parameters())
     for name, p in ours.named_parameters():
         np.testing.assert_allclose(p.grad, t_params[name].grad.numpy(), rtol=rtol, atol=atol, err_msg=name)
+
+
+class WithLoss(minidl.Module):
+    """A model and its loss as one module, for whole-model gradient checks:
+    ``forward(ids, y, lengths=None)`` -> the scalar loss; ``backward(upstream=1.0)`` runs the
+    loss's backward, then the model's (the model follows fit's contract)."""
+
+    def __init__(self, model, loss):
+        super().__init__()
+        self.model, self.loss = model, loss
+
+    def forward(self, ids, y, lengths=None):
+        return self.loss(self.model(ids, lengths=lengths), y)
+
+    def backward(self, upstream=1.0):
+        self.model.backward(self.loss.backward(upstream))
+        return None

@@ -6,7 +6,7 @@
     functional   functional/                                    base, functional
     nn           module, nn/                                    base, functional, nn
     upper        optim, gradcheck, models/                      base, functional, nn, upper
-    host         train, metrics, plot, serialization            all but distributed
+    host         train, metrics, plot, serialization, cli       all but distributed
     data         data/                                          base, data
     distributed  distributed                                    all
     package      minidl/__init__.py                             all
@@ -33,7 +33,7 @@ LAYER_OF_PREFIX = [  # first match wins; dotted names relative to the package
     ("functional", "functional"),
     ("module", "nn"), ("nn", "nn"),
     ("optim", "upper"), ("gradcheck", "upper"), ("models", "upper"),
-    ("train", "host"), ("metrics", "host"), ("plot", "host"), ("serialization", "host"),
+    ("train", "host"), ("metrics", "host"), ("plot", "host"), ("serialization", "host"), ("cli", "host"),
     ("data", "data"),
     ("distributed", "distributed"),
     ("", "package"),  # minidl/__init__.py itself

@@ -5,9 +5,10 @@ checked end to end by finite differences (float64); and ``--model mylstm`` equal
 
 import numpy as np
 import pytest
+from helpers import WithLoss
 
 import minidl
-from minidl import Module, backend, nn, optim
+from minidl import backend, nn, optim
 from minidl.gradcheck import gradcheck
 from minidl.models import CharLSTM, CharRNN
 
@@ -15,19 +16,6 @@ from minidl.models import CharLSTM, CharRNN
 CELL_KEYS = {f"rnn.{k}": f"rnn.{v}" for k, v in nn.CellLoopLSTM.LSTM_KEYS.items()}
 
 
-class WithLoss(Module):
-    """model + NLLLoss as one module: forward(ids, y, lengths) -> scalar loss."""
-
-    def __init__(self, model):
-        super().__init__()
-        self.model, self.loss = model, nn.NLLLoss()
-
-    def forward(self, ids, y, lengths=None):
-        return self.loss(self.model(ids, lengths=lengths), y)
-
-    def backward(self, upstream=1.0):
-        self.model.backward(self.loss.backward(upstream))
-        return None
 
 
 def tiny(kind, seed=0, L=5, H=3, C=4):
@@ -44,7 +32,7 @@ def padded(rng, lengths, L=5):
 
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "mylstm"])
 def test_whole_model_with_nll_gradcheck(kind, device, to_dev):
-    m = WithLoss(tiny(kind)).to(device)
+    m = WithLoss(tiny(kind), nn.NLLLoss()).to(device)
     rng = np.random.default_rng(4)
     ids, lengths = padded(rng, [4, 2, 3])
     r = gradcheck(m, to_dev(ids), to_dev(rng.integers(0, 4, 3)), forward_kwargs={"lengths": lengths},

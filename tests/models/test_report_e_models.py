@@ -4,9 +4,10 @@ finite-difference check end to end."""
 
 import numpy as np
 import pytest
+from helpers import WithLoss
 
 import minidl
-from minidl import Module, nn
+from minidl import nn
 from minidl.gradcheck import gradcheck
 from minidl.models import ImdbClassifier
 
@@ -17,16 +18,6 @@ E_MODELS = {  # report E's four models, as examples/imdb_deep_lstm.py builds the
 }
 
 
-class WithLoss(Module):
-    def __init__(self, model):
-        super().__init__()
-        self.model, self.loss = model, nn.CrossEntropyLoss()
-
-    def forward(self, ids, y, lengths=None):
-        return self.loss(self.model(ids, lengths), y)
-
-    def backward(self, upstream=1.0):
-        self.model.backward(self.loss.backward(upstream))
 
 
 @pytest.mark.parametrize("name", sorted(E_MODELS))
@@ -34,7 +25,7 @@ def test_report_e_model_end_to_end(device, to_dev, name):
     minidl.manual_seed(0)
     model = ImdbClassifier(vocab_size=7, embed_dim=3, hidden_size=3, fc_dim=None, dropout=0.5, rnn_dropout=0.5,
                            **E_MODELS[name])
-    m = WithLoss(model).double().to(device)
+    m = WithLoss(model, nn.CrossEntropyLoss()).double().to(device)
     rng = np.random.default_rng(1)
     lengths = np.array([4, 2, 3])
     ids = rng.integers(1, 7, size=(3, 4))

@@ -10,26 +10,12 @@ trains, each exactly as its report builds it:
 
 import numpy as np
 import pytest
+from helpers import WithLoss
 
 import minidl
-from minidl import Module, backend, nn
+from minidl import backend, nn
 from minidl.gradcheck import gradcheck
 from minidl.models import ImdbClassifier
-
-
-class WithLoss(Module):
-    """model + loss as one module: forward(ids, y, lengths) -> scalar loss."""
-
-    def __init__(self, model, loss):
-        super().__init__()
-        self.model, self.loss = model, loss
-
-    def forward(self, ids, y, lengths=None):
-        return self.loss(self.model(ids, lengths), y)
-
-    def backward(self, upstream=1.0):
-        self.model.backward(self.loss.backward(upstream))
-        return None
 
 
 def batch(rng, V=7):
