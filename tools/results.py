@@ -193,7 +193,10 @@ def import_run(run_dir: Path, name: str | None = None, root: Path | None = None)
         "source_note": f"queue run {run_dir}", "command": command, "commit": meta.get("commit"),
         "dirty": meta.get("dirty"), "seed": seed if seed is not None else _flag(command, ("--seed",)),
         "ranks": _flag(command, ("-n", "-np")) if "mpiexec" in command or "mpirun" in command else 1,
-        "start": meta.get("start"), "end": meta.get("end"), "wall_seconds": meta.get("wall_seconds"),
+        # the script's own wall time where it wrote one (the queue samples its process every 30 s)
+        "start": meta.get("start"), "end": meta.get("end"),
+        "wall_seconds": summary.get("wall_seconds") or meta.get("wall_seconds"),
+        "queue_wall_seconds": meta.get("wall_seconds"),
         "host": meta.get("host"), "cpu": meta.get("cpu"), "cores": meta.get("cores"), "python": meta.get("python"),
         "threads": str(summary["threads"]) if torch_run and summary.get("threads") else env.get("OPENBLAS_NUM_THREADS"),
         "env": env,
