@@ -38,7 +38,7 @@ import time
 import numpy as np
 
 import minidl
-from minidl import nn, optim
+from minidl import distributed, nn, optim
 from minidl.data.batching import BatchLoader
 from minidl.data.imdb import load_imdb
 from minidl.models import ImdbClassifier
@@ -130,6 +130,10 @@ def parse_args(argv=None):
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    dist = distributed.init(device=args.device)  # under `mpiexec -n p`: one of p ranks, else one process
+    if not dist.is_root:
+        sys.stdout = open(os.devnull, "w")  # rank 0 alone prints
+    print(f"world size {dist.world_size}")
     t0 = time.perf_counter()
     minidl.manual_seed(args.seed)
     data = load_imdb(args.data, vocab_size=args.vocab_size, max_len=args.max_len, limit=args.limit, seed=args.seed)
@@ -146,7 +150,9 @@ def main(argv=None) -> dict:
                        bucket=True, trim=True)
     progress = {"auto": None, "on": True, "off": False}[args.progress]
     hist = fit(model, nn.CrossEntropyLoss(), opt, train, test, epochs=args.epochs, device=args.device,
-               checkpoint_dir=args.out, progress=progress)
+               checkpoint_dir=args.out, progress=progress, distributed=dist if dist.world_size > 1 else None)
+    if not dist.is_root:  # rank 0 alone plots and writes the summary
+        return {"history": hist.rows}
     best, last = hist.best("test_acc"), hist.rows[-1]
     plot_history(hist.rows, os.path.join(args.out, "curves.png"),
                  title=f"IMDB {args.model} (minidl): best test acc {best['test_acc']:.2%}")
