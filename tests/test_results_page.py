@@ -116,6 +116,14 @@ def test_import_makes_a_complete_record(tmp_path):
     R.import_run(paused, root=res)
     assert "(of which 1,524 s stopped)" in R._wall(R.load_records(res)["paused"].meta)
 
+    resumed = queue_run(runs, "resumed", history(ACCS), "python examples/imdb_lstm.py --seed 0 --resume")
+    meta = json.loads((resumed / "meta.json").read_text())  # its summary.json has no wall time
+    (resumed / "out" / "summary.json").write_text(json.dumps({"wall_seconds": 600.0, "best_acc": 0.8}))
+    (resumed / "meta.json").write_text(json.dumps(dict(meta, wall_seconds=5000.0, resumed={"after_epoch": 10})))
+    R.import_run(resumed, root=res)
+    rec = R.load_records(res)["resumed"].meta  # both processes' time, not the second one's
+    assert rec["wall_seconds"] == 5000.0 and "resumed after epoch 10" in R._wall(rec)
+
     unfinished = runs / "unfinished"
     (unfinished / "out").mkdir(parents=True)
     with pytest.raises(SystemExit, match="not finished"):

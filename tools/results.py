@@ -195,7 +195,9 @@ def import_run(run_dir: Path, name: str | None = None, root: Path | None = None)
         "ranks": _flag(command, ("-n", "-np")) if "mpiexec" in command or "mpirun" in command else 1,
         # the script's own wall time where it wrote one (the queue samples its process every 30 s)
         "start": meta.get("start"), "end": meta.get("end"),
-        "wall_seconds": summary.get("wall_seconds") or meta.get("wall_seconds"),
+        # (a resumed run: the sum of its epochs' seconds over both processes, see "resumed")
+        "wall_seconds": meta.get("wall_seconds") if meta.get("resumed")
+        else summary.get("wall_seconds") or meta.get("wall_seconds"),
         "queue_wall_seconds": meta.get("wall_seconds"),
         "host": meta.get("host"), "cpu": meta.get("cpu"), "cores": meta.get("cores"), "python": meta.get("python"),
         "threads": str(summary["threads"]) if torch_run and summary.get("threads") else env.get("OPENBLAS_NUM_THREADS"),
@@ -206,6 +208,8 @@ def import_run(run_dir: Path, name: str | None = None, root: Path | None = None)
     }
     if meta.get("paused"):  # stopped by the lead for a quiet-machine benchmark: wall time includes it
         record["paused"] = meta["paused"]
+    if meta.get("resumed"):  # continued with --resume after its first process ended
+        record["resumed"] = meta["resumed"]
     grad_norms = None
     if (out / "grad_norms.json").is_file():
         grad_norms = json.loads((out / "grad_norms.json").read_text(encoding="utf-8"))
@@ -526,6 +530,8 @@ def _wall(meta: dict) -> str:
     """Wall time, and how much of it the run spent stopped (SIGSTOP for a quiet benchmark)."""
     wall = fmt(meta.get("wall_seconds"), "s")
     paused = sum(p.get("seconds", 0) for p in meta.get("paused") or [])
+    if meta.get("resumed"):
+        wall += f" (two processes: resumed after epoch {meta['resumed']['after_epoch']})"
     return f"{wall} (of which {fmt(paused, 's')} stopped)" if paused else wall
 
 
