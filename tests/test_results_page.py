@@ -340,6 +340,7 @@ def test_report_e_cifar_tables(tmp_path):
     verdict = R.cifar_verdict(recs, "E-resnet20-s0", "E-plain20-s0")
     assert verdict.startswith("ResNet-20 is ahead of Plain-20 at 2 of 3 epochs")
     assert "at epoch 3 the gap is +13.0 points (68.0% against 55.0%)" in verdict
+    assert "training loss is lower at 0 of 3 epochs (epoch 3: 0.333 against 0.333)" in verdict  # equal losses
     readme = R.readme_table(recs)
     assert "| E | Plain-20 (50,000 images, 5 epochs) | converges very slowly | 55.00% (3) / 63.00% (2) | — |" in readme
 

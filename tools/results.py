@@ -618,8 +618,12 @@ def cifar_verdict(records: dict, res_name: str, plain_name: str) -> str:
     gap = 100 * (pairs[-1][0] - pairs[-1][1])
     when = "at every epoch" if ahead == len(pairs) else f"at {ahead} of {len(pairs)} epochs"
     who = "ResNet-20 is ahead of Plain-20" if ahead else "ResNet-20 is not ahead of Plain-20"
+    losses = [(ra["train_loss"], rb["train_loss"]) for ra, rb in zip(a.rows(), b.rows())]
+    lower = sum(x < y for x, y in losses)
+    fit = "at every epoch" if lower == len(losses) else f"at {lower} of {len(losses)} epochs"
     return (f"{who} {when} in test accuracy; at epoch {len(pairs)} the gap is {gap:+.1f} points "
-            f"({pct(pairs[-1][0], 1)} against {pct(pairs[-1][1], 1)}).")
+            f"({pct(pairs[-1][0], 1)} against {pct(pairs[-1][1], 1)}). Its training loss is lower "
+            f"{fit} (epoch {len(losses)}: {losses[-1][0]:.3f} against {losses[-1][1]:.3f}).")
 
 
 # ---------------------------------------------------------------------- report E, text
