@@ -376,3 +376,12 @@ def test_import_skip_unfinished_imports_the_finished_and_names_the_rest(tmp_path
     out = capsys.readouterr().out
     assert f"skipped {running}: no meta.json" in out and "1 run(s) skipped" in out
     assert list(R.load_records(res)) == ["E-resnet20-s0"]
+
+
+def test_recorded_rerun_of_report_b_lstm_repeats_report_d_run():
+    """The page says B-lstm-s0 repeats D-lstm-s0's first 10 epochs exactly (one thread is
+    deterministic): hold the committed records to it."""
+    recs = R.load_records(R.RESULTS)
+    again, first = recs["B-lstm-s0"].rows(), recs["D-lstm-s0"].rows(10)
+    assert [r["test_acc"] for r in again] == [r["test_acc"] for r in first]
+    assert [r["train_loss"] for r in again] == [r["train_loss"] for r in first]
