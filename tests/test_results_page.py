@@ -273,7 +273,7 @@ def test_report_b_seed_1_reads_report_d_runs_and_d_shows_seed_0(tmp_path):
 
     d = R.d_table(recs).splitlines()  # report D was run with seed 0 only: a seed-1 run is not its row
     assert not any("`D-lstm-s1`" in line for line in d)
-    assert any("minidl, last epoch | 0 | queued" in line for line in d)  # seed 0 not recorded here
+    assert any("minidl, last epoch | 0 | not run" in line for line in d)  # seed 0 not recorded here
     R.import_run(queue_run(runs, "D-lstm-s0", history(ACCS, per_class=True),
                            "python examples/imdb_lstm.py --epochs 15 --seed 0"), root=res)
     d = R.d_table(R.load_records(res)).splitlines()
@@ -303,8 +303,8 @@ def test_report_e_text_section(tmp_path):
     assert "is **not** reproduced" in R.e_text_verdict(recs) and "LSTM-8 trains (best 83.00% (5))" in \
         R.e_text_verdict(recs)
     del recs["E-reslstm8-h64-s0"]
-    assert "Still queued: residual LSTM-8." in R.e_text_verdict(recs)
-    assert "| residual LSTM-8 | ≈ 88% | 0 | queued |" in R.e_text_table(recs)
+    assert "Not run: residual LSTM-8." in R.e_text_verdict(recs)
+    assert "| residual LSTM-8 | ≈ 88% | 0 | not run |" in R.e_text_table(recs)
 
 
 def test_report_e_figures_are_drawn_from_the_records_there_are(tmp_path):
@@ -332,7 +332,7 @@ def test_report_e_cifar_tables(tmp_path):
                            summary=False), root=res)
     recs = R.load_records(res)
     table = R.cifar_table(recs, "E-resnet20-s0", "E-plain20-s0", digits=2)
-    assert "| 2 | 0.500 | 62.00% | queued | queued |" in table and "`E-plain20-s0` (queued)" in table
+    assert "| 2 | 0.500 | 62.00% | not run | not run |" in table and "`E-plain20-s0` (not run)" in table
     assert "once both" in R.cifar_verdict(recs, "E-resnet20-s0", "E-plain20-s0")
     R.import_run(queue_run(runs, "E-plain20-s0", history([0.35, 0.63, 0.55]), cmd.format("plain20"),
                            summary=False), root=res)
@@ -349,7 +349,7 @@ def test_mpi_row_beside_one_process(tmp_path):
     runs, res = tmp_path / "runs", tmp_path / "results"
     R.import_run(fake_run(runs, "D-lstm-s0", ACCS), root=res)
     recs = R.load_records(res)
-    assert "| 2 MPI ranks | — | queued | queued |" in R.mpi_table(recs)
+    assert "| 2 MPI ranks | — | not run | not run |" in R.mpi_table(recs)
     mpi_accs = [a + 0.004 for a in ACCS[:10]]
     R.import_run(queue_run(runs, "B-lstm-mpi2-s0", history(mpi_accs),
                            "mpiexec -n 2 python examples/imdb_lstm.py --seed 0"), root=res)

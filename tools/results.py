@@ -54,7 +54,7 @@ FIG_DIR = ROOT / "docs" / "figures" / "results"
 TEMPLATE_PAGE = Path(__file__).with_name("results_page.md")
 TEMPLATE_README = Path(__file__).with_name("results_readme.md")
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
-NOT_RUN = "queued"
+NOT_RUN = "not run"
 
 
 # ---------------------------------------------------------------------- files
@@ -604,7 +604,7 @@ def cifar_table(records: dict, res_name: str, plain_name: str, digits: int = 1) 
 
 
 def records_named(pairs) -> str:
-    """``(record or None, name)`` pairs as a list of record names, *queued* beside the missing."""
+    """``(record or None, name)`` pairs as a list of record names, *not run* beside the missing."""
     return ", ".join(mark(rec) or f"`{name}` ({NOT_RUN})" for rec, name in pairs)
 
 
@@ -675,7 +675,7 @@ def e_text_verdict(records: dict) -> str:
     parts = [f"{EXP[k].label} {'trains' if t else 'does not train'} (best {acc})" for k, (t, acc) in said.items()]
     text = "At hidden 64: " + "; ".join(parts) + "."
     if missing:
-        return text + f" Still queued: {', '.join(missing)}."
+        return text + f" Not run: {', '.join(missing)}."
     shown = not said["E-lstm8"][0] and said["E-lstm4"][0] and said["E-reslstm8"][0]
     return text + (" Report E's phenomenon is reproduced: the plain 8-layer stack does not train, the 4-layer "
                    "one and the residual 8-layer one do." if shown else
@@ -785,7 +785,7 @@ def shortfalls(records: dict, report: str) -> str:
         return f"*No minidl run of report {report} is recorded yet.*"
     if not lines:
         return f"Every recorded minidl number of report {report} is at or above the report's" + \
-            (" (some runs are still queued)." if pending else ".")
+            (" (some runs were not made)." if pending else ".")
     return head + "\n\n" + "\n".join(lines)
 
 
@@ -973,8 +973,8 @@ def figure(records: dict, name: str, prefix: str, draw: bool) -> str:
             f"{'is' if len(missing) == 1 else 'are'} recorded.)*"
     if draw:
         make(records, FIG_DIR / file)
-    note = f"\n\n*(Still {NOT_RUN}: {', '.join(f'`{n}`' for n in missing)}; the figure is redrawn when they are " \
-        "recorded.)*" if missing else ""
+    note = f"\n\n*({NOT_RUN.capitalize()}: {', '.join(f'`{n}`' for n in missing)}; the figure leaves them out.)*" \
+        if missing else ""
     return f"![{caption}]({prefix}{file})" + note
 
 
