@@ -1,5 +1,5 @@
 """BatchNorm's fused elementwise kernels (``backend.fuse``), checked like the recurrent ones
-(tests/functional/test_recurrent_fused.py, whose tracing and replay this file reuses) where
+(tests/functional/test_recurrent_fused.py; both use the tracing and replay of tests/fusion_trace.py) where
 CuPy is installed, with no GPU needed:
 
 * ``normalize_and_scale`` (x̂ ← (x − μ)·r, y = γx̂ + β) and ``batch_norm_dx``
@@ -16,8 +16,7 @@ import pytest
 from minidl.functional import batchnorm
 
 cupy = pytest.importorskip("cupy")
-from cupy._core import _fusion_thread_local, fusion  # noqa: E402
-from test_recurrent_fused import replay, stand_in  # noqa: E402
+from fusion_trace import replay, stand_in, trace  # noqa: E402
 
 M, C = 6, 3
 # the shape of each argument: (M, C) columns or (C,) per channel; "s" a Python scalar
@@ -34,15 +33,7 @@ def _function(case):
 
 
 def _trace(f, args):
-    history = fusion._FusionHistory()
-    _fusion_thread_local.thread_local.history = history
-    _fusion_thread_local.thread_local.is_old_fusing = True
-    try:
-        kernel, _ = history.get_fusion(f.plain, tuple(args), "k")
-    finally:
-        _fusion_thread_local.thread_local.history = None
-        _fusion_thread_local.thread_local.is_old_fusing = False
-    return history, kernel
+    return trace(f.plain, args)
 
 
 def _arguments(case, dtype, make, scalar=float):

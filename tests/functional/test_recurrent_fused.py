@@ -13,15 +13,14 @@ What only a GPU can check: that NVRTC compiles the generated source and that the
 float32 results on the device match (the GPU script does that).
 """
 
-import re
-
 import numpy as np
 import pytest
 
 from minidl.functional import gate_layout, gru, lstm, rnn
 
 cupy = pytest.importorskip("cupy")
-from cupy._core import _fusion_thread_local, core, fusion  # noqa: E402
+import fusion_trace  # noqa: E402
+from fusion_trace import replay, stand_in  # noqa: E402
 
 FUSED = {f"{m.__name__.split('.')[-1]}.{name}": getattr(m, name)
          for m in (lstm, gru, rnn, gate_layout) for name in dir(m) if hasattr(getattr(m, name), "fused")}
@@ -36,47 +35,9 @@ def n_args(f):
     return f.plain.__code__.co_argcount
 
 
-def stand_in(shape, dtype):
-    """A CuPy array that owns no device memory: enough for cupy.fuse to trace a function."""
-    n = int(np.prod(shape)) * np.dtype(dtype).itemsize
-    mem = cupy.cuda.UnownedMemory(0, max(n, 1), None, device_id=0)
-    return core.ndarray(shape, dtype, memptr=cupy.cuda.MemoryPointer(mem, 0))
-
-
 def trace(f, shape, dtype):
-    """cupy.fuse's tracing of ``f.plain`` -> (history of operations, ElementwiseKernel)."""
-    history = fusion._FusionHistory()
-    _fusion_thread_local.thread_local.history = history
-    _fusion_thread_local.thread_local.is_old_fusing = True
-    try:
-        kernel, _ = history.get_fusion(f.plain, tuple(stand_in(shape, dtype) for _ in range(n_args(f))), "k")
-    finally:
-        _fusion_thread_local.thread_local.history = None
-        _fusion_thread_local.thread_local.is_old_fusing = False
-    return history, kernel
-
-
-def numpy_op(name):
-    if name.startswith("astype_"):
-        return lambda a: np.asarray(a).astype(name[len("astype_"):])
-    return getattr(np, name[len("cupy_"):])
-
-
-def replay(history, kernel, arrays):
-    """Run the kernel's recorded operations on NumPy arrays, as the GPU would element by
-    element: inputs it writes are written back; returns what the kernel returns."""
-    env = {v.index: a.copy() for v, a in zip(history.param_list, arrays)}
-    env.update({v.index: v.const_value for v in history.local_list if v.const_value is not None})
-    for op in history.op_list:
-        nin = len(op.submodule.in_params)
-        res = numpy_op(op.submodule.name)(*(env[v.index] for v in op.args[:nin]))
-        for v, r in zip(op.args[nin:], res if isinstance(res, tuple) else (res,)):
-            env[v.index] = r
-    for v, a in zip(history.param_list, arrays):
-        if v.mutable:
-            a[...] = env[v.index]
-    returned = re.findall(r"\bv(\d+) = v(\d+);", kernel.operation)  # out param = variable
-    return [env[int(src)] for _, src in returned]
+    """cupy.fuse's tracing of ``f.plain`` with stand-in arrays of one shape and dtype."""
+    return fusion_trace.trace(f.plain, [stand_in(shape, dtype) for _ in range(n_args(f))])
 
 
 @pytest.mark.parametrize("name", sorted(FUSED))
