@@ -39,7 +39,7 @@ import numpy as np
 
 import minidl
 from minidl import distributed, nn, optim
-from minidl.cli import load_or_explain, run
+from minidl.cli import load_or_explain, quiet_other_ranks, run
 from minidl.data.cifar10 import CIFAR10_URL, CifarLoader, channel_stats, load_cifar10
 from minidl.metrics import confusion_matrix, per_class_accuracy
 from minidl.models import resnet
@@ -104,10 +104,8 @@ def main(argv=None) -> dict:
     if args.compare:
         compare(args.compare, args.out or "runs/cifar10_compare")
         return {}
-    dist = distributed.init(device=args.device)  # under `mpiexec -n p`: one of p ranks, else one process
-    if not dist.is_root:
-        sys.stdout = open(os.devnull, "w")  # rank 0 alone prints
-    print(f"world size {dist.world_size}")
+    # under `mpiexec -n p`: one of p ranks, else one process
+    dist = quiet_other_ranks(distributed.init(device=args.device))
     out = args.out or f"runs/cifar10_{args.model}"
     t_start = time.perf_counter()
     minidl.manual_seed(args.seed)

@@ -39,8 +39,10 @@ import numpy as np
 
 import minidl
 from minidl import distributed, nn, optim
+from minidl.cli import quiet_other_ranks, run
 from minidl.data.batching import BatchLoader
 from minidl.data.imdb import load_imdb
+from minidl.fileio import atomic_write_text
 from minidl.models import ImdbClassifier
 from minidl.plot import plot_history, save_figure
 from minidl.train import fit
@@ -130,10 +132,8 @@ def parse_args(argv=None):
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    dist = distributed.init(device=args.device)  # under `mpiexec -n p`: one of p ranks, else one process
-    if not dist.is_root:
-        sys.stdout = open(os.devnull, "w")  # rank 0 alone prints
-    print(f"world size {dist.world_size}")
+    # under `mpiexec -n p`: one of p ranks, else one process
+    dist = quiet_other_ranks(distributed.init(device=args.device))
     t0 = time.perf_counter()
     minidl.manual_seed(args.seed)
     data = load_imdb(args.data, vocab_size=args.vocab_size, max_len=args.max_len, limit=args.limit, seed=args.seed)
@@ -161,15 +161,11 @@ def main(argv=None) -> dict:
     summary = {"best_acc": best["test_acc"], "best_epoch": best["epoch"], "last_acc": last["test_acc"],
                "last_epoch": last["epoch"], "wall_seconds": time.perf_counter() - t0, "args": vars(args)}
     for name, obj in (("grad_norms.json", {"every": args.grad_every, "rows": opt.rows}), ("summary.json", summary)):
-        with open(os.path.join(args.out, name), "w", encoding="utf-8") as f:
-            json.dump(obj, f, indent=1)
+        atomic_write_text(os.path.join(args.out, name), json.dumps(obj, indent=1))
     print(f"best test acc {best['test_acc']:.2%} (epoch {best['epoch']}), last {last['test_acc']:.2%}; "
           f"outputs in {args.out}/")
     return dict(summary, history=hist.rows, grad_norms=opt.rows)
 
 
 if __name__ == "__main__":
-    try:
-        main(sys.argv[1:])
-    except (FileNotFoundError, minidl.errors.DataError, minidl.errors.TrainingDiverged) as e:
-        sys.exit(f"error: {e}")
+    sys.exit(run(main, sys.argv[1:]))  # a user error (no data, a damaged checkpoint, a diverged run): one line

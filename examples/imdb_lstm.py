@@ -33,7 +33,7 @@ import time
 
 import minidl
 from minidl import distributed, nn, optim
-from minidl.cli import load_or_explain, run
+from minidl.cli import load_or_explain, quiet_other_ranks, run
 from minidl.data.batching import BatchLoader
 from minidl.data.imdb import IMDB_URL, load_imdb
 from minidl.fileio import atomic_write_text
@@ -104,10 +104,8 @@ def load_data(args):
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    dist = distributed.init(device=args.device)  # under `mpiexec -n p`: one of p ranks, else one process
-    if not dist.is_root:
-        sys.stdout = open(os.devnull, "w")  # rank 0 alone prints
-    print(f"world size {dist.world_size}")
+    # under `mpiexec -n p`: one of p ranks, else one process
+    dist = quiet_other_ranks(distributed.init(device=args.device))
     t_start = time.perf_counter()
     minidl.manual_seed(args.seed)
     data = load_data(args)

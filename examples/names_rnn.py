@@ -68,7 +68,7 @@ import numpy as np
 
 import minidl
 from minidl import distributed, nn, optim
-from minidl.cli import load_or_explain, run
+from minidl.cli import load_or_explain, quiet_other_ranks, run
 from minidl.data.batching import Batch, BatchLoader
 from minidl.data.names import NAMES_URL, NamesSplit, load_names
 from minidl.fileio import atomic_write_text
@@ -314,10 +314,7 @@ def main(argv=None) -> dict:
     # under `mpiexec -n p`: one of p ranks, each taking its share of every batch (with the
     # tutorial's one name per step only rank 0's share is non-empty: use --protocol heldout
     # --batch-size N to spread the work); without a launcher: one process, as before
-    dist = distributed.init(device=args.device)
-    if not dist.is_root:
-        sys.stdout = open(os.devnull, "w")  # rank 0 alone prints
-    print(f"world size {dist.world_size}")
+    dist = quiet_other_ranks(distributed.init(device=args.device))
     t_start = time.perf_counter()
     minidl.manual_seed(args.seed)
     train, test, languages = prepare_data(args)

@@ -10,6 +10,7 @@ exception is a bug and keeps its traceback.
 from __future__ import annotations
 
 import http.client
+import os
 import re
 import sys
 import urllib.error
@@ -17,7 +18,7 @@ import urllib.error
 from .data.locate import default_cache_dir
 from .errors import CheckpointError, DataError, TrainingDiverged
 
-__all__ = ["USER_ERRORS", "run", "load_or_explain"]
+__all__ = ["USER_ERRORS", "run", "load_or_explain", "quiet_other_ranks"]
 
 # DataError covers a wrong checksum, an unsafe archive and an incomplete data set
 USER_ERRORS = (TrainingDiverged, DataError, CheckpointError, FileNotFoundError)
@@ -58,3 +59,13 @@ def load_or_explain(load, *, download: bool, given_path, what: str, url: str, of
         raise DataError(f"could not download {what} from {url} ({reason}). Offline: fetch it on a machine with "
                         f"internet and {offline.format(cache=default_cache_dir())}; --no-download never tries "
                         "the network") from e
+
+
+def quiet_other_ranks(dist):
+    """The examples' convention under ``mpiexec -n p`` for the handle of
+    :func:`minidl.distributed.init`: rank 0 alone prints (the other ranks' stdout goes to the
+    null device), and it says the world size once. Returns ``dist``."""
+    if not dist.is_root:
+        sys.stdout = open(os.devnull, "w")
+    print(f"world size {dist.world_size}")
+    return dist

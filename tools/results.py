@@ -193,9 +193,9 @@ def import_run(run_dir: Path, name: str | None = None, root: Path | None = None)
         "source_note": f"queue run {run_dir}", "command": command, "commit": meta.get("commit"),
         "dirty": meta.get("dirty"), "seed": seed if seed is not None else _flag(command, ("--seed",)),
         "ranks": _flag(command, ("-n", "-np")) if "mpiexec" in command or "mpirun" in command else 1,
-        # the script's own wall time where it wrote one (the queue samples its process every 30 s)
         "start": meta.get("start"), "end": meta.get("end"),
-        # (a resumed run: the sum of its epochs' seconds over both processes, see "resumed")
+        # the script's own wall time where it wrote one (the queue samples its process every 30 s);
+        # a resumed run: the queue's, the sum of its epochs' seconds over both processes (see "resumed")
         "wall_seconds": meta.get("wall_seconds") if meta.get("resumed")
         else summary.get("wall_seconds") or meta.get("wall_seconds"),
         "queue_wall_seconds": meta.get("wall_seconds"),
@@ -382,11 +382,10 @@ def imdb_table(records: dict, keys: list, with_loss: bool = False) -> str:
         for i in range(max(len(mine), len(twin))):
             m = mine[i][1] if i < len(mine) else None
             t = twin[i][1] if i < len(twin) else None
-            cells = [e.label if i == 0 else "", pct(e.report_acc) if i == 0 else "", str(i),
-                     acc_epoch(m.last(e.epochs)) if m else ("—" if i >= len(mine) else NOT_RUN),
-                     acc_epoch(m.best(e.epochs)) if m else ("—" if i >= len(mine) else NOT_RUN),
-                     acc_epoch(t.last(e.epochs)) if t else ("—" if i >= len(twin) else NOT_RUN),
-                     acc_epoch(t.best(e.epochs)) if t else ("—" if i >= len(twin) else NOT_RUN)]
+            cells = [e.label if i == 0 else "", pct(e.report_acc) if i == 0 else "", str(i)]
+            for rec, planned in ((m, i < len(mine)), (t, i < len(twin))):  # "—": a seed with no planned run
+                cells += [acc_epoch(rec.last(e.epochs)), acc_epoch(rec.best(e.epochs))] if rec else \
+                    [NOT_RUN if planned else "—"] * 2
             if with_loss:
                 last = m.last(e.epochs) if m else None
                 cells.append(fmt(last.get("test_loss"), "f4") if last and last.get("test_loss") is not None else "—")
@@ -498,25 +497,18 @@ def own_lstm_time_table(records: dict) -> str:
              ("names, report C (tutorial, 100,000 steps)", "C-lstm-tutorial-s0", "C-mylstm-tutorial-s0", None)]
     for what, fused_name, loop_name, epochs in pairs:
         fused, loop = records.get(fused_name), records.get(loop_name)
-        cells = []
+        cells, seconds = [], []
         for rec in (fused, loop):
             if rec is None:
                 cells += [NOT_RUN, "—"]
                 continue
-            if epochs:
-                sec = statistics.median(r["train_seconds"] for r in rec.rows(epochs))
-                cells.append(f"{sec:.1f} s per epoch")
-            else:
-                cells.append(f"{rec.meta['summary']['train_seconds']:.0f} s in all")
-            cells.append(fmt(rec.meta.get("load", {}).get("mean"), "f1"))
-        if fused and loop:
-            f = statistics.median(r["train_seconds"] for r in fused.rows(epochs)) if epochs else \
-                fused.meta["summary"]["train_seconds"]
-            g = statistics.median(r["train_seconds"] for r in loop.rows(epochs)) if epochs else \
-                loop.meta["summary"]["train_seconds"]
-            ratio = f"{g / f:.2f}×"
-        else:
-            ratio = "—"
+            # median seconds per epoch, or the whole run's training seconds
+            sec = statistics.median(r["train_seconds"] for r in rec.rows(epochs)) if epochs else \
+                rec.meta["summary"]["train_seconds"]
+            seconds.append(sec)
+            cells += [f"{sec:.1f} s per epoch" if epochs else f"{sec:.0f} s in all",
+                      fmt(rec.meta.get("load", {}).get("mean"), "f1")]
+        ratio = f"{seconds[1] / seconds[0]:.2f}×" if len(seconds) == 2 else "—"
         rows.append([what] + cells + [ratio, ", ".join(mark(r) for r in (fused, loop) if r)])
     return table(["training", "fused LSTM", "load (mean)", "own LSTM (cell loop)", "load (mean)", "own / fused",
                   "records"], rows, "lrrrrrl")
@@ -613,12 +605,13 @@ def cifar_verdict(records: dict, res_name: str, plain_name: str) -> str:
     a, b = records.get(res_name), records.get(plain_name)
     if a is None or b is None:
         return f"*(The comparison is written once both `{res_name}` and `{plain_name}` are recorded.)*"
-    pairs = [(ra["test_acc"], rb["test_acc"]) for ra, rb in zip(a.rows(), b.rows())]
+    epochs = list(zip(a.rows(), b.rows()))
+    pairs = [(ra["test_acc"], rb["test_acc"]) for ra, rb in epochs]
+    losses = [(ra["train_loss"], rb["train_loss"]) for ra, rb in epochs]
     ahead = sum(x > y for x, y in pairs)
     gap = 100 * (pairs[-1][0] - pairs[-1][1])
     when = "at every epoch" if ahead == len(pairs) else f"at {ahead} of {len(pairs)} epochs"
     who = "ResNet-20 is ahead of Plain-20" if ahead else "ResNet-20 is not ahead of Plain-20"
-    losses = [(ra["train_loss"], rb["train_loss"]) for ra, rb in zip(a.rows(), b.rows())]
     lower = sum(x < y for x, y in losses)
     fit = "at every epoch" if lower == len(losses) else f"at {lower} of {len(losses)} epochs"
     return (f"{who} {when} in test accuracy; at epoch {len(pairs)} the gap is {gap:+.1f} points "
