@@ -1,8 +1,8 @@
-"""The results page and the README's results section are generated from the run records
-under results/ (tools/results.py): they must match what the records render now, every
-record must say where it came from, and the rendered numbers must be the records'."""
+"""The results page, the reports page and the README's results section are generated from
+the run records under results/ (python -m tools.results): they must match what the records
+render now, every record must say where it came from, and the rendered numbers must be the
+records'. tests/test_results_records.py: a bad record is refused."""
 
-import importlib.util
 import json
 import re
 import sys
@@ -11,33 +11,37 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("results_tool", ROOT / "tools" / "results.py")
-R = importlib.util.module_from_spec(spec)
-sys.modules[spec.name] = R  # dataclasses look their module up while the file runs
-spec.loader.exec_module(R)
+sys.path.insert(0, str(ROOT))
+from tools.results import experiments, figures, importer, pages, provenance, tables  # noqa: E402
+from tools.results import records as store  # noqa: E402
+from tools.results.__main__ import main  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def records():
-    return R.load_records()
+    return store.load_records()
 
 
 def test_page_and_readme_are_what_the_records_render(records):
     """Fails when a number on the page (or in the README) disagrees with its record, i.e. when
-    someone edits a number by hand or a record changes without `tools/results.py render`."""
-    assert R.stale(records) == [], "run: python tools/results.py render"
+    someone edits a number by hand or a record changes without `python -m tools.results render`."""
+    assert pages.stale(records) == [], "run: python -m tools.results render"
 
 
 def test_a_hand_edited_number_is_caught(records, tmp_path):
     page = tmp_path / "results.md"
     readme = tmp_path / "README.md"
-    text = R.PAGE.read_text(encoding="utf-8")
+    text = pages.PAGE.read_text(encoding="utf-8")
     first = re.search(r"\d+\.\d\d%", text)
     assert first, "the page shows no percentage at all"
     edited = text[: first.start()] + "99.99%" + text[first.end():]
     page.write_text(edited, encoding="utf-8")
-    readme.write_text(R.README.read_text(encoding="utf-8"), encoding="utf-8")
-    assert R.stale(records, page, readme) == ["results.md"]
+    readme.write_text(pages.README.read_text(encoding="utf-8"), encoding="utf-8")
+    reports = tmp_path / "reports.md"
+    reports.write_text(pages.REPORTS.read_text(encoding="utf-8"), encoding="utf-8")
+    assert pages.stale(records, page, readme, reports) == ["results.md"]
+    reports.write_text(reports.read_text(encoding="utf-8").replace("reproduced", "differs", 1), encoding="utf-8")
+    assert pages.stale(records, page, readme, reports) == ["results.md", "reports.md"]
 
 
 def test_every_record_says_where_it_came_from(records):
@@ -47,8 +51,9 @@ def test_every_record_says_where_it_came_from(records):
         assert m["name"] == name and m["command"] and m["start"] and m["threads"], name
         assert m["source"] in ("queue", "transcribed") and m["library"], name
         if m["source"] == "queue":
-            for key in ("commit", "wall_seconds", "seed", "host", "cpu", "cores", "summary"):
+            for key in ("commit", "wall_seconds", "seed", "summary"):
                 assert m.get(key) is not None, (name, key)
+            assert m["machine"]["cpu"] and m["machine"]["cores"] and m["machine"]["blas"], name
             assert m["load"]["mean"] is not None and rec.history, name
             assert all("epoch" in row for row in rec.history), name
         else:
@@ -57,12 +62,23 @@ def test_every_record_says_where_it_came_from(records):
 
 
 def test_the_figures_the_pages_show_exist():
-    for path, base in ((R.PAGE, R.PAGE.parent), (R.README, R.ROOT)):
+    for path, base in ((pages.PAGE, pages.PAGE.parent), (pages.README, store.ROOT)):
         for target in re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", path.read_text(encoding="utf-8")):
             assert (base / target).is_file(), f"{path.name} shows {target}, which does not exist"
 
 
 # ---------------------------------------------------------------------- the rendering itself
+def record(name, **fields):
+    """A complete record.json (a queue run unless ``source`` says otherwise), ``fields`` on top."""
+    rec = {"name": name, "kind": "train", "library": "minidl", "source": "queue", "source_note": "a test",
+           "command": "python examples/names_rnn.py --seed 0", "commit": "abc123", "seed": 0,
+           "start": "2026-11-28T05:00:00Z", "wall_seconds": 10.0, "threads": "1",
+           "machine": {"cpu": "AMD EPYC", "cores": 2, "blas": "OpenBLAS 0.3.31", "python": "3.11.7"},
+           "load": {"mean": 1.0, "max": 1.0}, "summary": {}}
+    rec.update(fields)
+    return rec
+
+
 def history(accs, per_class=False):
     rows = []
     for i, a in enumerate(accs, 1):
@@ -100,9 +116,9 @@ ACCS = [0.70, 0.80, 0.86, 0.85, 0.87, 0.84, 0.83, 0.82, 0.81, 0.845, 0.90, 0.88,
 
 def test_import_makes_a_complete_record(tmp_path):
     runs, res = tmp_path / "runs", tmp_path / "results"
-    R.import_run(fake_run(runs, "D-lstm-s0", ACCS), root=res)
-    R.import_run(fake_run(runs, "torch-D-lstm-s0", ACCS, torch=True), root=res)
-    recs = R.load_records(res)
+    importer.import_run(fake_run(runs, "D-lstm-s0", ACCS), root=res)
+    importer.import_run(fake_run(runs, "torch-D-lstm-s0", ACCS, torch=True), root=res)
+    recs = store.load_records(res)
     m, t = recs["D-lstm-s0"].meta, recs["torch-D-lstm-s0"].meta
     assert m["library"] == "minidl" and t["library"] == "pytorch" and m["source"] == "queue"
     assert m["threads"] == "1" and t["threads"] == "1" and m["seed"] == 0 and m["commit"] == "abc123"
@@ -113,71 +129,70 @@ def test_import_makes_a_complete_record(tmp_path):
     meta = json.loads((paused / "meta.json").read_text())
     stop = [{"from": "2026-11-28T05:39:28Z", "to": "2026-11-28T06:04:52Z", "seconds": 1524}]
     (paused / "meta.json").write_text(json.dumps(dict(meta, paused=stop)))
-    R.import_run(paused, root=res)
-    assert "(of which 1,524 s stopped)" in R._wall(R.load_records(res)["paused"].meta)
+    importer.import_run(paused, root=res)
+    assert "(of which 1,524 s stopped)" in provenance.wall(store.load_records(res)["paused"].meta)
 
     resumed = queue_run(runs, "resumed", history(ACCS), "python examples/imdb_lstm.py --seed 0 --resume")
     meta = json.loads((resumed / "meta.json").read_text())  # its summary.json has no wall time
     (resumed / "out" / "summary.json").write_text(json.dumps({"wall_seconds": 600.0, "best_acc": 0.8}))
     (resumed / "meta.json").write_text(json.dumps(dict(meta, wall_seconds=5000.0, resumed={"after_epoch": 10})))
-    R.import_run(resumed, root=res)
-    rec = R.load_records(res)["resumed"].meta  # both processes' time, not the second one's
-    assert rec["wall_seconds"] == 5000.0 and "resumed after epoch 10" in R._wall(rec)
+    importer.import_run(resumed, root=res)
+    rec = store.load_records(res)["resumed"].meta  # both processes' time, not the second one's
+    assert rec["wall_seconds"] == 5000.0 and "resumed after epoch 10" in provenance.wall(rec)
 
     unfinished = runs / "unfinished"
     (unfinished / "out").mkdir(parents=True)
     with pytest.raises(SystemExit, match="not finished"):
-        R.import_run(unfinished, root=res)
+        importer.import_run(unfinished, root=res)
     failed = fake_run(runs, "failed", ACCS)
     meta = json.loads((failed / "meta.json").read_text())
     (failed / "meta.json").write_text(json.dumps(dict(meta, returncode=1)))
     with pytest.raises(SystemExit, match="failed"):
-        R.import_run(failed, root=res)
+        importer.import_run(failed, root=res)
 
 
 def test_tables_show_the_records_numbers(tmp_path):
     runs, res = tmp_path / "runs", tmp_path / "results"
-    R.import_run(fake_run(runs, "D-lstm-s0", ACCS), root=res)
-    R.import_run(fake_run(runs, "torch-D-lstm-s0", [a - 0.01 for a in ACCS], torch=True), root=res)
-    recs = R.load_records(res)
+    importer.import_run(fake_run(runs, "D-lstm-s0", ACCS), root=res)
+    importer.import_run(fake_run(runs, "torch-D-lstm-s0", [a - 0.01 for a in ACCS], torch=True), root=res)
+    recs = store.load_records(res)
 
-    b = R.imdb_table(recs, ["B-lstm"])  # report B reads the first 10 epochs of report D's run
+    b = tables.imdb_table(recs, ["B-lstm"])  # report B reads the first 10 epochs of report D's run
     row = next(line for line in b.splitlines() if "`D-lstm-s0`" in line)
     best10 = max(range(10), key=lambda i: ACCS[i])
     assert f"{100 * ACCS[9]:.2f}% (10)" in row  # last of the 10 epochs
     assert f"{100 * ACCS[best10]:.2f}% ({best10 + 1})" in row  # best of the 10, not of the 15 (epoch 11)
     assert f"{100 * (ACCS[9] - 0.01):.2f}% (10)" in row
 
-    d = R.d_table(recs)  # report D: the whole 15 epochs, per class
+    d = tables.d_table(recs)  # report D: the whole 15 epochs, per class
     minidl_last = next(line for line in d.splitlines() if "minidl, last epoch" in line and "D-lstm" in line)
     assert "70.00%" in minidl_last and "60.00%" in minidl_last and f"{100 * ACCS[-1]:.2f}%" in minidl_last
     twin_best = next(line for line in d.splitlines() if "PyTorch, best epoch" in line)
     assert f"{100 * (0.90 - 0.01 + 0.02):.2f}%" in twin_best and "| 11 |" in twin_best
 
-    text = R.fill("{{value:D-lstm-s0:best.test_acc@10:pct}} at {{value:D-lstm-s0:best.epoch@10:int}}; "
+    text = pages.fill("{{value:D-lstm-s0:best.test_acc@10:pct}} at {{value:D-lstm-s0:best.epoch@10:int}}; "
                   "{{value:D-lstm-s0:last.test_acc:pct}}; {{value:missing:x:pct}}", recs, "", False)
     assert text == f"{100 * ACCS[best10]:.2f}% at {best10 + 1}; {100 * ACCS[-1]:.2f}%; (not yet recorded)"
 
     # a number below the report's is said so, with the best epoch and the twin's beside it
-    short = R.shortfalls(recs, "B")
+    short = tables.shortfalls(recs, "B")
     assert f"- LSTM, seed 0: {100 * ACCS[9]:.2f}% at the last epoch (10) against the report's 86.00%" in short
     assert f"the PyTorch twin: {100 * (ACCS[9] - 0.01):.2f}%" in short
-    assert R.shortfalls(recs, "A") == "*No minidl run of report A is recorded yet.*"
+    assert tables.shortfalls(recs, "A") == "*No minidl run of report A is recorded yet.*"
 
     # a changed history changes what is rendered
-    before = R.imdb_table(recs, ["B-lstm"])
+    before = tables.imdb_table(recs, ["B-lstm"])
     recs["D-lstm-s0"].history[9]["test_acc"] = 0.5
-    assert R.imdb_table(recs, ["B-lstm"]) != before and "50.00% (10)" in R.imdb_table(recs, ["B-lstm"])
+    assert tables.imdb_table(recs, ["B-lstm"]) != before and "50.00% (10)" in tables.imdb_table(recs, ["B-lstm"])
 
 
 def test_names_tables_show_the_summaries(tmp_path):
     res = tmp_path / "results"
     for name, lib in (("C-lstm-tutorial-s0", "minidl"), ("torch-C-lstm-tutorial-s0", "pytorch")):
         last = {"acc": 0.7391, "balanced_acc": 0.8082, "sampled_acc": 0.8025, "n": 20074}
-        R.write_json(res / name / "record.json", {"name": name, "library": lib, "source": "queue",
-                                                  "summary": {"last": last}})
-        R.write_json(res / name / "history.json", [{"epoch": 1, "step": 1000, "train_loss": 2.0, "train_acc": 0.3}])
-    table = R.c_tutorial_table(R.load_records(res))
+        store.write_json(res / name / "record.json", record(name, library=lib, summary={"last": last}))
+        store.write_json(res / name / "history.json", [{"epoch": 1, "step": 1000, "train_loss": 2.0, "train_acc": 0.3}])
+    table = tables.c_tutorial_table(store.load_records(res))
     row = next(line for line in table.splitlines() if "`C-lstm-tutorial-s0`" in line)
     assert row.count("80.25%") == 2 and row.count("80.82%") == 2 and row.count("73.91%") == 2
 
@@ -222,61 +237,62 @@ def e_text_records(res, runs, lstm8_accs):
     trained = [0.70, 0.80, 0.84, 0.86, 0.85]
     for model, layers, accs, ratio in (("bilstm2", 2, trained, 0.5), ("lstm4", 4, [a - 0.01 for a in trained], 0.1),
                                        ("lstm8", 8, lstm8_accs, 1e-4), ("reslstm8", 8, trained, 0.8)):
-        R.import_run(queue_run(runs, f"E-{model}-h64-s0", history(accs), DEEP.format(model),
+        importer.import_run(queue_run(runs, f"E-{model}-h64-s0", history(accs), DEEP.format(model),
                                grad_norms=grad_rows(layers, ratio)), root=res)
-    return R.load_records(res)
+    return store.load_records(res)
 
 
 def test_import_of_cifar_deep_and_mpi_runs(tmp_path):
     runs, res = tmp_path / "runs", tmp_path / "results"
     # the CIFAR example writes no summary.json: it is read from the history, the seed from the command
-    cifar = R.import_run(queue_run(runs, "E-resnet20-s0", history([0.4, 0.6, 0.55]),
+    cifar = importer.import_run(queue_run(runs, "E-resnet20-s0", history([0.4, 0.6, 0.55]),
                                    "python examples/cifar10_resnet.py --model resnet20 --epochs 3 --seed 7",
                                    summary=False), root=res)
     s = cifar.meta["summary"]
     assert (s["best_acc"], s["best_epoch"], s["last_acc"], s["last_epoch"]) == (0.6, 2, 0.55, 3)
     assert "derived" in s and cifar.meta["seed"] == 7 and cifar.meta["ranks"] == 1
     # report E's text runs bring their per-layer gradient norms along
-    R.import_run(queue_run(runs, "E-lstm8-h64-s0", history([0.5, 0.5]), DEEP.format("lstm8"),
+    importer.import_run(queue_run(runs, "E-lstm8-h64-s0", history([0.5, 0.5]), DEEP.format("lstm8"),
                            grad_norms=grad_rows(8, 1e-3)), root=res)
     # mpiexec: two ranks, one BLAS thread each
-    R.import_run(queue_run(runs, "B-lstm-mpi2-s0", history(ACCS[:10]),
+    importer.import_run(queue_run(runs, "B-lstm-mpi2-s0", history(ACCS[:10]),
                            "mpiexec -n 2 python examples/imdb_lstm.py --seed 0 --progress off"), root=res)
-    recs = R.load_records(res)
+    recs = store.load_records(res)
     gn = recs["E-lstm8-h64-s0"].grad_norms
     assert gn["every"] == 20 and len(gn["rows"]) == 5 and len(gn["rows"][0]["norms"]) == 8
     assert recs["E-resnet20-s0"].grad_norms is None
     mpi = recs["B-lstm-mpi2-s0"].meta
-    assert mpi["ranks"] == 2 and mpi["threads"] == "1" and mpi["library"] == "minidl" and R._threads(mpi) == "2 × 1"
+    assert mpi["ranks"] == 2 and mpi["threads"] == "1" and mpi["library"] == "minidl"
+    assert provenance.threads(mpi) == "2 × 1"
 
 
 def test_report_b_seed_1_reads_report_d_runs_and_d_shows_seed_0(tmp_path):
     runs, res = tmp_path / "runs", tmp_path / "results"
-    R.write_json(res / "B-lstm-s1-2026-11-26" / "record.json",
-                 {"name": "B-lstm-s1-2026-11-26", "source": "transcribed", "library": "minidl",
-                  "transcribed": {"best_acc": 0.863, "best_epoch": 10, "last_acc": 0.863, "last_epoch": 10}})
-    recs = R.load_records(res)
-    row = next(line for line in R.imdb_table(recs, ["B-lstm"]).splitlines() if "B-lstm-s1-2026-11-26" in line)
+    store.write_json(res / "B-lstm-s1-2026-11-26" / "record.json", record(
+        "B-lstm-s1-2026-11-26", source="transcribed", source_note="transcribed from a test",
+        transcribed={"best_acc": 0.863, "best_epoch": 10, "last_acc": 0.863, "last_epoch": 10}))
+    recs = store.load_records(res)
+    row = next(line for line in tables.imdb_table(recs, ["B-lstm"]).splitlines() if "B-lstm-s1-2026-11-26" in line)
     assert "86.30% (10)" in row and "†" in row  # until D's seed 1 is recorded: the transcribed run
 
     accs1 = [a - 0.005 for a in ACCS]
-    R.import_run(queue_run(runs, "D-lstm-s1", history(accs1, per_class=True),
+    importer.import_run(queue_run(runs, "D-lstm-s1", history(accs1, per_class=True),
                            "python examples/imdb_lstm.py --epochs 15 --seed 1"), root=res)
-    R.import_run(queue_run(runs, "torch-D-lstm-s1", history(ACCS, per_class=True),
+    importer.import_run(queue_run(runs, "torch-D-lstm-s1", history(ACCS, per_class=True),
                            "python benchmarks/imdb_torch.py --epochs 15 --seed 1", torch=True), root=res)
-    recs = R.load_records(res)
-    assert [r.name for _, r in R.EXP["B-lstm"].pick(recs, "minidl")[1:]] == ["D-lstm-s1"]
-    row = next(line for line in R.imdb_table(recs, ["B-lstm"]).splitlines() if "`D-lstm-s1`" in line)
+    recs = store.load_records(res)
+    assert [r.name for _, r in experiments.EXP["B-lstm"].pick(recs, "minidl")[1:]] == ["D-lstm-s1"]
+    row = next(line for line in tables.imdb_table(recs, ["B-lstm"]).splitlines() if "`D-lstm-s1`" in line)
     best10 = max(range(10), key=lambda i: accs1[i])
     assert f"{100 * accs1[9]:.2f}% (10)" in row and f"{100 * accs1[best10]:.2f}% ({best10 + 1})" in row
     assert "`torch-D-lstm-s1`" in row and f"{100 * ACCS[9]:.2f}% (10)" in row and "2026-11-26" not in row
 
-    d = R.d_table(recs).splitlines()  # report D was run with seed 0 only: a seed-1 run is not its row
+    d = tables.d_table(recs).splitlines()  # report D was run with seed 0 only: a seed-1 run is not its row
     assert not any("`D-lstm-s1`" in line for line in d)
     assert any("minidl, last epoch | 0 | not run" in line for line in d)  # seed 0 not recorded here
-    R.import_run(queue_run(runs, "D-lstm-s0", history(ACCS, per_class=True),
+    importer.import_run(queue_run(runs, "D-lstm-s0", history(ACCS, per_class=True),
                            "python examples/imdb_lstm.py --epochs 15 --seed 0"), root=res)
-    d = R.d_table(R.load_records(res)).splitlines()
+    d = tables.d_table(store.load_records(res)).splitlines()
     seed0_last = next(line for line in d if "minidl, last epoch | 0 |" in line)
     assert f"{100 * ACCS[-1]:.2f}%" in seed0_last and "| 15 |" in seed0_last and "`D-lstm-s0`" in seed0_last
 
@@ -284,27 +300,27 @@ def test_report_b_seed_1_reads_report_d_runs_and_d_shows_seed_0(tmp_path):
 def test_report_e_text_section(tmp_path):
     runs, res = tmp_path / "runs", tmp_path / "results"
     recs = e_text_records(res, runs, [0.50, 0.51, 0.50, 0.52, 0.50])
-    table = R.e_text_table(recs).splitlines()
+    table = tables.e_text_table(recs).splitlines()
     lstm8 = next(line for line in table if line.startswith("| LSTM-8 "))
     assert "does not train" in lstm8 and "52.00% (4)" in lstm8 and "50.00% (5)" in lstm8 and "**no**" in lstm8
     assert "| 0.0001 |" in lstm8  # the bottom/top gradient-norm ratio, from grad_norms.json
     lstm4 = next(line for line in table if line.startswith("| LSTM-4 "))
     assert "≈ 88%" in lstm4 and "85.00% (4)" in lstm4 and "| yes |" in lstm4 and "| 0.1 |" in lstm4
-    verdict = R.e_text_verdict(recs)
+    verdict = tables.e_text_verdict(recs)
     assert "LSTM-8 does not train (best 52.00% (4))" in verdict and "is reproduced" in verdict
-    short = R.shortfalls(recs, "E")  # 85% at the last epoch is below report E's ≈ 88%; LSTM-8 has no number
+    short = tables.shortfalls(recs, "E")  # 85% at the last epoch is below report E's ≈ 88%; LSTM-8 has no number
     assert "- BiLSTM-2, seed 0: 85.00% at the last epoch (5) against the report's ≈ 88%" in short
     assert "LSTM-8, seed 0" not in short.replace("residual LSTM-8, seed 0", "")
-    readme = R.readme_table(recs)
+    readme = tables.readme_table(recs)
     assert "| E | LSTM-8 (hidden 64, CPU scale) | does not train | 50.00% (5) / 52.00% (4) | — |" in readme
 
     # a different outcome is said as it is
     recs["E-lstm8-h64-s0"].history[-1]["test_acc"] = 0.83
-    assert "is **not** reproduced" in R.e_text_verdict(recs) and "LSTM-8 trains (best 83.00% (5))" in \
-        R.e_text_verdict(recs)
+    assert "is **not** reproduced" in tables.e_text_verdict(recs) and "LSTM-8 trains (best 83.00% (5))" in \
+        tables.e_text_verdict(recs)
     del recs["E-reslstm8-h64-s0"]
-    assert "Not run: residual LSTM-8." in R.e_text_verdict(recs)
-    assert "| residual LSTM-8 | ≈ 88% | 0 | not run |" in R.e_text_table(recs)
+    assert "Not run: residual LSTM-8." in tables.e_text_verdict(recs)
+    assert "| residual LSTM-8 | ≈ 88% | 0 | not run |" in tables.e_text_table(recs)
 
 
 def test_report_e_figures_are_drawn_from_the_records_there_are(tmp_path):
@@ -312,48 +328,49 @@ def test_report_e_figures_are_drawn_from_the_records_there_are(tmp_path):
     recs = e_text_records(res, runs, [0.5, 0.5, 0.5, 0.5, 0.5])
     del recs["E-bilstm2-h64-s0"]
     for name in ("E-gradnorms", "E-text-acc"):
-        file, caption, needs, draw, mode = R.FIGURES[name]
+        file, caption, needs, draw, mode = figures.FIGURES[name]
         out = draw(recs, tmp_path / file)
         assert out.stat().st_size > 10_000 and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-        md = R.figure(recs, name, "figures/results/", draw=False)
+        md = figures.figure(recs, name, "figures/results/", draw=False)
         assert md.startswith(f"![{caption}](figures/results/{file})") and "`E-bilstm2-h64-s0`" in md
-    assert R.figure({}, "E-gradnorms", "", draw=False).startswith("*(The figure")
-    R.import_run(queue_run(runs, "E-plain20-s0", history([0.3, 0.4]), "python examples/cifar10_resnet.py --seed 0",
+    assert figures.figure({}, "E-gradnorms", "", draw=False).startswith("*(The figure")
+    importer.import_run(queue_run(runs, "E-plain20-s0", history([0.3, 0.4]),
+                                  "python examples/cifar10_resnet.py --seed 0",
                            summary=False), root=res)
-    recs = R.load_records(res)
-    out = R.FIGURES["E-cifar50k"][3](recs, tmp_path / "cifar.png")
+    recs = store.load_records(res)
+    out = figures.FIGURES["E-cifar50k"][3](recs, tmp_path / "cifar.png")
     assert out.stat().st_size > 10_000
 
 
 def test_report_e_cifar_tables(tmp_path):
     runs, res = tmp_path / "runs", tmp_path / "results"
     cmd = "python examples/cifar10_resnet.py --model {} --epochs 3 --seed 0"
-    R.import_run(queue_run(runs, "E-resnet20-s0", history([0.45, 0.62, 0.68]), cmd.format("resnet20"),
+    importer.import_run(queue_run(runs, "E-resnet20-s0", history([0.45, 0.62, 0.68]), cmd.format("resnet20"),
                            summary=False), root=res)
-    recs = R.load_records(res)
-    table = R.cifar_table(recs, "E-resnet20-s0", "E-plain20-s0", digits=2)
+    recs = store.load_records(res)
+    table = tables.cifar_table(recs, "E-resnet20-s0", "E-plain20-s0", digits=2)
     assert "| 2 | 0.500 | 62.00% | not run | not run |" in table and "`E-plain20-s0` (not run)" in table
-    assert "once both" in R.cifar_verdict(recs, "E-resnet20-s0", "E-plain20-s0")
-    R.import_run(queue_run(runs, "E-plain20-s0", history([0.35, 0.63, 0.55]), cmd.format("plain20"),
+    assert "once both" in tables.cifar_verdict(recs, "E-resnet20-s0", "E-plain20-s0")
+    importer.import_run(queue_run(runs, "E-plain20-s0", history([0.35, 0.63, 0.55]), cmd.format("plain20"),
                            summary=False), root=res)
-    recs = R.load_records(res)
-    verdict = R.cifar_verdict(recs, "E-resnet20-s0", "E-plain20-s0")
+    recs = store.load_records(res)
+    verdict = tables.cifar_verdict(recs, "E-resnet20-s0", "E-plain20-s0")
     assert verdict.startswith("ResNet-20 is ahead of Plain-20 at 2 of 3 epochs")
     assert "at epoch 3 the gap is +13.0 points (68.0% against 55.0%)" in verdict
     assert "training loss is lower at 0 of 3 epochs (epoch 3: 0.333 against 0.333)" in verdict  # equal losses
-    readme = R.readme_table(recs)
+    readme = tables.readme_table(recs)
     assert "| E | Plain-20 (50,000 images, 5 epochs) | converges very slowly | 55.00% (3) / 63.00% (2) | — |" in readme
 
 
 def test_mpi_row_beside_one_process(tmp_path):
     runs, res = tmp_path / "runs", tmp_path / "results"
-    R.import_run(fake_run(runs, "D-lstm-s0", ACCS), root=res)
-    recs = R.load_records(res)
-    assert "| 2 MPI ranks | — | not run | not run |" in R.mpi_table(recs)
+    importer.import_run(fake_run(runs, "D-lstm-s0", ACCS), root=res)
+    recs = store.load_records(res)
+    assert "| 2 MPI ranks | — | not run | not run |" in tables.mpi_table(recs)
     mpi_accs = [a + 0.004 for a in ACCS[:10]]
-    R.import_run(queue_run(runs, "B-lstm-mpi2-s0", history(mpi_accs),
+    importer.import_run(queue_run(runs, "B-lstm-mpi2-s0", history(mpi_accs),
                            "mpiexec -n 2 python examples/imdb_lstm.py --seed 0"), root=res)
-    table = R.mpi_table(R.load_records(res))
+    table = tables.mpi_table(store.load_records(res))
     one = next(line for line in table.splitlines() if line.startswith("| one process"))
     two = next(line for line in table.splitlines() if line.startswith("| 2 MPI ranks"))
     assert f"{100 * ACCS[9]:.2f}% (10)" in one and "| 1 × 1 |" in one
@@ -364,24 +381,24 @@ def test_mpi_row_beside_one_process(tmp_path):
 
 def test_import_skip_unfinished_imports_the_finished_and_names_the_rest(tmp_path, monkeypatch, capsys):
     runs, res = tmp_path / "runs", tmp_path / "results"
-    monkeypatch.setattr(R, "RESULTS", res)
+    monkeypatch.setattr(importer, "RESULTS", res)
     done = queue_run(runs, "E-resnet20-s0", history([0.4, 0.5]), "python examples/cifar10_resnet.py --seed 0",
                      summary=False)
     running = runs / "E-plain20-s0"
     (running / "out").mkdir(parents=True)
     with pytest.raises(SystemExit, match="not finished"):  # without the flag an unfinished run stops the import
-        R.main(["import", str(running), str(done)])
+        main(["import", str(running), str(done)])
     assert not res.exists()
-    assert R.main(["import", "--skip-unfinished", str(running), str(done)]) == 0
+    assert main(["import", "--skip-unfinished", str(running), str(done)]) == 0
     out = capsys.readouterr().out
     assert f"skipped {running}: no meta.json" in out and "1 run(s) skipped" in out
-    assert list(R.load_records(res)) == ["E-resnet20-s0"]
+    assert list(store.load_records(res)) == ["E-resnet20-s0"]
 
 
 def test_recorded_rerun_of_report_b_lstm_repeats_report_d_run():
     """The page says B-lstm-s0 repeats D-lstm-s0's first 10 epochs exactly (one thread is
     deterministic): hold the committed records to it."""
-    recs = R.load_records(R.RESULTS)
+    recs = store.load_records(store.RESULTS)
     again, first = recs["B-lstm-s0"].rows(), recs["D-lstm-s0"].rows(10)
     assert [r["test_acc"] for r in again] == [r["test_acc"] for r in first]
     assert [r["train_loss"] for r in again] == [r["train_loss"] for r in first]
