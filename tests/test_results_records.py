@@ -164,3 +164,12 @@ def test_a_template_naming_an_unknown_field_is_refused():
     with pytest.raises(RecordError, match="FMT"):
         pages.fill("{{value:D-lstm-s0:summary.best_acc:percent}}", records, "", False, "a template")
     assert pages.fill("{{value:not-yet-run:summary.best_acc:pct}}", records, "", False) == pages.NOT_YET
+
+
+def test_the_generator_keeps_the_function_limit():
+    """CONTRIBUTING's 70-line limit (tests/test_code_limits.py measures minidl/) for tools/results too."""
+    from test_code_limits import FUNCTION_LIMIT, function_lengths
+
+    for path in sorted((ROOT / "tools" / "results").glob("*.py")):
+        for name, line, n in function_lengths(path.read_text(encoding="utf-8"), str(path)):
+            assert n <= FUNCTION_LIMIT, f"{path.relative_to(ROOT)}:{line} {name} has {n} lines of code"
