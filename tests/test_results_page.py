@@ -402,3 +402,54 @@ def test_recorded_rerun_of_report_b_lstm_repeats_report_d_run():
     again, first = recs["B-lstm-s0"].rows(), recs["D-lstm-s0"].rows(10)
     assert [r["test_acc"] for r in again] == [r["test_acc"] for r in first]
     assert [r["train_loss"] for r in again] == [r["train_loss"] for r in first]
+
+
+# ---------------------------------------------------------------------- issue 22 §8: the summary tables
+def test_summary_says_reproduced_or_why_it_differs(tmp_path):
+    from tools.results import summary
+
+    runs, res = tmp_path / "runs", tmp_path / "results"
+    importer.import_run(fake_run(runs, "D-lstm-s0", ACCS), root=res)
+    recs = store.load_records(res)
+    row = next(line for line in summary.summary_table(recs, "D").splitlines() if line.startswith("| LSTM "))
+    assert f"| 82.62% | {100 * ACCS[-1]:.2f}% | not run | reproduced (within one point) |" in row
+    recs["D-lstm-s0"].history[-1]["test_acc"] = 0.70
+    row = next(line for line in summary.summary_table(recs, "D").splitlines() if line.startswith("| LSTM "))
+    assert "differs because of a reason not yet found (-12.6 points)" in row
+    e = experiments.EXP["B-rnn"]  # a reason written in results/experiments.toml is said
+    importer.import_run(fake_run(runs, "B-rnn-s0", [0.6] * 10), root=res)
+    assert summary.outcome(e, store.load_records(res)).startswith(f"differs because {e.why}")
+
+
+def test_report_e_lstm8_outcome_follows_trains(tmp_path):
+    from tools.results import summary
+
+    recs = e_text_records(tmp_path / "results", tmp_path / "runs", [0.50, 0.51, 0.50, 0.52, 0.50])
+    assert summary.outcome(experiments.EXP["E-lstm8"], recs).startswith("reproduced: it does not train")
+    recs["E-lstm8-h64-s0"].history[-1]["test_acc"] = 0.83
+    assert summary.outcome(experiments.EXP["E-lstm8"], recs).startswith("differs because")
+
+
+def test_report_a_finding_in_words(tmp_path):
+    from tools.results import summary
+
+    runs, res = tmp_path / "runs", tmp_path / "results"
+    cmd = "python examples/imdb_lstm.py --seed 0"
+    importer.import_run(queue_run(runs, "A-lstm-s0", history(ACCS), cmd), root=res)
+    importer.import_run(queue_run(runs, "A-reslstm-s0", history([a - 0.02 for a in ACCS]), cmd), root=res)
+    recs = store.load_records(res)
+    assert "minidl's runs agree" in summary.report_a_finding(recs)
+    recs["A-reslstm-s0"].history[-1]["test_acc"] = ACCS[-1] + 0.03
+    assert "minidl's runs do **not** agree" in summary.report_a_finding(recs)
+
+
+def test_the_committed_pages_give_every_headline_outcome(records):
+    page, reports = pages.PAGE.read_text(encoding="utf-8"), pages.REPORTS.read_text(encoding="utf-8")
+    assert page.index("## Summary") < page.index("## Report A")  # the page opens with the summary
+    assert "reason not yet found" not in page and "reason not yet found" not in reports
+    for key in experiments.HEADLINE:
+        e = experiments.EXP[key]
+        assert f"| {e.label} |" in page, key
+    assert "## Appendix: every run" in page and "```bash\nMINIDL_DATA=path/to/data python" in page
+    for line in page.splitlines():  # commands live in code blocks, never in a table cell
+        assert not (line.startswith("|") and "python examples/" in line), line

@@ -93,6 +93,13 @@ def test_a_summary_epoch_outside_the_history_is_refused(copy):
     refused(copy, "record.json", "summary.best_epoch")
 
 
+def test_the_wrong_epochs_accuracy_is_refused(copy):
+    def shift(r):
+        r["summary"]["last_acc"] = r["summary"]["best_acc"]  # the best epoch's accuracy, called the last's
+    edit(copy, "record.json", shift)
+    assert "not the test accuracy of epoch 15" in refused(copy, "record.json", "summary.last_acc")
+
+
 def test_an_unknown_field_is_refused(copy):
     edit(copy, "record.json", lambda r: r.update(test_accuracy=0.9))
     refused(copy, "record.json", "test_accuracy")

@@ -11,7 +11,8 @@ field) when
   is not a number in [0, 1], or a time (``seconds``, ``*_seconds``, ``elapsed``) is not a
   number ≥ 0; JSON's NaN and Infinity are refused when the file is read;
 * the history's epochs are not 1, 2, ..., N (ascending, none missing), or the summary's
-  ``best_epoch``/``last_epoch`` lie outside them;
+  ``best_epoch``/``last_epoch`` lie outside them, or its ``best_acc``/``last_acc`` is not the
+  test accuracy of that epoch (the page would show the wrong epoch's accuracy);
 * any text holds an absolute path or a ``../`` path (the records describe the machine in
   ``machine`` and give commands as a user types them, from the repository root).
 """
@@ -100,11 +101,17 @@ def _check_history(where: Path, rows, summary: dict | None) -> None:
             refuse(where, f"[{i}].epoch", f"epochs must run 1, 2, ... without a gap: row {i + 1} says "
                                           f"{row.get('epoch')!r}")
         _check_value(where, f"[{i}]", "", row)
-    for key in ("best_epoch", "last_epoch"):
-        ep = (summary or {}).get(key)
-        if ep is not None and not (isinstance(ep, int) and 1 <= ep <= len(rows)):
-            refuse(where.with_name("record.json"), f"summary.{key}",
+    for which in ("best", "last"):
+        ep, acc = (summary or {}).get(f"{which}_epoch"), (summary or {}).get(f"{which}_acc")
+        if ep is None:
+            continue
+        if not (isinstance(ep, int) and 1 <= ep <= len(rows)):
+            refuse(where.with_name("record.json"), f"summary.{which}_epoch",
                    f"{ep!r} is not an epoch of the history (1 to {len(rows)})")
+        row_acc = rows[ep - 1].get("test_acc")
+        if acc is not None and row_acc is not None and acc != row_acc:
+            refuse(where.with_name("record.json"), f"summary.{which}_acc",
+                   f"{acc!r} is not the test accuracy of epoch {ep} in the history ({row_acc!r})")
 
 
 def check_record(rec: Record, folder: Path) -> None:
