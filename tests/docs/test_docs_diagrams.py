@@ -21,7 +21,7 @@ make_diagrams = importlib.util.module_from_spec(_spec)
 sys.modules["make_diagrams"] = make_diagrams
 _spec.loader.exec_module(make_diagrams)
 
-NOT_CHAPTERS = {"index.md", "results.md", "reports.md", "bibliography.md"}
+NOT_CHAPTERS = {"index.md", "results.md", "reports.md", "bibliography.md", "glossary.md"}
 IMAGE = re.compile(r"!\[[^\]]*\]\((?P<src>[^)\s]+)")
 
 
