@@ -26,6 +26,14 @@ direction ``v`` per tensor, two forwards instead of two per element, and asks
 ``|⟨a, v⟩ − n_v| ≤ atol + rtol · ‖a‖ · ‖v‖``: the scale is the largest value the projection
 could have, not the projected number itself, which can be arbitrarily close to zero.
 
+A check must be able to fail. A tensor whose true gradient is zero (or below the round-off
+floor) everywhere passes whatever backward returns for it: a deleted gradient, a wrong sign
+or a transpose all compare equal to zero. Such a tensor is reported as **not exercised**
+and the check does not pass, unless the caller names it in ``allow_zero`` (a gradient that
+is zero by construction, with the reason in the test). The rule: a tensor is exercised when
+its numeric gradient has an element above ``EXERCISED_FACTOR · atol``, i.e. when the check
+would catch that tensor's gradient being dropped (|0 − n| > atol + rtol·|n|).
+
 The report prints, per tensor, the relative error ``‖a − n‖ / (‖a‖ + ‖n‖)`` (about 1e-9
 for a correct float64 backward, 1e-2 or worse for a wrong one) and how much of the
 tolerance its worst element used.
@@ -53,7 +61,7 @@ __all__ = [
     "gradcheck", "gradcheck_pair", "GradcheckReport", "GradcheckError",
     "UNIT_ROUNDOFF", "DEFAULT_EPS", "DEFAULT_RTOL", "ROUNDOFF_SAFETY",
     "objective_scale", "default_atol", "numeric_gradient", "numeric_directional",
-    "compare_full", "compare_direction",
+    "compare_full", "compare_direction", "EXERCISED_FACTOR", "is_exercised",
 ]
 
 # --8<-- [start:tolerances]
@@ -61,6 +69,7 @@ UNIT_ROUNDOFF = 2.0**-53  # u: float64 rounds every operation to a relative erro
 DEFAULT_EPS = 1e-6  # step of the central difference: truncation ~ε², round-off ~u/ε
 DEFAULT_RTOL = 1e-6  # covers truncation (≈1e-12 relative) with 10⁶ to spare; a bug is 1e-4 or worse
 ROUNDOFF_SAFETY = 100.0  # evaluated outputs are off by a few u each, not one: room for that
+EXERCISED_FACTOR = 2.0  # a gradient this far above atol cannot compare equal to a dropped (zero) one
 
 
 def default_atol(scale: float, eps: float, safety: float = ROUNDOFF_SAFETY) -> float:
@@ -85,12 +94,17 @@ class GradcheckReport:
     ``errors[name]``: relative error ‖a − n‖ / (‖a‖ + ‖n‖) (direction mode: of the one
     projected number); ``max_abs[name]``: the largest |a − n|; ``used[name]``: the largest
     |a − n| / (atol + rtol·scale) over the tensor's elements, the fraction of the tolerance
-    used. ``ok`` is True when every ``used`` is at most 1.
+    used. ``unexercised``: the tensors whose numeric gradient never rose above the round-off
+    floor (the check could not have failed for them); ``allowed_zero``: those of them the
+    caller declared zero by construction. ``ok`` is True when every ``used`` is at most 1
+    and every unexercised tensor is allowed.
     """
 
     errors: dict = field(default_factory=dict)
     max_abs: dict = field(default_factory=dict)
     used: dict = field(default_factory=dict)
+    unexercised: list = field(default_factory=list)
+    allowed_zero: list = field(default_factory=list)
     rtol: float = DEFAULT_RTOL
     atol: float = 0.0
     eps: float = DEFAULT_EPS
@@ -105,7 +119,13 @@ class GradcheckReport:
     @property
     def ok(self) -> bool:
         # written as "not >" so that a NaN fails
-        return not any(not (u <= 1.0) for u in self.used.values())
+        within = not any(not (u <= 1.0) for u in self.used.values())
+        return within and not self.vacuous
+
+    @property
+    def vacuous(self) -> list:
+        """The unexercised tensors that were not declared zero by construction."""
+        return [n for n in self.unexercised if n not in self.allowed_zero]
 
     @property
     def worst(self) -> float:
@@ -127,6 +147,11 @@ class GradcheckReport:
         lines = [head, f"{'tensor':<{width}}  rel.error  max|diff|  tol.used"]
         for name, e in self.errors.items():
             flag = "" if self.used[name] <= 1.0 else "  <-- FAIL"
+            if name in self.unexercised:
+                flag += ("  (zero by construction, allowed)" if name in self.allowed_zero else
+                         "  <-- NOT EXERCISED: analytic and numeric gradients are both ~0, so this check "
+                         "could not fail; change the inputs/parameters, or pass allow_zero=[...] if it is "
+                         "zero by construction")
             lines.append(f"{name:<{width}}  {e:9.2e}  {self.max_abs[name]:9.2e}  {self.used[name]:8.2g}{flag}")
         return "\n".join(lines)
 
@@ -345,12 +370,27 @@ def compare_direction(exact: float, numeric: float, grad_norm: float, direction_
 
 
 # ----------------------------------------------------------------------------- orchestration
-def check_problem(problem: _Problem, *, mode: str, eps: float, rtol: float, atol: float | None, rng
-                  ) -> GradcheckReport:
+def is_exercised(numeric, atol: float) -> bool:
+    """Could the check fail for this tensor? Yes when some element of the numeric gradient
+    (or the one projected value, in direction mode) exceeds ``EXERCISED_FACTOR · atol``: a
+    backward that dropped this gradient (returned 0) would then be caught."""
+    if isinstance(numeric, float):
+        return abs(numeric) > EXERCISED_FACTOR * atol
+    xp = backend.get_array_module(numeric)
+    return numeric.size > 0 and float(xp.max(xp.abs(numeric))) > EXERCISED_FACTOR * atol
+
+
+def check_problem(problem: _Problem, *, mode: str, eps: float, rtol: float, atol: float | None, rng,
+                  allow_zero=()) -> GradcheckReport:
     """The numeric side and the comparison for every tensor of ``problem``."""
     if atol is None:
         atol = default_atol(problem.scale, eps)
-    report = GradcheckReport(rtol=rtol, atol=atol, eps=eps, scale=problem.scale, mode=mode)
+    unknown = sorted(set(allow_zero) - set(problem.tensors))
+    if unknown:
+        raise RangeError(f"gradcheck: allow_zero names {unknown}, which are not checked tensors "
+                         f"{sorted(problem.tensors)}")
+    report = GradcheckReport(rtol=rtol, atol=atol, eps=eps, scale=problem.scale, mode=mode,
+                             allowed_zero=list(allow_zero))
     for name, (array, grad) in problem.tensors.items():
         xp = backend.get_array_module(array)
         if mode == "full":
@@ -363,6 +403,8 @@ def check_problem(problem: _Problem, *, mode: str, eps: float, rtol: float, atol
             exact = float(xp.sum(grad * v))
             result = compare_direction(exact, numeric, float(xp.linalg.norm(grad.ravel())), 1.0, atol, rtol)
         report.errors[name], report.max_abs[name], report.used[name] = result
+        if array.size and not is_exercised(numeric, atol):
+            report.unexercised.append(name)
     return report
 
 
@@ -386,6 +428,7 @@ def gradcheck(
     forward_kwargs: dict | None = None,
     raise_on_fail: bool = False,
     tol: float | None = None,
+    allow_zero=(),
 ) -> GradcheckReport:
     """Check ``module.backward`` against central differences of ``module.forward``.
 
@@ -409,6 +452,9 @@ def gradcheck(
         forward_kwargs: keyword arguments for forward (e.g. ``lengths=...``).
         check_inputs: indices (among the floating inputs) to check; default all. A loss's
             float target, for instance, is an input but not differentiated: ``[0]``.
+        allow_zero: names of checked tensors (``"input 1"``, ``"bias_hh_l0"``) whose gradient
+            is zero by construction; any other tensor whose analytic and numeric gradients
+            are both ~0 makes the check fail as *not exercised* (it could not have failed).
 
     Returns:
         A :class:`GradcheckReport` (``report.ok``, ``report.errors``, ``print(report)``).
@@ -423,14 +469,14 @@ def gradcheck(
     if not isinstance(module, Module):  # gradcheck(forward, backward, arrays[, options]): a bare pair
         if callable(module) and 2 <= len(inputs) <= 3 and callable(inputs[0]) and isinstance(inputs[1], dict):
             return gradcheck_pair(module, *inputs, wrt=check_inputs, eps=eps, rtol=rtol, atol=atol, seed=seed,
-                                  mode=mode, raise_on_fail=raise_on_fail)
+                                  mode=mode, raise_on_fail=raise_on_fail, allow_zero=allow_zero)
         raise DTypeError(f"gradcheck: module must be a Module, or the pair (forward, backward, arrays[, options]), "
                          f"got {type(module).__name__}")
     with _rng_state_kept():
         rng = backend.new_host_rng(seed)  # drawn on the host: the same numbers on every device
         problem = analytic_module(module, inputs, forward_kwargs=dict(forward_kwargs or {}), check_params=check_params,
                                   check_inputs=check_inputs, randomize_params=randomize_params, seed=seed, rng=rng)
-        report = check_problem(problem, mode=mode, eps=eps, rtol=rtol, atol=atol, rng=rng)
+        report = check_problem(problem, mode=mode, eps=eps, rtol=rtol, atol=atol, rng=rng, allow_zero=allow_zero)
     module.clear_caches()
     if raise_on_fail:
         report.assert_ok()
@@ -450,6 +496,7 @@ def gradcheck_pair(
     seed: int = 0,
     mode: str = "full",
     raise_on_fail: bool = False,
+    allow_zero=(),
 ) -> GradcheckReport:
     """Check a bare functional pair (the contract of ``minidl.functional``)::
 
@@ -463,7 +510,8 @@ def gradcheck_pair(
         options: the forward's other keyword arguments (``{"reduction": "sum"}``).
         wrt: names of the arrays to check; default every floating array. Leave out a
             floating argument that is not differentiated (a loss target): ``wrt=["x"]``.
-        eps, rtol, atol, seed, mode, raise_on_fail: as in :func:`gradcheck`.
+        eps, rtol, atol, seed, mode, raise_on_fail, allow_zero: as in :func:`gradcheck`
+            (``allow_zero`` by argument name, e.g. ``["bias"]``).
 
     The backward gets a random ``dy`` for every floating output (``None`` for the others)
     and must return a gradient for every name in ``wrt``, keyed by that name and of that
@@ -473,7 +521,8 @@ def gradcheck_pair(
     with _rng_state_kept():
         rng = backend.new_host_rng(seed)  # drawn on the host: the same numbers on every device
         problem = analytic_pair(forward, backward, dict(arrays), dict(options or {}), wrt=wrt, seed=seed, rng=rng)
-        report = check_problem(problem, mode=mode, eps=eps, rtol=rtol, atol=atol, rng=rng)
+        report = check_problem(problem, mode=mode, eps=eps, rtol=rtol, atol=atol, rng=rng,
+                               allow_zero=list(allow_zero))
     if raise_on_fail:
         report.assert_ok()
     return report

@@ -31,7 +31,7 @@ try:  # a reference for the tests only, never a dependency of the library
 except ImportError:  # pragma: no cover - depends on the machine
     torch = None
 
-__all__ = ["check_layer", "torch"]
+__all__ = ["check_layer", "randomize_convnet", "torch"]
 
 
 def _float64(a):
@@ -39,9 +39,30 @@ def _float64(a):
     return a.astype(np.float64) if a.dtype.kind == "f" else a
 
 
+def randomize_convnet(model, seed=0):
+    """Parameters for a finite-difference check of a convolution/BatchNorm/ReLU network that
+    cannot pass vacuously. ``gradcheck(randomize_params=True)`` draws BN's scale and shift
+    from U(-0.5, 0.5): a channel with a small scale and a negative shift is negative at every
+    pixel, the ReLU after it is 0 everywhere, and everything before it gets a zero gradient
+    on both sides (the check could not fail there: gradcheck reports it as not exercised).
+    Here BN scales come from U(0.5, 1.5) and shifts from U(-0.2, 0.2): a normalised channel
+    has zero mean, so every ReLU then passes some pixels and blocks others. Convolution and
+    linear weights: U(-0.5, 0.5)."""
+    from minidl.nn import BatchNorm2d  # noqa: PLC0415 (the helper is for conv nets only)
+
+    rng = np.random.default_rng(seed)
+    bn = {id(p) for m in model.modules() if isinstance(m, BatchNorm2d) for p in m.parameters()}
+    for name, p in model.named_parameters():
+        low, high = (-0.5, 0.5)
+        if id(p) in bn:
+            low, high = (0.5, 1.5) if name.endswith("weight") else (-0.2, 0.2)
+        p.data[...] = backend.to_device(rng.uniform(low, high, size=p.data.shape), backend.device_of(p.data))
+    return model
+
+
 def check_layer(make_layer, inputs, *, forward_kwargs=None, check_inputs=None, randomize_params=True,
                 mode="full", strict_mode=None, devices=("cpu", "strict"), torch_layer=None, torch_kwargs=None,
-                train=True, rtol=1e-10, atol=1e-12):
+                train=True, rtol=1e-10, atol=1e-12, allow_zero=()):
     """Finite differences on every device, then PyTorch parity.
 
     Args:
@@ -49,7 +70,7 @@ def check_layer(make_layer, inputs, *, forward_kwargs=None, check_inputs=None, r
         inputs: tuple of host arrays; floating ones are cast to float64 and checked,
             integer ones (ids, labels) pass through.
         forward_kwargs: keyword arguments of our forward (``lengths=...``).
-        check_inputs, randomize_params, mode: as in :func:`minidl.gradcheck`;
+        check_inputs, randomize_params, mode, allow_zero: as in :func:`minidl.gradcheck`;
             ``strict_mode`` is the mode on the strict stand-in (default ``mode``).
         torch_layer: ``() -> torch.nn.Module``, the twin, or None for no parity check;
             ``torch_kwargs`` its forward's keyword arguments.
@@ -62,7 +83,7 @@ def check_layer(make_layer, inputs, *, forward_kwargs=None, check_inputs=None, r
         layer = make_layer().double().to(device)
         dev_inputs = tuple(backend.to_device(a, device) for a in inputs)
         report = minidl.gradcheck(layer, *dev_inputs, forward_kwargs=forward_kwargs, check_inputs=check_inputs,
-                                  randomize_params=randomize_params,
+                                  randomize_params=randomize_params, allow_zero=allow_zero,
                                   mode=mode if device == "cpu" else (strict_mode or mode))
         assert report.ok, f"{type(layer).__name__} on {device}:\n{report}"
         expected = {n for n, _ in layer.named_parameters()}

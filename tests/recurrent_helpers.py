@@ -36,6 +36,19 @@ def make_cell(kind, D, H, bias=True):
         return rnn_cells.GRUCell(D, H, bias=bias, reset_after=kind == "gru")
 
 
+def randomize(layer, kind, seed=0):
+    """Draw every parameter from U(-0.5, 0.5), as ``gradcheck(randomize_params=True)`` does, but
+    keep a ReLU RNN alive: with a handful of units and biases of either sign, every unit can
+    be negative at every step, the output is all zeros and the check could not fail
+    (gradcheck then reports the tensors as not exercised). Biases in U(0.25, 0.75) keep most
+    units positive while the weights still switch some off."""
+    rng = np.random.default_rng(seed)
+    for name, p in layer.named_parameters():
+        low, high = (0.25, 0.75) if kind == "rnn_relu" and "bias" in name else (-0.5, 0.5)
+        p.data[...] = backend.to_device(rng.uniform(low, high, size=p.data.shape), backend.device_of(p.data))
+    return layer
+
+
 def n_states(kind):
     return 2 if "lstm" in kind else 1
 

@@ -238,3 +238,62 @@ def test_gradcheck_takes_a_pair_too():
     assert set(gradcheck(linear_forward, linear_backward, arrays, {}, check_inputs=["weight"]).errors) == {"weight"}
     with pytest.raises(DTypeError, match="module must be a Module, or the pair"):
         gradcheck(linear_forward, np.zeros(3))
+
+
+# --- a check must be able to fail: tensors whose gradient is ~0 on both sides --------------------
+class _Dead(nn.Module):
+    """y = relu(x - 10) on inputs well below 10: every gradient is 0 on both sides."""
+
+    def forward(self, x):
+        self._mask = x > 10.0
+        return np.where(self._mask, x - 10.0, 0.0)
+
+    def backward(self, dy):
+        return dy * self._mask
+
+
+def test_a_tensor_whose_gradient_is_zero_on_both_sides_is_not_exercised():
+    r = gradcheck(_Dead(), _x((2, 3)))
+    assert not r.ok and r.unexercised == ["input 0"] and r.vacuous == ["input 0"]
+    assert "NOT EXERCISED" in str(r)
+    with pytest.raises(GradcheckError, match="NOT EXERCISED"):
+        gradcheck(_Dead(), _x((2, 3)), raise_on_fail=True)
+
+
+def test_allow_zero_accepts_a_gradient_that_is_zero_by_construction_and_says_so():
+    r = gradcheck(_Dead(), _x((2, 3)), allow_zero=["input 0"])
+    assert r.ok and r.unexercised == ["input 0"] and r.vacuous == []
+    assert "zero by construction, allowed" in str(r)
+    with pytest.raises(RangeError, match="allow_zero names"):
+        gradcheck(_Dead(), _x((2, 3)), allow_zero=["weight"])
+
+
+def test_allow_zero_does_not_excuse_a_wrong_gradient():
+    """allow_zero only excuses *both sides* ~0: a backward that returns non-zero where the
+    true gradient is zero still fails on the comparison."""
+    class Leaky(_Dead):
+        def backward(self, dy):
+            return dy
+
+    r = gradcheck(Leaky(), _x((2, 3)), allow_zero=["input 0"])
+    assert not r.ok and r.used["input 0"] > 1
+
+
+def test_a_partly_zero_gradient_is_exercised():
+    """One live element is enough: the check could catch that element being dropped."""
+    x = _x((2, 3)) - 20.0
+    x[0, 0] = 11.0
+    assert gradcheck(_Dead(), x).ok
+
+
+@pytest.mark.parametrize("mode", ["full", "direction"])
+def test_the_guard_applies_to_functional_pairs_and_both_modes(mode):
+    def fwd(x):
+        return np.where(x > 10.0, x, 0.0), x
+
+    def bwd(dy, x):
+        return {"x": dy * (x > 10.0)}
+
+    r = gradcheck_pair(fwd, bwd, {"x": _x((2, 2))}, mode=mode)
+    assert not r.ok and r.unexercised == ["x"]
+    assert gradcheck_pair(fwd, bwd, {"x": _x((2, 2))}, mode=mode, allow_zero=["x"]).ok

@@ -11,8 +11,12 @@ from minidl.gradcheck import gradcheck_pair
 @pytest.mark.parametrize("p", [0.0, 0.3, 0.7, 1.0])
 def test_pair_gradcheck(device, to_dev, p):
     x = to_dev(np.random.default_rng(0).standard_normal((3, 4)))
-    r = gradcheck_pair(dropout_forward, dropout_backward, {"x": x}, {"p": p})  # re-seeded: the same mask
+    # p = 1 drops every unit: the gradient is 0 by construction, and the check shows the
+    # backward returns exactly that (allowed); any other p must give a non-zero gradient
+    allow = ["x"] if p == 1.0 else []
+    r = gradcheck_pair(dropout_forward, dropout_backward, {"x": x}, {"p": p}, allow_zero=allow)  # re-seeded mask
     assert r.ok, str(r)
+    assert r.unexercised == allow
 
 
 def test_eval_is_the_identity_and_keeps_no_mask():

@@ -4,6 +4,7 @@ of a whole small net (outputs, every gradient, running statistics), state_dict n
 
 import numpy as np
 import pytest
+from helpers import randomize_convnet
 
 from minidl import backend
 from minidl.gradcheck import gradcheck
@@ -23,8 +24,10 @@ def _double(build):
 def test_small_resnet_end_to_end_gradcheck(device, to_dev, shortcut):
     """The pieces compose: stem, two stages (one projection), pool, flatten, linear."""
     m = _double(lambda: ResNet([1, 1], [2, 3], num_classes=3, shortcut=shortcut, in_channels=1)).to(device)
-    r = gradcheck(m, to_dev(_x((2, 1, 5, 5))), randomize_params=True, mode="direction")
-    assert r.ok, str(r)
+    randomize_convnet(m)  # every ReLU passes some pixels: no tensor's gradient is zero on both sides
+    r = gradcheck(m, to_dev(_x((2, 1, 5, 5))), mode="direction")
+    assert r.ok, str(r)  # gradcheck refuses a tensor whose gradient is ~0 on both sides (not exercised)
+    assert not r.unexercised and len(r.errors) == 1 + len(list(m.parameters()))
 
 
 def _torch_resnet(torch, num_blocks, widths, num_classes, shortcut, in_channels):
@@ -131,3 +134,34 @@ def test_resnet34_state_dict_matches_pytorch_names():
     assert sorted(m.state_dict()) == sorted(tsd)
     m.load_state_dict({k: v.numpy() for k, v in tsd.items()})
     np.testing.assert_array_equal(m.layer4[2].conv2.weight.data, tsd["layer4.2.conv2.weight"].numpy())
+
+
+def _mutated_method(cls, name, old, new):
+    """``cls.name`` recompiled from its source with ``old`` replaced by ``new`` (a mutant)."""
+    import inspect
+    import textwrap
+
+    source = textwrap.dedent(inspect.getsource(getattr(cls, name)))
+    assert source.count(old) == 1, f"{old!r} not found once in {cls.__name__}.{name}"
+    namespace = dict(vars(inspect.getmodule(cls)))
+    exec(compile(source.replace(old, new), f"<mutant of {cls.__name__}.{name}>", "exec"), namespace)
+    return namespace[name]
+
+
+@pytest.mark.parametrize("shortcut_kind", ["identity", "projection"])
+def test_whole_model_check_catches_a_dropped_shortcut_gradient(monkeypatch, shortcut_kind):
+    """The mutant that once passed this file's end-to-end check: BasicBlock.backward forgets
+    the skip branch's gradient. The finite-difference check of the whole net alone (no
+    PyTorch) must fail, and must name tensors before the block."""
+    from minidl.nn.residual import BasicBlock
+
+    widths = [2, 2] if shortcut_kind == "identity" else [2, 3]
+    m = _double(lambda: ResNet([1, 1], widths, num_classes=3, in_channels=1))
+    randomize_convnet(m)
+    x = _x((2, 1, 5, 5))
+    assert gradcheck(m, x, mode="direction").ok
+    monkeypatch.setattr(BasicBlock, "backward",
+                        _mutated_method(BasicBlock, "backward", "return d_main + d_skip", "return d_main"))
+    r = gradcheck(m, x, mode="direction")
+    assert not r.ok and not r.unexercised, str(r)
+    assert r.used["input 0"] > 1 and r.used["conv1.weight"] > 1, str(r)

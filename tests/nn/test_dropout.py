@@ -14,7 +14,11 @@ from minidl import nn
 @given(shape=st.tuples(st.integers(1, 3), st.integers(1, 4)), p=st.sampled_from([0.0, 0.3, 0.7, 1.0]))
 def test_layer(shape, p):
     x = np.random.default_rng(0).standard_normal(shape)
-    check_layer(lambda: nn.Dropout(p), (x,))
+    # gradcheck seeds the mask with its seed (0); a mask that keeps nothing (p = 1, or a tiny
+    # tensor at p = 0.7) makes the gradient 0 by construction: allowed, and the check shows it is 0
+    minidl.manual_seed(0)
+    kept = bool(minidl.functional.dropout.dropout_mask(x, p).any()) if p < 1 else False
+    check_layer(lambda: nn.Dropout(p), (x,), allow_zero=() if kept else ("input 0",))
     twin = None if torch is None else (lambda: torch.nn.Dropout(p))
     check_layer(lambda: nn.Dropout(p).eval(), (x,), torch_layer=twin, train=False)
 
