@@ -49,6 +49,8 @@ _TARGET = r"\((?P<target>[^)\s]+)(?P<title>\s+\"[^\"]*\")?\)"
 _IMAGE = re.compile(r"(?P<bang>!)\[(?P<text>[^\]]*)\]" + _TARGET)
 # a link's text may hold an image (a diagram that opens at full size when clicked)
 _LINK = re.compile(r"(?P<bang>)(?<!!)\[(?P<text>(?:[^\[\]]|!\[[^\]]*\]\([^)]*\))*)\]" + _TARGET)
+_FENCED = re.compile(r"^[ ]*(`{3,})[^\n]*\n.*?^[ ]*\1[ ]*$", re.M | re.S)
+_INLINE_CODE = re.compile(r"(`+).+?\1")
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:", re.I)
 
 
@@ -122,7 +124,24 @@ def _relink(text: str, page: pathlib.Path, attachments: dict) -> str:
             rel = rel[: -len("index.md")] if rel == "index.md" or rel.endswith("/index.md") else rel[:-3] + "/"
         return f"{m['bang']}[{m['text']}](../{rel}{'#' + frag if frag else ''}{m['title'] or ''})"
 
-    return _LINK.sub(sub, _IMAGE.sub(sub, text))
+    def links(part):
+        return _LINK.sub(sub, _IMAGE.sub(sub, part))
+
+    return _code_masked(text, links)
+
+
+def _code_masked(text: str, fn) -> str:
+    """``fn`` applied to ``text`` with its code, fenced or `inline`, masked: `layers[0](x)` is no link."""
+    saved: list[str] = []
+
+    def keep(m):
+        saved.append(m[0])
+        return f"\0{len(saved) - 1}\0"
+
+    out = fn(_INLINE_CODE.sub(keep, _FENCED.sub(keep, text)))
+    while "\0" in out:
+        out = re.sub(r"\0(\d+)\0", lambda m: saved[int(m[1])], out)
+    return out
 
 
 def _setup_cell(page: pathlib.Path, code: list[str]) -> str:

@@ -101,8 +101,8 @@ def test_conventions_are_mapped(tmp_path, monkeypatch):
     monkeypatch.setattr(notebooks.doc_outputs, "pages", lambda: [page])
     text = (
         "# A title\n\nSee [LSTM](lstm.md#the-maths) and [![d](assets/diagrams/lstm_cell.svg)]"
-        "(assets/diagrams/lstm_cell.svg).\n\n```python\nprint(6 * 7)\n```\n\n<!-- output -->\n\n"
-        "```text\n42\n```\n\n```bash\nls\n```\n\n```py\nnot_run()\n```\n\n"
+        "(assets/diagrams/lstm_cell.svg); `layers[0](x)` is code.\n\n```python\nprint(6 * 7)\n```\n\n"
+        "<!-- output -->\n\n```text\n42\n```\n\n```bash\nls\n```\n\n```py\nnot_run()\n```\n\n"
         '??? success "Solution"\n\n    ```python\n    --8<-- "minidl/functional/lstm.py:lstm_gates"\n    ```\n\n'
         "    Text of the solution.\n\nAfter.\n\n"
         "<!-- recorded: a timing -->\n\n```text\n3 ms\n```\n"
@@ -117,7 +117,7 @@ def test_conventions_are_mapped(tmp_path, monkeypatch):
     assert [c.source for c in nb.cells if c.cell_type == "code"][1:] == ["print(6 * 7)"]  # the one runnable block
     text_cells = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert "](../lstm/#the-maths)" in text_cells and "(attachment:" in text_cells
-    assert "](../assets/diagrams/lstm_cell.svg)" in text_cells
+    assert "](../assets/diagrams/lstm_cell.svg)" in text_cells and "`layers[0](x)`" in text_cells
     assert "42" not in text_cells and "<!-- output -->" not in text_cells  # the notebook prints it
     assert "```bash\nls\n```" in text_cells and "not_run()" in text_cells
     assert "def lstm_gates" in text_cells and "--8<--" not in text_cells  # library source shown as text
