@@ -23,6 +23,9 @@ Numbers are compared with a slack of one unit in their last printed digit (so th
 different BLAS rounding ``7.7e-18`` vs ``7.8e-18`` passes, and ``7.7e-18`` vs ``9.1e-18``
 fails); everything else must match exactly (trailing spaces ignored).
 
+The same blocks are the chapter's Jupyter notebook (docs/tools/notebooks.py), and
+tests/docs/test_notebooks.py compares what the notebook prints with them, by same_output().
+
     python docs/tools/doc_outputs.py --check            # what the test does, all pages
     python docs/tools/doc_outputs.py --update lstm.md   # rewrite the output blocks of a page
 """
