@@ -13,7 +13,9 @@ setup(
     install_requires=["numpy>=1.24", "matplotlib>=3.7", "tqdm>=4.60"],
     extras_require={
         "dev": ["pytest>=7", "hypothesis>=6", "ruff>=0.4"],
-        "docs": ["mkdocs>=1.5", "mkdocs-material>=9", "pymdown-extensions>=10", "mkdocstrings[python]>=0.24"],
+        # jupytext..ipykernel: every chapter as a notebook (docs/tools/notebooks.py), run by tests/docs
+        "docs": ["mkdocs>=1.6", "mkdocs-material>=9", "pymdown-extensions>=10", "mkdocstrings[python]>=0.24",
+                 "jupytext>=1.16", "nbformat>=5.9", "nbclient>=0.10", "ipykernel>=6.29"],
         # Data-parallel training (minidl.distributed): mpi4py and an MPI library as a wheel,
         # so `mpiexec` lands in the environment with no compiler and no system MPI.
         "mpi": ["mpi4py>=4", "mpich>=4"],

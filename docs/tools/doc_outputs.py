@@ -15,9 +15,16 @@ Conventions of the course text (docs/*.md):
       a measurement that depends on the machine (a timing, a training run) and cannot be
       reproduced by a test; WHY says what it is and where it was recorded.
 
+A python block that prints must show it: the next ```` ```text ```` block after it (before
+the next python block) must be its ``<!-- output -->`` or a ``<!-- recorded: ... -->``
+block, or the check fails (``--update`` inserts the missing output blocks).
+
 Numbers are compared with a slack of one unit in their last printed digit (so that a
 different BLAS rounding ``7.7e-18`` vs ``7.8e-18`` passes, and ``7.7e-18`` vs ``9.1e-18``
 fails); everything else must match exactly (trailing spaces ignored).
+
+The same blocks are the chapter's Jupyter notebook (docs/tools/notebooks.py), and
+tests/docs/test_notebooks.py compares what the notebook prints with them, by same_output().
 
     python docs/tools/doc_outputs.py --check            # what the test does, all pages
     python docs/tools/doc_outputs.py --update lstm.md   # rewrite the output blocks of a page
@@ -119,6 +126,12 @@ def expected_outputs(blocks: list[Block], printed: dict[int, str]) -> list[tuple
     return pairs
 
 
+def unshown(blocks: list[Block], printed: dict[int, str]) -> list[int]:
+    """Indices of the python blocks that print something but show no output block after them."""
+    return [k for k, out in printed.items()
+            if out.strip() and (k + 1 == len(blocks) or blocks[k + 1].kind not in ("output", "recorded"))]
+
+
 _NUMBER = re.compile(r"[-+]?(?:\d[\d,]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
@@ -155,6 +168,11 @@ def check(page: pathlib.Path) -> list[str]:
                 f"marker before it" for b in blocks if b.kind == "text"]
     if any(b.kind == "python" for b in blocks):
         printed = run_page(page, blocks)
+        for k in unshown(blocks, printed):
+            first = printed[k].strip("\n").split("\n")[0]
+            problems.append(f"{page.name}:{blocks[k].start + 1}: the block prints ({first[:60]!r}...) but shows no "
+                            f"<!-- output --> (or <!-- recorded: ... -->) block after it; "
+                            f"`python docs/tools/doc_outputs.py --update {page.name}` adds it")
         for block, actual in expected_outputs(blocks, printed):
             diff = same_output(block.body, actual)
             if diff:
@@ -164,16 +182,24 @@ def check(page: pathlib.Path) -> list[str]:
 
 
 def update(page: pathlib.Path) -> int:
-    """Rewrite every <!-- output --> block of a page with what its code prints now."""
+    """Rewrite every <!-- output --> block of a page with what its code prints now, and
+    insert one after every block that prints but shows nothing."""
     text = page.read_text(encoding="utf-8")
     blocks = parse(text)
     printed = run_page(page, blocks)
     lines = text.split("\n")
     changed = 0
-    for block, actual in reversed(expected_outputs(blocks, printed)):
-        new = [block.indent + ln if ln else "" for ln in actual.rstrip("\n").split("\n")]
-        if lines[block.start + 1 : block.end] != new:
-            lines[block.start + 1 : block.end] = new
+    edits = [(block.start + 1, block.end, block.indent, actual, False)
+             for block, actual in expected_outputs(blocks, printed)]
+    edits += [(blocks[k].end + 1, blocks[k].end + 1, blocks[k].indent, printed[k], True)
+              for k in unshown(blocks, printed)]
+    for lo, hi, indent, actual, insert in sorted(edits, reverse=True):
+        new = [indent + ln if ln else "" for ln in actual.rstrip("\n").split("\n")]
+        if insert:  # after the python block's closing fence: marker, then the text block
+            tail = [""] if hi < len(lines) and lines[hi].strip() else []
+            new = ["", indent + "<!-- output -->", "", indent + "```text", *new, indent + "```", *tail]
+        if lines[lo:hi] != new:
+            lines[lo:hi] = new
             changed += 1
     if changed:
         page.write_text("\n".join(lines), encoding="utf-8")
@@ -192,7 +218,7 @@ def main(argv=None) -> int:
     failures = []
     for page in chosen:
         if args.update:
-            print(f"{page.name}: {update(page)} output block(s) rewritten")
+            print(f"{page.name}: {update(page)} output block(s) rewritten or added")
         else:
             failures += check(page)
     for f in failures:

@@ -74,3 +74,19 @@ def test_markers_are_parsed(tmp_path):
     assert kinds == ["python", "output", "recorded", "text"]
     problems = doc_outputs.check(page)
     assert any("differs" in p for p in problems) and any("no <!-- output -->" in p for p in problems)
+
+
+def test_a_block_that_prints_must_show_its_output(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    page = tmp_path / "p.md"
+    page.write_text(
+        "# t\n\n```python\nx = 2\n```\n\n```python\nprint(x * 21)\n```\nText right after.\n\n"
+        "```python\nprint('timed')\n```\n\n<!-- recorded: a timing -->\n\n```text\n9 ms\n```\n",
+        encoding="utf-8",
+    )
+    problems = doc_outputs.check(page)
+    assert len(problems) == 1 and "p.md:7:" in problems[0] and "shows no <!-- output -->" in problems[0]
+    assert doc_outputs.update(page) == 1  # --update inserts the missing block
+    text = page.read_text(encoding="utf-8")
+    assert "print(x * 21)\n```\n\n<!-- output -->\n\n```text\n42\n```\n\nText right after." in text
+    assert doc_outputs.check(page) == []
