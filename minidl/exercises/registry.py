@@ -74,7 +74,7 @@ def solution(name: str):
 def stub_files() -> dict:
     """``{file name: text}`` of every file ``init`` writes (the stubs and the README)."""
     return {p.name: p.read_text(encoding="utf-8") for p in sorted(STUBS.iterdir())
-            if p.suffix in (".py", ".md")}
+            if p.suffix in (".py", ".md") and p.name != "__init__.py"}
 
 
 def load_function(directory, name: str):

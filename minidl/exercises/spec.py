@@ -94,8 +94,9 @@ class Exercise:
         forward: ``forward(**case.inputs) -> y`` (an array or a tuple of arrays), or None
             when no output is a gradient (an optimiser step).
         upstream: the names in ``case.args`` of the upstream gradients G_k of the forward's
-            outputs (a string for one output, a tuple for several; None: forward returns the
-            scalar objective itself, a loss). The objective is L = Σ_k ⟨G_k, y_k⟩.
+            outputs (a string for one output, a tuple for several, with None for an output
+            that does not reach the loss; None: forward returns the scalar objective itself,
+            a loss). The objective is L = Σ_k ⟨G_k, y_k⟩.
         grad_of: ``{output name: input name}``: which outputs are ∂L/∂(an array of
             ``case.inputs``), e.g. ``{"dx": "x", "dW": "weight", "db": "bias"}``.
         terms: ``terms(case) -> {output: {term name: array}}``: named parts of a gradient

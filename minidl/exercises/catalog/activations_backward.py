@@ -7,6 +7,8 @@ import numpy as np
 from ...functional import activations as A
 from ..spec import Case, Exercise, Mutant
 
+__all__ = ["EXERCISE"]
+
 SHAPES = ((2, 3), (4, 5), (3,), (2, 2, 3))
 
 

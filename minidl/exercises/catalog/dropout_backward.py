@@ -7,6 +7,8 @@ from ...functional.dropout import DropoutCache
 from ...functional.dropout import dropout_backward as library_backward
 from ..spec import Case, Exercise, Mutant
 
+__all__ = ["EXERCISE"]
+
 SHAPES = ((3, 4), (2, 6), (4, 5), (2, 2, 3))
 
 
