@@ -105,6 +105,7 @@ class Exercise:
         blocks: ``{output: Blocks(axis, names)}`` for gradients laid out by gate.
         mutants: typical wrong solutions; the tests require at least three.
         cases: how many random cases a check draws.
+        order: the exercise's place among its chapter's exercises (lower first; then by name).
     """
 
     name: str
@@ -120,3 +121,4 @@ class Exercise:
     blocks: dict = field(default_factory=dict)
     mutants: tuple = ()
     cases: int = 4
+    order: int = 100

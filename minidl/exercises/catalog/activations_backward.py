@@ -69,6 +69,7 @@ def sigmoid_missing_term(dy, x):  # σ' taken as σ
 
 EXERCISE = Exercise(
     name="activations_backward",
+    order=2,
     title="ReLU, sigmoid, tanh: dx",
     chapter="linear-and-activations.md",
     outputs=("dx_relu", "dx_sigmoid", "dx_tanh"),

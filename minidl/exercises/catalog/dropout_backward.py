@@ -52,6 +52,7 @@ def no_mask(dy, mask, p):
 
 EXERCISE = Exercise(
     name="dropout_backward",
+    order=3,
     title="Inverted dropout: dx",
     chapter="linear-and-activations.md",
     outputs=("dx",),

@@ -46,6 +46,7 @@ def db_not_summed(dy, x, W):
 
 EXERCISE = Exercise(
     name="linear_backward",
+    order=1,
     title="Linear layer: dx, dW, db",
     chapter="linear-and-activations.md",
     outputs=("dx", "dW", "db"),

@@ -99,6 +99,7 @@ def bce_extra_sigmoid_derivative(logits, target):  # multiplies by σ' although 
 EXERCISES = [
     Exercise(
         name="softmax_cross_entropy_backward",
+        order=1,
         title="Softmax + cross-entropy (fused): dlogits",
         chapter="losses.md",
         outputs=("dlogits",),
@@ -117,6 +118,7 @@ EXERCISES = [
     ),
     Exercise(
         name="bce_with_logits_backward",
+        order=2,
         title="BCE with logits: dlogits",
         chapter="losses.md",
         outputs=("dlogits",),
