@@ -6,13 +6,14 @@
     functional   functional/                                    base, functional
     nn           module, nn/                                    base, functional, nn
     upper        optim, gradcheck, models/                      base, functional, nn, upper
-    host         train, metrics, plot, serialization, cli       all but distributed
+    host         train, metrics, plot, serialization, cli,      all but distributed
+                 exercises/
     data         data/                                          base, data
     distributed  distributed                                    all
     package      minidl/__init__.py                             all
 
 Outside minidl: torch never; numpy by name only in backend.py and the host-side modules
-(data/, metrics, plot, serialization, distributed); cupy only in backend and distributed;
+(data/, metrics, plot, serialization, distributed, exercises/); cupy only in backend and distributed;
 mpi4py only in distributed. ``backend.numpy`` (the attribute, or ``from .backend import
 numpy``) is no way round that rule: outside backend.py it is refused everywhere (layer code
 asks the backend for what it needs: ``host_full``, ``host_rng``, ``new_host_rng``; host-side
@@ -34,6 +35,7 @@ LAYER_OF_PREFIX = [  # first match wins; dotted names relative to the package
     ("module", "nn"), ("nn", "nn"),
     ("optim", "upper"), ("gradcheck", "upper"), ("models", "upper"),
     ("train", "host"), ("metrics", "host"), ("plot", "host"), ("serialization", "host"), ("cli", "host"),
+    ("exercises", "host"),
     ("data", "data"),
     ("distributed", "distributed"),
     ("", "package"),  # minidl/__init__.py itself
@@ -51,7 +53,7 @@ MAY_IMPORT = {
 }
 EXTERNAL_ONLY_IN = {  # third-party package -> the modules allowed to import it by name
     "torch": (),
-    "numpy": ("backend", "data", "metrics", "plot", "serialization", "distributed"),
+    "numpy": ("backend", "data", "metrics", "plot", "serialization", "distributed", "exercises"),
     "cupy": ("backend", "distributed"),
     "cupyx": ("backend", "distributed"),
     "mpi4py": ("distributed",),
