@@ -29,12 +29,14 @@ RTOL = 1e-7
 ATOL_FRACTION = 1e-9  # of max|G|: an absolute floor for elements that are ~0 on both sides
 
 
+def _elementwise_close(s, g):
+    atol = ATOL_FRACTION * max(float(np.max(np.abs(g), initial=0.0)), 1e-300)
+    return np.abs(s - g) <= atol + RTOL * np.abs(g)
+
+
 def close(s, g) -> bool:
     """S equals G within the tolerance (same shape, every element)."""
-    if s.shape != g.shape:
-        return False
-    atol = ATOL_FRACTION * max(float(np.max(np.abs(g), initial=0.0)), 1e-300)
-    return bool(np.all(np.abs(s - g) <= atol + RTOL * np.abs(g)))
+    return s.shape == g.shape and bool(np.all(_elementwise_close(s, g)))
 
 
 def errors(s, g) -> tuple[float, float]:
@@ -111,7 +113,9 @@ def _largest(s, g) -> str:
     diff = np.abs(s - g)
     at = np.unravel_index(int(np.argmax(diff)), diff.shape)
     where = tuple(int(i) for i in at)
-    return f"values differ; the largest error is at index {where}: expected {g[at]:.6g}, got {s[at]:.6g}"
+    wrong = int(np.count_nonzero(~_elementwise_close(s, g)))
+    return (f"values differ at {wrong} of {g.size} elements; the largest error is at index {where}: "
+            f"expected {g[at] + 0.0:.6g}, got {s[at] + 0.0:.6g}")
 
 
 def _blocks(s, g, blocks) -> str | None:

@@ -84,10 +84,12 @@ class Report:
         lines = [f"{self.exercise} ({self.cases} random cases, float64)"]
         lines += [q.line(width) for q in self.quantities]
         right = sum(q.ok for q in self.quantities)
+        n = len(self.quantities)
+        noun = "quantity" if n == 1 else "quantities"
         if self.ok:
-            lines.append(f"✓ {self.exercise}: all {right} quantities right")
+            lines.append(f"✓ {self.exercise}: {'the' if n == 1 else f'all {n}'} {noun} right")
         else:
-            lines.append(f"✗ {self.exercise}: {right} of {len(self.quantities)} quantities right")
+            lines.append(f"✗ {self.exercise}: {right} of {n} {noun} right")
         return "\n".join(lines)
 
 

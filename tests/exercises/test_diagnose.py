@@ -33,7 +33,8 @@ FACTORS = {"1/N (N = 3, the batch size)": 1 / 3}
     (G - T2, G, "missing term: through the variance"),
     (G - 2 * T1, G, "the term through the mean has the wrong sign"),
     (T1, G, "only the term through the mean"),
-    (np.where(np.arange(15).reshape(3, 5) == 7, G + 1, G), G, "largest error is at index (1, 2)"),
+    (np.where(np.arange(15).reshape(3, 5) == 7, G + 1, G), G,
+     "values differ at 1 of 15 elements; the largest error is at index (1, 2)"),
     (np.full((3, 5), np.nan), G, "NaN"),
 ])
 def test_each_mistake_gets_its_diagnosis(s, g, words):
