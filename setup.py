@@ -9,8 +9,8 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["minidl", "minidl.*"]),
-    # the exercise stubs that `python -m minidl.exercises init DIR` writes (not a package)
-    package_data={"minidl.exercises": ["stubs/*.py", "stubs/*.md"]},
+    # the README that `python -m minidl.exercises init DIR` writes beside the stubs
+    package_data={"minidl.exercises.stubs": ["*.md"]},
     python_requires=">=3.11",
     install_requires=["numpy>=1.24", "matplotlib>=3.7", "tqdm>=4.60"],
     extras_require={

@@ -30,22 +30,20 @@ def _list(_args) -> int:
     for name, ex in registry.exercises().items():
         if ex.chapter != chapter:
             chapter = ex.chapter
-            print(f"\n{chapter}")
+            print(f"\ndocs/{chapter}")
         print(f"  {name:<32} {ex.title}")
     print("\ncheck one with: python -m minidl.exercises check NAME")
     return 0
 
 
-def _check_one(name: str, directory: pathlib.Path, seed: int) -> str:
-    """Grade one exercise, print its report, return its status."""
+def _check_one(name: str, directory: pathlib.Path, seed: int) -> tuple[str, str]:
+    """Grade one exercise: ``(status, report text)``."""
     try:
         fn = registry.load_function(directory, name)
     except (FileNotFoundError, AttributeError, SyntaxError, ImportError) as exc:
-        print(f"✗ {name}: cannot load {directory / (name + '.py')}: {type(exc).__name__}: {exc}")
-        return "error"
+        return "error", f"✗ {name}: cannot load {directory / (name + '.py')}: {type(exc).__name__}: {exc}"
     report = grade(registry.get(name), fn, seed=seed)
-    print(report)
-    return report.status
+    return report.status, str(report)
 
 
 def _check(args) -> int:
@@ -56,18 +54,19 @@ def _check(args) -> int:
     except RangeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    directory = pathlib.Path(args.dir)
-    statuses = []
-    several = len(names) > 1 or args.names == ["all"]
+    statuses, previous_long = [], False
     for name in names:
-        statuses.append(_check_one(name, directory, args.seed))
-        if several:
-            print()
-    if several:
-        passed = statuses.count(PASS)
-        todo = statuses.count(NOT_IMPLEMENTED)
-        wrong = len(names) - passed - todo
-        print(f"{passed} of {len(names)} exercises pass; {todo} not implemented yet; {wrong} wrong")
+        status, text = _check_one(name, pathlib.Path(args.dir), args.seed)
+        long = "\n" in text
+        if statuses and (long or previous_long):
+            print()  # a report of several lines stands apart
+        print(text)
+        statuses.append(status)
+        previous_long = long
+    if len(names) > 1 or args.names == ["all"]:
+        passed, todo = statuses.count(PASS), statuses.count(NOT_IMPLEMENTED)
+        print(f"\n{passed} of {len(names)} exercises pass; {todo} not implemented yet; "
+              f"{len(names) - passed - todo} wrong")
     return 0 if all(s == PASS for s in statuses) else 1
 
 

@@ -11,8 +11,11 @@ The checks run in this order, the first that fits gives the message:
    f?") or c = f ("an extra factor f?") for a named factor f of the case (1/N, 1/q);
    c = ½ or 2 asks about a 1/2;
 6. S = G − T_k for a declared term T_k: "missing term: k"; S = G − 2T_k: k's sign;
-7. declared gate blocks: which blocks are off, and how (each block checked as 3–5);
-8. otherwise: the values differ, and where the largest error is.
+7. declared gate blocks: which blocks are off, and how (each block checked as 4–5);
+8. S = G ⊙ c with one factor per column (a per-feature scale such as γ missing);
+9. otherwise: the values differ, at how many elements, and where the largest error is.
+
+A float32 (or float16) answer that fails is also told to compute in float64.
 
 "Equal" means ``|S − G| ≤ ATOL_FRACTION·max|G| + RTOL·|G|`` element by element: both sides
 are float64 evaluations of the same formula in a different order, so they agree to about
@@ -96,6 +99,22 @@ def _scaled(s, g, factors: dict) -> str | None:
     return _factor_message(c, factors)
 
 
+def _per_column(s, g) -> str | None:
+    """S = G ⊙ c with one factor c_j per column (last axis), not all equal: a per-feature
+    scale (such as BatchNorm's γ) missing or extra."""
+    if g.ndim < 2 or g.shape[-1] < 2:
+        return None
+    G, S = g.reshape(-1, g.shape[-1]), s.reshape(-1, g.shape[-1])
+    gg = np.einsum("nc,nc->c", G, G)
+    if np.any(gg == 0):
+        return None
+    c = np.einsum("nc,nc->c", S, G) / gg
+    if not close(s, g * c) or np.allclose(c, c[0], rtol=1e-6):
+        return None
+    shown = ", ".join(f"{v:.3g}" for v in c[:6]) + (", …" if c.size > 6 else "")
+    return f"off by a different factor in each column (last axis): [{shown}] — a per-feature scale missing or extra?"
+
+
 def _terms(s, g, terms: dict) -> str | None:
     for name, t in terms.items():
         if close(s, g - t):
@@ -107,6 +126,12 @@ def _terms(s, g, terms: dict) -> str | None:
             if close(s, t):
                 return f"only the term {name}: the others are missing"
     return None
+
+
+def _low_precision(dtype) -> str:
+    if dtype is not None and getattr(dtype, "kind", "") == "f" and dtype.itemsize < 8:
+        return f" (you return {dtype}: compute in float64, the grader's tolerance is float64's)"
+    return ""
 
 
 def _largest(s, g) -> str:
@@ -148,6 +173,7 @@ def diagnose(s, g, *, terms: dict | None = None, blocks=None, factors: dict | No
     ``terms``: named parts of G; ``blocks``: a :class:`~minidl.exercises.spec.Blocks`;
     ``factors``: named factors of the case (``{"1/N (N = 4, the batch size)": 0.25}``).
     """
+    dtype = getattr(s, "dtype", None)
     s, problem = _as_array(s)
     if problem:
         return problem
@@ -160,4 +186,5 @@ def diagnose(s, g, *, terms: dict | None = None, blocks=None, factors: dict | No
     message = _simple(s, g, factors or {}) or (_terms(s, g, terms) if terms else None)
     if message is None and blocks is not None:
         message = _blocks(s, g, blocks)
-    return message or _largest(s, g)
+    message = message or _per_column(s, g) or _largest(s, g)
+    return message + _low_precision(dtype)

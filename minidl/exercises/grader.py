@@ -126,11 +126,13 @@ def numeric_gradients(exercise: Exercise, case: Case) -> dict:
     inputs = {k: np.ascontiguousarray(_copy(v)) if isinstance(v, np.ndarray) else v for k, v in case.inputs.items()}
     names = exercise.upstream
     names = () if names is None else ((names,) if isinstance(names, str) else tuple(names))
-    upstream = [np.asarray(case.args[n], dtype=np.float64) for n in names]
+    live = [k for k, n in enumerate(names) if n is not None]  # an output without upstream: not in L
+    upstream = [np.asarray(case.args[names[k]], dtype=np.float64) for k in live]
 
     def outputs():
         y = exercise.forward(**inputs)
-        return list(y) if isinstance(y, (tuple, list)) else [y]
+        y = list(y) if isinstance(y, (tuple, list)) else [y]
+        return [y[k] for k in live] if names else y
 
     def objective() -> float:
         ys = outputs()

@@ -3,7 +3,7 @@
 Every module of ``minidl/exercises/catalog/`` that defines ``EXERCISE`` (one
 :class:`~minidl.exercises.spec.Exercise`) or ``EXERCISES`` (a list of them) is registered:
 adding an exercise is adding files, with no central list to edit. They are listed in the
-order of the course (``CHAPTERS``), then by name.
+order of the course (``CHAPTERS``), then by ``Exercise.order``, then by name.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def _discover() -> dict:
         raise RangeError(f"exercises: names must be unique, got {twice} more than once")
 
     def order(e: Exercise):
-        return (CHAPTERS.index(e.chapter) if e.chapter in CHAPTERS else len(CHAPTERS), e.name)
+        return (CHAPTERS.index(e.chapter) if e.chapter in CHAPTERS else len(CHAPTERS), e.order, e.name)
 
     return {e.name: e for e in sorted(found, key=order)}
 
@@ -74,7 +74,7 @@ def solution(name: str):
 def stub_files() -> dict:
     """``{file name: text}`` of every file ``init`` writes (the stubs and the README)."""
     return {p.name: p.read_text(encoding="utf-8") for p in sorted(STUBS.iterdir())
-            if p.suffix in (".py", ".md")}
+            if p.suffix in (".py", ".md") and p.name != "__init__.py"}
 
 
 def load_function(directory, name: str):

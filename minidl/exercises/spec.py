@@ -94,8 +94,9 @@ class Exercise:
         forward: ``forward(**case.inputs) -> y`` (an array or a tuple of arrays), or None
             when no output is a gradient (an optimiser step).
         upstream: the names in ``case.args`` of the upstream gradients G_k of the forward's
-            outputs (a string for one output, a tuple for several; None: forward returns the
-            scalar objective itself, a loss). The objective is L = Σ_k ⟨G_k, y_k⟩.
+            outputs (a string for one output, a tuple for several, with None for an output
+            that does not reach the loss; None: forward returns the scalar objective itself,
+            a loss). The objective is L = Σ_k ⟨G_k, y_k⟩.
         grad_of: ``{output name: input name}``: which outputs are ∂L/∂(an array of
             ``case.inputs``), e.g. ``{"dx": "x", "dW": "weight", "db": "bias"}``.
         terms: ``terms(case) -> {output: {term name: array}}``: named parts of a gradient
@@ -104,6 +105,7 @@ class Exercise:
         blocks: ``{output: Blocks(axis, names)}`` for gradients laid out by gate.
         mutants: typical wrong solutions; the tests require at least three.
         cases: how many random cases a check draws.
+        order: the exercise's place among its chapter's exercises (lower first; then by name).
     """
 
     name: str
@@ -119,3 +121,4 @@ class Exercise:
     blocks: dict = field(default_factory=dict)
     mutants: tuple = ()
     cases: int = 4
+    order: int = 100

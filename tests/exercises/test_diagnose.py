@@ -60,3 +60,11 @@ def test_gate_blocks_are_named():
     s3 = g3.copy()
     s3[:, 3:6] *= 2
     assert "wrong gate blocks: z (off by a factor 2" in diagnose(s3, g3, blocks=Blocks(1, ("r", "z", "n")))
+
+
+def test_a_per_column_scale_and_a_low_precision_answer_are_named():
+    message = diagnose(G * np.array([1.0, 2.0, 0.5, 1.0, 3.0]), G)
+    assert "different factor in each column (last axis): [1, 2, 0.5, 1, 3]" in message
+    message = diagnose((G + 1e-3).astype(np.float32), G)
+    assert "values differ" in message and "float32" in message
+    assert diagnose(G.astype(np.float32), G.astype(np.float32).astype(np.float64)) is None

@@ -7,6 +7,8 @@ import numpy as np
 from ...functional import activations as A
 from ..spec import Case, Exercise, Mutant
 
+__all__ = ["EXERCISE"]
+
 SHAPES = ((2, 3), (4, 5), (3,), (2, 2, 3))
 
 
@@ -67,6 +69,7 @@ def sigmoid_missing_term(dy, x):  # σ' taken as σ
 
 EXERCISE = Exercise(
     name="activations_backward",
+    order=2,
     title="ReLU, sigmoid, tanh: dx",
     chapter="linear-and-activations.md",
     outputs=("dx_relu", "dx_sigmoid", "dx_tanh"),

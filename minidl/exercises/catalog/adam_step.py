@@ -7,6 +7,8 @@ from ...module import Parameter
 from ...optim import Adam
 from ..spec import Case, Exercise, Mutant
 
+__all__ = ["EXERCISE"]
+
 SHAPES = ((3, 4), (5,), (2, 3), (4, 2))
 STEPS = (1, 2, 5, 10)  # t = 1: m = v = 0, Adam's first step
 

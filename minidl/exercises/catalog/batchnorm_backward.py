@@ -7,6 +7,8 @@ import numpy as np
 from ...functional.batchnorm import batch_norm_train_backward, batch_norm_train_forward
 from ..spec import Case, Exercise, Mutant
 
+__all__ = ["EXERCISE"]
+
 SHAPES = ((4, 3), (3, 2), (5, 4), (6, 1))  # (N, C): N ≥ 3 (with N = 2, dx is exactly 0)
 EPS = 1e-5
 
@@ -93,6 +95,6 @@ EXERCISE = Exercise(
         Mutant("μ taken as a constant", no_mean_path, ("dx", "missing term: −γr·mean(dy)", "through the mean")),
         Mutant("dgamma = Σ dy", dgamma_without_x_hat, ("dgamma", "values differ")),
         Mutant("dbeta = mean of dy", dbeta_averaged, ("dbeta", "extra factor 1/N")),
-        Mutant("dx without γ", dx_without_gamma, ("dx", "values differ")),
+        Mutant("dx without γ", dx_without_gamma, ("dx", "different factor in each column")),
     ),
 )

@@ -7,6 +7,8 @@ from ...functional.dropout import DropoutCache
 from ...functional.dropout import dropout_backward as library_backward
 from ..spec import Case, Exercise, Mutant
 
+__all__ = ["EXERCISE"]
+
 SHAPES = ((3, 4), (2, 6), (4, 5), (2, 2, 3))
 
 
@@ -50,6 +52,7 @@ def no_mask(dy, mask, p):
 
 EXERCISE = Exercise(
     name="dropout_backward",
+    order=3,
     title="Inverted dropout: dx",
     chapter="linear-and-activations.md",
     outputs=("dx",),

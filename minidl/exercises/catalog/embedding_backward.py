@@ -7,6 +7,8 @@ from ...functional.embedding import embedding_backward as library_backward
 from ...functional.embedding import embedding_forward
 from ..spec import Case, Exercise, Mutant
 
+__all__ = ["EXERCISE"]
+
 SHAPES = ((2, 3, 4, 3), (3, 2, 5, 2), (2, 4, 3, 4), (1, 6, 4, 2))  # (B, T, V, E), V ≠ E
 
 

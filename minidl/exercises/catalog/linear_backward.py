@@ -4,6 +4,8 @@ from ...functional.linear import linear_backward as library_backward
 from ...functional.linear import linear_forward
 from ..spec import Case, Exercise, Mutant
 
+__all__ = ["EXERCISE"]
+
 SHAPES = ((2, 3, 4), (3, 5, 5), (4, 6, 2), (1, 4, 3))  # (N, D, M): a square W, and a batch of one
 
 
@@ -44,6 +46,7 @@ def db_not_summed(dy, x, W):
 
 EXERCISE = Exercise(
     name="linear_backward",
+    order=1,
     title="Linear layer: dx, dW, db",
     chapter="linear-and-activations.md",
     outputs=("dx", "dW", "db"),

@@ -7,6 +7,8 @@ from ...functional import losses
 from ...functional.activations import sigmoid, softmax_forward
 from ..spec import Case, Exercise, Mutant
 
+__all__ = ["EXERCISES"]
+
 CE_SHAPES = ((3, 4), (2, 5), (4, 3), (3, 6))  # (N, C)
 BCE_SHAPES = ((4, 1), (3, 2), (2, 3), (5,))
 
@@ -97,6 +99,7 @@ def bce_extra_sigmoid_derivative(logits, target):  # multiplies by σ' although 
 EXERCISES = [
     Exercise(
         name="softmax_cross_entropy_backward",
+        order=1,
         title="Softmax + cross-entropy (fused): dlogits",
         chapter="losses.md",
         outputs=("dlogits",),
@@ -115,6 +118,7 @@ EXERCISES = [
     ),
     Exercise(
         name="bce_with_logits_backward",
+        order=2,
         title="BCE with logits: dlogits",
         chapter="losses.md",
         outputs=("dlogits",),

@@ -1,0 +1,76 @@
+"""The grader on a small exercise declared here (not registered): several forward outputs,
+one of them without upstream, gate blocks, a student that crashes or returns the wrong
+number of values, and a reference that disagrees with finite differences."""
+
+import numpy as np
+import pytest
+
+from minidl.exercises import Blocks, Case, Exercise, grade
+from minidl.exercises.grader import ERROR, FAIL, NOT_IMPLEMENTED, PASS, ReferenceMismatch
+
+H, D, N = 2, 3, 2  # a (4H, D) weight: four gate blocks of H rows
+
+
+def make_case(rng, i):
+    x, W = rng.standard_normal((N, D)), rng.standard_normal((4 * H, D))
+    return Case(args={"dh": rng.standard_normal((N, 4 * H)), "x": x, "W": W}, inputs={"x": x, "W": W})
+
+
+def forward(x, W):
+    a = x @ W.T
+    return a, np.tanh(a)  # the second output does not reach the loss (upstream None)
+
+
+def right(dh, x, W):
+    return dh @ W, dh.T @ x
+
+
+def gated(reference=right, **kw):
+    return Exercise(name="gates", title="t", chapter="lstm.md", outputs=("dx", "dW"), make_case=make_case,
+                    reference=lambda c: reference(**c.args), forward=forward, upstream=("dh", None),
+                    grad_of={"dx": "x", "dW": "W"}, blocks={"dW": Blocks(0, ("i", "f", "g", "o"))}, **kw)
+
+
+def test_a_right_answer_passes_as_a_tuple_or_a_dict():
+    ex = gated()
+    assert grade(ex, right).status == PASS
+    assert grade(ex, lambda dh, x, W: {"dx": dh @ W, "dW": dh.T @ x}).status == PASS
+
+
+def test_a_wrong_gate_block_is_named():
+    def wrong_f(dh, x, W):
+        dW = dh.T @ x
+        dW[H:2 * H] *= -1
+        return dh @ W, dW
+    report = grade(gated(), wrong_f)
+    assert report.status == FAIL
+    assert "wrong gate blocks: f (sign flipped" in str(report) and "right: i, g, o" in str(report)
+
+
+def test_a_crash_a_stub_and_a_wrong_count_are_reported():
+    def crash(dh, x, W):
+        return dh @ x, None
+    report = grade(gated(), crash)
+    assert report.status == ERROR and "raised ValueError" in str(report) and "in case 1" in str(report)
+
+    def stub(dh, x, W):
+        raise NotImplementedError
+    assert grade(gated(), stub).status == NOT_IMPLEMENTED
+    report = grade(gated(), lambda dh, x, W: dh @ W)
+    assert report.status == ERROR and "expected 2: (dx, dW)" in str(report)
+
+
+def test_a_reference_that_disagrees_with_finite_differences_is_a_library_bug():
+    with pytest.raises(ReferenceMismatch, match="dW disagrees with finite differences"):
+        grade(gated(reference=lambda dh, x, W: (dh @ W, 2 * dh.T @ x)), right)
+
+
+def test_the_student_cannot_change_the_cases():
+    def vandal(dh, x, W):
+        out = right(dh, x, W)
+        dh[...] = 0
+        x[...] = 0
+        return out
+    ex = gated()
+    assert grade(ex, vandal).status == PASS
+    assert grade(ex, right).status == PASS
