@@ -96,6 +96,7 @@ EXERCISE = Exercise(
     upstream="dy",
     grad_of={"dx": "x", **{f"d{p}": p for p in PARAMS}},
     terms=terms,
+    order=200,  # after batchnorm_backward: the block is built of convolutions and BatchNorm
     mutants=(
         Mutant("dx through the branch only, the shortcut's gradient dropped", no_shortcut,
                ("dx", "missing term: shortcut", "✓ dconv1_weight")),

@@ -84,6 +84,7 @@ COL2IM = Exercise(
     upstream="dcols",
     grad_of={"dx": "x"},
     terms=col2im_terms,
+    order=10,
     mutants=(
         Mutant("dx̃[window] = block (assigned, not added)", col2im_assigns,
                ("dx", "missing term: overlapping windows")),
@@ -169,6 +170,7 @@ CONV2D = Exercise(
     upstream="dy",
     grad_of={"dx": "x", "dW": "weight", "db": "bias"},
     terms=conv_terms,
+    order=20,
     mutants=(
         Mutant("the bias left out of y", conv_no_bias, ("y", "missing term: the bias")),
         Mutant("dW left in im2col's layout (O, k·k·C)", conv_dw_flat,

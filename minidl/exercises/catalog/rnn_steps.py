@@ -87,6 +87,7 @@ RNN_STEP = Exercise(
     upstream="dh_new",
     grad_of={"dx": "x", "dh": "h", **GRAD_OF},
     terms=step_terms,
+    order=1,
     mutants=(
         Mutant("dW_hh = hᵀ dz (transposed)", step_dw_hh_transposed, ("dW_hh", "transpose")),
         Mutant("dW_ih = xᵀ dz (transposed)", step_dw_ih_transposed, ("dW_ih", "looks transposed")),
@@ -179,6 +180,7 @@ RNN_BPTT = Exercise(
     upstream=("d_out", "d_h_n"),
     grad_of={"dx": "x", "dh0": "h0", **GRAD_OF},
     terms=bptt_terms,
+    order=2,
     mutants=(
         Mutant("weight gradients overwritten at every step, not summed over time", bptt_overwrites_weight_grads,
                ("dW_ih", "dW_hh", "db_ih", "missing term: the steps after the first", "add up over time")),
