@@ -40,7 +40,7 @@ def _check_one(name: str, directory: pathlib.Path, seed: int) -> tuple[str, str]
     """Grade one exercise: ``(status, report text)``."""
     try:
         fn = registry.load_function(directory, name)
-    except (FileNotFoundError, AttributeError, SyntaxError, ImportError) as exc:
+    except Exception as exc:  # noqa: BLE001 — anything the student's file raises on import is reported
         return "error", f"✗ {name}: cannot load {directory / (name + '.py')}: {type(exc).__name__}: {exc}"
     report = grade(registry.get(name), fn, seed=seed)
     return report.status, str(report)

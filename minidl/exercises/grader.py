@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..gradcheck import DEFAULT_EPS, DEFAULT_RTOL, compare_full, default_atol, numeric_gradient, objective_scale
-from .diagnose import diagnose, errors
+from .diagnose import close, diagnose, errors
 from .spec import Case, Exercise
 
 __all__ = ["PASS", "FAIL", "NOT_IMPLEMENTED", "ERROR", "QuantityResult", "Report", "ReferenceMismatch",
@@ -181,11 +181,35 @@ def _student_error(exc: BaseException, fn, case_no: int, case: Case) -> str:
     return f"raised {type(exc).__name__}: {exc}{where} in case {case_no} ({case.describe()})"
 
 
-def _compare(result: QuantityResult, s, g, numeric, exercise: Exercise, case: Case, case_no: int, terms) -> None:
-    """Fold one case's comparison of quantity ``result.name`` into ``result``."""
-    name = result.name
+def _float_array(s, shape):
+    """S as a float64 array when it is one of ``shape``; else None (it cannot be measured)."""
+    try:
+        arr = np.asarray(s, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return arr if arr.shape == shape else None
+
+
+def _swapped(got: tuple, k: int, ref: tuple, names: tuple) -> str | None:
+    """Quantities k and j are each the other's right value: the tuple's order is off."""
+    def equal(s, g):
+        arr = None if s is None or isinstance(s, str) else _float_array(s, np.shape(g))
+        return arr is not None and close(arr, np.asarray(g))
+
+    for j in range(len(ref)):
+        if j != k and equal(got[k], ref[j]) and equal(got[j], ref[k]):
+            return f"this is the right value of {names[j]}: return them in the order ({', '.join(names)})"
+    return None
+
+
+def _compare(result: QuantityResult, got: tuple, k: int, ref: tuple, numeric, exercise: Exercise, case: Case,
+             case_no: int, terms) -> None:
+    """Fold one case's comparison of quantity k (``result.name``) into ``result``."""
+    name, s, g = result.name, got[k], ref[k]
     message = diagnose(s, g, terms=terms.get(name), blocks=exercise.blocks.get(name), factors=case.factors)
-    arr = None if message and (s is None or np.asarray(s).shape != g.shape) else np.asarray(s, dtype=np.float64)
+    arr = _float_array(s, g.shape)
+    if message:
+        message = _swapped(got, k, ref, exercise.outputs) or message
     max_abs, rel = errors(arr, g)
     if message is None and numeric is not None:
         result.checked_by_fd = True
@@ -214,7 +238,7 @@ def grade(exercise: Exercise, fn, *, seed: int = 0) -> Report:
         except ValueError as exc:
             return Report(exercise.name, ERROR, detail=str(exc))
         terms = exercise.terms(case) if exercise.terms else {}
-        for result, s, g in zip(results, got, ref):
-            _compare(result, s, g, num.get(result.name), exercise, case, i + 1, terms)
+        for k, result in enumerate(results):
+            _compare(result, got, k, ref, num.get(result.name), exercise, case, i + 1, terms)
     status = PASS if all(r.ok for r in results) else FAIL
     return Report(exercise.name, status, results, cases=len(prepared.cases))

@@ -22,9 +22,10 @@ __all__ = ["CHAPTERS", "STUBS", "exercises", "get", "solution", "stub_files", "l
 
 #: the course pages in reading order (docs/*.md), for listing exercises chapter by chapter
 CHAPTERS = (
-    "layer-contract.md", "linear-and-activations.md", "losses.md", "gradient-checking.md", "optimizers.md",
-    "initialisation.md", "embedding.md", "rnn-and-bptt.md", "vanishing-exploding.md", "lstm.md", "gru.md",
-    "deep-bidirectional-residual.md", "convolution-resnet.md",
+    "arrays-and-backends.md", "layer-contract.md", "linear-and-activations.md", "losses.md",
+    "gradient-checking.md", "optimizers.md", "initialisation.md", "text-pipeline.md", "embedding.md",
+    "rnn-and-bptt.md", "vanishing-exploding.md", "lstm.md", "gru.md", "deep-bidirectional-residual.md",
+    "end-to-end.md", "convolution-resnet.md", "making-it-fast.md", "gpu.md", "data-parallel.md",
 )
 
 #: the stub files: the one source of what ``init`` writes and of the repository's exercises/ folder

@@ -78,3 +78,10 @@ def test_python_dash_m_runs(argv, code):
                           text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode in ((0, 1) if code is None else (code,)), done.stderr
     assert "linear_backward" in done.stdout
+
+
+def test_a_file_that_fails_on_import_is_reported(tmp_path, capsys):
+    (tmp_path / "linear_backward.py").write_text("undefined_name\n")
+    assert main(["check", "linear_backward", "--dir", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "cannot load" in out and "NameError" in out

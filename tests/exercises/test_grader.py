@@ -74,3 +74,9 @@ def test_the_student_cannot_change_the_cases():
     ex = gated()
     assert grade(ex, vandal).status == PASS
     assert grade(ex, right).status == PASS
+
+
+def test_quantities_returned_in_the_wrong_order_are_named():
+    report = grade(gated(), lambda dh, x, W: (dh.T @ x, dh @ W))
+    assert "this is the right value of dW: return them in the order (dx, dW)" in str(report)
+    assert "this is the right value of dx" in str(report)

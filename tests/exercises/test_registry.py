@@ -72,6 +72,15 @@ def test_exercise_is_in_the_course(ex):
     assert f"`{ex.name}`" in (ROOT / "docs" / "exercises.md").read_text(encoding="utf-8")
 
 
+def test_chapters_follow_the_course_order():
+    """registry.CHAPTERS (the order of ``list``) is the order of the course in mkdocs.yml."""
+    yaml = pytest.importorskip("yaml")  # PyYAML comes with the docs extra (mkdocs)
+    nav = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))["nav"]
+    course = next(entry["The course"] for entry in nav if isinstance(entry, dict) and "The course" in entry)
+    pages = [next(iter(item.values())) for item in course]
+    assert [p for p in pages if p in registry.CHAPTERS] == list(registry.CHAPTERS)
+
+
 def test_files_and_registry_match():
     names = set(registry.exercises())
     stubs = {p.stem for p in registry.STUBS.glob("*.py")} - {"__init__"}

@@ -10,7 +10,7 @@ from ..spec import Case, Exercise, Mutant
 __all__ = ["EXERCISES"]
 
 CE_SHAPES = ((3, 4), (2, 5), (4, 3), (3, 6))  # (N, C)
-BCE_SHAPES = ((4, 1), (3, 2), (2, 3), (5,))
+BCE_SHAPES = ((4, 1), (3, 2), (2, 3), (4,))
 
 
 # ---------------------------------------------------------------- softmax + cross-entropy
