@@ -1,6 +1,6 @@
 """BatchNorm1d/2d: float64 finite differences in train and eval mode, running statistics,
 PyTorch parity (outputs, gradients, buffers after several steps), state_dict. (The functional
-pairs: tests/functional/test_batchnorm_functional.py; errors: tests/nn/test_conv_errors.py.)"""
+pairs: tests/functional/test_batchnorm_functional.py; bad inputs and fuzzing: ``BAD_INPUTS`` and ``FUZZ`` below.)"""
 
 import numpy as np
 import pytest

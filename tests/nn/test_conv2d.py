@@ -1,7 +1,7 @@
 """Conv2d: float64 finite differences over drawn geometries, PyTorch parity, memory layout,
 the cache stack, the shared workspace; on NumPy and the strict CuPy double. (The functional
-pairs and the reference loop: tests/functional/test_conv_functional.py; errors:
-tests/nn/test_conv_errors.py.)"""
+pairs and the reference loop: tests/functional/test_conv_functional.py; bad inputs
+and fuzzing: ``BAD_INPUTS`` and ``FUZZ`` below.)"""
 
 import numpy as np
 import pytest

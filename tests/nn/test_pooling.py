@@ -1,5 +1,6 @@
 """Pooling layers: float64 finite differences, PyTorch parity, the functional contract; NumPy and
-strict double. (Errors: tests/nn/test_conv_errors.py.)"""
+strict double. (Bad inputs and fuzzing:
+``BAD_INPUTS`` and ``FUZZ`` below.)"""
 
 import numpy as np
 import pytest
