@@ -1,10 +1,18 @@
 """minidl: deep learning from first principles in NumPy (CuPy on a GPU), no autograd."""
 
+import re
+from pathlib import Path
+
 from setuptools import find_packages, setup
+
+# One home for the version: minidl/__init__.py's __version__, read as text (importing minidl
+# here would need numpy before it is installed).
+VERSION = re.search(r'^__version__ = "([^"]+)"', Path(__file__).with_name("minidl").joinpath("__init__.py")
+                    .read_text(encoding="utf-8"), re.M).group(1)
 
 setup(
     name="minidl",
-    version="0.1.0",
+    version=VERSION,
     description="Deep learning rebuilt from first principles: hand-derived backward passes in NumPy/CuPy",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
@@ -14,7 +22,7 @@ setup(
     python_requires=">=3.11",
     install_requires=["numpy>=1.24", "matplotlib>=3.7", "tqdm>=4.60"],
     extras_require={
-        "dev": ["pytest>=7", "hypothesis>=6", "ruff>=0.4"],
+        "dev": ["pytest>=7", "hypothesis>=6", "ruff>=0.4", "build>=1"],
         # jupytext..ipykernel: every chapter as a notebook (docs/tools/notebooks.py), run by tests/docs
         "docs": ["mkdocs>=1.6", "mkdocs-material>=9", "pymdown-extensions>=10", "mkdocstrings[python]>=0.24",
                  "jupytext>=1.16", "nbformat>=5.9", "nbclient>=0.10", "ipykernel>=6.29"],

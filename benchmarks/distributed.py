@@ -1,6 +1,6 @@
 """Data-parallel training side by side: minidl on 1 process and on MPI ranks, and PyTorch.
 
-    MINIDL_DATA=../shared/data python benchmarks/distributed.py               # report B's LSTM, one epoch
+    MINIDL_DATA=path/to/data python benchmarks/distributed.py               # report B's LSTM, one epoch
     python benchmarks/distributed.py --steps 100                              # its first 100 batches only
     python benchmarks/distributed.py --model resnet20 --data path/to/cifar-10-batches-bin --steps 30
     python benchmarks/distributed.py --model resnet20 --synthetic --steps 30  # random 32x32 images

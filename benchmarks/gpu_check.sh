@@ -17,7 +17,7 @@
 # Environment: PYTHON (default python), TEST_BUDGET (seconds for step 3, default 240),
 # BENCH_BUDGET (seconds after which gpu.py starts no new case, default 150), WHEELHOUSE (a
 # folder of wheels, for a machine without network: pip installs from there only),
-# GPU_CHECK_LOG (the folder for the test log and the table as JSON; default /tmp/minidl_gpu_check).
+# GPU_CHECK_LOG (the folder for the test log and the table as JSON; default $TMPDIR/minidl_gpu_check, the system temporary folder when TMPDIR is unset).
 # Extra arguments go to benchmarks/gpu.py (e.g. --only B-lstm,R34-epoch).
 # Exit status: 0 when the tests passed and every timed case matched PyTorch's numbers.
 set -uo pipefail

@@ -1,7 +1,7 @@
 """PyTorch reference for examples/imdb_lstm.py: same data, preprocessing, batches, model,
 starting weights and optimiser, trained with torch.nn — to compare accuracy and time.
 
-    MINIDL_DATA=../shared/data python benchmarks/imdb_torch.py --cell lstm --seed 0
+    MINIDL_DATA=path/to/data python benchmarks/imdb_torch.py --cell lstm --seed 0
 
 PyTorch is a reference here, never a dependency of minidl: this script needs ``torch``.
 It reuses minidl's loader and BatchLoader (so both see the very same batches in the same

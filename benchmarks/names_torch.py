@@ -1,8 +1,8 @@
 """PyTorch twin of examples/names_rnn.py (report C): the same names, split, sampling order,
 model, start weights and SGD, trained with torch.nn, to compare accuracy and time.
 
-    MINIDL_DATA=../shared/data python benchmarks/names_torch.py --model rnn --seed 0 --threads 1
-    MINIDL_DATA=../shared/data python benchmarks/names_torch.py --model lstm --protocol heldout
+    MINIDL_DATA=path/to/data python benchmarks/names_torch.py --model rnn --seed 0 --threads 1
+    MINIDL_DATA=path/to/data python benchmarks/names_torch.py --model lstm --protocol heldout
 
 PyTorch is a reference here, never a dependency of minidl: this script needs ``torch``.
 It takes the example's flags (and ``--threads``), reuses the example's data preparation

@@ -13,7 +13,6 @@ after every epoch; ``--resume`` continues an interrupted run from its last epoch
 ``DIR`` holds ``cifar-10-batches-bin/`` or ``cifar-10-binary.tar.gz`` (default:
 ``$MINIDL_DATA``, then the cache folder; when none holds a copy the official archive,
 170 MB, SHA-256 checked, is downloaded into the cache folder; ``--no-download`` forbids it).
-From the JPEG copy in shared/: ``python ../shared/data/make_cifar10_bin.py DIR``.
 
 Defaults are report E's settings: batch 128, Adam 1e-3, 20 epochs, cross-entropy; inputs
 normalised per channel with the training set's mean and std; random crop (padding 4) and

@@ -1,7 +1,7 @@
 """Report E's deep text models on IMDB: BiLSTM-2, LSTM-4, LSTM-8 and residual LSTM-8, with
 each layer's gradient norm recorded over training (the diagnosis of why LSTM-8 does not train).
 
-    MINIDL_DATA=../shared/data python examples/imdb_deep_lstm.py --model lstm8
+    MINIDL_DATA=path/to/data python examples/imdb_deep_lstm.py --model lstm8
     python examples/imdb_deep_lstm.py --model reslstm8 --hidden-size 64 --epochs 3   # CPU scale
 
 Report E's settings are the defaults: Embedding(20001, 200) → the LSTM stack (hidden 256,

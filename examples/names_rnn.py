@@ -1,8 +1,8 @@
 """Report C: surnames to their language (18 classes) with the classic char-RNN and an LSTM.
 
-    MINIDL_DATA=../shared/data python examples/names_rnn.py --model rnn      # report C's RNN
-    MINIDL_DATA=../shared/data python examples/names_rnn.py --model lstm     # its LSTM(57, 64)
-    MINIDL_DATA=../shared/data python examples/names_rnn.py --model mylstm   # its own LSTM
+    MINIDL_DATA=path/to/data python examples/names_rnn.py --model rnn      # report C's RNN
+    MINIDL_DATA=path/to/data python examples/names_rnn.py --model lstm     # its LSTM(57, 64)
+    MINIDL_DATA=path/to/data python examples/names_rnn.py --model mylstm   # its own LSTM
     python examples/names_rnn.py --model lstm --protocol heldout --epochs 5
     python examples/names_rnn.py --model lstm --limit 40 --epochs 1          # a quick run
 

@@ -1,8 +1,10 @@
 """What the recurrent tests share: the layer kinds, float64 layers and cells of a kind."""
 
 import numpy as np
+from fuzzing import draw_array, finite, host, maybe_list, mostly, on_device
+from hypothesis import strategies as st
 
-from minidl import backend
+from minidl import backend, nn
 from minidl.nn import recurrent, rnn_cells
 
 KINDS = ["lstm", "res_lstm", "res_lstm_proj", "rnn_tanh", "rnn_relu", "gru", "gru_v1"]
@@ -58,3 +60,80 @@ def inputs_for(kind, T, B, D, H, LD, batch_first, rng, to_dev):
     states = tuple(to_dev(rng.standard_normal((LD, B, H))) for _ in range(n_states(kind)))
     hx = states if n_states(kind) == 2 else states[0]
     return to_dev(x), hx
+
+
+# ---------------------------------------------- fuzz entries (tests/fuzzing.py)
+def reference_sequence(kind, layer, x, lengths):
+    """The layer's output and final h by the textbook step, one sequence at a time, in float64."""
+    from minidl.functional.gru import gru_step_reference
+    from minidl.functional.lstm import lstm_step_reference
+    from minidl.functional.rnn import rnn_step_reference
+
+    w = {getattr(layer, "LSTM_KEYS", {}).get(k, k): host(v).astype(np.float64) for k, v in layer.state_dict().items()}
+    kind = "LSTM" if kind == "CellLoopLSTM" else kind  # the same maths, stepped by LSTMCell
+    args = [w["weight_ih_l0"], w["weight_hh_l0"], w["bias_ih_l0"], w["bias_hh_l0"]]
+    T, B, _ = x.shape
+    H = layer.hidden_size
+    out, h_n = np.zeros((T, B, H)), np.zeros((1, B, H))
+    for b in range(B):
+        h, c = np.zeros((1, H)), np.zeros((1, H))
+        for t in range(T if lengths is None else lengths[b]):
+            xt = x[t, b][None].astype(np.float64)
+            if kind == "LSTM":
+                (h, c), _ = lstm_step_reference(xt, h, c, *args)
+            elif kind == "GRU":
+                h, _ = gru_step_reference(xt, h, *args)
+            else:
+                h, _ = rnn_step_reference(xt, h, *args)
+            out[t, b] = h[0]
+        h_n[0, b] = h[0]
+    return out, h_n
+
+
+def fuzz_recurrent(kind, data):
+    d, h = data.draw(st.integers(1, 3), label="D"), data.draw(st.integers(1, 3), label="H")
+    layer = getattr(nn, kind)(d, h)
+    t, b = data.draw(mostly([1, 2, 3], [0]), label="T"), data.draw(mostly([1, 2], [0]), label="B")
+    x = draw_array(data, shape=(t, b, data.draw(mostly([d], [d + 1]), label="width")),
+                   dtypes=[np.float32] * 3 + [np.float64, np.int64], scale=1.0)
+    lengths = data.draw(st.one_of(st.none(), st.lists(st.integers(0, t + 1), min_size=b, max_size=b),
+                                  st.lists(st.integers(1, max(t, 1)), min_size=0, max_size=b + 1)), label="lengths")
+    device, (xd,) = on_device(data, x)
+    layer.to(device)
+    out, states = layer(maybe_list(data, xd), lengths=lengths)
+    h_n = states[0] if "LSTM" in kind else states
+    want_out, want_h = reference_sequence(kind, layer, x, lengths)
+    np.testing.assert_allclose(host(out), want_out, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(host(h_n), want_h, rtol=1e-4, atol=1e-5)
+    grads = layer.backward(backend.to_device(np.ones(out.shape, np.float32), device))
+    grads = grads if isinstance(grads, (tuple, list)) else (grads,)
+    assert host(grads[0]).shape == x.shape
+    if finite(x):
+        assert finite(host(out)) and finite(host(grads[0]))
+
+
+def fuzz_cell(kind, data):
+    from minidl.functional.gru import gru_step_reference
+    from minidl.functional.lstm import lstm_step_reference
+    from minidl.functional.rnn import rnn_step_reference
+
+    d, h = data.draw(st.integers(1, 3), label="D"), data.draw(st.integers(1, 3), label="H")
+    cell = getattr(nn, kind)(d, h)
+    b = data.draw(mostly([1, 2], [0]), label="B")
+    x = draw_array(data, shape=(b, data.draw(mostly([d], [d + 1]), label="width")),
+                   dtypes=[np.float32] * 3 + [np.float64, np.int64], scale=1.0)
+    h0 = draw_array(data, shape=(b, h), dtypes=[np.float32] * 3 + [np.float64], scale=1.0)
+    hx = (h0, np.zeros_like(h0)) if kind == "LSTMCell" else h0
+    y = cell(maybe_list(data, x), hx)
+    w = [host(p.data).astype(np.float64) for p in cell.parameters()]
+    x64, h64 = x.astype(np.float64), h0.astype(np.float64)
+    if kind == "LSTMCell":
+        (want, _), _ = lstm_step_reference(x64, h64, np.zeros_like(h64), *w)
+        got = y[0]
+    else:
+        step = gru_step_reference if kind == "GRUCell" else rnn_step_reference
+        want, _ = step(x64, h64, *w)
+        got = y
+    np.testing.assert_allclose(host(got), want, rtol=1e-4, atol=1e-5)
+    if finite(x) and finite(h0):
+        assert finite(host(got))

@@ -1,8 +1,8 @@
 """Render pages of the built site in headless Chromium, offline, and check the maths.
 
-    mkdocs build --strict --site-dir /tmp/site
-    python docs/tools/check_rendered.py /tmp/site lstm/ gru/ [--screenshots DIR] [--width 1280]
-    python docs/tools/check_rendered.py /tmp/site --all --screenshots DIR
+    mkdocs build --strict --site-dir site
+    python docs/tools/check_rendered.py site lstm/ gru/ [--screenshots DIR] [--width 1280]
+    python docs/tools/check_rendered.py site --all --screenshots DIR
 
 Serves SITE on 127.0.0.1 (a free port), loads each page with Chromium (network limited to
 that server, a fresh profile per run), lets MathJax run, and reads the DOM back. A page

@@ -15,8 +15,9 @@ state fed to the head is the one after the review's last word, not after the pad
 
 Report B writes Linear(64, 64) → Dropout(0.5) → Linear(64, 2) with no non-linearity between
 the two Linear layers (which then compose to one linear map); minidl puts a ReLU there by
-default (``fc_activation="relu"``, as in the benchmark of issue 3); ``fc_activation=None``
-gives the report's literal head.
+default (``fc_activation="relu"``, as the PyTorch twin in ``benchmarks/imdb_torch.py`` does:
+a hidden layer needs a non-linearity to add anything); ``fc_activation=None`` gives the
+report's literal head.
 """
 
 from __future__ import annotations

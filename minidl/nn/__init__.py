@@ -9,6 +9,7 @@ from .conv import Conv2d
 from .dropout import Dropout
 from .embedding import Embedding
 from .flatten import Flatten
+from .layernorm import LayerNorm
 from .linear import Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, NLLLoss
 from .peephole_lstm import PeepholeLSTMCell
@@ -24,5 +25,5 @@ __all__ = [
     "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss",
     "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "CellLoopLSTM", "ResidualStackLSTM",
     "PeepholeLSTMCell",
-    "Conv2d", "BatchNorm1d", "BatchNorm2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BasicBlock",
+    "Conv2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BasicBlock",
 ]

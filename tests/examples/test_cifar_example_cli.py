@@ -1,6 +1,6 @@
 """`examples/cifar10_resnet.py` on the command line without data: it downloads by default
 (here the network is a fake that fails), says what to do offline in one line, and with
---no-download never touches the network. Training itself: tests/test_resnet_example.py."""
+--no-download never touches the network. Training itself: tests/examples/test_cifar10_resnet_example.py."""
 
 import importlib.util
 import os

@@ -1,2 +1,2 @@
-"""Tests of the functional pairs (a package, so that tests/functional/test_X.py and
-tests/nn/test_X.py may share a file name)."""
+"""Tests of the functional pairs (a package, so that tests/functional/test_<concept>.py
+and tests/nn/test_<concept>.py may share a file name)."""

@@ -5,7 +5,7 @@ trains, each exactly as its report builds it:
   Linear), and the residual LSTM whose projection W_res maps the embedding (E ≠ H) to H;
 * report B: its own LSTM (``cell="lstmcell"``, nn.LSTMCell stepped in Python) in the
   classifier with cross-entropy, and the NLL-on-raw-scores ablation;
-* report C's three models are checked in tests/models/test_names_models.py.
+* report C's three models are checked in tests/models/test_report_c_models.py.
 """
 
 import numpy as np

@@ -3,11 +3,23 @@ device, and PyTorch parity, in one call each (tests/helpers.py)."""
 
 import numpy as np
 import pytest
+from bad_inputs import Case, bad_input_test, elementwise_rows, f64
+from fuzzing import (
+    close,
+    draw_array,
+    finite,
+    fuzz_test,
+    host,
+    maybe_list,
+    on_device,
+    upstream_like,
+)
 from helpers import check_layer, torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minidl import nn
+from minidl import backend, nn
+from minidl.errors import DTypeError, ShapeError
 
 LAYERS = {
     "ReLU": (nn.ReLU, {}),
@@ -78,3 +90,69 @@ def test_softmax_rows_sum_to_one_and_no_overflow():
     p = nn.Softmax(dim=1)(x)
     np.testing.assert_allclose(p.sum(1), 1.0)
     np.testing.assert_allclose(np.exp(nn.LogSoftmax(dim=1)(x)), p)
+
+
+# ---------------------------------------------- bad input and fuzzing (tests/bad_inputs.py, tests/fuzzing.py)
+BAD_INPUTS = [
+    *[row for name, cls in [("ReLU", nn.ReLU), ("Tanh", nn.Tanh), ("Sigmoid", nn.Sigmoid), ("Softmax", nn.Softmax),
+                            ("LogSoftmax", nn.LogSoftmax)] for row in elementwise_rows(name, cls)],
+    Case("nn.ReLU", "a boolean input (PyTorch refuses it too)", lambda: nn.ReLU()(np.ones(3, bool)), DTypeError,
+         r"ReLU: input must be a floating, integer, unsigned array, got dtype bool"),
+    Case("nn.Tanh", "a complex input", lambda: nn.Tanh()(np.ones(3, complex)), DTypeError,
+         r"Tanh: input must be .*got dtype complex128"),
+    Case("nn.Sigmoid", "a string array", lambda: nn.Sigmoid()(np.array(["a"])), DTypeError,
+         r"Sigmoid: input must be .*got dtype <U1"),
+    Case("nn.Softmax", "an integer input (PyTorch refuses it too)", lambda: nn.Softmax(-1)(np.ones((2, 3), int)),
+         DTypeError, r"Softmax: input must be a floating array, got dtype int64"),
+    Case("nn.Softmax", "dim outside the input's dims", lambda: nn.Softmax(dim=2)(f64(2, 3)), ShapeError,
+         r"Softmax: dim must lie in \[-2, 2\) for an input with 2 dims, got 2"),
+    Case("nn.LogSoftmax", "dim not an integer", lambda: nn.LogSoftmax(dim="1")(f64(2, 3)), DTypeError,
+         r"LogSoftmax: dim must be an integer, got str"),
+]
+test_bad_input = bad_input_test(BAD_INPUTS)
+
+
+def _reference(name, x64, dim):
+    if x64.size == 0:
+        return x64, np.zeros_like(x64)
+    with np.errstate(all="ignore"):
+        if name == "ReLU":
+            return np.maximum(x64, 0), (x64 > 0).astype(float)
+        if name == "Tanh":
+            y = np.tanh(x64)
+            return y, 1 - y * y
+        if name == "Sigmoid":
+            y = 0.5 * (1 + np.tanh(x64 / 2))  # another exact form, as a reference
+            return y, y * (1 - y)
+        if name in ("Softmax", "LogSoftmax"):
+            e = np.exp(x64 - x64.max(axis=dim, keepdims=True))
+            p = e / e.sum(axis=dim, keepdims=True)
+            return (p if name == "Softmax" else np.log(p)), None
+    raise ValueError(name)
+
+
+def fuzz_activation(name, data):
+    x = draw_array(data)
+    dim = data.draw(st.integers(-x.ndim, x.ndim - 1) if data.draw(st.integers(0, 3)) else st.integers(-4, 3),
+                    label="dim")
+    layer = getattr(nn, name)(dim) if name in ("Softmax", "LogSoftmax") else getattr(nn, name)()
+    _, (xd,) = on_device(data, x)
+    y = layer(maybe_list(data, xd))
+    x64 = x.astype(np.float64)
+    want, slope = _reference(name, x64, dim)
+    assert y.shape == x.shape
+    if name == "ReLU":
+        assert y.dtype == x.dtype
+    close(y, want, y.dtype)
+    if finite(x):
+        assert finite(host(y))
+    dy = upstream_like(host(y), np.random.default_rng(0))
+    dx = layer.backward(backend.to_device(dy, backend.device_of(y)))
+    assert dx.shape == x.shape
+    if slope is not None:
+        close(dx, dy * slope, dx.dtype)
+
+
+FUZZ = {f"nn.{n}": (lambda data, n=n: fuzz_activation(n, data))
+        for n in ["ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax"]}
+test_fuzz = fuzz_test(FUZZ)

@@ -1,13 +1,25 @@
 """BatchNorm1d/2d: float64 finite differences in train and eval mode, running statistics,
 PyTorch parity (outputs, gradients, buffers after several steps), state_dict. (The functional
-pairs: tests/functional/test_batchnorm_functional.py; errors: tests/nn/test_conv_errors.py.)"""
+pairs: tests/functional/test_batchnorm_functional.py; bad inputs and fuzzing: ``BAD_INPUTS`` and ``FUZZ`` below.)"""
 
 import numpy as np
 import pytest
+from bad_inputs import Case, backward_after, bad_input_test, zeros
+from fuzzing import (
+    draw_array,
+    draw_image,
+    finite,
+    fuzz_test,
+    host,
+    maybe_list,
+    mostly,
+    on_device,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
 from minidl import backend, nn
+from minidl.errors import DTypeError, ShapeError
 from minidl.gradcheck import gradcheck
 
 
@@ -118,3 +130,64 @@ def test_buffers_move_cast_and_survive_updates(device, to_dev):
     sd = m.state_dict()
     assert sd["running_mean"].dtype == np.float64 and sd["num_batches_tracked"].dtype == np.int64
     assert backend.device_of(sd["running_var"]) == device
+
+
+# ---------------------------------------------- bad input and fuzzing (tests/bad_inputs.py, tests/fuzzing.py)
+BAD_INPUTS = [
+    Case("nn.BatchNorm2d", "bn2d-channels",
+         lambda: nn.BatchNorm2d(3)(zeros(2, 4, 5, 5)),
+         ShapeError, r"BatchNorm2d: input must have shape \(N, 3, H, W\), got \(2, 4, 5, 5\)"),
+    Case("nn.BatchNorm1d", "bn1d-4d",
+         lambda: nn.BatchNorm1d(3)(zeros(2, 3, 4, 4)),
+         ShapeError, r"BatchNorm1d: input must have shape \(N, 3\) or \(N, 3, L\)"),
+    Case("nn.BatchNorm1d", "bn-one-value",
+         lambda: nn.BatchNorm1d(3)(zeros(1, 3)),
+         ShapeError, "more than 1 value per channel"),
+    Case("nn.BatchNorm1d", "bn-int",
+         lambda: nn.BatchNorm1d(3)(zeros(2, 3, dtype=np.int64)),
+         DTypeError, "BatchNorm1d: input must be a floating array, got dtype int64"),
+    Case("nn.BatchNorm2d", "bn2d-float64",
+         lambda: nn.BatchNorm2d(3)(zeros(2, 3, 4, 4, dtype=np.float64)),
+         DTypeError, r"BatchNorm2d: input must have dtype float32 \(the parameters'\), got float64"),
+    Case("nn.BatchNorm2d", "bn2d-float64-no-affine",
+         lambda: nn.BatchNorm2d(3, affine=False)(zeros(2, 3, 4, 4, dtype=np.float64)),
+         DTypeError, "BatchNorm2d: input must have dtype float32"),
+    Case("nn.BatchNorm2d", "bn2d-list",
+         lambda: nn.BatchNorm2d(1)([[[[1.0]]], [[[2.0]]]]),
+         DTypeError, "BatchNorm2d: input must be an array"),
+    Case("nn.BatchNorm2d", "bn2d-dy",
+         backward_after(nn.BatchNorm2d(2), zeros(2, 2, 3, 3), zeros(2, 2, 3, 1)),
+         ShapeError, r"BatchNorm2d.backward: dy must have the output's shape \(2, 2, 3, 3\), got \(2, 2, 3, 1\)"),
+    Case("nn.BatchNorm1d", "bn-eval-dy",
+         backward_after(nn.BatchNorm1d(2).eval(), zeros(4, 2), zeros(4, 3)),
+         ShapeError, r"BatchNorm1d.backward: dy must have the output's shape \(4, 2\), got \(4, 3\)"),
+]
+test_bad_input = bad_input_test(BAD_INPUTS)
+
+
+def fuzz_batchnorm(kind, data):
+    layer = getattr(nn, kind)(2).train(data.draw(mostly([True], [False]), label="training"))
+    if kind == "BatchNorm2d":
+        x = draw_image(data, 2)
+    else:
+        n, length = data.draw(mostly([1, 2, 3], [0]), label="N"), data.draw(st.integers(1, 3), label="L")
+        x = draw_array(data, shape=data.draw(mostly([(n, 2), (n, 2, length)], [(n, 3), (n,)])),
+                       dtypes=[np.float32] * 3 + [np.float64, np.int64])
+    device, (xd,) = on_device(data, x)
+    layer.to(device)
+    y = host(layer(maybe_list(data, xd)))
+    x64 = x.astype(np.float64)
+    axes = (0,) + tuple(range(2, x.ndim))
+    if layer.training:
+        mean, var = x64.mean(axis=axes, keepdims=True), x64.var(axis=axes, keepdims=True)
+    else:
+        mean, var = 0.0, 1.0
+    np.testing.assert_allclose(y, (x64 - mean) / np.sqrt(var + layer.eps), rtol=1e-4, atol=1e-4)
+    dx = host(layer.backward(backend.to_device(np.ones(y.shape, np.float32), device)))
+    assert dx.shape == x.shape
+    if finite(x):
+        assert finite(y) and finite(dx)
+
+
+FUZZ = {f"nn.{n}": (lambda data, n=n: fuzz_batchnorm(n, data)) for n in ["BatchNorm1d", "BatchNorm2d"]}
+test_fuzz = fuzz_test(FUZZ)

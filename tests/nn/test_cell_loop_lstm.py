@@ -4,10 +4,15 @@ report C's separate W, U, b per gate are the cell's stacked weights."""
 
 import numpy as np
 import pytest
+from bad_inputs import Case, backward_after, bad_input_test, states_backward_after, zeros
+from fuzzing import (
+    fuzz_test,
+)
+from recurrent_helpers import fuzz_recurrent
 
 import minidl
 from minidl import backend, nn
-from minidl.errors import DTypeError, ShapeError
+from minidl.errors import DTypeError, RangeError, ShapeError
 from minidl.gradcheck import gradcheck
 
 
@@ -137,3 +142,27 @@ def test_bad_inputs_are_refused():
         loop(np.zeros((3, 2, 3)), lengths=np.array([4, 1]))
     with pytest.raises(ValueError, match="lengths"):
         loop(np.zeros((3, 2, 3)), lengths=np.array([0, 1]))
+
+
+# ---------------------------------------------- bad input and fuzzing (tests/bad_inputs.py, tests/fuzzing.py)
+BAD_INPUTS = [
+    Case("nn.CellLoopLSTM", "a list as input", lambda: nn.CellLoopLSTM(2, 3)([[[0.0, 0.0]]]), DTypeError,
+         r"CellLoopLSTM: input must be an array .*got list"),
+    Case("nn.CellLoopLSTM", "no time step (as LSTM and PyTorch)", lambda: nn.CellLoopLSTM(2, 3)(zeros(0, 2, 2)),
+         ShapeError, r"CellLoopLSTM: input must have shape \(T, B, D\) with T ≥ 1 and D = 2, got \(0, 2, 2\)"),
+    Case("nn.CellLoopLSTM", "input of the wrong width", lambda: nn.CellLoopLSTM(2, 3)(zeros(3, 2, 4)), ShapeError,
+         r"CellLoopLSTM: input must have shape \(T, B, D\) .*got \(3, 2, 4\)"),
+    Case("nn.CellLoopLSTM", "lengths with a 0", lambda: nn.CellLoopLSTM(2, 3)(zeros(3, 2, 2), lengths=[0, 2]),
+         RangeError, r"CellLoopLSTM: lengths must lie in \[1, T\] = \[1, 3\]"),
+    Case("nn.CellLoopLSTM", "a d_output of the wrong shape",
+         backward_after(nn.CellLoopLSTM(2, 3), zeros(3, 2, 2), zeros(3, 2, 4)), ShapeError,
+         r"CellLoopLSTM\.backward: d_output must have the output's shape \(3, 2, 3\), got \(3, 2, 4\)"),
+    Case("nn.CellLoopLSTM", "a d_h_n of the wrong shape",
+         states_backward_after(nn.CellLoopLSTM(2, 3), zeros(3, 2, 2), zeros(3, 2, 3)), ShapeError,
+         r"CellLoopLSTM\.backward: d_h_n must have the output's shape \(1, 2, 3\), got \(3, 2, 3\)"),
+]
+test_bad_input = bad_input_test(BAD_INPUTS)
+
+
+FUZZ = {"nn.CellLoopLSTM": lambda data: fuzz_recurrent("CellLoopLSTM", data)}
+test_fuzz = fuzz_test(FUZZ)

@@ -1,14 +1,24 @@
 """Conv2d: float64 finite differences over drawn geometries, PyTorch parity, memory layout,
 the cache stack, the shared workspace; on NumPy and the strict CuPy double. (The functional
-pairs and the reference loop: tests/functional/test_conv_functional.py; errors:
-tests/nn/test_conv_errors.py.)"""
+pairs and the reference loop: tests/functional/test_conv_functional.py; bad inputs
+and fuzzing: ``BAD_INPUTS`` and ``FUZZ`` below.)"""
 
 import numpy as np
 import pytest
+from bad_inputs import Case, backward_after, bad_input_test, zeros
+from fuzzing import (
+    draw_image,
+    finite,
+    fuzz_test,
+    host,
+    maybe_list,
+    on_device,
+)
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from minidl import backend, nn, no_grad
+from minidl.errors import DTypeError, RangeError, ShapeError
 from minidl.functional.geometry import conv_output_size
 from minidl.functional.workspace import Workspace
 from minidl.gradcheck import gradcheck
@@ -168,3 +178,87 @@ def test_share_workspace_gives_every_conv_one_buffer():
     assert net.workspace.nbytes == (2 * 8 * 8 * 9 * 4 + 2 * 8 * 8 * 4 + 2 * 10 * 10 * 4) * 4
     ws = share_workspace(nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Conv2d(2, 2, 3)))
     assert isinstance(ws, Workspace) and ws.nbytes == 0
+
+
+# ---------------------------------------------- bad input and fuzzing (tests/bad_inputs.py, tests/fuzzing.py)
+BAD_INPUTS = [
+    Case("nn.Conv2d", "conv-kernel-0",
+         lambda: nn.Conv2d(3, 4, 0),
+         RangeError, r"Conv2d: kernel_size must be >= 1, got \(0, 0\)"),
+    Case("nn.Conv2d", "conv-stride-0",
+         lambda: nn.Conv2d(3, 4, 3, stride=0),
+         RangeError, r"Conv2d: stride must be >= 1, got \(0, 0\)"),
+    Case("nn.Conv2d", "conv-padding-neg",
+         lambda: nn.Conv2d(3, 4, 3, padding=-1),
+         RangeError, r"Conv2d: padding must be >= 0"),
+    Case("nn.Conv2d", "conv-dilation-0",
+         lambda: nn.Conv2d(3, 4, 3, dilation=(1, 0)),
+         RangeError, r"Conv2d: dilation must be >= 1"),
+    Case("nn.Conv2d", "conv-kernel-triple",
+         lambda: nn.Conv2d(3, 4, (3, 3, 3)),
+         RangeError, r"Conv2d: kernel_size must be an int or a pair of ints, got \(3, 3, 3\)"),
+    Case("nn.Conv2d", "conv-kernel-float",
+         lambda: nn.Conv2d(3, 4, 2.5),
+         RangeError, "Conv2d: kernel_size must be an int or a pair of ints, got 2.5"),
+    Case("nn.Conv2d", "conv-padding-same",
+         lambda: nn.Conv2d(3, 4, 3, padding="same"),
+         RangeError, "padding must be an int, a pair or"),
+    Case("nn.Conv2d", "conv-padding-mode",
+         lambda: nn.Conv2d(3, 4, 3, padding_mode="reflect"),
+         RangeError, "padding_mode must be 'zeros'"),
+    Case("nn.Conv2d", "conv-groups",
+         lambda: nn.Conv2d(3, 4, 3, groups=2),
+         RangeError, r"must be divisible by groups \(2\)"),
+    Case("nn.Conv2d", "conv-groups-0",
+         lambda: nn.Conv2d(4, 4, 3, groups=0),
+         RangeError, "groups must be an int >= 1, got 0"),
+    Case("nn.Conv2d", "conv-channels-0",
+         lambda: nn.Conv2d(0, 4, 3),
+         RangeError, "in_channels must be an int >= 1, got 0"),
+    Case("nn.Conv2d", "conv-channels",
+         lambda: nn.Conv2d(3, 4, 3)(zeros(2, 4, 5, 5)),
+         ShapeError, r"Conv2d: input must have shape \(N, 3, H, W\), got \(2, 4, 5, 5\)"),
+    Case("nn.Conv2d", "conv-3d",
+         lambda: nn.Conv2d(3, 4, 3)(zeros(3, 5, 5)),
+         ShapeError, r"\(N, 3, H, W\), got \(3, 5, 5\)"),
+    Case("nn.Conv2d", "conv-too-small", lambda: nn.Conv2d(3, 4, 3)(zeros(1, 3, 2, 2)), ShapeError, "smaller than the"),
+    Case("nn.Conv2d", "conv-int",
+         lambda: nn.Conv2d(3, 4, 3)(zeros(1, 3, 5, 5, dtype=np.int64)),
+         DTypeError, "Conv2d: input must have dtype float32 .*got int64"),
+    Case("nn.Conv2d", "conv-float64",
+         lambda: nn.Conv2d(3, 4, 3)(zeros(1, 3, 5, 5, dtype=np.float64)),
+         DTypeError, "Conv2d: input must have dtype float32 .*got float64"),
+    Case("nn.Conv2d", "conv-list",
+         lambda: nn.Conv2d(1, 1, 1)([[[[1.0]]]]),
+         DTypeError, "Conv2d: input must be an array .*list"),
+    Case("nn.Conv2d", "conv-dy-shape",
+         backward_after(nn.Conv2d(3, 4, 3), zeros(2, 3, 5, 5), zeros(2, 4, 3, 4)),
+         ShapeError, r"Conv2d.backward: dy must have the output's shape \(2, 4, 3, 3\), got \(2, 4, 3, 4\)"),
+    Case("nn.Conv2d", "conv-dy-list",
+         backward_after(nn.Conv2d(1, 1, 1), zeros(1, 1, 1, 1), [[[[1.0]]]]),
+         DTypeError, "Conv2d: dy must be an array"),
+]
+test_bad_input = bad_input_test(BAD_INPUTS)
+
+
+def fuzz_conv2d(data):
+    from minidl.functional.conv import conv2d_reference_forward
+
+    cin, cout = data.draw(st.integers(1, 2), label="C_in"), data.draw(st.integers(1, 2), label="C_out")
+    k, stride, pad = (data.draw(st.integers(1, 3)), data.draw(st.integers(1, 2)), data.draw(st.integers(0, 1)))
+    layer = nn.Conv2d(cin, cout, k, stride=stride, padding=pad)
+    x = draw_image(data, cin)
+    device, (xd,) = on_device(data, x)
+    layer.to(device)
+    y = host(layer(maybe_list(data, xd)))
+    want, _ = conv2d_reference_forward(x.astype(np.float64), host(layer.weight.data).astype(np.float64),
+                                       host(layer.bias.data).astype(np.float64), stride=stride, padding=pad)
+    np.testing.assert_allclose(y, want, rtol=1e-4, atol=1e-5)
+    dx = host(layer.backward(backend.to_device(np.ones(y.shape, np.float32), device)))
+    assert dx.shape == x.shape
+    if finite(x):
+        assert finite(y) and finite(dx)
+
+
+FUZZ = {"nn.Conv2d": fuzz_conv2d}
+test_fuzz = fuzz_test(FUZZ)

@@ -2,12 +2,21 @@
 row included), and the padding rule."""
 
 import numpy as np
+from bad_inputs import Case, backward_after, bad_input_test, f32
+from fuzzing import (
+    draw_array,
+    fuzz_test,
+    host,
+    maybe_list,
+    on_device,
+)
 from helpers import check_layer, torch
 from hypothesis import given
 from hypothesis import strategies as st
 
 import minidl
-from minidl import nn
+from minidl import backend, nn
+from minidl.errors import DTypeError, IndexRangeError, RangeError, ShapeError
 
 
 @given(v=st.integers(2, 6), e=st.integers(1, 4), n=st.integers(1, 3), t=st.integers(1, 4), pad=st.booleans())
@@ -42,3 +51,43 @@ def test_negative_padding_idx_and_empty_ids():
     m = nn.Embedding(5, 2, padding_idx=-1)
     assert m.padding_idx == 4 and np.all(m.weight.data[4] == 0)
     assert m(np.zeros((0, 3), np.int64)).shape == (0, 3, 2)
+
+
+# ---------------------------------------------- bad input and fuzzing (tests/bad_inputs.py, tests/fuzzing.py)
+BAD_INPUTS = [
+    Case("nn.Embedding", "a list of ids", lambda: nn.Embedding(10, 4)([1, 2]), DTypeError,
+         r"Embedding: ids must be an array .*got list"),
+    Case("nn.Embedding", "floating ids", lambda: nn.Embedding(10, 4)(np.array([1.0])), DTypeError,
+         r"Embedding: ids must be an integer array \(token ids\), got dtype float64"),
+    Case("nn.Embedding", "a negative id", lambda: nn.Embedding(10, 4)(np.array([[1, -1, 2]])), IndexRangeError,
+         r"Embedding: ids must lie in \[0, 10\) .*got token id -1"),
+    Case("nn.Embedding", "an id past the vocabulary", lambda: nn.Embedding(10, 4)(np.array([10])), IndexRangeError,
+         r"Embedding: ids must lie in \[0, 10\) .*got token id 10"),
+    Case("nn.Embedding", "an upstream gradient of the wrong shape",
+         backward_after(nn.Embedding(10, 4), np.array([[1, 2, 3]]), f32(1, 3, 5)), ShapeError,
+         r"Embedding\.backward: dy must have the output's shape \(1, 3, 4\), got \(1, 3, 5\)"),
+    Case("nn.Embedding", "an empty table", lambda: nn.Embedding(0, 4), RangeError,
+         r"Embedding: num_embeddings must be a finite number in \[1, inf\), got 0"),
+    Case("nn.Embedding", "padding_idx outside the table", lambda: nn.Embedding(5, 4, padding_idx=5), RangeError,
+         r"Embedding: padding_idx must be a finite number in \[-5, 4\], got 5"),
+]
+test_bad_input = bad_input_test(BAD_INPUTS)
+
+
+def fuzz_embedding(data):
+    v, e = data.draw(st.integers(1, 5), label="V"), data.draw(st.integers(0, 3), label="E")
+    layer = nn.Embedding(v, e)
+    ids = draw_array(data, dtypes=[np.int64] * 3 + [np.int32, np.float64, np.bool_], scale=float(v), specials=False)
+    if ids.dtype.kind == "i" and data.draw(st.integers(0, 3)):  # mostly ids in range
+        ids = np.abs(ids) % v
+    device, (idsd,) = on_device(data, ids)
+    layer.to(device)
+    y = host(layer(maybe_list(data, idsd)))
+    np.testing.assert_array_equal(y, host(layer.weight.data)[ids])
+    layer.backward(backend.to_device(np.ones(y.shape, np.float32), device))
+    counts = np.bincount(ids.ravel(), minlength=v) if ids.size else np.zeros(v)
+    np.testing.assert_allclose(host(layer.weight.grad), np.repeat(counts[:, None], e, axis=1))
+
+
+FUZZ = {"nn.Embedding": fuzz_embedding}
+test_fuzz = fuzz_test(FUZZ)

@@ -3,12 +3,26 @@ the clamp of BCE, and report B's NLL-on-raw-scores runaway."""
 
 import numpy as np
 import pytest
+from bad_inputs import Case, bad_input_test, f64
+from fuzzing import (
+    FLOATS,
+    close,
+    draw_array,
+    draw_shape,
+    finite,
+    fuzz_test,
+    host,
+    maybe_list,
+    mostly,
+    on_device,
+)
 from helpers import check_layer, torch
 from hypothesis import given
 from hypothesis import strategies as st
 
 import minidl
 from minidl import nn, optim
+from minidl.errors import DTypeError, IndexRangeError, RangeError, ShapeError
 
 LOSSES = {"ce": nn.CrossEntropyLoss, "nll": nn.NLLLoss, "bce": nn.BCELoss, "bcel": nn.BCEWithLogitsLoss}
 TWINS = {"ce": "CrossEntropyLoss", "nll": "NLLLoss", "bce": "BCELoss", "bcel": "BCEWithLogitsLoss"}
@@ -100,3 +114,123 @@ def test_nll_on_raw_scores_runs_away_while_cross_entropy_trains():
     assert nll[-1] < -5 and nll[-1] < nll[half] - 2 < nll[0] - 2
     # ... while cross-entropy, bounded below by 0, converges on this separable task.
     assert 0 <= ce[-1] < 0.2 < ce[0]
+
+
+# ---------------------------------------------- bad input and fuzzing (tests/bad_inputs.py, tests/fuzzing.py)
+CLASS_LOSSES = [("CrossEntropyLoss", nn.CrossEntropyLoss), ("NLLLoss", nn.NLLLoss)]
+BINARY_LOSSES = [("BCELoss", nn.BCELoss), ("BCEWithLogitsLoss", nn.BCEWithLogitsLoss)]
+ALL_LOSSES = CLASS_LOSSES + BINARY_LOSSES
+
+
+def _loss_backward(cls, upstream):
+    def call():
+        crit = cls()
+        if cls in (nn.CrossEntropyLoss, nn.NLLLoss):
+            crit(np.zeros((2, 3)), np.array([0, 1]))
+        else:
+            crit(np.full((2, 1), 0.5), np.ones((2, 1)))
+        return crit.backward(upstream)
+
+    return call
+
+
+BAD_INPUTS = [
+    *[Case(f"nn.{name}", "an unknown reduction", lambda cls=cls: cls(reduction="none"), RangeError,
+           rf"{name}: reduction must be one of \('mean', 'sum'\), got 'none'") for name, cls in ALL_LOSSES],
+    *[Case(f"nn.{name}", "a list as input", lambda cls=cls: cls()([[0.5]], np.ones((1, 1))), DTypeError,
+           rf"{name}: input must be an array .*got list") for name, cls in ALL_LOSSES],
+    *[Case(f"nn.{name}", "an integer input", lambda cls=cls: cls()(np.ones((2, 3), int), np.array([0, 1])),
+           DTypeError, rf"{name}: input must be a floating array, got dtype int64") for name, cls in CLASS_LOSSES],
+    *[Case(f"nn.{name}", "mean over an empty batch", lambda cls=cls: cls()(np.zeros((0, 3)), np.zeros(0, int)),
+           ShapeError, rf"{name}: input must have at least one element to average \(reduction='mean'\), "
+           r"got shape \(0, 3\)") for name, cls in CLASS_LOSSES],
+    *[Case(f"nn.{name}", "input not (N, C)", lambda cls=cls: cls()(f64(3), np.array([0, 1, 2])), ShapeError,
+           rf"{name}: input must have shape \(N, C\) with C ≥ 1 classes, got \(3,\)") for name, cls in CLASS_LOSSES],
+    *[Case(f"nn.{name}", "floating class targets", lambda cls=cls: cls()(f64(2, 3), np.array([0.0, 1.0])),
+           DTypeError, rf"{name}: target must be integer class indices, got dtype float64")
+      for name, cls in CLASS_LOSSES],
+    *[Case(f"nn.{name}", "targets of the wrong shape", lambda cls=cls: cls()(f64(2, 3), np.array([[0, 1]])),
+           ShapeError, rf"{name}: target must have shape \(2,\), got \(1, 2\)") for name, cls in CLASS_LOSSES],
+    *[Case(f"nn.{name}", f"class target {bad}", lambda cls=cls, bad=bad: cls()(f64(2, 3), np.array([0, bad])),
+           IndexRangeError, rf"{name}: target must hold class indices in \[0, 3\), got class target {bad}")
+      for name, cls in CLASS_LOSSES for bad in (-1, 3)],
+    *[Case(f"nn.{name}", "a NaN target", lambda cls=cls: cls()(np.array([0.5, 0.5]), np.array([np.nan, 0.0])),
+           RangeError, rf"{name}: target must lie in \[0, 1\], got nan") for name, cls in BINARY_LOSSES],
+    *[Case(f"nn.{name}", "a target above 1", lambda cls=cls: cls()(np.array([0.5]), np.array([2.0])),
+           RangeError, rf"{name}: target must lie in \[0, 1\], got 2.0") for name, cls in BINARY_LOSSES],
+    *[Case(f"nn.{name}", "a target of another shape", lambda cls=cls: cls()(f64(2, 1), f64(2)), ShapeError,
+           rf"{name}: target must have shape \(2, 1\), got \(2,\)") for name, cls in BINARY_LOSSES],
+    *[Case(f"nn.{name}", "a string target", lambda cls=cls: cls()(f64(1), np.array(["1"])), DTypeError,
+           rf"{name}: target must be a real array, got dtype <U1") for name, cls in BINARY_LOSSES],
+    *[Case(f"nn.{name}", "a non-scalar upstream gradient", _loss_backward(cls, f64(2)), ShapeError,
+           rf"{name}\.backward: upstream must be a scalar \(the loss is 0-d\), got shape \(2,\)")
+      for name, cls in ALL_LOSSES],
+    *[Case(f"nn.{name}", "a NaN upstream gradient", _loss_backward(cls, float("nan")), RangeError,
+           rf"{name}\.backward: upstream must be a finite number .*got nan") for name, cls in ALL_LOSSES],
+    Case("nn.BCELoss", "a probability above 1", lambda: nn.BCELoss()(np.array([1.5, 0.5]), np.array([1.0, 0.0])),
+         RangeError,
+         r"BCELoss: input \(probabilities; use BCEWithLogitsLoss on logits\) must lie in \[0, 1\], got 1.5"),
+    Case("nn.BCELoss", "a NaN input (it passes a range test)",
+         lambda: nn.BCELoss()(np.array([np.nan, 0.5]), np.array([1.0, 0.0])), RangeError,
+         r"BCELoss: input .*must lie in \[0, 1\], got nan"),
+]
+test_bad_input = bad_input_test(BAD_INPUTS)
+
+
+def _class_loss_reference(name, x, t, reduction):
+    with np.errstate(all="ignore"):
+        a = x - (np.log(np.exp(x - x.max(1, keepdims=True)).sum(1, keepdims=True)) + x.max(1, keepdims=True)) \
+            if name == "CrossEntropyLoss" else x
+        per = -a[np.arange(len(t)), t]
+    return per.mean() if reduction == "mean" else per.sum()
+
+
+def fuzz_class_loss(name, data):
+    n, c = data.draw(mostly([1, 2, 3], [0]), label="N"), data.draw(mostly([1, 2, 3], [0]), label="C")
+    x = draw_array(data, shape=data.draw(mostly([(n, c)], [(n,), (n, c, 2)])), dtypes=FLOATS * 3 + [np.int64])
+    t = draw_array(data, shape=data.draw(mostly([(n,)], [(n, 1)])), dtypes=[np.int64] * 3 + [np.float64],
+                   scale=float(c), specials=False)
+    if t.dtype.kind == "i" and c and data.draw(st.integers(0, 3)):  # mostly labels in range
+        t = np.abs(t) % c
+    if name == "NLLLoss" and x.ndim == 2 and x.shape[1] and data.draw(st.booleans()):  # log-probabilities
+        x = x - np.log(np.exp(x).sum(1, keepdims=True)).astype(x.dtype)
+    reduction = data.draw(mostly(["mean", "sum"], ["none"]))
+    crit = getattr(nn, name)(reduction=reduction)
+    _, (xd, td) = on_device(data, x, t)
+    loss = host(crit(maybe_list(data, xd), maybe_list(data, td)))
+    close(loss, _class_loss_reference(name, x.astype(np.float64), t, reduction), x.dtype)
+    g = host(crit.backward(data.draw(st.sampled_from([1.0, 0.5]))))
+    assert g.shape == x.shape
+    if finite(x):
+        assert np.isfinite(loss) and np.isfinite(g).all()
+
+
+def fuzz_binary_loss(name, data):
+    shape = draw_shape(data)
+    x = draw_array(data, shape=shape, dtypes=FLOATS * 3 + [np.int64], scale=0.5)
+    if name == "BCELoss" and data.draw(st.integers(0, 3)):  # mostly probabilities
+        x = np.clip(np.abs(x), 0, 1)
+    t = draw_array(data, shape=data.draw(mostly([shape], [shape[:-1]])), dtypes=[np.float64] * 3 + [np.int64],
+                   scale=0.5)
+    if data.draw(st.integers(0, 3)):  # mostly targets in [0, 1]
+        t = np.clip(np.abs(t), 0, 1)
+    reduction = data.draw(st.sampled_from(["mean", "sum"]))
+    crit = getattr(nn, name)(reduction=reduction)
+    _, (xd, td) = on_device(data, x, t)
+    loss = float(host(crit(maybe_list(data, xd), maybe_list(data, td))))
+    x64, t64 = x.astype(np.float64), t.astype(np.float64)
+    with np.errstate(all="ignore"):
+        if name == "BCELoss":
+            per = -(t64 * np.maximum(np.log(x64), -100) + (1 - t64) * np.maximum(np.log(1 - x64), -100))
+        else:
+            per = np.maximum(x64, 0) - x64 * t64 + np.log1p(np.exp(-np.abs(x64)))
+    close(loss, per.mean() if reduction == "mean" else per.sum(), x.dtype)
+    g = host(crit.backward())
+    assert g.shape == x.shape
+    if finite(x):
+        assert np.isfinite(loss) and np.isfinite(g).all()
+
+
+FUZZ = {**{f"nn.{n}": (lambda data, n=n: fuzz_class_loss(n, data)) for n in ["CrossEntropyLoss", "NLLLoss"]},
+        **{f"nn.{n}": (lambda data, n=n: fuzz_binary_loss(n, data)) for n in ["BCELoss", "BCEWithLogitsLoss"]}}
+test_fuzz = fuzz_test(FUZZ)

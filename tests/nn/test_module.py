@@ -3,10 +3,12 @@ proof (finite differences and parity with torch.nn.Sequential, whose parameter n
 
 import numpy as np
 import pytest
+from bad_inputs import Case, bad_input_test
 from helpers import check_layer, torch
 
 import minidl
 from minidl import nn
+from minidl.errors import DTypeError
 
 
 def _x(shape, seed=0):
@@ -127,3 +129,11 @@ def test_sequential_layer(device):
         lambda: torch.nn.Sequential(torch.nn.Linear(4, 5), torch.nn.ReLU(), torch.nn.Linear(5, 2), torch.nn.Tanh()))
     check_layer(lambda: nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.Linear(5, 2), nn.Tanh()), (x,),
                 devices=(device,), torch_layer=twin)
+
+
+# ---------------------------------------------- bad input and fuzzing (tests/bad_inputs.py, tests/fuzzing.py)
+BAD_INPUTS = [
+    Case("nn.Sequential", "a layer that is not a Module", lambda: nn.Sequential(nn.ReLU(), 3), DTypeError,
+         r"Sequential: layers must be Modules, got int at position 1"),
+]
+test_bad_input = bad_input_test(BAD_INPUTS)

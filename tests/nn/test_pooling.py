@@ -1,12 +1,24 @@
 """Pooling layers: float64 finite differences, PyTorch parity, the functional contract; NumPy and
-strict double. (Errors: tests/nn/test_conv_errors.py.)"""
+strict double. (Bad inputs and fuzzing:
+``BAD_INPUTS`` and ``FUZZ`` below.)"""
 
 import numpy as np
 import pytest
+from bad_inputs import Case, backward_after, bad_input_test, f32, zeros
+from fuzzing import (
+    draw_image,
+    finite,
+    fuzz_test,
+    host,
+    maybe_list,
+    on_device,
+    sliding_windows,
+)
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from minidl import backend, nn
+from minidl.errors import DTypeError, RangeError, ShapeError
 from minidl.functional import pool as pool_pairs
 from minidl.functional.geometry import conv_output_size
 from minidl.gradcheck import gradcheck
@@ -95,3 +107,101 @@ def test_pool_pairs_follow_the_contract(name, args, kwargs):
              "adaptive_avg_pool2d": nn.AdaptiveAvgPool2d((2, 3))}[name]
     np.testing.assert_array_equal(layer(x), y)
     np.testing.assert_array_equal(layer.backward(dy), grads["x"])
+
+
+# ---------------------------------------------- bad input and fuzzing (tests/bad_inputs.py, tests/fuzzing.py)
+BAD_INPUTS = [
+    Case("nn.MaxPool2d", "maxpool-kernel-0",
+         lambda: nn.MaxPool2d(0),
+         RangeError, r"MaxPool2d: kernel_size must be >= 1, got \(0, 0\)"),
+    Case("nn.MaxPool2d", "maxpool-stride-0",
+         lambda: nn.MaxPool2d(2, stride=0),
+         RangeError, r"MaxPool2d: stride must be >= 1"),
+    Case("nn.MaxPool2d", "maxpool-padding-neg",
+         lambda: nn.MaxPool2d(2, padding=-1),
+         RangeError, r"MaxPool2d: padding must be >= 0"),
+    Case("nn.MaxPool2d", "maxpool-padding-half",
+         lambda: nn.MaxPool2d(2, padding=2)(zeros(1, 1, 4, 4)),
+         RangeError, "padding must be at most half the"),
+    Case("nn.MaxPool2d", "maxpool-ceil", lambda: nn.MaxPool2d(2, ceil_mode=True), NotImplementedError, "ceil_mode"),
+    Case("nn.MaxPool2d", "maxpool-3d",
+         lambda: nn.MaxPool2d(2)(zeros(3, 4, 4)),
+         ShapeError, r"MaxPool2d: input must have shape \(N, C, H, W\), got \(3, 4, 4\)"),
+    Case("nn.MaxPool2d", "maxpool-int",
+         lambda: nn.MaxPool2d(2)(zeros(1, 1, 4, 4, dtype=np.int64)),
+         DTypeError, "MaxPool2d: input must be a floating array, got dtype int64"),
+    Case("nn.MaxPool2d", "maxpool-list",
+         lambda: nn.MaxPool2d(1)([[[[1.0]]]]),
+         DTypeError, "MaxPool2d: input must be an array"),
+    Case("nn.MaxPool2d", "maxpool-dy",
+         backward_after(nn.MaxPool2d(2), zeros(1, 2, 4, 4), zeros(1, 2, 3, 2)),
+         ShapeError, r"MaxPool2d.backward: dy must have the output's shape \(1, 2, 2, 2\)"),
+    Case("nn.AvgPool2d", "avgpool-small", lambda: nn.AvgPool2d(3)(zeros(1, 1, 2, 2)), ShapeError, "smaller than the"),
+    Case("nn.AvgPool2d", "avgpool-kernel",
+         lambda: nn.AvgPool2d((2, 0)),
+         RangeError, r"AvgPool2d: kernel_size must be >= 1"),
+    Case("nn.AvgPool2d", "avgpool-dy",
+         backward_after(nn.AvgPool2d(2), zeros(1, 2, 4, 4), zeros(1, 2, 2)),
+         ShapeError, r"AvgPool2d.backward: dy must have the output's shape \(1, 2, 2, 2\), got \(1, 2, 2\)"),
+    Case("nn.AdaptiveAvgPool2d", "adaptive-2d",
+         lambda: nn.AdaptiveAvgPool2d(1)(zeros(2, 3)),
+         ShapeError, r"AdaptiveAvgPool2d: input must have shape \(N, C, H, W\)"),
+    Case("nn.AdaptiveAvgPool2d", "adaptive-size-pair",
+         lambda: nn.AdaptiveAvgPool2d((1, 2, 3)),
+         RangeError, "AdaptiveAvgPool2d: output_size must be an int or a pair of ints"),
+    Case("nn.AdaptiveAvgPool2d", "adaptive-size-0",
+         lambda: nn.AdaptiveAvgPool2d(0),
+         RangeError, "AdaptiveAvgPool2d: output_size must be >= 1"),
+    Case("nn.AdaptiveAvgPool2d", "adaptive-dy",
+         backward_after(nn.AdaptiveAvgPool2d(1), zeros(2, 3, 4, 4), zeros(2, 3)),
+         ShapeError, r"AdaptiveAvgPool2d.backward: dy must have the output's shape \(2, 3, 1, 1\)"),
+    Case("nn.AdaptiveAvgPool2d", "adaptive-dy-int",
+         backward_after(nn.AdaptiveAvgPool2d(1), zeros(2, 3, 4, 4), zeros(2, 3, 1, 1, dtype=int)),
+         DTypeError, "dy must be a floating array"),
+    Case("nn.AdaptiveAvgPool2d", "an image with no pixel (the mean would be 0/0)",
+         lambda: nn.AdaptiveAvgPool2d(1)(f32(1, 2, 1, 0)), ShapeError,
+         r"AdaptiveAvgPool2d: input must have H, W >= 1, got \(1, 2, 1, 0\)"),
+]
+test_bad_input = bad_input_test(BAD_INPUTS)
+
+
+def fuzz_pool(kind, data):
+    k = data.draw(st.integers(1, 3), label="k")
+    stride = data.draw(st.sampled_from([None, 1, 2]), label="stride")
+    pad = data.draw(st.integers(0, 1), label="padding")
+    layer = nn.MaxPool2d(k, stride, pad) if kind == "MaxPool2d" else nn.AvgPool2d(k, stride, pad)
+    x = draw_image(data, 2)
+    device, (xd,) = on_device(data, x)
+    y = host(layer(maybe_list(data, xd)))
+    s = (k, k) if stride is None else (stride, stride)
+    fill = -np.inf if kind == "MaxPool2d" else 0.0
+    padded = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (pad, pad), (pad, pad)), constant_values=fill)
+    win = sliding_windows(padded, (k, k), s)
+    want = win.max(axis=(-2, -1)) if kind == "MaxPool2d" else win.mean(axis=(-2, -1))
+    np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-6)
+    dx = host(layer.backward(backend.to_device(np.ones(y.shape, y.dtype), device)))
+    assert dx.shape == x.shape
+    if finite(x):
+        assert finite(y) and finite(dx)
+
+
+def fuzz_adaptive_pool(data):
+    out = data.draw(st.integers(1, 3), label="output_size")
+    layer = nn.AdaptiveAvgPool2d(out)
+    x = draw_image(data, 2)
+    y = host(layer(maybe_list(data, x)))
+    H, W = x.shape[2:]  # both >= 1 here: an empty image is refused
+    rows = [(i * H // out, -(-(i + 1) * H // out)) for i in range(out)]
+    cols = [(j * W // out, -(-(j + 1) * W // out)) for j in range(out)]
+    want = np.stack([np.stack([x[:, :, a:b, c:d].astype(np.float64).mean(axis=(2, 3)) for c, d in cols], -1)
+                     for a, b in rows], -2)
+    np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-6)
+    assert host(layer.backward(np.ones(y.shape, y.dtype))).shape == x.shape
+
+
+FUZZ = {
+    "nn.MaxPool2d": lambda data: fuzz_pool("MaxPool2d", data),
+    "nn.AvgPool2d": lambda data: fuzz_pool("AvgPool2d", data),
+    "nn.AdaptiveAvgPool2d": fuzz_adaptive_pool,
+}
+test_fuzz = fuzz_test(FUZZ)

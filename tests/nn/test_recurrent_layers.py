@@ -4,7 +4,10 @@ behaviour of lengths, padding, states and bad input."""
 
 import numpy as np
 import pytest
-from recurrent_helpers import KINDS, PLAIN_KINDS, make_cell, make_layer, n_states
+from fuzzing import (
+    fuzz_test,
+)
+from recurrent_helpers import KINDS, PLAIN_KINDS, fuzz_cell, fuzz_recurrent, make_cell, make_layer, n_states
 
 import minidl
 from minidl import backend
@@ -310,3 +313,11 @@ def test_saturated_gates_are_exact_and_silent(kind):
         y = cell(x[0], state)
     assert np.isfinite(out).all() and np.isfinite(dx).all()
     assert all(np.isfinite(a).all() for a in (y if isinstance(y, tuple) else (y,)))
+
+
+# ---------------------------------------------- bad input and fuzzing (tests/bad_inputs.py, tests/fuzzing.py)
+
+
+FUZZ = {**{f"nn.{n}": (lambda data, n=n: fuzz_recurrent(n, data)) for n in ["RNN", "LSTM", "GRU"]},
+        **{f"nn.{n}": (lambda data, n=n: fuzz_cell(n, data)) for n in ["RNNCell", "LSTMCell", "GRUCell"]}}
+test_fuzz = fuzz_test(FUZZ)

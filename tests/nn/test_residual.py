@@ -2,11 +2,13 @@
 projection, and the gradient through the identity path; NumPy and the strict CuPy double."""
 
 import numpy as np
+from bad_inputs import Case, backward_after, bad_input_test, zeros
 from hypothesis import given
 from hypothesis import strategies as st
 from helpers import randomize_convnet
 
 from minidl import backend, nn
+from minidl.errors import ShapeError
 from minidl.gradcheck import gradcheck
 
 
@@ -42,3 +44,15 @@ def test_identity_block_passes_the_gradient_through_the_skip(device, to_dev):
     np.testing.assert_allclose(backend.asnumpy(y), x, rtol=1e-12)
     dy = _x(x.shape, 1)
     np.testing.assert_allclose(backend.asnumpy(m.backward(to_dev(dy))), dy, rtol=1e-12)
+
+
+# ---------------------------------------------- bad input and fuzzing (tests/bad_inputs.py, tests/fuzzing.py)
+BAD_INPUTS = [
+    Case("nn.BasicBlock", "block-channels",
+         lambda: nn.BasicBlock(2, 4)(zeros(1, 3, 4, 4)),
+         ShapeError, r"Conv2d: input must have shape \(N, 2, H, W\)"),
+    Case("nn.BasicBlock", "block-dy",
+         backward_after(nn.BasicBlock(2, 2), zeros(2, 2, 4, 4), zeros(2, 2, 4, 5)),
+         ShapeError, r"BasicBlock.backward: dy must have the output's shape \(2, 2, 4, 4\)"),
+]
+test_bad_input = bad_input_test(BAD_INPUTS)

@@ -3,9 +3,22 @@ and PyTorch parity of the same composition."""
 
 import numpy as np
 import pytest
+from bad_inputs import Case, backward_after, bad_input_test, states_backward_after, zeros
+from fuzzing import (
+    draw_array,
+    finite,
+    fuzz_test,
+    host,
+    maybe_list,
+    mostly,
+    on_device,
+)
+from hypothesis import strategies as st
+from recurrent_helpers import reference_sequence
 
 import minidl
 from minidl import backend, nn
+from minidl.errors import DTypeError, RangeError, ShapeError
 
 
 def make_stack(D, H, L, dropout=0.0):
@@ -78,3 +91,60 @@ def test_refuses_bidirectional_and_hx():
     stack = make_stack(2, 3, 2)
     with pytest.raises(minidl.errors.ShapeError, match="hx"):
         stack(np.zeros((3, 1, 2)), hx=np.zeros((2, 1, 3)))
+
+
+# ---------------------------------------------- bad input and fuzzing (tests/bad_inputs.py, tests/fuzzing.py)
+BAD_INPUTS = [
+    Case("nn.ResidualStackLSTM", "a list as input", lambda: nn.ResidualStackLSTM(2, 3)([[[0.0, 0.0]]]), DTypeError,
+         r"ResidualStackLSTM: input must be an array .*got list"),
+    Case("nn.ResidualStackLSTM", "no time step", lambda: nn.ResidualStackLSTM(2, 3)(zeros(0, 2, 2)), ShapeError,
+         r"ResidualStackLSTM: input must have shape \(T, B, D\) with T ≥ 1 and D = 2, got \(0, 2, 2\)"),
+    Case("nn.ResidualStackLSTM", "float64 input on float32 parameters",
+         lambda: nn.ResidualStackLSTM(2, 3)(zeros(3, 2, 2, dtype=np.float64)), DTypeError,
+         r"ResidualStackLSTM: input must have dtype float32"),
+    Case("nn.ResidualStackLSTM", "an initial state (every layer starts from zeros)",
+         lambda: nn.ResidualStackLSTM(2, 3)(zeros(3, 2, 2), hx=zeros(2, 2, 3)), ShapeError,
+         r"ResidualStackLSTM: hx must be None"),
+    Case("nn.ResidualStackLSTM", "lengths with a 0",
+         lambda: nn.ResidualStackLSTM(2, 3)(zeros(3, 2, 2), lengths=[0, 2]), RangeError,
+         r"ResidualStackLSTM: lengths must lie in \[1, T\] = \[1, 3\]"),
+    Case("nn.ResidualStackLSTM", "bidirectional", lambda: nn.ResidualStackLSTM(2, 3, bidirectional=True), RangeError,
+         r"ResidualStackLSTM: bidirectional=True is not offered"),
+    Case("nn.ResidualStackLSTM", "no layers", lambda: nn.ResidualStackLSTM(2, 3, num_layers=0), RangeError,
+         r"ResidualStackLSTM: num_layers must be a positive int, got 0"),
+    Case("nn.ResidualStackLSTM", "a d_h_n of the wrong shape",
+         states_backward_after(nn.ResidualStackLSTM(2, 3, num_layers=2), zeros(3, 2, 2), zeros(1, 2, 3)),
+         ShapeError, r"ResidualStackLSTM\.backward: d_h_n must have the output's shape \(2, 2, 3\), got \(1, 2, 3\)"),
+    Case("nn.ResidualStackLSTM", "a d_out of the wrong shape",
+         backward_after(nn.ResidualStackLSTM(2, 3), zeros(3, 2, 2), zeros(3, 2, 4)), ShapeError,
+         r"ResidualStackLSTM\.backward: d_out must have the output's shape \(3, 2, 3\), got \(3, 2, 4\)"),
+]
+test_bad_input = bad_input_test(BAD_INPUTS)
+
+
+def fuzz_residual_stack(data):
+    """Report E's residual stack: two one-layer LSTMs and the skip, against the textbook step."""
+    d, h = data.draw(st.integers(1, 3), label="D"), data.draw(st.integers(1, 3), label="H")
+    stack = nn.ResidualStackLSTM(d, h, num_layers=2)
+    t, b = data.draw(mostly([1, 2, 3], [0]), label="T"), data.draw(mostly([1, 2], [0]), label="B")
+    x = draw_array(data, shape=(t, b, data.draw(mostly([d], [d + 1]), label="width")),
+                   dtypes=[np.float32] * 3 + [np.float64, np.int64], scale=1.0)
+    lengths = data.draw(st.one_of(st.none(), st.lists(st.integers(0, t + 1), min_size=b, max_size=b),
+                                  st.lists(st.integers(1, max(t, 1)), min_size=0, max_size=b + 1)), label="lengths")
+    device, (xd,) = on_device(data, x)
+    stack.to(device)
+    out, (h_n, _) = stack(maybe_list(data, xd), lengths=lengths)
+    u1, _ = reference_sequence("LSTM", stack.layers[0], x, lengths)
+    u2, _ = reference_sequence("LSTM", stack.layers[1], u1, lengths)
+    want = u2 + u1  # padding is zero in both, so in the sum too
+    np.testing.assert_allclose(host(out), want, rtol=1e-4, atol=1e-5)
+    last = [t - 1] * b if lengths is None else [n - 1 for n in lengths]
+    np.testing.assert_allclose(host(h_n)[-1], want[last, np.arange(b)], rtol=1e-4, atol=1e-5)
+    dx = stack.backward(backend.to_device(np.ones(out.shape, np.float32), device))[0]
+    assert host(dx).shape == x.shape
+    if finite(x):
+        assert finite(host(out)) and finite(host(dx))
+
+
+FUZZ = {"nn.ResidualStackLSTM": fuzz_residual_stack}
+test_fuzz = fuzz_test(FUZZ)
