@@ -44,6 +44,15 @@ ALLOWED = {
     ("minidl/data/archive.py", "/etc/passwd"): "a hostile member name the extractor refuses",
     ("minidl/data/archive.py", "C:\\\\x"): "a hostile member name the extractor refuses",
     ("minidl/data/archive.py", "../.."): "a hostile link chain the extractor refuses",
+    # The results validator's tests feed it records with outside paths on purpose.
+    ("tests/test_results_records.py", "/home/me/venv/bin/python"): "a record command the validator must refuse",
+    ("tests/test_results_records.py", "../shared/data"): "a record setting the validator must refuse",
+    ("tests/test_results_records.py", "/work/"): "a folder the committed records must not name (the test's list)",
+    ("tests/test_results_records.py", "/tmp/"): "a folder the committed records must not name (the test's list)",
+    ("tests/test_results_records.py", "/root/"): "a folder the committed records must not name (the test's list)",
+    ("tests/test_results_records.py", "/home/"): "a folder the committed records must not name (the test's list)",
+    ("tests/test_results_records.py", "/opt/venv/bin/python"): "a queue command that import must make repo-relative",
+    ("tests/test_results_records.py", "/data/imdb"): "a data folder that import must replace by path/to/data",
     # The archive tests build tarballs with hostile member names on purpose.
     ("tests/data/test_data_archive.py", "../a.txt"): "a link member inside the folder (allowed)",
     ("tests/data/test_data_archive.py", "../../etc/passwd"): "a hostile link target",
