@@ -3,9 +3,9 @@ projection, and the gradient through the identity path; NumPy and the strict CuP
 
 import numpy as np
 from bad_inputs import Case, backward_after, bad_input_test, zeros
+from helpers import randomize_convnet
 from hypothesis import given
 from hypothesis import strategies as st
-from helpers import randomize_convnet
 
 from minidl import backend, nn
 from minidl.errors import ShapeError
