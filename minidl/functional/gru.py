@@ -49,37 +49,45 @@ from .activations import sigmoid
 from .gate_layout import GRUPacked, gru_pack, sigmoid_of_negated
 
 __all__ = [
-    "GRUCache", "gru_step_reference", "gru_step_reference_backward", "gru_rz_gates", "gru_new_state",
+    "GRUCache", "GRUStepCache", "gru_step_reference", "gru_step_reference_backward", "gru_rz_gates", "gru_new_state",
     "gru_local_grads", "gru_forward", "gru_backward", "gru_cell_forward", "gru_cell_backward",
 ]
 
 
 # --8<-- [start:gru_reference]
+class GRUStepCache(NamedTuple):
+    """What the textbook step keeps for its backward: its inputs, the gates r, z, the
+    candidate n and ``g_hat``, the hidden part of n's pre-activation (each (B, H))."""
+    x: object; h: object; weight_ih: object; weight_hh: object; has_bias: bool; reset_after: bool  # noqa: E702
+    r: object; z: object; n: object; g_hat: object  # noqa: E702
+
+
 def gru_step_reference(x, h, weight_ih, weight_hh, bias_ih=None, bias_hh=None, reset_after=True):
-    """One step exactly as the equations above -> ``(h', cache)``; for reading and tests."""
+    """One step exactly as the equations above -> ``(h', cache)``; for reading and tests.
+    x (B, D), h (B, H), weight_ih (3H, D), weight_hh (3H, H), biases (3H,); h' (B, H)."""
     xp = backend.get_array_module(x)
-    W_ir, W_iz, W_in = xp.split(weight_ih, 3)
+    W_ir, W_iz, W_in = xp.split(weight_ih, 3)  # the gate blocks, in PyTorch's order r, z, n
     W_hr, W_hz, W_hn = xp.split(weight_hh, 3)
     b_ir, b_iz, b_in = (0.0,) * 3 if bias_ih is None else xp.split(bias_ih, 3)
     b_hr, b_hz, b_hn = (0.0,) * 3 if bias_hh is None else xp.split(bias_hh, 3)
     r = sigmoid(x @ W_ir.T + b_ir + h @ W_hr.T + b_hr)
     z = sigmoid(x @ W_iz.T + b_iz + h @ W_hz.T + b_hz)
-    g_hat = h @ W_hn.T + b_hn if reset_after else (r * h) @ W_hn.T  # the hidden part of n
+    g_hat = h @ W_hn.T + b_hn if reset_after else (r * h) @ W_hn.T  # reset after, or before, the product
     n = xp.tanh(x @ W_in.T + b_in + (r * g_hat if reset_after else g_hat + b_hn))
     h_new = (1 - z) * n + z * h
-    return h_new, (x, h, weight_ih, weight_hh, bias_ih is not None, reset_after, r, z, n, g_hat)
+    return h_new, GRUStepCache(x, h, weight_ih, weight_hh, bias_ih is not None, reset_after, r, z, n, g_hat)
 
 
-def gru_step_reference_backward(dh_new, cache) -> dict:
-    """dh' -> gradients keyed like :func:`gru_step_reference`'s arguments."""
-    x, h, weight_ih, weight_hh, has_bias, reset_after, r, z, n, g_hat = cache
+def gru_step_reference_backward(dh_new, cache: GRUStepCache) -> dict:
+    """dh' (B, H) -> gradients keyed like :func:`gru_step_reference`'s arguments."""
+    x, h, weight_hh, r, z, n = cache.x, cache.h, cache.weight_hh, cache.r, cache.z, cache.n
     xp = backend.get_array_module(x)
     H = h.shape[1]
-    dz_n = dh_new * (1 - z) * (1 - n * n)
+    dz_n = dh_new * (1 - z) * (1 - n * n)  # dz_: the gradient of a pre-activation, as in the LSTM
     dz_z = dh_new * (h - n) * z * (1 - z)
     dh = dh_new * z
-    if reset_after:
-        dz_r = dz_n * g_hat * r * (1 - r)
+    if cache.reset_after:
+        dz_r = dz_n * cache.g_hat * r * (1 - r)
         d_hidden = xp.concatenate([dz_r, dz_z, dz_n * r], axis=1)  # ∂L/∂(h W_hhᵀ + b_hh)
         dh = dh + d_hidden @ weight_hh
         dW_hh = d_hidden.T @ h
@@ -90,8 +98,8 @@ def gru_step_reference_backward(dh_new, cache) -> dict:
         dh = dh + drh * r + d_hidden[:, : 2 * H] @ weight_hh[: 2 * H]
         dW_hh = xp.concatenate([d_hidden[:, : 2 * H].T @ h, dz_n.T @ (r * h)], axis=0)
     d_input = xp.concatenate([dz_r, dz_z, dz_n], axis=1)  # ∂L/∂(x W_ihᵀ + b_ih)
-    grads = {"x": d_input @ weight_ih, "h": dh, "weight_ih": d_input.T @ x, "weight_hh": dW_hh}
-    if has_bias:
+    grads = {"x": d_input @ cache.weight_ih, "h": dh, "weight_ih": d_input.T @ x, "weight_hh": dW_hh}
+    if cache.has_bias:
         grads["bias_ih"], grads["bias_hh"] = d_input.sum(axis=0), d_hidden.sum(axis=0)
     return grads
 # --8<-- [end:gru_reference]

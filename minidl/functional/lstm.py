@@ -54,37 +54,45 @@ from .activations import sigmoid
 from .gate_layout import LSTMPacked, from_compute_order, lstm_pack, sigmoid_of_negated, sigmoid_slope
 
 __all__ = [
-    "LSTMCache", "lstm_step_reference", "lstm_step_reference_backward", "lstm_gates", "lstm_local_grads",
-    "lstm_gates_backward", "lstm_forward", "lstm_backward", "lstm_cell_forward", "lstm_cell_backward",
+    "LSTMCache", "LSTMStepCache", "lstm_step_reference", "lstm_step_reference_backward", "lstm_gates",
+    "lstm_local_grads", "lstm_gates_backward", "lstm_forward", "lstm_backward", "lstm_cell_forward",
+    "lstm_cell_backward",
 ]
 
 
 # --8<-- [start:lstm_reference]
+class LSTMStepCache(NamedTuple):
+    """What the textbook step keeps for its backward: its inputs, the gates, tc = tanh(c')."""
+    x: object; h: object; c: object; weight_ih: object; weight_hh: object; has_bias: bool  # noqa: E702
+    i: object; f: object; g: object; o: object; tc: object  # noqa: E702
+
+
 def lstm_step_reference(x, h, c, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
-    """One step exactly as the equations above -> ``((h', c'), cache)``; for reading and tests."""
+    """One step exactly as the equations above -> ``((h', c'), cache)``; for reading and tests.
+    x (B, D), h and c (B, H), weight_ih (4H, D), weight_hh (4H, H), biases (4H,); h', c' (B, H)."""
     xp = backend.get_array_module(x)
     z = x @ weight_ih.T + h @ weight_hh.T
     if bias_ih is not None:
         z = z + bias_ih + bias_hh
-    z_i, z_f, z_g, z_o = xp.split(z, 4, axis=1)
+    z_i, z_f, z_g, z_o = xp.split(z, 4, axis=1)  # the gate blocks, in PyTorch's order i, f, g, o
     i, f, g, o = sigmoid(z_i), sigmoid(z_f), xp.tanh(z_g), sigmoid(z_o)
     c_new = f * c + i * g
     tc = xp.tanh(c_new)
     h_new = o * tc
-    return (h_new, c_new), (x, h, c, weight_ih, weight_hh, bias_ih is not None, i, f, g, o, tc)
+    return (h_new, c_new), LSTMStepCache(x, h, c, weight_ih, weight_hh, bias_ih is not None, i, f, g, o, tc)
 
 
-def lstm_step_reference_backward(dy, cache) -> dict:
-    """dy = (dh', dc') -> gradients keyed like :func:`lstm_step_reference`'s arguments."""
+def lstm_step_reference_backward(dy, cache: LSTMStepCache) -> dict:
+    """dy = (dh', dc'), each (B, H) -> gradients keyed like :func:`lstm_step_reference`'s arguments."""
     dh_new, dc_in = dy
-    x, h, c, weight_ih, weight_hh, has_bias, i, f, g, o, tc = cache
+    x, h, c, i, f, g, o, tc = cache.x, cache.h, cache.c, cache.i, cache.f, cache.g, cache.o, cache.tc
     xp = backend.get_array_module(x)
-    dc_new = dc_in + dh_new * o * (1 - tc * tc)
+    dc_new = dc_in + dh_new * o * (1 - tc * tc)  # c' reaches L directly and through h'
     do, di, df, dg = dh_new * tc, dc_new * g, dc_new * c, dc_new * i
     dz = xp.concatenate([di * i * (1 - i), df * f * (1 - f), dg * (1 - g * g), do * o * (1 - o)], axis=1)
-    grads = {"x": dz @ weight_ih, "h": dz @ weight_hh, "c": dc_new * f,
+    grads = {"x": dz @ cache.weight_ih, "h": dz @ cache.weight_hh, "c": dc_new * f,
              "weight_ih": dz.T @ x, "weight_hh": dz.T @ h}
-    if has_bias:
+    if cache.has_bias:
         grads["bias_ih"] = grads["bias_hh"] = dz.sum(axis=0)
     return grads
 # --8<-- [end:lstm_reference]

@@ -41,7 +41,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..backend import get_array_module
-from .lstm import lstm_step_reference, lstm_step_reference_backward
+from .lstm import LSTMStepCache, lstm_step_reference, lstm_step_reference_backward
 
 __all__ = ["PeepholeCache", "peephole_lstm_cell_forward", "peephole_lstm_cell_backward"]
 
@@ -50,7 +50,7 @@ class PeepholeCache(NamedTuple):
     """What the backward needs: the plain step's cache (run on ``[h, c]``) and the old cell
     state c (B, H), whose shape the upstream gradients have."""
 
-    step: tuple
+    step: LSTMStepCache
     c: object
 
 

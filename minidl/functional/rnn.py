@@ -29,8 +29,9 @@ from ..errors import RangeError
 from . import sequence as seq
 
 __all__ = [
-    "NONLINEARITIES", "check_nonlinearity", "RNNCache", "rnn_step_reference", "rnn_step_reference_backward",
-    "rnn_activation", "rnn_local_grad", "rnn_forward", "rnn_backward", "rnn_cell_forward", "rnn_cell_backward",
+    "NONLINEARITIES", "check_nonlinearity", "RNNCache", "RNNStepCache", "rnn_step_reference",
+    "rnn_step_reference_backward", "rnn_activation", "rnn_local_grad", "rnn_forward", "rnn_backward",
+    "rnn_cell_forward", "rnn_cell_backward",
 ]
 
 NONLINEARITIES = ("tanh", "relu")
@@ -43,22 +44,30 @@ def check_nonlinearity(nonlinearity: str, who: str = "RNN") -> None:
 
 
 # --8<-- [start:rnn_reference]
+class RNNStepCache(NamedTuple):
+    """What the textbook step keeps for its backward: its inputs and its output h' (B, H)."""
+    x: object; h: object; weight_ih: object; weight_hh: object; has_bias: bool; nonlinearity: str  # noqa: E702
+    h_new: object
+
+
 def rnn_step_reference(x, h, weight_ih, weight_hh, bias_ih=None, bias_hh=None, nonlinearity="tanh"):
-    """One step exactly as the equations above -> ``(h', cache)``; for reading and tests."""
+    """One step exactly as the equations above -> ``(h', cache)``; for reading and tests.
+    x (B, D), h (B, H), weight_ih (H, D), weight_hh (H, H), biases (H,); h' (B, H)."""
     xp = backend.get_array_module(x)
     z = x @ weight_ih.T + h @ weight_hh.T
     if bias_ih is not None:
         z = z + bias_ih + bias_hh
     h_new = xp.tanh(z) if nonlinearity == "tanh" else xp.maximum(z, 0)
-    return h_new, (x, h, weight_ih, weight_hh, bias_ih is not None, nonlinearity, h_new)
+    return h_new, RNNStepCache(x, h, weight_ih, weight_hh, bias_ih is not None, nonlinearity, h_new)
 
 
-def rnn_step_reference_backward(dh_new, cache) -> dict:
-    """dh' -> gradients keyed like :func:`rnn_step_reference`'s arguments."""
-    x, h, weight_ih, weight_hh, has_bias, nonlinearity, h_new = cache
-    dz = dh_new * (1 - h_new * h_new) if nonlinearity == "tanh" else dh_new * (h_new > 0)
-    grads = {"x": dz @ weight_ih, "h": dz @ weight_hh, "weight_ih": dz.T @ x, "weight_hh": dz.T @ h}
-    if has_bias:
+def rnn_step_reference_backward(dh_new, cache: RNNStepCache) -> dict:
+    """dh' (B, H) -> gradients keyed like :func:`rnn_step_reference`'s arguments."""
+    h_new = cache.h_new  # both derivatives read the output: tanh' = 1 − h'², relu' = [h' > 0]
+    dz = dh_new * (1 - h_new * h_new) if cache.nonlinearity == "tanh" else dh_new * (h_new > 0)
+    grads = {"x": dz @ cache.weight_ih, "h": dz @ cache.weight_hh, "weight_ih": dz.T @ cache.x,
+             "weight_hh": dz.T @ cache.h}
+    if cache.has_bias:
         grads["bias_ih"] = grads["bias_hh"] = dz.sum(axis=0)
     return grads
 # --8<-- [end:rnn_reference]
