@@ -12,14 +12,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tools.results import experiments, figures, importer, pages, provenance, tables  # noqa: E402
+from tools.results import experiments, figures, importer, load, pages, provenance, tables  # noqa: E402
 from tools.results import records as store  # noqa: E402
 from tools.results.__main__ import main  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def records():
-    return store.load_records()
+    return load.load_records()
 
 
 def test_page_and_readme_are_what_the_records_render(records):
@@ -118,7 +118,7 @@ def test_import_makes_a_complete_record(tmp_path):
     runs, res = tmp_path / "runs", tmp_path / "results"
     importer.import_run(fake_run(runs, "D-lstm-s0", ACCS), root=res)
     importer.import_run(fake_run(runs, "torch-D-lstm-s0", ACCS, torch=True), root=res)
-    recs = store.load_records(res)
+    recs = load.load_records(res)
     m, t = recs["D-lstm-s0"].meta, recs["torch-D-lstm-s0"].meta
     assert m["library"] == "minidl" and t["library"] == "pytorch" and m["source"] == "queue"
     assert m["threads"] == "1" and t["threads"] == "1" and m["seed"] == 0 and m["commit"] == "abc123"
@@ -130,14 +130,14 @@ def test_import_makes_a_complete_record(tmp_path):
     stop = [{"from": "2026-11-28T05:39:28Z", "to": "2026-11-28T06:04:52Z", "seconds": 1524}]
     (paused / "meta.json").write_text(json.dumps(dict(meta, paused=stop)))
     importer.import_run(paused, root=res)
-    assert "(of which 1,524 s stopped)" in provenance.wall(store.load_records(res)["paused"].meta)
+    assert "(of which 1,524 s stopped)" in provenance.wall(load.load_records(res)["paused"].meta)
 
     resumed = queue_run(runs, "resumed", history(ACCS), "python examples/imdb_lstm.py --seed 0 --resume")
     meta = json.loads((resumed / "meta.json").read_text())  # its summary.json has no wall time
     (resumed / "out" / "summary.json").write_text(json.dumps({"wall_seconds": 600.0, "best_acc": 0.8}))
     (resumed / "meta.json").write_text(json.dumps(dict(meta, wall_seconds=5000.0, resumed={"after_epoch": 10})))
     importer.import_run(resumed, root=res)
-    rec = store.load_records(res)["resumed"].meta  # both processes' time, not the second one's
+    rec = load.load_records(res)["resumed"].meta  # both processes' time, not the second one's
     assert rec["wall_seconds"] == 5000.0 and "resumed after epoch 10" in provenance.wall(rec)
 
     unfinished = runs / "unfinished"
@@ -155,7 +155,7 @@ def test_tables_show_the_records_numbers(tmp_path):
     runs, res = tmp_path / "runs", tmp_path / "results"
     importer.import_run(fake_run(runs, "D-lstm-s0", ACCS), root=res)
     importer.import_run(fake_run(runs, "torch-D-lstm-s0", [a - 0.01 for a in ACCS], torch=True), root=res)
-    recs = store.load_records(res)
+    recs = load.load_records(res)
 
     b = tables.imdb_table(recs, ["B-lstm"])  # report B reads the first 10 epochs of report D's run
     row = next(line for line in b.splitlines() if "`D-lstm-s0`" in line)
@@ -192,7 +192,7 @@ def test_names_tables_show_the_summaries(tmp_path):
         last = {"acc": 0.7391, "balanced_acc": 0.8082, "sampled_acc": 0.8025, "n": 20074}
         store.write_json(res / name / "record.json", record(name, library=lib, summary={"last": last}))
         store.write_json(res / name / "history.json", [{"epoch": 1, "step": 1000, "train_loss": 2.0, "train_acc": 0.3}])
-    table = tables.c_tutorial_table(store.load_records(res))
+    table = tables.c_tutorial_table(load.load_records(res))
     row = next(line for line in table.splitlines() if "`C-lstm-tutorial-s0`" in line)
     assert row.count("80.25%") == 2 and row.count("80.82%") == 2 and row.count("73.91%") == 2
 
@@ -239,7 +239,7 @@ def e_text_records(res, runs, lstm8_accs):
                                        ("lstm8", 8, lstm8_accs, 1e-4), ("reslstm8", 8, trained, 0.8)):
         importer.import_run(queue_run(runs, f"E-{model}-h64-s0", history(accs), DEEP.format(model),
                                grad_norms=grad_rows(layers, ratio)), root=res)
-    return store.load_records(res)
+    return load.load_records(res)
 
 
 def test_import_of_cifar_deep_and_mpi_runs(tmp_path):
@@ -257,7 +257,7 @@ def test_import_of_cifar_deep_and_mpi_runs(tmp_path):
     # mpiexec: two ranks, one BLAS thread each
     importer.import_run(queue_run(runs, "B-lstm-mpi2-s0", history(ACCS[:10]),
                            "mpiexec -n 2 python examples/imdb_lstm.py --seed 0 --progress off"), root=res)
-    recs = store.load_records(res)
+    recs = load.load_records(res)
     gn = recs["E-lstm8-h64-s0"].grad_norms
     assert gn["every"] == 20 and len(gn["rows"]) == 5 and len(gn["rows"][0]["norms"]) == 8
     assert recs["E-resnet20-s0"].grad_norms is None
@@ -271,7 +271,7 @@ def test_report_b_seed_1_reads_report_d_runs_and_d_shows_seed_0(tmp_path):
     store.write_json(res / "B-lstm-s1-2026-11-26" / "record.json", record(
         "B-lstm-s1-2026-11-26", source="transcribed", source_note="transcribed from a test",
         transcribed={"best_acc": 0.863, "best_epoch": 10, "last_acc": 0.863, "last_epoch": 10}))
-    recs = store.load_records(res)
+    recs = load.load_records(res)
     row = next(line for line in tables.imdb_table(recs, ["B-lstm"]).splitlines() if "B-lstm-s1-2026-11-26" in line)
     assert "86.30% (10)" in row and "†" in row  # until D's seed 1 is recorded: the transcribed run
 
@@ -280,7 +280,7 @@ def test_report_b_seed_1_reads_report_d_runs_and_d_shows_seed_0(tmp_path):
                            "python examples/imdb_lstm.py --epochs 15 --seed 1"), root=res)
     importer.import_run(queue_run(runs, "torch-D-lstm-s1", history(ACCS, per_class=True),
                            "python benchmarks/imdb_torch.py --epochs 15 --seed 1", torch=True), root=res)
-    recs = store.load_records(res)
+    recs = load.load_records(res)
     assert [r.name for _, r in experiments.EXP["B-lstm"].pick(recs, "minidl")[1:]] == ["D-lstm-s1"]
     row = next(line for line in tables.imdb_table(recs, ["B-lstm"]).splitlines() if "`D-lstm-s1`" in line)
     best10 = max(range(10), key=lambda i: accs1[i])
@@ -292,7 +292,7 @@ def test_report_b_seed_1_reads_report_d_runs_and_d_shows_seed_0(tmp_path):
     assert any("minidl, last epoch | 0 | not run" in line for line in d)  # seed 0 not recorded here
     importer.import_run(queue_run(runs, "D-lstm-s0", history(ACCS, per_class=True),
                            "python examples/imdb_lstm.py --epochs 15 --seed 0"), root=res)
-    d = tables.d_table(store.load_records(res)).splitlines()
+    d = tables.d_table(load.load_records(res)).splitlines()
     seed0_last = next(line for line in d if "minidl, last epoch | 0 |" in line)
     assert f"{100 * ACCS[-1]:.2f}%" in seed0_last and "| 15 |" in seed0_last and "`D-lstm-s0`" in seed0_last
 
@@ -337,7 +337,7 @@ def test_report_e_figures_are_drawn_from_the_records_there_are(tmp_path):
     importer.import_run(queue_run(runs, "E-plain20-s0", history([0.3, 0.4]),
                                   "python examples/cifar10_resnet.py --seed 0",
                            summary=False), root=res)
-    recs = store.load_records(res)
+    recs = load.load_records(res)
     out = figures.FIGURES["E-cifar50k"][3](recs, tmp_path / "cifar.png")
     assert out.stat().st_size > 10_000
 
@@ -347,13 +347,13 @@ def test_report_e_cifar_tables(tmp_path):
     cmd = "python examples/cifar10_resnet.py --model {} --epochs 3 --seed 0"
     importer.import_run(queue_run(runs, "E-resnet20-s0", history([0.45, 0.62, 0.68]), cmd.format("resnet20"),
                            summary=False), root=res)
-    recs = store.load_records(res)
+    recs = load.load_records(res)
     table = tables.cifar_table(recs, "E-resnet20-s0", "E-plain20-s0", digits=2)
     assert "| 2 | 0.500 | 62.00% | not run | not run |" in table and "`E-plain20-s0` (not run)" in table
     assert "once both" in tables.cifar_verdict(recs, "E-resnet20-s0", "E-plain20-s0")
     importer.import_run(queue_run(runs, "E-plain20-s0", history([0.35, 0.63, 0.55]), cmd.format("plain20"),
                            summary=False), root=res)
-    recs = store.load_records(res)
+    recs = load.load_records(res)
     verdict = tables.cifar_verdict(recs, "E-resnet20-s0", "E-plain20-s0")
     assert verdict.startswith("ResNet-20 is ahead of Plain-20 at 2 of 3 epochs")
     assert "at epoch 3 the gap is +13.0 points (68.0% against 55.0%)" in verdict
@@ -365,12 +365,12 @@ def test_report_e_cifar_tables(tmp_path):
 def test_mpi_row_beside_one_process(tmp_path):
     runs, res = tmp_path / "runs", tmp_path / "results"
     importer.import_run(fake_run(runs, "D-lstm-s0", ACCS), root=res)
-    recs = store.load_records(res)
+    recs = load.load_records(res)
     assert "| 2 MPI ranks | — | not run | not run |" in tables.mpi_table(recs)
     mpi_accs = [a + 0.004 for a in ACCS[:10]]
     importer.import_run(queue_run(runs, "B-lstm-mpi2-s0", history(mpi_accs),
                            "mpiexec -n 2 python examples/imdb_lstm.py --seed 0"), root=res)
-    table = tables.mpi_table(store.load_records(res))
+    table = tables.mpi_table(load.load_records(res))
     one = next(line for line in table.splitlines() if line.startswith("| one process"))
     two = next(line for line in table.splitlines() if line.startswith("| 2 MPI ranks"))
     assert f"{100 * ACCS[9]:.2f}% (10)" in one and "| 1 × 1 |" in one
@@ -392,13 +392,13 @@ def test_import_skip_unfinished_imports_the_finished_and_names_the_rest(tmp_path
     assert main(["import", "--skip-unfinished", str(running), str(done)]) == 0
     out = capsys.readouterr().out
     assert f"skipped {running}: no meta.json" in out and "1 run(s) skipped" in out
-    assert list(store.load_records(res)) == ["E-resnet20-s0"]
+    assert list(load.load_records(res)) == ["E-resnet20-s0"]
 
 
 def test_recorded_rerun_of_report_b_lstm_repeats_report_d_run():
     """The page says B-lstm-s0 repeats D-lstm-s0's first 10 epochs exactly (one thread is
     deterministic): hold the committed records to it."""
-    recs = store.load_records(store.RESULTS)
+    recs = load.load_records(store.RESULTS)
     again, first = recs["B-lstm-s0"].rows(), recs["D-lstm-s0"].rows(10)
     assert [r["test_acc"] for r in again] == [r["test_acc"] for r in first]
     assert [r["train_loss"] for r in again] == [r["train_loss"] for r in first]
@@ -410,7 +410,7 @@ def test_summary_says_reproduced_or_why_it_differs(tmp_path):
 
     runs, res = tmp_path / "runs", tmp_path / "results"
     importer.import_run(fake_run(runs, "D-lstm-s0", ACCS), root=res)
-    recs = store.load_records(res)
+    recs = load.load_records(res)
     row = next(line for line in summary.summary_table(recs, "D").splitlines() if line.startswith("| LSTM "))
     assert f"| 82.62% | {100 * ACCS[-1]:.2f}% | not run | reproduced (within one point) |" in row
     recs["D-lstm-s0"].history[-1]["test_acc"] = 0.70
@@ -418,7 +418,7 @@ def test_summary_says_reproduced_or_why_it_differs(tmp_path):
     assert "differs because of a reason not yet found (-12.6 points)" in row
     e = experiments.EXP["B-rnn"]  # a reason written in results/experiments.toml is said
     importer.import_run(fake_run(runs, "B-rnn-s0", [0.6] * 10), root=res)
-    assert summary.outcome(e, store.load_records(res)).startswith(f"differs because {e.why}")
+    assert summary.outcome(e, load.load_records(res)).startswith(f"differs because {e.why}")
 
 
 def test_report_e_lstm8_outcome_follows_trains(tmp_path):
@@ -437,7 +437,7 @@ def test_report_a_finding_in_words(tmp_path):
     cmd = "python examples/imdb_lstm.py --seed 0"
     importer.import_run(queue_run(runs, "A-lstm-s0", history(ACCS), cmd), root=res)
     importer.import_run(queue_run(runs, "A-reslstm-s0", history([a - 0.02 for a in ACCS]), cmd), root=res)
-    recs = store.load_records(res)
+    recs = load.load_records(res)
     assert "minidl's runs agree" in summary.report_a_finding(recs)
     recs["A-reslstm-s0"].history[-1]["test_acc"] = ACCS[-1] + 0.03
     assert "minidl's runs do **not** agree" in summary.report_a_finding(recs)

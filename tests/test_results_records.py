@@ -13,7 +13,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from tools.results import importer, pages  # noqa: E402
-from tools.results.records import RESULTS, RecordError, load_records  # noqa: E402
+from tools.results.load import load_records  # noqa: E402
+from tools.results.records import RESULTS, RecordError  # noqa: E402
 
 NAME = "D-lstm-s0"  # a queue run with a summary, per-epoch rows and per-class accuracies
 

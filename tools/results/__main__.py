@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from tools.results import experiments, importer, pages
-from tools.results.records import ROOT, RecordError, load_records, write_text
+from tools.results.load import load_records
+from tools.results.records import ROOT, RecordError, write_text
 
 
 def _import(args, parser) -> int:
