@@ -108,7 +108,8 @@ def stage_widths(depth: int, width: int | None = None) -> list:
 def cifar_resnet(depth: int, width: int | None = None, shortcut: bool = True, num_classes: int = 10) -> ResNet:
     """The CIFAR net of ``depth`` 20 or 34 (:data:`LAYOUTS`) at base width ``width``, with or
     without shortcuts. Shapes: x (N, 3, 32, 32) -> logits (N, num_classes)."""
-    return ResNet(list(LAYOUTS[depth]), stage_widths(depth, width), num_classes, shortcut=shortcut)
+    widths = stage_widths(depth, width)  # checks depth and width first
+    return ResNet(list(LAYOUTS[depth]), widths, num_classes, shortcut=shortcut)
 
 
 def resnet34(num_classes: int = 10, width: int = 64) -> ResNet:

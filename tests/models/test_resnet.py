@@ -7,8 +7,20 @@ import pytest
 from helpers import randomize_convnet
 
 from minidl import backend
+from minidl.errors import DTypeError, RangeError
 from minidl.gradcheck import gradcheck
-from minidl.models.resnet import ResNet, plain20, plain34, resnet20, resnet34
+from minidl.models.resnet import (
+    DEFAULT_WIDTHS,
+    LAYOUTS,
+    ResNet,
+    cifar_resnet,
+    conv_flops,
+    plain20,
+    plain34,
+    resnet20,
+    resnet34,
+    stage_widths,
+)
 
 
 def _x(shape, seed=0):
@@ -165,3 +177,60 @@ def test_whole_model_check_catches_a_dropped_shortcut_gradient(monkeypatch, shor
     r = gradcheck(m, x, mode="direction")
     assert not r.ok and not r.unexercised, str(r)
     assert r.used["input 0"] > 1 and r.used["conv1.weight"] > 1, str(r)
+
+
+# ----------------------------------------------------------------------------- width and cost
+def _multiply_adds(depth, w, shortcut):
+    """Report E's layout counted by hand: the 3×3 stem at 32×32, per stage k (width w·2^k at
+    32/2^k) two 3×3 convs per block, a 1×1 projection where a shortcut changes shape, the Linear."""
+    blocks, total, cin = LAYOUTS[depth], 32 * 32 * w * 3 * 9, w
+    for k, n in enumerate(blocks):
+        c, r = w * 2 ** k, 32 // 2 ** k
+        total += r * r * c * cin * 9 + r * r * c * c * 9 + (r * r * c * cin if shortcut and k > 0 else 0)
+        total += (n - 1) * 2 * r * r * c * c * 9
+        cin = c
+    return total + 10 * cin
+
+
+@pytest.mark.parametrize("depth,width,shortcut", [(34, 2, True), (34, 3, False), (20, 2, True), (20, 4, False)])
+def test_width_sets_every_stage_and_conv_flops_counts_the_layout(depth, width, shortcut):
+    m = cifar_resnet(depth, width, shortcut)
+    widths = [w * width for w in (1, 2, 4, 8)][: len(LAYOUTS[depth])]
+    assert stage_widths(depth, width) == widths
+    assert [len(stage) for stage in m._stages()] == list(LAYOUTS[depth])
+    for k, stage in enumerate(m._stages()):
+        assert stage[0].conv1.stride == ((2, 2) if k else (1, 1))  # stages 2-4 halve the resolution
+        assert {b.conv2.out_channels for b in stage} == {widths[k]}
+    assert m.conv1.kernel_size == (3, 3) and m.conv1.stride == (1, 1) and m.linear.in_features == widths[-1]
+    assert not any(type(x).__name__.startswith("MaxPool") for x in m.modules())
+    assert conv_flops(m) == _multiply_adds(depth, width, shortcut)
+    assert m(np.zeros((2, 3, 32, 32), np.float32)).shape == (2, 10)
+
+
+def test_the_documented_defaults_and_costs():
+    assert DEFAULT_WIDTHS == {20: 16, 34: 64} and stage_widths(34) == [64, 128, 256, 512]
+    assert stage_widths(20) == [16, 32, 64] and stage_widths(34, 16) == [16, 32, 64, 128]
+    sizes = {f.__name__: sum(p.data.size for p in f(width=16).parameters()) for f in (resnet34, plain34)}
+    assert sizes == {"resnet34": 1334618, "plain34": 1323418}
+    assert conv_flops(resnet20()) == _multiply_adds(20, 16, True) == 40813184  # the docstring's 40.8 M
+    # report E's width and the CPU width, by the count conv_flops is checked against above
+    assert _multiply_adds(34, 64, True) == 1159402496 and _multiply_adds(34, 16, True) == 72795392
+    assert _multiply_adds(34, 64, False) == 1153111040 and _multiply_adds(34, 16, False) == 72402176
+    m = resnet20()
+    m.train()
+    conv_flops(m)
+    assert m.training and all(not x._caches for x in m.modules())  # the count leaves no trace
+    assert "forward" not in vars(m.conv1)
+
+
+@pytest.mark.parametrize("depth,width,error,match", [
+    (50, None, RangeError, r"depth must be one of \(20, 34\), got 50"),
+    (18, 16, RangeError, "depth"),
+    (34, 0, RangeError, r"width must be a finite number in \[1, inf\), got 0"),
+    (34, -1, RangeError, "width"),
+    (20, 2.5, DTypeError, "width must be an integer"),
+    (20, True, DTypeError, "width"),
+])
+def test_a_bad_depth_or_width_is_refused_naming_it(depth, width, error, match):
+    with pytest.raises(error, match=match):
+        cifar_resnet(depth, width)
