@@ -1,0 +1,139 @@
+"""benchmarks/cifar_torch.py, the PyTorch twin of examples/cifar10_resnet.py: the same start
+weights and batches give the same steps (float64: to rounding; float32: to ~1e-5), and a
+smoke run of both on a miniature CIFAR release writes histories that lie side by side."""
+
+import importlib.util
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+from data_samples import write_cifar_release
+
+torch = pytest.importorskip("torch")
+
+from minidl import backend, nn, optim  # noqa: E402
+from minidl.models.resnet import cifar_resnet  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _load(path, name):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, *path))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def twin():
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    try:
+        yield _load(("benchmarks", "cifar_torch.py"), "cifar_torch")
+    finally:
+        sys.path.remove(os.path.join(ROOT, "benchmarks"))
+
+
+@pytest.fixture(autouse=True)
+def _headless(monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+
+
+class _Args:
+    def __init__(self, depth, width, shortcut):
+        self.depth, self.width, self.shortcut = depth, width, shortcut
+
+
+def _steps(twin, dtype, shortcut, steps):
+    """``steps`` Adam steps of minidl's ResNet-34 (width 2) and its twin from the same weights
+    on the same batch; the two libraries' losses, step by step, and the two nets after."""
+    with backend.default_dtype(dtype):
+        backend.manual_seed(3)
+        model = cifar_resnet(34, 2, shortcut=shortcut)
+    tm = twin.twin_of(model, _Args(34, 2, shortcut))
+    assert next(tm.parameters()).dtype == {np.float64: torch.float64, np.float32: torch.float32}[dtype]
+    opt, topt = optim.Adam(model.parameters(), lr=1e-3), torch.optim.Adam(tm.parameters(), lr=1e-3)
+    loss_fn, tloss = nn.CrossEntropyLoss(), torch.nn.CrossEntropyLoss()
+    rng = np.random.default_rng(0)
+
+    class Batch:
+        x = rng.standard_normal((6, 3, 32, 32)).astype(dtype)
+        y = rng.integers(0, 10, 6)
+
+    ours, theirs = [], []
+    for _ in range(steps):
+        out = model(Batch.x)
+        ours.append(float(loss_fn(out, Batch.y)))
+        model.backward(loss_fn.backward())
+        opt.step()
+        opt.zero_grad()
+        theirs.append(twin.train_step(tm, topt, tloss, Batch)[0])
+    return ours, theirs, model, tm
+
+
+@pytest.mark.parametrize("shortcut", [True, False])
+def test_adam_steps_agree_in_float64_from_the_same_weights_and_batch(twin, shortcut):
+    ours, theirs, model, tm = _steps(twin, np.float64, shortcut, 3)  # the third loss: after two steps
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10)
+    sd = model.state_dict()
+    for name, value in tm.state_dict().items():  # weights, BatchNorm statistics, step counters
+        np.testing.assert_allclose(backend.asnumpy(sd[name]), value.numpy(), rtol=1e-8, atol=1e-10, err_msg=name)
+
+
+@pytest.mark.parametrize("shortcut", [True, False])
+def test_the_first_float32_loss_agrees_to_1e5(twin, shortcut):
+    """Only the first: Adam's first step moves every weight by ±lr, the sign of its gradient,
+    so a gradient that float32 rounding sends across zero moves a weight by 2·lr in one
+    library and not the other. The steps after are float64's to check (above)."""
+    ours, theirs, _, _ = _steps(twin, np.float32, shortcut, 1)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5)
+
+
+def test_the_example_prepares_the_same_start_and_batches_every_time(tmp_path):
+    data = tmp_path / "data"
+    write_cifar_release(data / "cifar-10-batches-bin", n=3)
+    ex = _load(("examples", "cifar10_resnet.py"), "cifar10_resnet")
+    args = ex.parse_args(["--data", str(data), "--depth", "34", "--width", "2", "--batch-size", "4", "--limit", "12",
+                          "--seed", "5", "--augment"])
+    first, again = ex.prepare(args), ex.prepare(args)
+    for name, value in first.model.state_dict().items():
+        np.testing.assert_array_equal(value, again.model.state_dict()[name], err_msg=name)
+    for _ in range(2):  # two epochs: the order and the crops and flips of each
+        for a, b in zip(first.train_loader, again.train_loader, strict=True):
+            np.testing.assert_array_equal(a.index, b.index)
+            np.testing.assert_array_equal(a.x, b.x)
+    other = ex.prepare(ex.parse_args(["--data", str(data), "--depth", "34", "--width", "2", "--seed", "6"]))
+    assert not np.array_equal(other.model.conv1.weight.data, first.model.conv1.weight.data)
+
+
+@pytest.mark.parametrize("plain", [False, True])
+def test_the_twin_and_the_example_write_histories_that_lie_side_by_side(twin, tmp_path, plain):
+    data = tmp_path / "data"
+    write_cifar_release(data / "cifar-10-batches-bin", n=3)  # 15 train, 3 test images
+    # one batch of all 15 images per epoch: the first epoch's loss is the first step's
+    flags = ["--data", str(data), "--depth", "34", "--width", "2", "--batch-size", "15", "--epochs", "2",
+             "--seed", "5"] + (["--plain"] if plain else [])
+    ex = _load(("examples", "cifar10_resnet.py"), "cifar10_resnet")
+    ours = ex.main(flags + ["--out", str(tmp_path / "minidl"), "--progress", "off"])
+    theirs = twin.main(flags + ["--out", str(tmp_path / "torch"), "--threads", "1"])
+    rows = json.loads((tmp_path / "torch" / "history.json").read_text())
+    assert rows == theirs["history"] and [r["epoch"] for r in rows] == [1, 2]
+    assert set(rows[0]) == set(ours["history"][0])  # the same columns
+    assert (tmp_path / "torch" / "history.csv").is_file()
+    summary = json.loads((tmp_path / "torch" / "summary.json").read_text())
+    assert summary["library"] == "pytorch" and summary["threads"] == 1
+    for key in ("model", "depth", "width", "stage_widths", "parameters", "multiply_adds_per_image", "batch_size"):
+        assert summary[key] == ours[key], key
+    # the same start weights and the same batch: the same first loss
+    np.testing.assert_allclose(rows[0]["train_loss"], ours["history"][0]["train_loss"], rtol=1e-5)
+    assert all(np.isfinite([r["train_loss"], r["test_loss"]]).all() and r["seconds"] > 0 for r in rows)
+
+
+def test_the_twin_refuses_what_only_the_example_does(twin, tmp_path, capsys):
+    for flags in (["--resume"], ["--compare", "x"], ["--threads", "0"], ["--width", "0"], ["--depth", "50"]):
+        with pytest.raises(SystemExit) as e:
+            twin.main(flags + ["--out", str(tmp_path / "o")])
+        assert e.value.code == 2, flags
+        assert capsys.readouterr().err.count("error:") == 1
+    assert not (tmp_path / "o").exists()
