@@ -99,6 +99,71 @@ def _plot_confusion(rec: Record, which: str, key: str, path: Path, title: str):
     return plot_confusion_matrix(s[which][key], s["languages"], path, title=title)
 
 
+def _plot_cnn34(runs: dict, path: Path, title: str):
+    """Report E's finding in one figure: training loss (left) and test accuracy (right) per
+    epoch, one colour per net, minidl solid and the PyTorch twin dashed."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    from minidl.plot import save_figure
+
+    fig = Figure(figsize=(10, 3.8), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax_loss, ax_acc = fig.subplots(1, 2)
+    for label, rows in runs.items():
+        style = {"color": "C0" if label.startswith("ResNet") else "C1", "ls": "--" if "PyTorch" in label else "-"}
+        epochs = [r["epoch"] for r in rows]
+        ax_loss.plot(epochs, [r["train_loss"] for r in rows], marker=".", label=label, **style)
+        ax_acc.plot(epochs, [100 * r["test_acc"] for r in rows], marker=".", label=label, **style)
+    ax_loss.set_ylabel("training loss (cross-entropy)")
+    ax_acc.set_ylabel("test accuracy (%)")
+    for ax in (ax_loss, ax_acc):
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize="small")
+    fig.suptitle(title)
+    return save_figure(fig, path)
+
+
+def _plot_degradation(panels: dict, path: Path, title: str):
+    """He et al.'s degradation check: training error (1 − training accuracy) per epoch,
+    one panel per kind (plain: the deeper net trains worse; residual: it does not)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    from minidl.plot import save_figure
+
+    fig = Figure(figsize=(10, 3.8), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, len(panels), sharey=True, squeeze=False).ravel()
+    for ax, (panel, runs) in zip(axes, panels.items()):
+        ax.set_title(panel, fontsize="medium")
+        for label, rows in runs.items():
+            ax.plot([r["epoch"] for r in rows], [100 * (1 - r["train_acc"]) for r in rows], marker=".", label=label,
+                    color="C1" if label.endswith("34") else "C0")  # the deeper net in the same colour in both
+        if not runs:
+            ax.text(0.5, 0.5, NOT_RUN, ha="center", va="center", transform=ax.transAxes, color="grey")
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(True, alpha=0.3)
+        if runs:
+            ax.legend(fontsize="small")
+    axes[0].set_ylabel("training error (%)")
+    fig.suptitle(title)
+    return save_figure(fig, path)
+
+
+# report E's CIFAR pair at its layout, width 16 (issue 20), and the 20-layer nets at the same
+# settings (20 epochs, no augmentation) for the degradation check
+E_CNN34 = {"ResNet-34": "E-resnet34-w16-s0", "Plain-34": "E-plain34-w16-s0",
+           "ResNet-34 (PyTorch)": "torch-E-resnet34-w16-s0", "Plain-34 (PyTorch)": "torch-E-plain34-w16-s0"}
+E_DEGRADATION = {"plain nets": {"Plain-20": "E-plain20-w16-s0", "Plain-34": "E-plain34-w16-s0"},
+                 "residual nets": {"ResNet-20": "E-resnet20-w16-s0", "ResNet-34": "E-resnet34-w16-s0"}}
+
+
 # name: (file, caption, records needed, draw(records, path)[, "any"]): drawn when every record
 # needed is there, or with "any" when at least one is (the missing ones named under the figure)
 FIGURES = {
@@ -162,6 +227,19 @@ FIGURES = {
                     lambda r, p: _plot_grad_norms({label: r.get(n) for label, n in E_TEXT_NAMES.items()}, p,
                                                   "gradient norm per layer (minidl, hidden 64)"),
                     "any"),
+    "E-cnn34": ("report_e_resnet34_vs_plain34.png",
+                "ResNet-34 against Plain-34 on CIFAR-10, report E's layout at width 16 (16-32-64-128): training "
+                "loss and test accuracy per epoch, minidl and its PyTorch twin (seed 0)",
+                tuple(E_CNN34.values()),
+                lambda r, p: _plot_cnn34(_present(r, E_CNN34), p, "ResNet-34 vs Plain-34, width 16"),
+                "any"),
+    "E-degradation": ("report_e_degradation.png",
+                      "The degradation check at width 16: training error per epoch of Plain-20 against Plain-34 and "
+                      "of ResNet-20 against ResNet-34 (minidl, seed 0)",
+                      tuple(n for names in E_DEGRADATION.values() for n in names.values()),
+                      lambda r, p: _plot_degradation({k: _present(r, v) for k, v in E_DEGRADATION.items()}, p,
+                                                     "training error, 20 against 34 layers (minidl, width 16)"),
+                      "any"),
 }
 
 
