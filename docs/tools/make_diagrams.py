@@ -788,7 +788,7 @@ def im2col(out):
         for q in range(k * k):
             d.rect(cx + q * cc, cy + m * cc, cc, cc, fill=colors[m], stroke=INK, rx=0, width=0.8, opacity=0.55)
             d.text(cx + q * cc + cc / 2, cy + m * cc + cc / 2, str(idx[m, q]), 12)
-    d.text(cx + k * k * cc / 2, cy + Ho * Wo * cc + 22, "Y = cols · Ŵᵀ + b :  (4 × 9) · (9 × O) = (4 × O), "
+    d.text(cx + k * k * cc / 2, cy + Ho * Wo * cc + 22, "Y = cols · K̂ᵀ + b :  (4 × 9) · (9 × O) = (4 × O), "
            "one GEMM", 13.5, math=True, color=FWD)
     # col2im: counts
     x2, y2 = 600, 230
@@ -800,7 +800,7 @@ def im2col(out):
                    width=1)
             d.text(x2 + 50 + q * c + c / 2, y2 + r * c + c / 2, str(v), 13, color=BWD)
     d.bwd((cx + k * k * cc / 2, cy + Ho * Wo * cc + 36), (cx + k * k * cc / 2, y2 + 2 * c), (x2 + 44, y2 + 2 * c))
-    d.text(450, 390, "backward: dcols = Ȳ Ŵ, then col2im: x̄[pixel] = sum of dcols over every (patch, offset) "
+    d.text(450, 390, "backward: dcols = Ȳ K̂, then col2im: x̄[pixel] = sum of dcols over every (patch, offset) "
            "that read it", 13, math=False, color=BWD)
     d.text(450, 412, "for a fixed offset (i, j) the pixels read by all patches form one strided slice: "
            "k_h·k_w vectorised adds, no loop over pixels", 12.5, color=NOTE)
