@@ -592,6 +592,135 @@ def lstm_cell(out):
     return d
 
 
+# The LSTM built gate by gate (the chapter's "The idea, gate by gate"): four pictures of the
+# same cell, each adding one part; the part just added is in colour, the rest in grey.
+LSTM_IDEA = {
+    1: ("the cell state: a conveyor belt", "c_{t−1} runs along the top of the cell to c_t; along it, only "
+        "elementwise multiplications and additions, no weight matrix."),
+    2: ("the forget gate f", "f_t = σ(...) of [h_{t−1}, x_t], between 0 and 1 per number, multiplies the belt: "
+        "1 keeps a number, 0 erases it."),
+    3: ("the input gate i and the candidate g", "g_t = tanh(...) proposes new values between −1 and 1; "
+        "i_t = σ(...) says how much of each to write; i ⊙ g is added to the belt."),
+    4: ("the output gate o", "h_t = o_t ⊙ tanh(c_t): the hidden state is a gated read of the belt, "
+        "the layer's output and what the gates see at the next step."),
+}
+
+
+def _lstm_idea(stage):
+    title, desc = LSTM_IDEA[stage]
+    d = Drawing(680, 130 if stage == 1 else 290, f"The LSTM cell, step {stage} of 4: {title}", desc)
+    top, gy, bus = 60, 205, 266
+    fx, ix, gx, ox, tx = 200, 300, 380, 470, 540
+    on = lambda k: FWD if k == stage else GREY  # noqa: E731  (the new part in colour)
+    # the belt
+    d.text(36, top, "c_{t−1}", 17, math=True)
+    d.text(626, top, "c_t", 17, math=True)
+    belt = [(70, top), (600, top)]
+    d.polyline(belt, FWD if stage == 1 else INK, 4 if stage == 1 else 2.2, arrow=True)
+    if stage == 1:
+        d.text(335, top - 30, "the cell state c: a conveyor belt from step to step", 15, color=FWD)
+        d.text(335, top + 40, "on it only elementwise ⊙ and +, no weight matrix:", 14, color=NOTE)
+        d.text(335, top + 62, "a number put on the belt can ride many steps unchanged", 14, color=NOTE)
+    if stage >= 2:
+        d.op(fx, top, "⊙", 16)
+        d.box(fx - 32, gy - 24, 64, 48, "f_t", sub="σ", size=17, math=True, fill=ACCENT[0],
+              stroke=on(2) if stage == 2 else INK)
+        d.polyline([(fx, gy - 24), (fx, top + 16)], on(2), 2, arrow=True)
+        if stage == 2:
+            d.text(fx + 14, top + 50, "keep (1) or erase (0),", 14, anchor="start", color=FWD)
+            d.text(fx + 14, top + 70, "number by number", 14, anchor="start", color=FWD)
+    if stage >= 3:
+        d.op(gx, top, "+", 16)
+        d.op(gx, 135, "⊙", 16)
+        d.polyline([(gx, 119), (gx, top + 16)], on(3), 2, arrow=True)
+        d.box(ix - 32, gy - 24, 64, 48, "i_t", sub="σ", size=17, math=True, fill=ACCENT[2])
+        d.box(gx - 28, gy - 24, 56, 48, "g_t", sub="tanh", size=17, math=True, fill=ACCENT[1])
+        d.polyline([(ix, gy - 24), (ix, 135), (gx - 16, 135)], on(3), 2, arrow=True)
+        d.polyline([(gx, gy - 24), (gx, 151)], on(3), 2, arrow=True)
+        if stage == 3:
+            d.text(gx + 24, 118, "write i ⊙ g:", 14, anchor="start", color=FWD)
+            d.text(gx + 24, 138, "how much (i) of", 14, anchor="start", color=FWD)
+            d.text(gx + 24, 158, "which values (g)", 14, anchor="start", color=FWD)
+    if stage >= 4:
+        d.polyline([(tx, top), (tx, 96)], FWD, 2, arrow=True)
+        d.op(tx, 114, "tanh", 18, size=16)
+        d.op(tx, 170, "⊙", 16)
+        d.polyline([(tx, 132), (tx, 154)], FWD, 2, arrow=True)
+        d.box(ox - 30, gy - 24, 60, 48, "o_t", sub="σ", size=17, math=True, fill=ACCENT[3])
+        d.polyline([(ox, gy - 24), (ox, 170), (tx - 16, 170)], FWD, 2, arrow=True)
+        d.polyline([(tx + 16, 170), (600, 170)], FWD, 2, arrow=True)
+        d.text(626, 170, "h_t", 17, math=True)
+        d.text(556, 204, "how much of the", 14, anchor="start", color=FWD)
+        d.text(556, 224, "cell to show (o)", 14, anchor="start", color=FWD)
+    if stage >= 2:  # what every gate reads
+        d.text(36, bus, "h_{t−1}, x_t", 16, math=True, anchor="start")
+        last = {2: fx, 3: gx, 4: ox}[stage]
+        d.polyline([(130, bus), (last, bus)], INK, 1.8)
+        for k, x in ((2, fx), (3, ix), (3, gx), (4, ox)):
+            if k <= stage:
+                d.polyline([(x, bus), (x, gy + 24)], on(k), 1.8, arrow=True)
+    return d
+
+
+for _stage in LSTM_IDEA:
+    DIAGRAMS[f"lstm_idea_{_stage}"] = lambda out, _s=_stage: _lstm_idea(_s)
+
+
+# The GRU in two pictures: the update gate as an interpolation, then the reset gate.
+def _gru_idea(stage):
+    title = ("the update gate z: keep or replace, per number" if stage == 1 else
+             "the reset gate r: how much of the old state the candidate sees")
+    desc = ("h_t = z ⊙ h_{t−1} + (1 − z) ⊙ n_t: between the old state (z = 1) and the candidate n_t (z = 0), "
+            "number by number." if stage == 1 else
+            "n_t = tanh(... x_t ... + r ⊙ (old state)): with r near 0 the candidate is computed as if from a "
+            "fresh start.")
+    d = Drawing(660, 290, f"The GRU cell, step {stage} of 2: {title}", desc)
+    top, gy, bus = 60, 205, 266
+    mix = (440, top)
+    nx, zx, rx = 320, 540, 190
+    new = lambda k: FWD if k == stage else INK  # noqa: E731
+    d.text(36, top, "h_{t−1}", 17, math=True)
+    d.polyline([(72, top), (mix[0] - 90, top)], INK, 2.2, arrow=True)
+    d.box(mix[0] - 90, top - 24, 180, 48, "z ⊙ h_{t−1} + (1 − z) ⊙ n_t", size=15, math=True, fill=ACCENT[2],
+          stroke=new(1))
+    d.polyline([(mix[0] + 90, top), (606, top)], INK, 2.2, arrow=True)
+    d.text(630, top, "h_t", 17, math=True)
+    # the candidate
+    d.box(nx - 32, 135 - 24, 64, 48, "n_t", sub="tanh", size=17, math=True, fill=ACCENT[1])
+    d.polyline([(nx, 111), (nx, top + 40), (mix[0] - 60, top + 40), (mix[0] - 60, top + 26)], new(1), 2,
+               arrow=True)
+    # the update gate
+    d.box(zx - 30, gy - 24, 60, 48, "z_t", sub="σ", size=17, math=True, fill=ACCENT[0])
+    d.polyline([(zx, gy - 24), (zx, top + 40), (mix[0] + 60, top + 40), (mix[0] + 60, top + 26)], new(1), 2,
+               arrow=True)
+    if stage == 1:
+        d.text(270, 180, "z = 1: keep the old number", 14, anchor="end", color=FWD)
+        d.text(270, 200, "z = 0: take the candidate's", 14, anchor="end", color=FWD)
+    # what the gates read
+    d.text(36, bus, "h_{t−1}, x_t", 16, math=True, anchor="start")
+    d.polyline([(130, bus), (zx, bus)], INK, 1.8)
+    d.polyline([(zx, bus), (zx, gy + 24)], INK, 1.8, arrow=True)
+    d.polyline([(nx, bus), (nx, 159)], INK, 1.8, arrow=True)
+    d.text(nx + 6, 228, "x_t", 14, math=True, anchor="start")
+    if stage == 2:
+        d.op(rx, 135, "⊙", 16)
+        d.polyline([(110, top), (110, 135), (rx - 16, 135)], FWD, 2, arrow=True)
+        d.polyline([(rx + 16, 135), (nx - 32, 135)], FWD, 2, arrow=True)
+        d.box(rx - 30, gy - 24, 60, 48, "r_t", sub="σ", size=17, math=True, fill=ACCENT[3], stroke=FWD)
+        d.polyline([(rx, gy - 24), (rx, 151)], FWD, 2, arrow=True)
+        d.polyline([(rx, bus), (rx, gy + 24)], FWD, 1.8, arrow=True)
+        d.text(rx + 10, 112, "r ⊙ old state", 14, anchor="start", color=FWD)
+        d.text(rx - 40, 160, "r = 0:", 14, anchor="end", color=FWD)
+        d.text(rx - 40, 180, "forget it", 14, anchor="end", color=FWD)
+    else:
+        d.text(nx + 40, 135, "the candidate", 14, anchor="start", color=NOTE)
+    return d
+
+
+for _stage in (1, 2):
+    DIAGRAMS[f"gru_idea_{_stage}"] = lambda out, _s=_stage: _gru_idea(_s)
+
+
 # ====================================================================== GRU
 @diagram
 def gru_cells(out):
