@@ -254,7 +254,8 @@ class ConvReferenceCache(NamedTuple):
 # --8<-- [start:conv2d_reference]
 def conv2d_reference_forward(x, weight, bias=None, *, stride=1, padding=0):
     """The textbook formula, one output position at a time (slow: for reading and testing;
-    groups 1, dilation 1): ``y[n, o, h, w] = b[o] + Σ_{c,i,j} weight[o, c, i, j] · x[n, c, h·s + i − p, w·s + j − p]``."""
+    groups 1, dilation 1): output position (h, w), kernel offset (i, j),
+    ``y[n, o, h, w] = b[o] + Σ_{c,i,j} weight[o, c, i, j] · x[n, c, h·s + i − p, w·s + j − p]``."""
     xp = get_array_module(x)
     (sh, sw), (ph, pw) = pair(stride, "stride"), pair(padding, "padding")
     O, C, kh, kw = weight.shape
