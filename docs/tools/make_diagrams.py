@@ -23,7 +23,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from svgdraw import ACCENT, BWD, FWD, GREY, INK, LIGHT, NOTE, PAD, Drawing, bar  # noqa: E402
+from svgdraw import ACCENT, BWD, COLUMN_PX, FWD, GREY, INK, LIGHT, MIN_TEXT_PX, NOTE, PAD, Drawing, bar  # noqa: E402, F401
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 OUT = ROOT / "docs" / "assets" / "diagrams"
@@ -108,17 +108,17 @@ def worked_example(out):
     wire([(m1[0] + 16, m1[1]), (s1[0] - 16, s1[1] - 6)], f["a1"], g["a1"], dy=(-14, 14))
     wire([(m2[0] + 16, m2[1]), (s1[0] - 16, s1[1] + 6)], f["a2"], g["a2"], dy=(-12, 16))
     wire([(s1[0] + 16, s1[1]), (s2[0] - 16, s2[1] - 6)], f["s"], g["s"], dy=(-14, 14))
-    wire([(s2[0] + 16, s2[1]), (th[0] - 22, th[1])], f["u"], g["u"])
-    wire([(th[0] + 22, th[1]), (mi[0] - 16, mi[1] - 6)], f["h"], g["h"], dy=(-14, 14))
-    wire([(mi[0] + 16, mi[1]), (sq[0] - 22, sq[1])], f["e"], g["e"])
-    wire([(sq[0] + 22, sq[1]), (968, sq[1])], f["L"], g["L"])
+    wire([(s2[0] + 16, s2[1]), (th[0] - 26, th[1])], f["u"], g["u"])
+    wire([(th[0] + 26, th[1]), (mi[0] - 16, mi[1] - 6)], f["h"], g["h"], dy=(-14, 14))
+    wire([(mi[0] + 16, mi[1]), (sq[0] - 28, sq[1])], f["e"], g["e"])
+    wire([(sq[0] + 28, sq[1]), (972, sq[1])], f["L"], g["L"])
     for (cx, cy), label in [(m1, "×"), (m2, "×"), (s1, "+"), (s2, "+"), (mi, "−")]:
         d.op(cx, cy, label, r=16, size=18)
-    d.op(th[0], th[1], "tanh", r=22, size=17)
-    d.op(sq[0], sq[1], "½(·)²", r=22, size=16)
-    d.text(968, 228, "L", 16, math=True, anchor="end")
-    d.legend(280, 402, (("forward: the value on a wire (above it)", FWD, None),), )
-    d.legend(600, 402, (("backward: ∂L/∂(that value) (below it)", BWD, "5,3"),))
+    d.op(th[0], th[1], "tanh", r=26, size=17)
+    d.op(sq[0], sq[1], "½(·)²", r=28, size=16)
+    d.text(972, 226, "L", 16, math=True, anchor="end")
+    d.legend(40, 402, (("forward: the value on a wire (above it)", FWD, None),
+                       ("backward: ∂L/∂(that value) (below it)", BWD, "5,3")))
     return d
 
 
@@ -141,7 +141,7 @@ def cache_stack(out):
             new = stack[-1]
             d.fwd((x + 55, 48), (x + 55, 200 - (len(stack) - 1) * 46 - 2))
             d.text(x + 55, 252, f"push cache_{new}", 12.5, color=FWD)
-            d.text(x + 55, 270, f"(what step {new} needs)", 11.5, color=NOTE)
+            d.text(x + 55, 270, f"(for step {new})", 11.5, color=NOTE)
         else:
             popped = 6 - k
             y0 = 200 - len(stack) * 46
@@ -283,7 +283,7 @@ def _sigmoid(x):
 
 @diagram
 def activations(out):
-    d = Drawing(900, 250, "ReLU, tanh and the sigmoid with their derivatives",
+    d = Drawing(900, 262, "ReLU, tanh and the sigmoid with their derivatives",
                 "Each panel shows the activation (solid) and its derivative (dashed), the factor the "
                 "backward multiplies the upstream gradient by. The derivative is written from the output: "
                 "1 - y squared for tanh, y (1 - y) for the sigmoid.")
@@ -299,7 +299,7 @@ def activations(out):
         d.curve(to, xs, f, FWD, 2.2, clip=ylim)
         d.curve(to, xs, fp, BWD, 2.0, "5,3", clip=ylim)
         d.text(x0 + 110, 18, name, 14, bold=True)
-        d.text(x0 + 110, 235, label, 13, color=BWD)
+        d.text(x0 + 110, 246, label, 13, color=BWD)
     return d
 
 
@@ -340,12 +340,12 @@ def secant_tangent(out):
     fp = 1 - np.tanh(theta) ** 2
     central = (f(theta + eps) - f(theta - eps)) / (2 * eps)
     forward = (f(theta + eps) - f(theta)) / eps
-    d = Drawing(940, 360, "Tangent, central secant and one-sided secant of tanh at 0.7",
+    d = Drawing(688, 420, "Tangent, central secant and one-sided secant of tanh at 0.7",
                 f"With the step exaggerated to {eps}: the central secant's slope {central:.3f} is close to the "
                 f"tangent's {fp:.3f}, the one-sided secant's {forward:.3f} is not.")
     xs = np.linspace(-0.3, 1.6, 200)
-    to = d.axes(70, 25, 460, 280, (-0.3, 1.6), (-0.3, 1.0), "θ", "f(θ) = tanh θ",
-                xticks=(0, 0.5, 1, 1.5), yticks=(0, 0.5, 1))
+    to = d.axes(80, 25, 580, 220, (-0.3, 1.6), (-0.3, 1.0), "θ", "f(θ) = tanh θ",
+                xticks=(0, 0.5, 1, 1.5), yticks=(0, 0.5, 1), size=13)
     d.curve(to, xs, f(xs), INK, 2.4)
     d.curve(to, xs, f(theta) + fp * (xs - theta), FWD, 2.0, clip=(-0.3, 1.0))
     # each secant drawn through the two points it is computed from
@@ -356,49 +356,49 @@ def secant_tangent(out):
         d.circle(px, py, 4.5, fill=INK)
     for xv, lab in ((theta - eps, "θ − ε"), (theta, "θ"), (theta + eps, "θ + ε")):
         px, _ = to(xv, -0.3)
-        d.text(px, 295, lab, 13, math=True, color=NOTE)
-    ly = 70
+        d.text(px, 233, lab, 13, math=True, color=NOTE)
+    ly = 305
     for color, dash, text in ((FWD, None, f"tangent, slope f′(θ) = {fp:.4f}"),
                               ("#2e8b57", "6,4", f"central secant, slope {central:.4f} (error ∝ ε²)"),
                               (BWD, "2,3", f"one-sided secant, slope {forward:.4f} (error ∝ ε)")):
-        d.polyline([(555, ly), (590, ly)], color, 2.0, dash)
-        d.text(598, ly, text, 12.5, anchor="start", color=color)
-        ly += 26
-    d.text(730, 170, f"ε = {eps} here, to make the gap visible;", 12, color=NOTE)
-    d.text(730, 188, "gradient checks use ε = 10⁻⁶ in float64", 12, color=NOTE)
+        d.polyline([(80, ly), (115, ly)], color, 2.0, dash)
+        d.text(123, ly, text, 13, anchor="start", color=color)
+        ly += 24
+    d.text(80, 385, f"ε = {eps} here, to make the gap visible; gradient checks use ε = 10⁻⁶ in float64", 13,
+           anchor="start", color=NOTE)
     return d
 
 
 # ====================================================================== optimizers
 @diagram
 def adam_update(out):
-    d = Drawing(900, 300, "One Adam step as a dataflow",
+    d = Drawing(688, 340, "One Adam step as a dataflow",
                 "The gradient feeds two moving averages, m of g and v of g squared, each with a state "
                 "kept from the last step; both are divided by one minus beta to the power t; the step is "
                 "eta times m hat over (square root of v hat plus epsilon).")
-    d.text(40, 80, "g_t", 17, math=True)
-    d.text(40, 200, "g_t", 17, math=True)
-    d.box(150, 55, 170, 50, "m_t = β₁m_{t−1} + (1−β₁)g_t", size=13.5, math=True)
-    d.box(110, 175, 60, 50, "g²", size=15, math=True)
-    d.box(200, 175, 170, 50, "v_t = β₂v_{t−1} + (1−β₂)g_t²", size=13.5, math=True)
-    d.box(400, 55, 130, 50, "m̂_t = m_t / (1−β₁ᵗ)", size=13.5, math=True)
-    d.box(420, 175, 130, 50, "v̂_t = v_t / (1−β₂ᵗ)", size=13.5, math=True)
-    d.box(590, 110, 150, 60, "Δ_t = η m̂_t / (√v̂_t + ε)", size=13.5, math=True)
-    d.box(775, 115, 110, 50, "θ_t = θ_{t−1} − Δ_t", size=13, math=True)
-    d.fwd((62, 80), (150, 80))
-    d.fwd((62, 200), (110, 200))
-    d.fwd((170, 200), (200, 200))
-    d.fwd((320, 80), (400, 80))
-    d.fwd((370, 200), (420, 200))
-    d.fwd((530, 80), (560, 80), (560, 130), (590, 130))
-    d.fwd((550, 200), (565, 200), (565, 150), (590, 150))
-    d.fwd((740, 140), (775, 140))
+    d.text(22, 80, "g_t", 17, math=True)
+    d.text(22, 200, "g_t", 17, math=True)
+    d.box(62, 55, 190, 50, "m_t = β₁m_{t−1} + (1−β₁)g_t", size=14, math=True)
+    d.box(50, 175, 50, 50, "g²", size=15, math=True)
+    d.box(120, 175, 190, 50, "v_t = β₂v_{t−1} + (1−β₂)g_t²", size=14, math=True)
+    d.box(290, 55, 150, 50, "m̂_t = m_t / (1−β₁ᵗ)", size=14, math=True)
+    d.box(330, 175, 140, 50, "v̂_t = v_t / (1−β₂ᵗ)", size=14, math=True)
+    d.box(500, 110, 176, 60, "Δ_t = η m̂_t / (√v̂_t + ε)", size=14, math=True)
+    d.box(513, 250, 150, 46, "θ_t = θ_{t−1} − Δ_t", size=14, math=True)
+    d.fwd((38, 80), (62, 80))
+    d.fwd((38, 200), (50, 200))
+    d.fwd((100, 200), (120, 200))
+    d.fwd((252, 80), (290, 80))
+    d.fwd((310, 200), (330, 200))
+    d.fwd((440, 80), (470, 80), (470, 130), (500, 130))
+    d.fwd((470, 200), (484, 200), (484, 150), (500, 150))
+    d.fwd((588, 170), (588, 250))
     # state loops
-    d.polyline([(300, 55), (300, 30), (190, 30), (190, 55)], GREY, 1.4, "3,3", True)
-    d.text(245, 20, "m kept for the next step", 11.5, color=NOTE)
-    d.polyline([(350, 225), (350, 252), (240, 252), (240, 225)], GREY, 1.4, "3,3", True)
-    d.text(295, 266, "v kept for the next step", 11.5, color=NOTE)
-    d.text(470, 288, "m₀ = v₀ = 0; the divisions by 1 − βᵗ undo that start (β₁ = 0.9, β₂ = 0.999)", 12.5,
+    d.polyline([(220, 55), (220, 30), (110, 30), (110, 55)], GREY, 1.4, "3,3", True)
+    d.text(165, 16, "m kept for the next step", 13, color=NOTE)
+    d.polyline([(280, 225), (280, 252), (170, 252), (170, 225)], GREY, 1.4, "3,3", True)
+    d.text(225, 268, "v kept for the next step", 13, color=NOTE)
+    d.text(344, 324, "m₀ = v₀ = 0; the divisions by 1 − βᵗ undo that start (β₁ = 0.9, β₂ = 0.999)", 13,
            color=NOTE)
     return d
 
@@ -417,29 +417,31 @@ def adam_steps(out):
         steps["none"].append(lr * m / math.sqrt(v))
         steps["m only"].append(lr * mh / math.sqrt(v))
         steps["v only"].append(lr * m / math.sqrt(vh))
-    d = Drawing(930, 330, "Adam's step size for a constant gradient, with and without bias correction",
+    d = Drawing(688, 390, "Adam's step size for a constant gradient, with and without bias correction",
                 f"Step size in units of eta over the first {T} steps. Corrected: exactly 1. Without either "
                 f"correction the first step is {steps['none'][0]:.2f} eta; correcting m alone makes it "
                 f"{steps['m only'][0]:.1f} eta; correcting v alone {steps['v only'][0]:.2f} eta.")
     ts = np.arange(1, T + 1)
-    to = d.axes(80, 25, 460, 250, (1, T), (math.log10(0.05), math.log10(50)), "step t", "|Δθ| / η (log scale)",
-                xticks=(1, 10, 20, 30, 40, 50, 60), yticks=())
+    x0, w = 80, 590
+    to = d.axes(x0, 20, w, 220, (1, T), (math.log10(0.05), math.log10(50)), "step t", "|Δθ| / η (log scale)",
+                xticks=(1, 10, 20, 30, 40, 50, 60), yticks=(), size=13)
     for val in (0.1, 1, 10):
         px, py = to(1, math.log10(val))
-        d.polyline([(80, py), (540, py)], "#e4e4e4", 1)
-        d.text(74, py, f"{val:g}", 11, anchor="end", color=NOTE)
+        d.polyline([(x0, py), (x0 + w, py)], "#e4e4e4", 1)
+        d.text(x0 - 6, py, f"{val:g}", 12, anchor="end", color=NOTE)
     styles = {"both": (FWD, None, "both corrections (Adam)"),
               "none": (BWD, None, "no correction"),
               "m only": ("#e67e22", "6,4", "m corrected, v not"),
               "v only": ("#2e8b57", "2,3", "v corrected, m not")}
-    ly = 60
+    ly = 296
     for key, (color, dash, label) in styles.items():
         d.curve(to, ts, [math.log10(s) for s in steps[key]], color, 2.2, dash)
-        d.polyline([(565, ly), (600, ly)], color, 2.2, dash)
-        d.text(608, ly, f"{label}: first step {steps[key][0]:.2f} η", 12.5, anchor="start", color=color)
-        ly += 26
-    d.text(720, 190, "a constant gradient g (any value):", 12, color=NOTE)
-    d.text(720, 208, "the step does not depend on its scale", 12, color=NOTE)
+        d.polyline([(x0, ly), (x0 + 35, ly)], color, 2.2, dash)
+        d.text(x0 + 43, ly, f"{label}: first step {steps[key][0]:.2f} η", 13, anchor="start", color=color)
+        ly += 24
+    d.text(560, 310, "a constant gradient g (any value):", 13, color=NOTE)
+    d.text(560, 330, "the step does not depend", 13, color=NOTE)
+    d.text(560, 350, "on its scale", 13, color=NOTE)
     return d
 
 
@@ -477,16 +479,16 @@ def embedding_scatter(out):
     rows(300, 70, "y  (4, E)", fill, INK)
     for n, i in enumerate(ids):
         d.fwd((60 + E * c + 4, 50 + i * c + c / 2), (296, 70 + n * c * 1.2 + c / 2))
-    d.text(680, 22, "backward: W̄[v] = Σ_{n: ids[n] = v} ȳ[n]", 14, color=BWD)
-    rows(500, 70, "ȳ  (4, E)", lambda v: "#fbe3e0", BWD)
-    table(760, 50, "W̄  (V, E)", lambda v: "#ffffff" if v in (1, 3, 4, 0) else "#fbe3e0", BWD)
+    d.text(650, 22, "backward: W̄[v] = Σ_{n: ids[n] = v} ȳ[n]", 14, color=BWD)
+    rows(470, 70, "ȳ  (4, E)", lambda v: "#fbe3e0", BWD)
+    table(720, 50, "W̄  (V, E)", lambda v: "#ffffff" if v in (1, 3, 4, 0) else "#fbe3e0", BWD)
     for n, i in enumerate(ids):
         if i == 0:
             continue
-        d.bwd((500 + E * c + 50, 70 + n * c * 1.2 + c / 2), (756, 50 + i * c + c / 2))
-    d.text(840 + 20, 50 + 2 * c + c / 2, "two", 11.5, anchor="start", color=BWD)
-    d.text(840 + 20, 50 + 2 * c + c / 2 + 13, "terms", 11.5, anchor="start", color=BWD)
-    d.text(840 + 20, 50 + c / 2, "0", 12, anchor="start", color=BWD)
+        d.bwd((470 + E * c + 58, 70 + n * c * 1.2 + c / 2), (716, 50 + i * c + c / 2))
+    d.text(808, 50 + 2 * c + c / 2 - 4, "two", 11.5, anchor="start", color=BWD)
+    d.text(808, 50 + 2 * c + c / 2 + 14, "terms", 11.5, anchor="start", color=BWD)
+    d.text(808, 50 + c / 2, "0", 12, anchor="start", color=BWD)
     d.text(450, 300, "xp.add.at(dW, ids, dy) or one bincount; dW[ids] += dy keeps only one of the two "
            "contributions to row 2", 12.5, color=NOTE)
     d.text(450, 320, "padding\\_idx = 0: row 0 embeds to zeros and its gradient is set to zero (a rule, "
@@ -497,17 +499,17 @@ def embedding_scatter(out):
 # ====================================================================== truncated BPTT
 @diagram
 def tbptt(out):
-    d = Drawing(940, 320, "Truncated back-propagation through time",
+    d = Drawing(940, 380, "Truncated back-propagation through time",
                 "A long sequence is cut into chunks of k steps. The state flows forward across chunk "
                 "boundaries, but the backward pass of each chunk stops at its first step: no gradient "
                 "crosses a boundary. The weights are updated after each chunk.")
     k, chunks = 4, 3
-    w, gap, x0, y = 52, 14, 40, 120
+    w, gap, x0, y = 52, 14, 40, 150
     for ci in range(chunks):
         cx0 = x0 + ci * (k * (w + gap) + 36)
         d.rect(cx0 - 8, y - 58, k * (w + gap) + 2, 122, fill="#fafafa", stroke=GREY, rx=8, dash="4,3")
-        d.text(cx0 + k * (w + gap) / 2 - 4, y - 70, f"chunk {ci + 1}: forward, backward, optimizer step",
-               12.5, color=NOTE)
+        d.text(cx0 + k * (w + gap) / 2 - 4, y - 116, f"chunk {ci + 1}:", 12.5, color=NOTE, bold=True)
+        d.text(cx0 + k * (w + gap) / 2 - 4, y - 94, "forward, backward, update", 12.5, color=NOTE)
         for j in range(k):
             t = ci * k + j + 1
             x = cx0 + j * (w + gap)
@@ -523,11 +525,11 @@ def tbptt(out):
             xn = xe + 36 + gap
             d.fwd((xe, y - 8), (xn, y - 8))
             d.text((xe + xn) / 2, y + 30, "✂", 16, color=BWD)
-    d.text(470, 250, "the state h (and c) carries over the boundary as a constant: forward continues, "
+    d.text(470, 280, "the state h (and c) carries over the boundary as a constant: forward continues, "
            "its gradient is dropped", 12.5, color=NOTE)
-    d.text(470, 270, "memory and time per update grow with k, not with the whole length; dependencies "
-           "longer than k get no gradient", 12.5, color=NOTE)
-    d.legend(300, 302)
+    d.text(470, 302, "memory and time per update grow with k, not with the whole length;", 12.5, color=NOTE)
+    d.text(470, 324, "dependencies longer than k get no gradient", 12.5, color=NOTE)
+    d.legend(250, 358)
     return d
 
 
@@ -555,11 +557,11 @@ def lstm_cell(out):
     d.fwd((ig[0], ig[1] - 16), (ig[0], top + 16))
     # tanh(c_t) and o
     tc = (640, 170)
-    d.fwd((tc[0], top), (tc[0], tc[1] - 18))
-    d.op(tc[0], tc[1], "tanh", 18, size=16)
+    d.fwd((tc[0], top), (tc[0], tc[1] - 23))
+    d.op(tc[0], tc[1], "tanh", 23, size=16)
     oh = (640, 250)
     d.op(oh[0], oh[1], "⊙", 16)
-    d.fwd((tc[0], tc[1] + 18), (oh[0], oh[1] - 16))
+    d.fwd((tc[0], tc[1] + 23), (oh[0], oh[1] - 16))
     d.fwd((oh[0] + 16, oh[1]), (740, oh[1]), (740, 40))
     d.text(740, 24, "h_t  (output y_t)", 15, math=True)
     d.fwd((740, oh[1]), (740, bus), (790, bus))
@@ -575,7 +577,7 @@ def lstm_cell(out):
            color=FWD)
     for name, x in gx.items():
         fn = "tanh" if name == "g" else "σ"
-        d.box(x - 30, gy - 22, 60, 44, fn, sub=name, size=15, fill=ACCENT[list(gx).index(name)])
+        d.box(x - 30, gy - 22, 60, 44, name, sub=fn, size=19, math=True, fill=ACCENT[list(gx).index(name)])
         d.fwd((x, bus), (x, gy + 22))
     d.fwd((gx["f"], gy - 22), (gx["f"], top + 16))
     d.fwd((gx["i"], gy - 22), (gx["i"], ig[1]), (ig[0] - 16, ig[1]))
@@ -585,11 +587,140 @@ def lstm_cell(out):
     d.bwd((790, top + 22), (gx["g"] + 14, top + 22))
     d.bwd((gx["g"] - 14, top + 22), (gx["f"] + 14, top + 22))
     d.bwd((gx["f"] - 14, top + 22), (72, top + 22))
-    d.text(600, top - 22, f"{bar('c')}_t = {bar('c')}^{{next}}_t + {bar('h')}_t ⊙ o_t ⊙ (1 − tanh² c_t)", 14,
+    d.text(545, top - 26, f"{bar('c')}_t = {bar('c')}^{{next}}_t + {bar('h')}_t ⊙ o_t ⊙ (1 − tanh² c_t)", 14,
            math=True, color=BWD)
     d.text(130, top + 40, f"{bar('c')}_{{t−1}} ← {bar('c')}_t ⊙ f_t", 14, math=True, color=BWD)
     d.text(130, top + 60, "(no weight matrix on this path)", 11.5, color=BWD)
     return d
+
+
+# The LSTM built gate by gate (the chapter's "The idea, gate by gate"): four pictures of the
+# same cell, each adding one part; the part just added is in colour, the rest in grey.
+LSTM_IDEA = {
+    1: ("the cell state: a conveyor belt", "c_{t−1} runs along the top of the cell to c_t; along it, only "
+        "elementwise multiplications and additions, no weight matrix."),
+    2: ("the forget gate f", "f_t = σ(...) of [h_{t−1}, x_t], between 0 and 1 per number, multiplies the belt: "
+        "1 keeps a number, 0 erases it."),
+    3: ("the input gate i and the candidate g", "g_t = tanh(...) proposes new values between −1 and 1; "
+        "i_t = σ(...) says how much of each to write; i ⊙ g is added to the belt."),
+    4: ("the output gate o", "h_t = o_t ⊙ tanh(c_t): the hidden state is a gated read of the belt, "
+        "the layer's output and what the gates see at the next step."),
+}
+
+
+def _lstm_idea(stage):
+    title, desc = LSTM_IDEA[stage]
+    d = Drawing(680, 130 if stage == 1 else 290, f"The LSTM cell, step {stage} of 4: {title}", desc)
+    top, gy, bus = 60, 205, 266
+    fx, ix, gx, ox, tx = 200, 300, 380, 470, 540
+    on = lambda k: FWD if k == stage else GREY  # noqa: E731  (the new part in colour)
+    # the belt
+    d.text(36, top, "c_{t−1}", 17, math=True)
+    d.text(626, top, "c_t", 17, math=True)
+    belt = [(70, top), (600, top)]
+    d.polyline(belt, FWD if stage == 1 else INK, 4 if stage == 1 else 2.2, arrow=True)
+    if stage == 1:
+        d.text(335, top - 30, "the cell state c: a conveyor belt from step to step", 15, color=FWD)
+        d.text(335, top + 40, "on it only elementwise ⊙ and +, no weight matrix:", 14, color=NOTE)
+        d.text(335, top + 62, "a number put on the belt can ride many steps unchanged", 14, color=NOTE)
+    if stage >= 2:
+        d.op(fx, top, "⊙", 16)
+        d.box(fx - 32, gy - 24, 64, 48, "f_t", sub="σ", size=17, math=True, fill=ACCENT[0],
+              stroke=on(2) if stage == 2 else INK)
+        d.polyline([(fx, gy - 24), (fx, top + 16)], on(2), 2, arrow=True)
+        if stage == 2:
+            d.text(fx + 14, top + 50, "keep (1) or erase (0),", 14, anchor="start", color=FWD)
+            d.text(fx + 14, top + 70, "number by number", 14, anchor="start", color=FWD)
+    if stage >= 3:
+        d.op(gx, top, "+", 16)
+        d.op(gx, 135, "⊙", 16)
+        d.polyline([(gx, 119), (gx, top + 16)], on(3), 2, arrow=True)
+        d.box(ix - 32, gy - 24, 64, 48, "i_t", sub="σ", size=17, math=True, fill=ACCENT[2])
+        d.box(gx - 28, gy - 24, 56, 48, "g_t", sub="tanh", size=17, math=True, fill=ACCENT[1])
+        d.polyline([(ix, gy - 24), (ix, 135), (gx - 16, 135)], on(3), 2, arrow=True)
+        d.polyline([(gx, gy - 24), (gx, 151)], on(3), 2, arrow=True)
+        if stage == 3:
+            d.text(gx + 24, 118, "write i ⊙ g:", 14, anchor="start", color=FWD)
+            d.text(gx + 24, 138, "how much (i) of", 14, anchor="start", color=FWD)
+            d.text(gx + 24, 158, "which values (g)", 14, anchor="start", color=FWD)
+    if stage >= 4:
+        d.polyline([(tx, top), (tx, 96)], FWD, 2, arrow=True)
+        d.op(tx, 114, "tanh", 18, size=16)
+        d.op(tx, 170, "⊙", 16)
+        d.polyline([(tx, 132), (tx, 154)], FWD, 2, arrow=True)
+        d.box(ox - 30, gy - 24, 60, 48, "o_t", sub="σ", size=17, math=True, fill=ACCENT[3])
+        d.polyline([(ox, gy - 24), (ox, 170), (tx - 16, 170)], FWD, 2, arrow=True)
+        d.polyline([(tx + 16, 170), (600, 170)], FWD, 2, arrow=True)
+        d.text(626, 170, "h_t", 17, math=True)
+        d.text(556, 204, "how much of the", 14, anchor="start", color=FWD)
+        d.text(556, 224, "cell to show (o)", 14, anchor="start", color=FWD)
+    if stage >= 2:  # what every gate reads
+        d.text(36, bus, "h_{t−1}, x_t", 16, math=True, anchor="start")
+        last = {2: fx, 3: gx, 4: ox}[stage]
+        d.polyline([(130, bus), (last, bus)], INK, 1.8)
+        for k, x in ((2, fx), (3, ix), (3, gx), (4, ox)):
+            if k <= stage:
+                d.polyline([(x, bus), (x, gy + 24)], on(k), 1.8, arrow=True)
+    return d
+
+
+for _stage in LSTM_IDEA:
+    DIAGRAMS[f"lstm_idea_{_stage}"] = lambda out, _s=_stage: _lstm_idea(_s)
+
+
+# The GRU in two pictures: the update gate as an interpolation, then the reset gate.
+def _gru_idea(stage):
+    title = ("the update gate z: keep or replace, per number" if stage == 1 else
+             "the reset gate r: how much of the old state the candidate sees")
+    desc = ("h_t = z ⊙ h_{t−1} + (1 − z) ⊙ n_t: between the old state (z = 1) and the candidate n_t (z = 0), "
+            "number by number." if stage == 1 else
+            "n_t = tanh(... x_t ... + r ⊙ (old state)): with r near 0 the candidate is computed as if from a "
+            "fresh start.")
+    d = Drawing(660, 290, f"The GRU cell, step {stage} of 2: {title}", desc)
+    top, gy, bus = 60, 205, 266
+    mix = (440, top)
+    nx, zx, rx = 320, 540, 190
+    new = lambda k: FWD if k == stage else INK  # noqa: E731
+    d.text(36, top, "h_{t−1}", 17, math=True)
+    d.polyline([(72, top), (mix[0] - 90, top)], INK, 2.2, arrow=True)
+    d.box(mix[0] - 90, top - 24, 180, 48, "z ⊙ h_{t−1} + (1 − z) ⊙ n_t", size=15, math=True, fill=ACCENT[2],
+          stroke=new(1))
+    d.polyline([(mix[0] + 90, top), (606, top)], INK, 2.2, arrow=True)
+    d.text(630, top, "h_t", 17, math=True)
+    # the candidate
+    d.box(nx - 32, 135 - 24, 64, 48, "n_t", sub="tanh", size=17, math=True, fill=ACCENT[1])
+    d.polyline([(nx, 111), (nx, top + 40), (mix[0] - 60, top + 40), (mix[0] - 60, top + 26)], new(1), 2,
+               arrow=True)
+    # the update gate
+    d.box(zx - 30, gy - 24, 60, 48, "z_t", sub="σ", size=17, math=True, fill=ACCENT[0])
+    d.polyline([(zx, gy - 24), (zx, top + 40), (mix[0] + 60, top + 40), (mix[0] + 60, top + 26)], new(1), 2,
+               arrow=True)
+    if stage == 1:
+        d.text(270, 180, "z = 1: keep the old number", 14, anchor="end", color=FWD)
+        d.text(270, 200, "z = 0: take the candidate's", 14, anchor="end", color=FWD)
+    # what the gates read
+    d.text(36, bus, "h_{t−1}, x_t", 16, math=True, anchor="start")
+    d.polyline([(130, bus), (zx, bus)], INK, 1.8)
+    d.polyline([(zx, bus), (zx, gy + 24)], INK, 1.8, arrow=True)
+    d.polyline([(nx, bus), (nx, 159)], INK, 1.8, arrow=True)
+    d.text(nx + 6, 228, "x_t", 14, math=True, anchor="start")
+    if stage == 2:
+        d.op(rx, 135, "⊙", 16)
+        d.polyline([(110, top), (110, 135), (rx - 16, 135)], FWD, 2, arrow=True)
+        d.polyline([(rx + 16, 135), (nx - 32, 135)], FWD, 2, arrow=True)
+        d.box(rx - 30, gy - 24, 60, 48, "r_t", sub="σ", size=17, math=True, fill=ACCENT[3], stroke=FWD)
+        d.polyline([(rx, gy - 24), (rx, 151)], FWD, 2, arrow=True)
+        d.polyline([(rx, bus), (rx, gy + 24)], FWD, 1.8, arrow=True)
+        d.text(rx + 10, 112, "r ⊙ old state", 14, anchor="start", color=FWD)
+        d.text(rx - 40, 160, "r = 0:", 14, anchor="end", color=FWD)
+        d.text(rx - 40, 180, "forget it", 14, anchor="end", color=FWD)
+    else:
+        d.text(nx + 40, 135, "the candidate", 14, anchor="start", color=NOTE)
+    return d
+
+
+for _stage in (1, 2):
+    DIAGRAMS[f"gru_idea_{_stage}"] = lambda out, _s=_stage: _gru_idea(_s)
 
 
 # ====================================================================== GRU
@@ -613,8 +744,8 @@ def gru_cells(out):
         d.box(x0 + 50, 250, 170, 40, hb_label, size=12.5, math=True)
         d.fwd((x0 + 20, 102), (x0 + 20, 270), (x0 + 50, 270))
         # gates
-        d.box(x0 + 260, 300, 50, 36, "σ", sub="r", size=14, fill=ACCENT[0])
-        d.box(x0 + 330, 300, 50, 36, "σ", sub="z", size=14, fill=ACCENT[1])
+        d.box(x0 + 260, 298, 50, 40, "r", sub="σ", size=16, math=True, fill=ACCENT[0])
+        d.box(x0 + 330, 298, 50, 40, "z", sub="σ", size=16, math=True, fill=ACCENT[1])
         d.fwd((x0 + 200, 372), (x0 + 285, 372), (x0 + 285, 336))
         d.fwd((x0 + 200, 380), (x0 + 355, 380), (x0 + 355, 336))
         d.fwd((x0 + 220, 262), (x0 + 270, 262), (x0 + 270, 300))
@@ -666,46 +797,47 @@ def gru_cells(out):
 def bidirectional_lengths(out):
     T, length = 6, 4
     words = ["the", "film", "was", "great", "<pad>", "<pad>"]
-    d = Drawing(990, 420, "A bidirectional layer on a padded sequence",
+    d = Drawing(900, 470, "A bidirectional layer on a padded sequence",
                 f"A review of {length} tokens padded to {T}. The forward direction reads x_1..x_{length} and "
                 f"its h_n is the state after x_{length}; the reverse direction reads x_{length}..x_1, reversed "
                 "within the sequence's own length, and its h_n is the state after x_1. Outputs at padded "
                 "steps are zero and receive no gradient.")
-    w, gap, x0 = 100, 24, 170
+    w, gap, x0 = 108, 14, 128
     xs = [x0 + k * (w + gap) for k in range(T)]
-    y_in, y_f, y_r, y_out = 360, 250, 160, 60
-    for yy, label in ((y_f, "forward"), (y_r, "reverse"), (y_out - 8, "output")):
-        d.text(900, yy, label, 13, color=FWD if yy != y_out - 8 else INK, bold=True, anchor="start")
-    d.text(900, y_out + 10, "(T, B, 2H)", 11, color=NOTE, anchor="start")
+    y_in, y_f, y_r, y_out = 350, 250, 160, 60
+    for yy, label in ((y_in, "input"), (y_f, "forward"), (y_r, "reverse"), (y_out - 8, "output")):
+        d.text(8, yy, label, 13, color=FWD if yy in (y_f, y_r) else INK, bold=True, anchor="start")
+    d.text(8, y_out + 14, "(T, B, 2H)", 11, color=NOTE, anchor="start")
     for k, x in enumerate(xs):
         real = k < length
         fill = LIGHT if real else PAD
         d.box(x, y_in - 18, w, 36, f"x_{k + 1}: {words[k]}" if real else words[k], size=13, fill=fill,
               math=False)
-        d.box(x + 10, y_f - 20, w - 20, 40, "LSTM→" if real else "", size=12.5, fill=fill,
-              dash=None if real else "4,3")
-        d.box(x + 10, y_r - 20, w - 20, 40, "←LSTM" if real else "", size=12.5, fill=fill,
-              dash=None if real else "4,3")
+        # the states h_n returns: forward after the last real token, reverse after the first
+        hn_f, hn_r = k == length - 1, k == 0
+        d.box(x + 10, y_f - 20, w - 20, 40, "LSTM→" if real else "", size=12.5,
+              fill=ACCENT[0] if hn_f else fill, dash=None if real else "4,3")
+        d.box(x + 10, y_r - 20, w - 20, 40, "←LSTM" if real else "", size=12.5,
+              fill=ACCENT[0] if hn_r else fill, dash=None if real else "4,3")
         if real:
             d.fwd((x + 30, y_in - 18), (x + 30, y_f + 20))
-            d.polyline([(x + 70, y_in - 18), (x + 70, y_in - 40), (x + 96, y_in - 40), (x + 96, y_r + 30),
+            d.polyline([(x + 70, y_in - 18), (x + 70, y_in - 40), (x + 98, y_in - 40), (x + 98, y_r + 30),
                         (x + 70, y_r + 30), (x + 70, y_r + 20)], FWD, 1.4, None, True)
-            d.box(x + 5, y_out - 18, w - 10, 36, f"[→h_{k + 1}, ←h_{k + 1}]", size=12.5, math=True)
+            d.box(x + 2, y_out - 18, w - 4, 36, f"[→h_{k + 1}, ←h_{k + 1}]", size=12.5, math=True)
             d.fwd((x + 24, y_f - 20), (x + 24, y_f - 40), (x + 4, y_f - 40), (x + 4, y_r - 32), (x + 30, y_r - 32),
                   (x + 30, y_out + 18))
             d.fwd((x + 60, y_r - 20), (x + 60, y_out + 18))
         else:
-            d.box(x + 5, y_out - 18, w - 10, 36, "0 (padding)", size=12, fill=PAD)
+            d.box(x + 2, y_out - 18, w - 4, 36, "0 (padding)", size=12, fill=PAD)
         if k + 1 < length:
             d.fwd((x + w - 10, y_f), (xs[k + 1] + 10, y_f))
             d.fwd((xs[k + 1] + 10, y_r), (x + w - 10, y_r))
-    xl = xs[length - 1]
-    d.fwd((xl + w - 10, y_f + 8), (xl + w + 16, y_f + 8), (xl + w + 16, y_f + 48))
-    d.text(xl + w + 20, y_f + 62, f"h_n (forward): after x_{length}", 12, color=FWD, anchor="middle")
-    d.fwd((xs[0] + 10, y_r + 8), (xs[0] - 40, y_r + 8), (xs[0] - 40, y_r - 60))
-    d.text(xs[0] - 40, y_r - 74, "h_n (reverse): after x_1", 12, color=FWD, anchor="middle")
-    d.text(520, 404, f"rev(x)_t = x_{{ℓ−1−t}} for t < ℓ (ℓ = {length}), padding left in place: the reverse "
-           "direction starts on the last real token, never on padding", 12.5, color=NOTE)
+    d.rect(20, 398, 26, 18, fill=ACCENT[0], rx=3)
+    d.text(56, 407, f"h_n: the forward state after x_{length}, the reverse state after x_1 "
+           "(both are real tokens)", 12, anchor="start")
+    d.text(450, 436, f"rev(x)_t = x_{{ℓ−1−t}} for t < ℓ (ℓ = {length}), padding left in place:", 12.5,
+           color=NOTE)
+    d.text(450, 456, "the reverse direction starts on the last real token, never on padding", 12.5, color=NOTE)
     return d
 
 
@@ -726,21 +858,21 @@ def stacked_layers(out):
         d.fwd((620, y), (690, y))
     d.fwd((140, 320), (140, y1), (300, y1))
     d.fwd((140, y1), (140, y1 + 36), (545, y1 + 36), (545, y1 + 22))
-    d.box(280, 172, 360, 30, "concat (T, B, 2H) → dropout p (mask m, training only)", size=12.5,
+    d.box(270, 172, 380, 30, "concat (T, B, 2H) → dropout p (training only)", size=12.5,
           fill="#ffffff", dash="4,3")
     d.fwd((375, y1 - 22), (375, 202))
     d.fwd((545, y1 - 22), (545, 202))
     d.fwd((375, 172), (375, y2 + 22))
     d.fwd((545, 172), (545, y2 + 22))
-    d.box(280, ytop - 14, 360, 30, "output: concat (T, B, 2H), no dropout after the last layer", size=12.5,
+    d.box(270, ytop - 14, 380, 30, "output: concat (T, B, 2H), no dropout after it", size=12.5,
           fill=LIGHT)
     d.fwd((375, y2 - 22), (375, ytop + 16))
     d.fwd((545, y2 - 22), (545, ytop + 16))
-    d.bwd((650, ytop + 4), (650, 290))
-    d.text(300, 318, "backward: layer 1's BPTT, then the same mask m, then layer 0's;", 12.5, anchor="start",
+    d.bwd((662, ytop + 4), (662, 290))
+    d.text(270, 314, "backward: layer 1's BPTT, then the same mask m, then layer 0's;", 12.5, anchor="start",
            color=BWD)
-    d.text(300, 336, "in each layer the two directions' input gradients add (both read the same input)", 12.5,
-           anchor="start", color=BWD)
+    d.text(270, 336, "in each layer the two directions' input gradients add", 12.5, anchor="start", color=BWD)
+    d.text(270, 358, "(both read the same input)", 12.5, anchor="start", color=BWD)
     return d
 
 
@@ -761,15 +893,15 @@ def im2col(out):
     k = 3
     idx, Ho, Wo = _im2col_indices(Hh, Ww, k)
     counts = np.bincount(idx.ravel(), minlength=Hh * Ww).reshape(Hh, Ww)
-    d = Drawing(900, 460, "im2col copies each patch into a row; col2im adds each row back",
+    d = Drawing(900, 450, "im2col copies each patch into a row; col2im adds each row back",
                 f"A {Hh}x{Ww} input, one channel, a {k}x{k} kernel, stride 1: {Ho * Wo} patches become the "
                 f"{Ho * Wo} rows of cols ({Ho * Wo} x {k * k}). The convolution is one product cols times W "
                 "transposed. col2im adds every column block back where it was read, so a pixel read by n "
                 "patches receives n gradient terms (the counts on the right).")
-    c = 34
-    x0, y0 = 40, 60
+    c = 40
+    x0, y0 = 30, 66
     colors = ACCENT[:4]
-    d.text(x0 + 2 * c, 30, "input x, pixels numbered", 13)
+    d.text(x0 + 2 * c, 24, "input x, pixels numbered", 13)
     for r in range(Hh):
         for q in range(Ww):
             d.rect(x0 + q * c, y0 + r * c, c, c, fill="#ffffff", stroke=INK, rx=0, width=1)
@@ -779,33 +911,34 @@ def im2col(out):
         off = 3 + 2 * m
         d.rect(x0 + w * c + off, y0 + h * c + off, k * c - 2 * off, k * c - 2 * off, fill="none", stroke=colors[m],
                rx=3, width=2.6)
-    d.fwd((x0 + 4 * c + 14, y0 + 2 * c), (x0 + 4 * c + 70, y0 + 2 * c))
-    d.text(x0 + 4 * c + 42, y0 + 2 * c - 14, "im2col", 12.5, color=FWD)
-    cx, cy, cc = 270, 60, 30
-    d.text(cx + k * k * cc / 2 + 20, 30, f"cols ({Ho * Wo} × {k * k}): row m = patch m, column q = offset (i, j)",
-           13)
+    d.fwd((x0 + 4 * c + 8, y0 + 2 * c), (x0 + 4 * c + 52, y0 + 2 * c))
+    d.text(x0 + 4 * c + 30, y0 + 2 * c - 16, "im2col", 12.5, color=FWD)
+    cx, cy, cc = 250, 66, 34
+    d.text(cx + k * k * cc / 2, 46, f"cols ({Ho * Wo} × {k * k}): row m = patch m, column q = offset (i, j)", 13)
     for m in range(Ho * Wo):
         for q in range(k * k):
             d.rect(cx + q * cc, cy + m * cc, cc, cc, fill=colors[m], stroke=INK, rx=0, width=0.8, opacity=0.55)
             d.text(cx + q * cc + cc / 2, cy + m * cc + cc / 2, str(idx[m, q]), 12)
-    d.text(cx + k * k * cc / 2, cy + Ho * Wo * cc + 22, "Y = cols · Ŵᵀ + b :  (4 × 9) · (9 × O) = (4 × O), "
+    d.text(cx + k * k * cc / 2, cy + Ho * Wo * cc + 24, "Y = cols · K̂ᵀ + b :  (4 × 9) · (9 × O) = (4 × O), "
            "one GEMM", 13.5, math=True, color=FWD)
     # col2im: counts
-    x2, y2 = 600, 230
-    d.text(x2 + 2 * c + 50, 215, "col2im(ones): gradient terms per pixel", 13, color=BWD)
+    x2, y2 = 650, 280
+    d.text(x2 + 2 * c, y2 - 36, "col2im(ones):", 13, color=BWD)
+    d.text(x2 + 2 * c, y2 - 16, "gradient terms per pixel", 13, color=BWD)
     for r in range(Hh):
         for q in range(Ww):
             v = int(counts[r, q])
-            d.rect(x2 + 50 + q * c, y2 + r * c, c, c, fill="#fbe3e0" if v > 1 else "#ffffff", stroke=BWD, rx=0,
+            d.rect(x2 + q * c, y2 + r * c, c, c, fill="#fbe3e0" if v > 1 else "#ffffff", stroke=BWD, rx=0,
                    width=1)
-            d.text(x2 + 50 + q * c + c / 2, y2 + r * c + c / 2, str(v), 13, color=BWD)
-    d.bwd((cx + k * k * cc / 2, cy + Ho * Wo * cc + 36), (cx + k * k * cc / 2, y2 + 2 * c), (x2 + 44, y2 + 2 * c))
-    d.text(450, 390, "backward: dcols = Ȳ Ŵ, then col2im: x̄[pixel] = sum of dcols over every (patch, offset) "
-           "that read it", 13, math=False, color=BWD)
-    d.text(450, 412, "for a fixed offset (i, j) the pixels read by all patches form one strided slice: "
-           "k_h·k_w vectorised adds, no loop over pixels", 12.5, color=NOTE)
-    d.text(450, 434, f"the centre pixels are read by {counts.max()} patches, the corners by {counts.min()}",
-           12.5, color=NOTE)
+            d.text(x2 + q * c + c / 2, y2 + r * c + c / 2, str(v), 13, color=BWD)
+    d.bwd((cx + k * k * cc + 6, cy + 2 * cc), (620, cy + 2 * cc), (620, y2 + 2 * c), (x2 - 4, y2 + 2 * c))
+    lines = [("backward: dcols = Ȳ K̂, then col2im:", BWD),
+             ("x̄[pixel] = sum of dcols over every (patch, offset) that read it", BWD),
+             ("for a fixed offset (i, j), the pixels read by all patches form", NOTE),
+             ("one strided slice: k_h·k_w vectorised adds, no loop over pixels", NOTE),
+             (f"the centre pixels are read by {counts.max()} patches, the corners by {counts.min()}", NOTE)]
+    for j, (line, color) in enumerate(lines):
+        d.text(20, 290 + 24 * j + (8 if j >= 2 else 0), line, 13, anchor="start", color=color)
     return d
 
 
@@ -816,37 +949,36 @@ def batchnorm_graph(out):
                 "reuse adds gradients. The backward collapses to x bar = gamma r (y bar - mean(y bar) - "
                 "x hat mean(y bar x hat)).")
     d.items.append('<g transform="translate(0 -60)">')  # the graph's top row sits at y = 90
-    nodes = {"x": (50, 200), "mu": (180, 110), "d": (310, 200), "var": (440, 110), "r": (570, 110),
-             "xh": (600, 250), "y": (840, 250)}
+    nodes = {"x": (50, 200)}
     d.text(*nodes["x"], "x", 18, math=True)
-    d.box(140, 90, 80, 40, "μ = mean x", size=12.5, math=True)
-    d.box(270, 180, 80, 40, "d = x − μ", size=12.5, math=True)
-    d.box(385, 90, 115, 40, "σ² = mean d²", size=12.5, math=True)
-    d.box(520, 90, 110, 40, "r = (σ² + ε)^{−½}", size=12.5, math=True)
-    d.box(560, 230, 90, 40, "x̂ = d · r", size=13, math=True)
-    d.box(700, 230, 100, 40, "y = γ x̂ + β", size=13, math=True)
-    d.fwd((62, 196), (140, 118))
-    d.fwd((62, 204), (270, 204))
-    d.fwd((220, 110), (250, 110), (250, 190), (270, 190))
-    d.fwd((350, 192), (366, 192), (366, 110), (385, 110))
-    d.fwd((350, 206), (560, 244))
-    d.fwd((500, 110), (520, 110))
-    d.fwd((600, 130), (600, 230))
-    d.fwd((650, 250), (700, 250))
-    d.fwd((800, 250), (830, 250))
-    d.text(850, 250, "y", 18, math=True)
-    d.text(750, 200, "γ, β", 14, math=True)
-    d.fwd((750, 210), (750, 230))
+    d.box(130, 90, 104, 40, "μ = mean x", size=12.5, math=True)
+    d.box(262, 180, 96, 40, "d = x − μ", size=12.5, math=True)
+    d.box(385, 90, 128, 40, "σ² = mean d²", size=12.5, math=True)
+    d.box(530, 90, 146, 40, "r = (σ² + ε)^{−½}", size=12.5, math=True)
+    d.box(560, 230, 100, 40, "x̂ = d · r", size=13, math=True)
+    d.box(705, 230, 118, 40, "y = γ x̂ + β", size=13, math=True)
+    d.fwd((62, 196), (130, 118))
+    d.fwd((62, 204), (262, 204))
+    d.fwd((234, 110), (248, 110), (248, 190), (262, 190))
+    d.fwd((358, 192), (372, 192), (372, 110), (385, 110))
+    d.fwd((358, 206), (560, 244))
+    d.fwd((513, 110), (530, 110))
+    d.fwd((610, 130), (610, 230))
+    d.fwd((660, 250), (705, 250))
+    d.fwd((823, 250), (845, 250))
+    d.text(865, 250, "y", 18, math=True)
+    d.text(764, 198, "γ, β", 14, math=True)
+    d.fwd((764, 210), (764, 230))
     # backward notes
     d.text(745, 300, "β̄ = Σ ȳ,  γ̄ = Σ ȳ ⊙ x̂,  g = γ ȳ", 13.5, math=True, color=BWD)
     d.text(40, 250, "x used twice:", 12, color=BWD, anchor="start")
-    d.text(40, 266, "x̄ = (via d) + (via μ)", 12, color=BWD, anchor="start", math=True)
-    d.text(380, 170, "d used twice:", 12, color=BWD, anchor="start")
-    d.text(380, 186, "d̄ = g r + (via σ²)", 12, color=BWD, anchor="start", math=True)
-    d.bwd((830, 264), (800, 264))
-    d.bwd((700, 264), (650, 264))
-    d.bwd((560, 258), (352, 222))
-    d.bwd((270, 214), (62, 214))
+    d.text(40, 270, "x̄ = (via d) + (via μ)", 12, color=BWD, anchor="start", math=True)
+    d.text(382, 158, "d used twice:", 12, color=BWD, anchor="start")
+    d.text(382, 178, "d̄ = g r + (via σ²)", 12, color=BWD, anchor="start", math=True)
+    d.bwd((845, 264), (823, 264))
+    d.bwd((705, 264), (660, 264))
+    d.bwd((560, 258), (360, 222))
+    d.bwd((262, 214), (62, 214))
     d.text(460, 345, "x̄ = γ r ( ȳ − mean(ȳ) − x̂ · mean(ȳ ⊙ x̂) ),   r = 1/√(σ² + ε)", 16, math=True, color=BWD)
     d.text(460, 372, "two reductions per channel, both already needed for β̄ and γ̄", 12.5, color=NOTE)
     d.items.append("</g>")
@@ -855,7 +987,7 @@ def batchnorm_graph(out):
 
 @diagram
 def basic_block(out):
-    d = Drawing(960, 300, "A residual BasicBlock: the ReLU comes after the sum",
+    d = Drawing(850, 300, "A residual BasicBlock: the ReLU comes after the sum",
                 "F(x) is conv, BN, ReLU, conv, BN; the shortcut S is the identity or a 1x1 conv with BN; "
                 "u = F(x) + S(x); y = ReLU(u). Backward: u bar = y bar times [u > 0], handed unchanged to "
                 "both branches; x bar = J_F transpose u bar + J_S transpose u bar.")
@@ -876,58 +1008,61 @@ def basic_block(out):
     d.fwd((730, y), (790, y))
     d.text(806, y, "y", 18, math=True)
     d.text(645, y - 32, "u", 15, math=True, color=FWD)
-    d.fwd((70, y), (70, 60), (616, 60), (616, y - 16))
-    d.text(340, 46, "shortcut S(x): identity, or 1×1 conv + BN when the width or the resolution changes", 12.5,
-           color=FWD)
+    d.fwd((70, y), (70, 66), (616, 66), (616, y - 16))
+    d.text(340, 22, "shortcut S(x): identity, or 1×1 conv + BN", 15, color=FWD)
+    d.text(340, 44, "when the width or the resolution changes", 15, color=FWD)
     d.text(325, y + 38, "F(x)", 15, math=True, color=FWD)
     # backward
     d.bwd((790, y + 14), (730, y + 14))
     d.text(760, y + 58, "ū = ȳ ⊙ [u > 0]", 14, math=True, color=BWD)
     d.bwd((600, y + 14), (560, y + 14))
-    d.bwd((604, 76), (604, 74), (82, 74), (82, y - 24))
-    d.text(330, 92, "ū, unchanged", 12.5, color=BWD)
-    d.text(440, 262, "x̄ = J_Fᵀ ū + ū  (identity shortcut): the two branches' input gradients add", 14,
+    d.bwd((604, 82), (604, 80), (82, 80), (82, y - 24))
+    d.text(330, 100, "ū, unchanged", 15, color=BWD)
+    d.text(425, 262, "x̄ = J_Fᵀ ū + ū  (identity shortcut): the two branches' input gradients add", 14,
            math=True, color=BWD)
-    d.text(440, 284, "ū itself is already cut where u ≤ 0 by the ReLU after the sum", 12.5, color=NOTE)
+    d.text(425, 286, "ū itself is already cut where u ≤ 0 by the ReLU after the sum", 12.5, color=NOTE)
     return d
 
 
 # ====================================================================== making it fast
 @diagram
 def loop_hoisting(out):
-    d = Drawing(920, 320, "What runs before, inside and after the time loop of a fused recurrent layer",
+    d = Drawing(920, 390, "What runs before, inside and after the time loop of a fused recurrent layer",
                 "Forward: one GEMM projects all T inputs before the loop; each step does one small GEMM and "
                 "the gate arithmetic. Backward: the local derivatives for a block of steps at once, a "
                 "reverse loop with one small GEMM per step, then three big GEMMs after it.")
     T = 8
-    y1, y2 = 80, 210
+    y1, y2 = 80, 250
+    step, bw = 66, 58
     d.text(30, y1 - 40, "forward", 14, bold=True, color=FWD, anchor="start")
-    d.box(30, y1 - 20, 170, 40, "A = X W_{ih}ᵀ + b", size=13.5, math=True, fill=ACCENT[1], sub=None)
-    d.text(115, y1 + 36, "one GEMM, all T steps", 12, color=NOTE)
+    d.box(20, y1 - 20, 180, 40, "A = X W_{ih}ᵀ + b", size=13.5, math=True, fill=ACCENT[1], sub=None)
+    d.text(110, y1 + 36, "one GEMM, all T steps", 12, color=NOTE)
     for t in range(T):
-        x = 230 + t * 74
-        d.box(x, y1 - 20, 64, 40, f"t={t + 1}", size=12.5)
+        x = 230 + t * step
+        d.box(x, y1 - 20, bw, 40, f"t={t + 1}", size=12.5)
         if t + 1 < T:
-            d.fwd((x + 64, y1), (x + 74, y1))
+            d.fwd((x + bw, y1), (x + step, y1))
     d.fwd((200, y1), (230, y1))
-    d.text(500, y1 + 36, "per step: z_t = A_t + h_{t−1} W_{hh}ᵀ (small GEMM) + gate arithmetic into "
-           "preallocated buffers", 12, color=NOTE, math=False)
+    d.text(230, y1 + 60, "per step: z_t = A_t + h_{t−1} W_{hh}ᵀ (small GEMM)", 12, color=NOTE, anchor="start")
+    d.text(230, y1 + 82, "+ gate arithmetic into preallocated buffers", 12, color=NOTE, anchor="start")
     d.text(30, y2 - 40, "backward", 14, bold=True, color=BWD, anchor="start")
     for t in range(T):
-        x = 230 + (T - 1 - t) * 74
-        d.box(x, y2 - 20, 64, 40, f"t={t + 1}", size=12.5, fill="#fbe3e0")
+        x = 230 + (T - 1 - t) * step
+        d.box(x, y2 - 20, bw, 40, f"t={t + 1}", size=12.5, fill="#fbe3e0")
         if t > 0:
-            d.bwd((x, y2), (x - 10, y2))
+            d.bwd((x, y2), (x - (step - bw), y2))
     for blk in range(2):
-        xa = 230 + blk * 4 * 74
-        d.rect(xa - 4, y2 - 30, 4 * 74 - 2, 60, fill="none", stroke=GREY, rx=6, dash="3,3")
-    d.text(500, y2 - 42, "local factors K_t, P_t for a block of steps at once (cache-sized)", 12, color=NOTE)
-    d.box(830, y2 - 20, 80, 40, "3 GEMMs", size=13, fill=ACCENT[1])
-    d.bwd((230, y2 + 30), (230, y2 + 50), (870, y2 + 50), (870, y2 + 20))
-    d.text(520, y2 + 68, "after the loop:  X̄ = Z̄ W_{ih},  W̄_{ih} = Z̄ᵀ X,  W̄_{hh} = Z̄ᵀ H_{prev}: "
+        xa = 230 + blk * 4 * step
+        d.rect(xa - 4, y2 - 30, 4 * step - 2, 60, fill="none", stroke=GREY, rx=6, dash="3,3")
+    d.text(230 + 2 * step * 2, y2 - 46, "local factors K_t, P_t for a block of steps at once (cache-sized)", 12,
+           color=NOTE)
+    d.box(790, y2 - 20, 110, 40, "3 GEMMs", size=13, fill=ACCENT[1])
+    d.bwd((230, y2 + 30), (230, y2 + 50), (845, y2 + 50), (845, y2 + 20))
+    d.text(460, y2 + 74, "after the loop:  X̄ = Z̄ W_{ih},  W̄_{ih} = Z̄ᵀ X,  W̄_{hh} = Z̄ᵀ H_{prev}: "
            "the sums over t as matrix products", 13, math=True, color=BWD)
-    d.text(520, y2 + 90, "inside the reverse loop only what needs step t+1: two products, a sum, "
-           "and h̄_{t−1} = z̄_t W_{hh}", 12.5, color=NOTE)
+    d.text(460, y2 + 98, "inside the reverse loop only what needs step t+1: a few elementwise products", 12.5,
+           color=NOTE)
+    d.text(460, y2 + 120, "and sums, and the small GEMM z̄_t W_{hh} that h̄_{t−1} adds", 12.5, color=NOTE)
     return d
 
 
@@ -998,23 +1133,24 @@ def init_depth(out):
         "U(±1/√fan_{in}): PyTorch's default": run(relu, lambda: rng.uniform(-k, k, (width, width))),
         "N(0, 1/fan_{in})": run(relu, lambda: rng.standard_normal((width, width)) * k),
     }
-    d = Drawing(940, 330, "Activation scale through 20 layers for different initialisations",
+    d = Drawing(688, 640, "Activation scale through 20 layers for different initialisations",
                 "Standard deviation of the activations after each of 20 layers of width 256, no "
-                "normalisation. Left, tanh: too large a weight saturates the units, too small a weight "
-                "shrinks the signal geometrically. Right, ReLU: only the Kaiming scale 2 / fan_in keeps it "
+                "normalisation. Top, tanh: too large a weight saturates the units, too small a weight "
+                "shrinks the signal geometrically. Bottom, ReLU: only the Kaiming scale 2 / fan_in keeps it "
                 "constant; PyTorch's default U(±1/√fan_{in}) shrinks it by about √6 per layer.")
     colors = [FWD, "#2e8b57", BWD, "#e67e22"]
     dashes = [None, "6,4", None, "2,3"]
     layers = np.arange(1, depth + 1)
-    for panel, (runs, title, x0p) in enumerate(((tanh_runs, "tanh layers", 70), (relu_runs, "ReLU layers", 540))):
-        to = d.axes(x0p, 30, 330, 200, (1, depth), (-16, 1), "layer", "std (log₁₀)" if panel == 0 else "",
-                    xticks=(1, 5, 10, 15, 20), yticks=(-15, -10, -5, 0))
-        d.text(x0p + 165, 18, title, 14, bold=True)
-        ly = 272
+    x0p = 80
+    for runs, title, y0p in ((tanh_runs, "tanh layers", 0), (relu_runs, "ReLU layers", 330)):
+        to = d.axes(x0p, y0p + 30, 580, 170, (1, depth), (-16, 1), "layer", "std (log₁₀)",
+                    xticks=(1, 5, 10, 15, 20), yticks=(-15, -10, -5, 0), size=13)
+        d.text(x0p + 290, y0p + 16, title, 14, bold=True)
+        ly = y0p + 250
         for j, (label, stds) in enumerate(runs.items()):
             d.curve(to, layers, [math.log10(max(s, 1e-300)) for s in stds], colors[j], 2.2, dashes[j])
-            d.polyline([(x0p - 40, ly + j * 16), (x0p - 10, ly + j * 16)], colors[j], 2.2, dashes[j])
-            d.text(x0p - 4, ly + j * 16, f"{label}: layer 20 std {stds[-1]:.1e}", 11.5, anchor="start",
+            d.polyline([(x0p, ly + j * 19), (x0p + 30, ly + j * 19)], colors[j], 2.2, dashes[j])
+            d.text(x0p + 38, ly + j * 19, f"{label}: layer 20 std {stds[-1]:.1e}", 12.5, anchor="start",
                    color=colors[j])
     return d
 
@@ -1032,50 +1168,47 @@ def text_pipeline(out):
     tokens = tokenize(review)
     ids, lengths = encode([review], vocab, max_len=8, truncate="pre")
     ids_post, _ = encode([review], vocab, max_len=8, truncate="post")
-    d = Drawing(960, 380, "From a review to the ids the embedding reads",
+    d = Drawing(688, 430, "From a review to the ids the embedding reads",
                 "The review is lower-cased, its HTML line breaks removed and split into word and "
                 "punctuation tokens; each token becomes its vocabulary id (unk = 1 outside the "
                 f"vocabulary of {len(vocab)} ids); the sequence is cut to its last max_len tokens and "
                 "padded with 0 after them. Everything on this picture is computed by minidl.data.text.")
-    d.text(20, 26, "raw", 13, bold=True, anchor="start")
-    d.text(110, 26, review.replace("<", "‹").replace(">", "›"), 13, anchor="start", mono=True)
-    d.text(20, 76, "tokenize", 13, bold=True, anchor="start")
-    x = 110
-    cw = 8.2
-    for t in tokens:
-        wbox = max(26, cw * len(t) + 12)
-        d.box(x, 60, wbox, 30, t, size=12.5, fill=LIGHT)
-        x += wbox + 6
-    d.text(20, 136, "lookup", 13, bold=True, anchor="start")
-    x = 110
+    d.text(20, 18, "raw", 13, bold=True, anchor="start")
+    d.text(62, 18, review.replace("<", "‹").replace(">", "›"), 12, anchor="start", mono=True)
+    d.text(20, 46, "tokenize", 13, bold=True, anchor="start")
+    cw, gap = 7.4, 5
+    widths = [max(24, cw * len(t) + 10) for t in tokens]
+    x = 20
+    for t, wbox in zip(tokens, widths):
+        d.box(x, 58, wbox, 28, t, size=12.5, fill=LIGHT)
+        x += wbox + gap
+    d.text(20, 106, "lookup", 13, bold=True, anchor="start")
+    x = 20
     full = vocab.lookup(tokens)
-    for t, i in zip(tokens, full):
-        wbox = max(26, cw * len(t) + 12)
-        d.box(x, 120, wbox, 30, str(i), size=12.5, fill=PAD if i == 1 else ACCENT[0])
-        x += wbox + 6
-    shown = "  ".join(f"{w!r} {i}" for i, w in enumerate(vocab.itos))
-    d.text(110, 172, f"vocabulary: {len(vocab)} ids from 3 toy training reviews, most frequent first "
-           "(unk = 1 for every other word)", 12, anchor="start", color=NOTE)
-    d.text(110, 190, shown, 11.5, anchor="start", color=NOTE, mono=True)
+    for i, wbox in zip(full, widths):
+        d.box(x, 118, wbox, 28, str(i), size=12.5, fill=PAD if i == 1 else ACCENT[0])
+        x += wbox + gap
+    d.text(20, 166, f"vocabulary: {len(vocab)} ids from 3 toy training reviews, most frequent first "
+           "(unk = 1 for every other word):", 12, anchor="start", color=NOTE)
+    pairs = [f"{w!r} {i}" for i, w in enumerate(vocab.itos)]
+    half = (len(pairs) + 1) // 2
+    d.text(20, 186, "  ".join(pairs[:half]), 12, anchor="start", color=NOTE, mono=True)
+    d.text(20, 204, "  ".join(pairs[half:]), 12, anchor="start", color=NOTE, mono=True)
     L = len(tokens)
-    d.text(20, 230, "keep last 8", 13, bold=True, anchor="start")
-    d.text(20, 246, "(truncate='pre')", 11, anchor="start", color=NOTE)
-    for k, i in enumerate(ids[0]):
-        d.box(130 + k * 44, 218, 38, 30, str(int(i)), size=12.5, fill=ACCENT[0])
-    d.text(130 + 8 * 44 + 10, 233, f"length {int(lengths[0])}: the last 8 of {L} tokens (drops the "
-           f"first {L - 8})", 12, anchor="start", color=FWD)
-    d.text(20, 284, "first 8", 13, bold=True, anchor="start")
-    d.text(20, 300, "(truncate='post')", 11, anchor="start", color=NOTE)
-    for k, i in enumerate(ids_post[0]):
-        d.box(130 + k * 44, 272, 38, 30, str(int(i)), size=12.5, fill=LIGHT)
-    d.text(130 + 8 * 44 + 10, 287, "keeps the opening instead (on IMDB the clipped RNN scored lower this way)",
-           12, anchor="start", color=NOTE)
+    rows = [("keep last 8 (truncate='pre')", ids[0], [ACCENT[0]] * 8,
+             [f"length {int(lengths[0])}: the last 8 of {L} tokens", f"(drops the first {L - 8})"], FWD)]
+    rows.append(("first 8 (truncate='post')", ids_post[0], [LIGHT] * 8,
+                 ["keeps the opening instead", "(on IMDB, the clipped RNN scored lower)"], NOTE))
     short, slen = encode(["A dull film."], vocab, max_len=8)
-    d.text(20, 350, "short review", 13, bold=True, anchor="start")
-    for k, i in enumerate(short[0]):
-        d.box(130 + k * 44, 336, 38, 30, str(int(i)), size=12.5, fill=ACCENT[0] if k < slen[0] else PAD)
-    d.text(130 + 8 * 44 + 10, 351, f"'A dull film.': length {int(slen[0])}, padded with 0 after the tokens "
-           "(pad='post')", 12, anchor="start", color=NOTE)
+    rows.append(("short review: 'A dull film.'", short[0], [ACCENT[0] if k < slen[0] else PAD for k in range(8)],
+                 [f"length {int(slen[0])}, padded with 0", "after the tokens (pad='post')"], NOTE))
+    for r, (label, row_ids, fills, notes, color) in enumerate(rows):
+        y = 236 + r * 64
+        d.text(20, y, label, 13, bold=True, anchor="start")
+        for k, i in enumerate(row_ids):
+            d.box(20 + k * 42, y + 12, 36, 28, str(int(i)), size=12.5, fill=fills[k])
+        for j, note in enumerate(notes):
+            d.text(20 + 8 * 42 + 10, y + 18 + 18 * j, note, 12, anchor="start", color=color)
     return d
 
 
@@ -1213,9 +1346,9 @@ def fused_kernel(out):
         expr = f"{ufunc} {esc(ins[0])}" if len(ins) == 1 else f" {sym.get(ufunc, ufunc)} ".join(esc(a) for a in ins)
         d.box(x + 4, 50, step - 8, 54, f"{esc(outs[0])} ←", size=13, sub=expr, fill=ACCENT[1])
         d.line(x + step * 0.32, mem_y, x + step * 0.32, 106, color=FWD)
-        d.text(x + step * 0.32 - 4, 136, f"{len(arrays_in)} in", 11.5, anchor="end", color=FWD)
+        d.text(x + step * 0.32 - 5, 136, f"{len(arrays_in)}", 11.5, anchor="end", color=FWD)
         d.line(x + step * 0.68, 106, x + step * 0.68, mem_y, color=INK)
-        d.text(x + step * 0.68 + 4, 136, f"{len(outs)} out", 11.5, anchor="start", color=INK)
+        d.text(x + step * 0.68 + 5, 136, f"{len(outs)}", 11.5, anchor="start", color=INK)
     d.rect(30, mem_y, w - 60, 36, fill=LIGHT, stroke=GREY)
     d.text(w / 2, mem_y + 18, f"GPU memory: {', '.join(esc(n) for n in names)}, each B·H numbers", 13)
     d.text(30, 226, "fused: 1 kernel (cupy.fuse of the same function)", 14, bold=True, anchor="start")
@@ -1228,7 +1361,8 @@ def fused_kernel(out):
     d.box(60, 268, w - 120, 50, "per element k, in registers: every line above, in order", size=13,
           sub=f"{len(log)} launches → 1;  {n_reads + n_writes} passes of B·H numbers → "
               f"{len(first_reads) + len(written)}", fill=ACCENT[0])
-    d.text(w / 2, 340, "blue: read from memory;  black: written to memory", 12, color=NOTE)
+    d.text(w / 2, 340, "blue: arrays read from memory;  black: arrays written to memory (how many: beside "
+           "each arrow)", 12, color=NOTE)
     return d
 
 

@@ -12,11 +12,19 @@ Text markup (``rich``): ``_x`` / ``_{xy}`` subscript, ``^x`` / ``^{xy}`` supersc
 is a literal underscore); write
 a bar with the combining macron (``bar("h")`` gives h̄). Math labels are set in an italic
 serif, prose labels in a sans-serif.
+
+Legibility: the site shows a diagram at most as wide as the text column, which is
+``COLUMN_PX`` = 688 px in a 1280-px window with both sidebars open (MkDocs-Material), so a
+wider drawing is scaled down by ``COLUMN_PX / width``. Every text, sub- and superscripts
+included, is set at least ``MIN_TEXT_PX`` = 12 px *after* that scaling: a drawing raises any
+smaller size it is asked for (``Drawing.min_size``), and tests/docs/test_docs_diagrams.py
+checks the SVGs.
 """
 
 from __future__ import annotations
 
 import html
+import math
 import pathlib
 import re
 
@@ -47,9 +55,13 @@ def _esc(s: str) -> str:
 
 _TOKEN = re.compile(r"(?<!\\)([_^])(\{[^}]*\}|.)")
 
+COLUMN_PX = 688  # the text column of a 1280-px window (MkDocs-Material, both sidebars open)
+MIN_TEXT_PX = 12  # the smallest text a reader sees at that width, scripts included
 
-def rich(s: str, size: float) -> str:
-    """SVG tspans for a label with _sub and ^sup (each script returns to the baseline)."""
+
+def rich(s: str, size: float, min_small: float = 0.0) -> str:
+    """SVG tspans for a label with _sub and ^sup (each script returns to the baseline);
+    scripts are 0.75 of ``size`` but never below ``min_small``."""
     out = []
     pos = 0
     for m in _TOKEN.finditer(s):
@@ -57,7 +69,7 @@ def rich(s: str, size: float) -> str:
         kind, body = m.group(1), m.group(2)
         body = body[1:-1] if body.startswith("{") else body
         shift = 0.28 * size if kind == "_" else -0.38 * size
-        small = 0.72 * size
+        small = max(math.ceil(7.5 * size) / 10, min_small)
         out.append(f'<tspan dy="{shift:.1f}" font-size="{small:.1f}">{_esc(body)}</tspan>'
                    f'<tspan dy="{-shift:.1f}">\u200b</tspan>')
         pos = m.end()
@@ -74,6 +86,9 @@ class Drawing:
 
     def __init__(self, width: float, height: float, title: str, desc: str = ""):
         self.width, self.height = width, height
+        # the smallest font size (user units) that is MIN_TEXT_PX once the site scales the
+        # drawing down to the column
+        self.min_size = math.ceil(10 * MIN_TEXT_PX * max(1.0, width / COLUMN_PX)) / 10  # 0.1 steps, as written
         self.title, self.desc = title, desc
         self.items: list[str] = []
         self.markers: set[str] = set()
@@ -92,13 +107,14 @@ class Drawing:
     def text(self, x, y, s, size=14, anchor="middle", color=INK, math=False, bold=False, italic=None,
              mono=False, middle=True):
         """Text at (x, y); ``middle``: y is the vertical centre of the text, else its baseline."""
+        size = max(size, self.min_size)
         family = MONO if mono else SERIF if math else SANS
         italic = math if italic is None else italic
         style = ' font-style="italic"' if italic else ""
         style += ' font-weight="bold"' if bold else ""
         yy = y + 0.35 * size if middle else y
         self.items.append(f'<text x="{_f(x)}" y="{_f(yy)}" font-family="{family}" font-size="{_f(size)}" '
-                          f'text-anchor="{anchor}" fill="{color}"{style}>{rich(s, size)}</text>')
+                          f'text-anchor="{anchor}" fill="{color}"{style}>{rich(s, size, self.min_size)}</text>')
 
     def _marker(self, color: str) -> str:
         mid = "arrow" + color.lstrip("#")
@@ -147,10 +163,12 @@ class Drawing:
         self.text(cx, cy, label, size if len(label) < 2 else size * 0.72, math=len(label) == 1 and label.isalpha())
 
     def legend(self, x, y, items=(("forward: values", FWD, None), ("backward: gradients", BWD, "5,3"))):
-        for k, (label, color, dash) in enumerate(items):
-            xx = x + k * 190
+        size = max(12.5, self.min_size)
+        xx = x
+        for label, color, dash in items:
             self.polyline([(xx, y), (xx + 34, y)], color, 1.8, dash, True)
-            self.text(xx + 42, y, label, 12.5, anchor="start", color=color)
+            self.text(xx + 42, y, label, size, anchor="start", color=color)
+            xx += 42 + 0.6 * size * len(label) + 36  # the next item after this one's text
 
     # ---------------------------------------------------------------- plots
     def axes(self, x0, y0, w, h, xlim, ylim, xlabel="", ylabel="", xticks=(), yticks=(), grid=True, size=12):

@@ -254,17 +254,18 @@ class ConvReferenceCache(NamedTuple):
 # --8<-- [start:conv2d_reference]
 def conv2d_reference_forward(x, weight, bias=None, *, stride=1, padding=0):
     """The textbook formula, one output position at a time (slow: for reading and testing;
-    groups 1, dilation 1): ``y[n, o, i, j] = b[o] + Σ_{c,u,v} w[o, c, u, v] · x[n, c, i·s + u − p, j·s + v − p]``."""
+    groups 1, dilation 1): output position (h, w), kernel offset (i, j),
+    ``y[n, o, h, w] = b[o] + Σ_{c,i,j} weight[o, c, i, j] · x[n, c, h·s + i − p, w·s + j − p]``."""
     xp = get_array_module(x)
     (sh, sw), (ph, pw) = pair(stride, "stride"), pair(padding, "padding")
     O, C, kh, kw = weight.shape
-    x_pad = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))  # x[.., i·s + u − p, ..] = x_pad[.., i·s + u, ..]
+    x_pad = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))  # x[.., h·s + i − p, ..] = x_pad[.., h·s + i, ..]
     Ho, Wo = (x_pad.shape[2] - kh) // sh + 1, (x_pad.shape[3] - kw) // sw + 1
     y = xp.zeros((x.shape[0], O, Ho, Wo), dtype=x.dtype)
-    for i in range(Ho):
-        for j in range(Wo):
-            patch = x_pad[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw]  # (N, C, kh, kw)
-            y[:, :, i, j] = xp.tensordot(patch, weight, axes=([1, 2, 3], [1, 2, 3]))  # Σ over c, u, v
+    for h in range(Ho):
+        for w in range(Wo):
+            patch = x_pad[:, :, h * sh:h * sh + kh, w * sw:w * sw + kw]  # (N, C, kh, kw)
+            y[:, :, h, w] = xp.tensordot(patch, weight, axes=([1, 2, 3], [1, 2, 3]))  # Σ over c, i, j
     if bias is not None:
         y += bias[:, None, None]
     return y, ConvReferenceCache(x_pad, weight, bias is not None, (sh, sw), (ph, pw))
@@ -272,16 +273,16 @@ def conv2d_reference_forward(x, weight, bias=None, *, stride=1, padding=0):
 
 def conv2d_reference_backward(dy, cache: ConvReferenceCache) -> dict:
     """Each output position's gradient, sent back along the products it came from:
-    ``∂L/∂patch += Σ_o dy[:, o, i, j]·w[o]`` and ``∂L/∂w[o] += Σ_n dy[n, o, i, j]·patch[n]``."""
+    ``∂L/∂patch += Σ_o dy[:, o, h, w]·weight[o]`` and ``∂L/∂weight[o] += Σ_n dy[n, o, h, w]·patch[n]``."""
     xp = get_array_module(dy)
     x_pad, weight, has_bias, (sh, sw), (ph, pw) = cache
     kh, kw = weight.shape[2:]
     dx_pad, dW = xp.zeros_like(x_pad), xp.zeros_like(weight)
-    for i in range(dy.shape[2]):
-        for j in range(dy.shape[3]):
-            rows, cols = slice(i * sh, i * sh + kh), slice(j * sw, j * sw + kw)
-            dx_pad[:, :, rows, cols] += xp.tensordot(dy[:, :, i, j], weight, axes=(1, 0))  # (N, C, kh, kw)
-            dW += xp.tensordot(dy[:, :, i, j], x_pad[:, :, rows, cols], axes=(0, 0))  # (O, C, kh, kw)
+    for h in range(dy.shape[2]):
+        for w in range(dy.shape[3]):
+            rows, cols = slice(h * sh, h * sh + kh), slice(w * sw, w * sw + kw)
+            dx_pad[:, :, rows, cols] += xp.tensordot(dy[:, :, h, w], weight, axes=(1, 0))  # (N, C, kh, kw)
+            dW += xp.tensordot(dy[:, :, h, w], x_pad[:, :, rows, cols], axes=(0, 0))  # (O, C, kh, kw)
     grads = {"x": dx_pad[:, :, ph:x_pad.shape[2] - ph, pw:x_pad.shape[3] - pw], "weight": dW}
     if has_bias:
         grads["bias"] = dy.sum(axis=(0, 2, 3))

@@ -76,3 +76,20 @@ def test_make_figures_still_runs(tmp_path, monkeypatch):
     spec.loader.exec_module(make_figures)
     make_figures.vanishing(tmp_path / "vanishing.png")
     assert (tmp_path / "vanishing.png").stat().st_size > 10_000
+
+
+def test_every_label_is_legible_in_a_1280_px_window(fresh):
+    # the site never shows a diagram wider than the text column (688 px in a 1280-px window with
+    # both sidebars, svgdraw.COLUMN_PX), so a wider SVG is scaled down: every font size, sub- and
+    # superscripts included, must still come out at 12 px or more
+    column, minimum = make_diagrams.COLUMN_PX, make_diagrams.MIN_TEXT_PX
+    small = []
+    for path in sorted(fresh.glob("*.svg")):
+        svg = path.read_text(encoding="utf-8")
+        width = float(re.search(r'<svg[^>]* width="([\d.]+)"', svg)[1])
+        scale = min(1.0, column / width)
+        sizes = [float(v) for v in re.findall(r'font-size="([\d.]+)"', svg)]
+        assert sizes, f"{path.name}: no text found"
+        if min(sizes) * scale < minimum - 1e-9:
+            small.append(f"{path.name}: {min(sizes) * scale:.1f} px")
+    assert not small, f"labels below {minimum} px at a 1280-px page width: {small}"
