@@ -508,7 +508,8 @@ def fit(
     root = distributed is None or distributed.is_root
     log = log if root else None
     progress = (sys.stderr.isatty() if progress is None else progress) and root
-    run_config = {**(config or {}), "optimizer": type(optimizer).__name__, "lr": optimizer.lr, "clip_grad": clip_grad}
+    run_config = {**(config or {}), "optimizer": getattr(optimizer, "algorithm", type(optimizer).__name__),
+                  "lr": optimizer.lr, "clip_grad": clip_grad}
     try:  # stored as JSON: refuse now what could not be stored after an epoch of training
         run_config = json.loads(json.dumps(run_config))
     except (TypeError, ValueError) as e:
@@ -558,6 +559,8 @@ def fit(
         improved = score > run.best_score
         run.best_score = max(run.best_score, score)
         if checkpoint_dir:
+            if hasattr(optimizer, "consolidate_state_dict"):
+                optimizer.consolidate_state_dict()  # sharded state: a collective, on every rank, before rank 0 saves
             if root:
                 save_checkpoint(checkpoint_dir, model, optimizer, train_loader, run, epoch, improved)
             run.saved_epoch = epoch
