@@ -14,7 +14,16 @@ import numpy as np
 import pytest
 from distributed_helpers import SummingThreadDataParallel, run_ranks
 from test_exactness import (
-    CLIP, EPOCHS, LR, UNDER_MPI, assert_same_weights, loader, make_model, reference, shared_folder, train,
+    CLIP,
+    EPOCHS,
+    LR,
+    UNDER_MPI,
+    assert_same_weights,
+    loader,
+    make_model,
+    reference,
+    shared_folder,
+    train,
     weights,
 )
 
@@ -274,4 +283,4 @@ def test_mpi_sharded_fit_with_dropout_checkpoints_and_resume(dist, tmp_path):
     bad = [0 if all(np.array_equal(r[k], straight[k]) for k in straight) else 1
            for r in (resumed, resumed_sharded, resumed_plain)]
     n_bad = dist.allreduce_sum(np.array(bad))
-    assert n_bad.tolist() == [0, 0, 0], f"ranks whose resumed run differs (sharded / plain→sharded / sharded→plain): {n_bad}"
+    assert n_bad.tolist() == [0, 0, 0], f"ranks whose resume differs (sharded, plain→sharded, sharded→plain): {n_bad}"
