@@ -9,10 +9,11 @@ with k = ⌈S/p⌉; rank r owns the chunk ``[r·k, (r+1)·k)``::
     flat parameters   |  rank 0's chunk  |  rank 1's chunk  | ... | rank p-1's chunk (+ padding) |
     m, v              |  held by rank 0  |  held by rank 1  | ... | held by rank p-1             |
 
-A step on rank r: read its chunk of the (all-reduced, clipped) gradient and of the
-parameters, run the wrapped optimizer's own ``step`` on that chunk alone (with its chunk of
-m and v), write the new values into its chunk of the vector, and **all-gather** the vector,
-so that every rank receives every chunk, then copy it back into the parameters.
+The parameters and their gradients are made views of two such vectors, so that a chunk is
+a view too. A step on rank r runs the wrapped optimizer's own ``step`` on its chunk alone
+(the chunk of the all-reduced, clipped gradient, and its chunk of m and v), which updates
+those parameters in place, and then **all-gathers** the parameter vector: every rank
+receives every other rank's chunk, straight into its parameters.
 
 **Why it is exactly the unsharded step.** Adam and SGD update every element from the same
 element of the gradient and of their state, with scalars (the learning rate, the bias
@@ -21,8 +22,8 @@ sequence of floating-point operations on the same numbers as in the whole step, 
 all-gather copies numbers without arithmetic: the parameters are bit for bit those of the
 unsharded optimizer on every rank (``tests/distributed/test_sharded_optim.py``).
 
-**What each rank holds**: the whole model and its gradient (as before), m and v of its
-chunk only (1/p of the optimizer state), and a flat vector of S numbers for the gather.
+**What each rank holds**: the whole model and its gradient (as before, now in the two flat
+vectors), and m and v of its chunk only (1/p of the optimizer state).
 
 **Checkpoints** hold the whole state, in the unsharded optimizer's format, so a checkpoint
 written on p ranks resumes on one process, with or without sharding, and back.
@@ -44,17 +45,6 @@ from .optim import Optimizer
 __all__ = ["ShardedOptimizer", "state_size"]
 
 
-def _copy_range(arrays, layout, lo: int, hi: int, out) -> None:
-    """``out[: hi − lo]`` ← elements ``[lo, hi)`` of the arrays laid end to end (``layout``:
-    FlatBuffer's (shape, size) list), without building the whole flat vector."""
-    offset = 0
-    for a, (_, size) in zip(arrays, layout):
-        a_lo, a_hi = max(lo, offset), min(hi, offset + size)
-        if a_lo < a_hi:
-            out[a_lo - lo:a_hi - lo] = a.reshape(-1)[a_lo - offset:a_hi - offset]
-        offset += size
-
-
 class ShardedOptimizer(Optimizer):
     """``ShardedOptimizer(optimizer, dist)``: ``optimizer`` (an :class:`~minidl.optim.Adam`
     or :class:`~minidl.optim.SGD` over the model's parameters) stepped in 1/p chunks across
@@ -62,7 +52,9 @@ class ShardedOptimizer(Optimizer):
 
     Use it in place of ``optimizer`` (``fit(model, loss, ShardedOptimizer(opt, dist), ...,
     distributed=dist)``); ``optimizer`` itself then only describes the algorithm, its
-    hyper-parameters and the parameters, and holds no state. ``lr`` may be changed on the
+    hyper-parameters and the parameters, and holds no state. The parameters' ``data`` and
+    ``grad`` become views of two flat vectors (relinked at the next step if something, such
+    as ``model.load_state_dict``, gives them new arrays). ``lr`` may be changed on the
     wrapper. ``algorithm`` is the wrapped class's name, the name checkpoints and ``fit``'s
     configuration record.
 
@@ -86,35 +78,55 @@ class ShardedOptimizer(Optimizer):
         return type(self.optimizer).__name__
 
     def _build(self) -> None:
-        """The gather vector, this rank's chunk bounds, and the inner optimizer over the chunk."""
+        """The two flat vectors, this rank's chunk bounds, the inner optimizer over the chunk."""
         arrays = [p.data for p in self.params]
         size = sum(int(a.size) for a in arrays)
         p, r = self.dist.world_size, self.dist.rank
         k = -(-size // p)
-        self._flat = FlatBuffer(arrays, extra=p * k - size)  # p·k numbers; the padding stays 0
+        self._pad = p * k - size
+        self._flat = FlatBuffer(arrays, extra=self._pad)  # the parameters live here (the padding stays 0)
+        self._grads = FlatBuffer(arrays, extra=self._pad)  # and their gradients here
         self._lo, self._hi = r * k, (r + 1) * k
-        xp = self._flat.xp
-        chunk = Parameter(xp.zeros(k, dtype=arrays[0].dtype))  # its .grad: the chunk's gradient
+        self._link()
+        chunk = Parameter(self._flat.vector[self._lo:self._hi])  # views: the step writes into the parameters
+        chunk.grad = self._grads.vector[self._lo:self._hi]
         inner = copy.copy(self.optimizer)  # the same class and hyper-parameters ...
         inner.params, inner.state, inner._scratch_buffers = [chunk], [{}], {}  # ... over the chunk only
-        self._inner, self._chunk, self._gathered = inner, chunk, None
+        self._inner, self._gathered = inner, None
+
+    def _views(self, flat: FlatBuffer) -> list:
+        views, offset = [], 0
+        for shape, size in flat.layout:
+            views.append(flat.vector[offset:offset + size].reshape(shape))
+            offset += size
+        return views
+
+    def _link(self) -> None:
+        """Copy every ``p.data`` and ``p.grad`` into the flat vectors and make them views of
+        them: the chunk's step then updates the parameters in place, and the all-gather
+        writes straight into them (no copy in or out at each step)."""
+        self._flat.pack([p.data for p in self.params])
+        self._grads.pack([p.grad for p in self.params])
+        self._data_views, self._grad_views = self._views(self._flat), self._views(self._grads)
+        for p, d, g in zip(self.params, self._data_views, self._grad_views):
+            p.data, p.grad = d, g
+
+    def _linked(self) -> bool:
+        return all(p.data is d and p.grad is g for p, d, g in zip(self.params, self._data_views, self._grad_views))
 
     # --8<-- [start:sharded_step]
     def step(self) -> None:
         """The wrapped optimizer's step on this rank's chunk, then one all-gather."""
-        arrays = [p.data for p in self.params]
-        if not self._flat.matches(arrays):
-            raise DTypeError("ShardedOptimizer: the parameters changed shape, dtype or device since the optimizer "
-                             "was made (move or cast the model first, then create the optimizers)")
+        if not self._linked():  # load_state_dict or .to() gave the model new arrays
+            if not self._flat.matches([p.data for p in self.params]):
+                raise DTypeError("ShardedOptimizer: the parameters changed shape, dtype or device since the "
+                                 "optimizer was made (move or cast the model first, then create the optimizers)")
+            self._link()
         self.step_count += 1
-        inner, chunk, flat = self._inner, self._chunk, self._flat
+        inner = self._inner
         inner.lr, inner.step_count = self.lr, self.step_count - 1  # inner.step() counts this step
-        _copy_range([p.grad for p in self.params], flat.layout, self._lo, self._hi, chunk.grad)
-        _copy_range(arrays, flat.layout, self._lo, self._hi, chunk.data)
-        inner.step()  # Adam / SGD, unchanged, on k numbers instead of S
-        flat.vector[self._lo:self._hi] = chunk.data
-        self.dist.allgather(flat.vector)  # every rank's chunk to every rank
-        flat.unpack(arrays)
+        inner.step()  # Adam / SGD, unchanged, on the k numbers of this rank's chunk, in place
+        self.dist.allgather(self._flat.vector)  # every rank's chunk to every rank: the parameters
         self._gathered = None  # a gathered state is now out of date
     # --8<-- [end:sharded_step]
 
@@ -170,7 +182,8 @@ class ShardedOptimizer(Optimizer):
                     raise CheckpointError(f"ShardedOptimizer.load_state_dict: {name!r} is stored for "
                                           f"{sum(have)} of the {len(have)} parameters")
                 if all(have):
-                    vector = self._flat.pack([st[name] for st in template.state])  # the padding stays 0
+                    arrays = [st[name] for st in template.state]
+                    vector = FlatBuffer(arrays, extra=self._pad).pack(arrays)  # the padding stays 0
                     chunks[name] = vector[self._lo:self._hi].copy()
             self.step_count, self.lr = template.step_count, template.lr
         finally:
