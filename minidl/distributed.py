@@ -327,6 +327,22 @@ class DataParallel:
         vector[lo + k:] = 0
         self._allreduce_(vector)
 
+    def reduce_scatter(self, vector, out) -> None:
+        """``out`` (k,) ← chunk r of Σ_ranks ``vector`` (p·k,), on rank r: each rank receives
+        only the sum of the chunk it owns (``vector`` may be overwritten). Half the bytes of
+        an all-reduce, which is a reduce-scatter followed by an all-gather."""
+        if vector.ndim != 1 or vector.size != self.world_size * out.size:
+            raise ShapeError(f"reduce_scatter: need a vector of world_size · k = {self.world_size} · {out.size} "
+                             f"elements, got shape {tuple(vector.shape)}")
+        self._reduce_scatter_(vector, out)
+
+    def _reduce_scatter_(self, vector, out) -> None:
+        """The reduce-scatter as an all-reduce, keeping this rank's chunk (a variant may
+        override it with a real one)."""
+        self._allreduce_(vector)
+        k = out.size
+        out[...] = vector[self.rank * k:(self.rank + 1) * k]
+
     def broadcast_parameters(self, model) -> None:
         """Give every rank rank 0's parameters and buffers (one broadcast per dtype).
 
@@ -457,6 +473,14 @@ class MPIDataParallel(DataParallel):
 
     def _allgather_(self, vector) -> None:
         _host_staged(lambda v: self.comm.Allgather(self.MPI.IN_PLACE, v), vector)
+
+    def _reduce_scatter_(self, vector, out) -> None:
+        if isinstance(vector, np.ndarray) and isinstance(out, np.ndarray):
+            self.comm.Reduce_scatter_block(vector, out, op=self.MPI.SUM)
+            return
+        host = backend.asnumpy(out).copy()
+        self.comm.Reduce_scatter_block(backend.asnumpy(vector), host, op=self.MPI.SUM)
+        out[...] = backend.get_array_module(out).asarray(host)
 
 
 def _install_abort_hook(comm) -> None:

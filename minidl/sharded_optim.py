@@ -15,12 +15,21 @@ a view too. A step on rank r runs the wrapped optimizer's own ``step`` on its ch
 those parameters in place, and then **all-gathers** the parameter vector: every rank
 receives every other rank's chunk, straight into its parameters.
 
+**The gradient.** ``fit`` normally all-reduces the whole gradient; with a sharded optimizer
+it calls :meth:`ShardedOptimizer.reduce_gradients` instead, a *reduce-scatter* that leaves
+on each rank the summed chunk it updates, half the bytes of an all-reduce (the other half
+is the all-gather), and clips that chunk with the norm of the whole gradient (each rank's
+sum of squares over its chunk, all-reduced).
+
 **Why it is exactly the unsharded step.** Adam and SGD update every element from the same
 element of the gradient and of their state, with scalars (the learning rate, the bias
 corrections) that depend on the step count only. So the chunk's update is the same
 sequence of floating-point operations on the same numbers as in the whole step, and the
-all-gather copies numbers without arithmetic: the parameters are bit for bit those of the
-unsharded optimizer on every rank (``tests/distributed/test_sharded_optim.py``).
+all-gather copies numbers without arithmetic: given the same gradient, the parameters are
+bit for bit those of the unsharded optimizer on every rank
+(``tests/distributed/test_sharded_optim.py``). The reduce-scatter's sum and the chunked
+norm group the same additions differently from the all-reduce and ``clip_grad_norm_``:
+equal to rounding, as p ranks already are to one process.
 
 **What each rank holds**: the whole model and its gradient (as before, now in the two flat
 vectors), and m and v of its chunk only (1/p of the optimizer state).
@@ -36,6 +45,7 @@ on every rank and keeps its chunk.
 from __future__ import annotations
 
 import copy
+import math
 
 from .distributed import FlatBuffer
 from .errors import CheckpointError, DTypeError, RangeError
@@ -58,11 +68,18 @@ class ShardedOptimizer(Optimizer):
     wrapper. ``algorithm`` is the wrapped class's name, the name checkpoints and ``fit``'s
     configuration record.
 
+    ``reduce_scatter=True`` (the default): ``fit`` sums the gradients with
+    :meth:`reduce_gradients`, a reduce-scatter that gives each rank only the chunk it
+    updates (with the all-gather, the bytes of one all-reduce), and clips that chunk by the
+    whole gradient's norm. ``False``: ``fit`` all-reduces the whole gradient and clips it as
+    without sharding, and the step is then the unsharded step bit for bit; with the
+    reduce-scatter the gradient's sum and norm are grouped differently, equal to rounding.
+
     Shapes: the parameters any shapes, one dtype and device; the chunk k = ⌈S/p⌉ of S
     parameter numbers.
     """
 
-    def __init__(self, optimizer: Optimizer, dist):
+    def __init__(self, optimizer: Optimizer, dist, reduce_scatter: bool = True):
         if not isinstance(optimizer, Optimizer) or isinstance(optimizer, ShardedOptimizer):
             raise DTypeError(f"ShardedOptimizer: optimizer must be a minidl.optim optimizer (Adam, SGD), "
                              f"got {type(optimizer).__name__}")
@@ -71,6 +88,7 @@ class ShardedOptimizer(Optimizer):
             raise RangeError("ShardedOptimizer: wrap the optimizer before its first step (it holds state already; "
                              "load a checkpoint into the ShardedOptimizer instead)")
         self.optimizer, self.dist = optimizer, dist
+        self.reduce_scatter = bool(reduce_scatter)
         self._build()
 
     @property
@@ -90,6 +108,7 @@ class ShardedOptimizer(Optimizer):
         self._link()
         chunk = Parameter(self._flat.vector[self._lo:self._hi])  # views: the step writes into the parameters
         chunk.grad = self._grads.vector[self._lo:self._hi]
+        self._reduced = self._flat.xp.zeros(k, dtype=arrays[0].dtype)  # the reduce-scatter's own buffer
         inner = copy.copy(self.optimizer)  # the same class and hyper-parameters ...
         inner.params, inner.state, inner._scratch_buffers = [chunk], [{}], {}  # ... over the chunk only
         self._inner, self._gathered = inner, None
@@ -114,14 +133,48 @@ class ShardedOptimizer(Optimizer):
     def _linked(self) -> bool:
         return all(p.data is d and p.grad is g for p, d, g in zip(self.params, self._data_views, self._grad_views))
 
-    # --8<-- [start:sharded_step]
-    def step(self) -> None:
-        """The wrapped optimizer's step on this rank's chunk, then one all-gather."""
+    def _ensure_linked(self) -> None:
         if not self._linked():  # load_state_dict or .to() gave the model new arrays
             if not self._flat.matches([p.data for p in self.params]):
                 raise DTypeError("ShardedOptimizer: the parameters changed shape, dtype or device since the "
                                  "optimizer was made (move or cast the model first, then create the optimizers)")
             self._link()
+
+    # --8<-- [start:reduce_gradients]
+    def reduce_gradients(self, local_n: int, global_n: int, max_norm: float | None = None) -> float:
+        """In place of ``dist.allreduce_gradients`` and ``clip_grad_norm_`` (``fit`` calls it
+        when ``reduce_scatter`` is on): this rank's chunk of Σ_ranks p.grad · local_n/global_n
+        by one reduce-scatter, then, with ``max_norm``, the chunk rescaled by the clipping
+        factor of the *whole* gradient's norm, √(Σ_ranks ‖chunk_r‖²) (one all-reduce of two
+        numbers, which also checks that the shards add up to ``global_n`` rows). Returns
+        that norm. Afterwards only this rank's chunk of the gradients is the batch's.
+        """
+        local_n, global_n = int(local_n), int(global_n)
+        if global_n < 1 or not 0 <= local_n <= global_n:
+            raise RangeError(f"reduce_gradients: need 0 <= local_n <= global_n and global_n >= 1, "
+                             f"got local_n={local_n}, global_n={global_n}")
+        self._ensure_linked()
+        grads, chunk = self._grads.vector, self._inner.params[0].grad
+        if local_n == 0:
+            grads[...] = 0  # no forward ran here: whatever p.grad holds is not a gradient
+        else:
+            grads *= local_n / global_n
+        self.dist.reduce_scatter(grads, self._reduced)
+        chunk[...] = self._reduced
+        rows, sum_sq = self.dist.allreduce_sum([float(local_n), float((chunk * chunk).sum())])
+        if int(round(float(rows))) != global_n:
+            raise RangeError(f"reduce_gradients: the ranks' shards add up to {int(round(float(rows)))} rows but rank "
+                             f"{self.dist.rank} was told global_n={global_n}: the ranks are not on the same batch")
+        norm = math.sqrt(float(sum_sq))
+        if max_norm is not None and norm > max_norm:
+            chunk *= max_norm / (norm + 1e-6)  # clip_grad_norm_'s factor
+        return norm
+    # --8<-- [end:reduce_gradients]
+
+    # --8<-- [start:sharded_step]
+    def step(self) -> None:
+        """The wrapped optimizer's step on this rank's chunk, then one all-gather."""
+        self._ensure_linked()
         self.step_count += 1
         inner = self._inner
         inner.lr, inner.step_count = self.lr, self.step_count - 1  # inner.step() counts this step

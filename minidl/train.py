@@ -262,12 +262,14 @@ def _train_step(model, loss_fn, optimizer, params, batch, *, device, clip_grad, 
         raise TrainingDiverged(f"loss is {step.loss} at {where}: training diverged{_ADVICE}")
     if out is not None:
         model.backward(loss_fn.backward())
-    if distributed is not None:
-        distributed.allreduce_gradients(params, local_n, step.n)
-    if clip_grad is not None:
-        norm = clip_grad_norm_(params, clip_grad)
-        if not math.isfinite(norm):
-            raise TrainingDiverged(f"gradient norm is {norm} at {where}: training diverged{_ADVICE}")
+    if distributed is not None and getattr(optimizer, "reduce_scatter", False):
+        norm = optimizer.reduce_gradients(local_n, step.n, clip_grad)  # sharded: sums and clips its chunk only
+    else:
+        if distributed is not None:
+            distributed.allreduce_gradients(params, local_n, step.n)
+        norm = clip_grad_norm_(params, clip_grad) if clip_grad is not None else None
+    if clip_grad is not None and not math.isfinite(norm):
+        raise TrainingDiverged(f"gradient norm is {norm} at {where}: training diverged{_ADVICE}")
     optimizer.step()
     optimizer.zero_grad()
     return step

@@ -38,6 +38,11 @@ class ThreadWorld:
             vector[r * k:(r + 1) * k] = chunk
         self.barrier.wait()
 
+    def reduce_scatter(self, rank, vector, out):
+        self.allreduce(rank, vector)
+        k = out.size
+        out[...] = vector[rank * k:(rank + 1) * k]
+
     def broadcast(self, rank, vector, root):
         if rank == root:
             self.slots[root] = vector.copy()
@@ -64,6 +69,12 @@ class ThreadDataParallel(DataParallel):
     def _allgather_(self, vector):
         if self.world is not None:
             self.world.allgather(self.rank, vector)
+
+    def _reduce_scatter_(self, vector, out):
+        if self.world is not None:
+            self.world.reduce_scatter(self.rank, vector, out)
+        else:
+            out[...] = vector
 
 
 class SummingThreadDataParallel(ThreadDataParallel):
