@@ -18,7 +18,9 @@ in a fresh process (a BLAS library reads its thread count when it loads), one af
   gradients all-reduced (:mod:`minidl.distributed`), every rank running Adam over all the
   parameters;
 * ``zero``: the same, with the optimizer sharded (:class:`minidl.sharded_optim.ShardedOptimizer`,
-  ZeRO stage 1): each rank runs Adam on its 1/p of the parameters, then an all-gather;
+  ZeRO stage 1): the gradient reduce-scattered (its "all-reduce" column is that
+  reduce-scatter), each rank runs Adam on its 1/p of the parameters, then an all-gather
+  (inside the optimizer step);
 * ``torch1``, ``torch2``: PyTorch, ``torch.set_num_threads(1)`` and ``(2)``, the same
   batches (minidl's loaders) in the same order; skipped when ``torch`` does not import.
 
@@ -208,7 +210,10 @@ def minidl_step(args, dist, reduce_times):
             loss_fn(forward(model, batch), batch.y)
             model.backward(loss_fn.backward())
         t = time.perf_counter()
-        dist.allreduce_gradients(params, local_n, global_n)
+        if args.zero:  # the reduce-scatter: each rank receives the summed chunk it updates
+            opt.reduce_gradients(local_n, global_n)
+        else:
+            dist.allreduce_gradients(params, local_n, global_n)
         reduce_times.append(time.perf_counter() - t)
         opt.step()
         opt.zero_grad()
