@@ -264,7 +264,9 @@ class DataParallel:
     """What every variant shares. A variant supplies two in-place collectives on a 1-D
     contiguous array: ``_allreduce_(v)`` (v ← Σ_ranks v) and ``_broadcast_(v, root)``
     (v ← v of rank ``root``); everything else (sharding, the weighting, the flat buffer,
-    the checks) is written once, here.
+    the checks) is written once, here. The all-gather and the reduce-scatter of a sharded
+    optimizer fall back on the all-reduce unless a variant overrides ``_allgather_`` and
+    ``_reduce_scatter_`` (MPI does).
 
     Attributes:
         rank: this process's rank in [0, world_size).
