@@ -58,9 +58,11 @@ that epoch's history row.
 ``is_root``, ``broadcast_parameters(model)``, ``shard(batch)``,
 ``allreduce_gradients(params, local_n, global_n)`` and ``allreduce_sum(array)`` (see
 ``minidl.distributed``). Every rank iterates the same global batches and trains on its
-shard; the gradients are averaged over the global batch before clipping and the step; the
-metrics are summed over ranks; rank 0 alone writes checkpoints and logs; each rank reseeds
-its dropout generator every epoch from (seed, epoch, rank). ``None`` is one process.
+shard; the gradients are averaged over the global batch before clipping and the step (a
+sharded optimizer, :mod:`minidl.sharded_optim`, reduce-scatters and clips them itself, and
+gathers its state on every rank before rank 0 saves it); the metrics are summed over
+ranks; rank 0 alone writes checkpoints and logs; each rank reseeds its dropout generator
+every epoch from (seed, epoch, rank). ``None`` is one process.
 """
 
 from __future__ import annotations
