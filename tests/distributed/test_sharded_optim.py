@@ -1,9 +1,10 @@
 """The sharded optimizer (ZeRO stage 1) is the unsharded optimizer, bit for bit.
 
 Run like test_exactness.py: on 1, 2 and 3 thread ranks under plain pytest, on real ranks
-under ``mpiexec -n 2`` and ``-n 3`` (the ``collective`` tests). The model has 213
-parameter numbers, so 3 ranks get chunks of 71 and 2 ranks chunks of 107 with one padding
-number: the chunk boundaries cut through parameter tensors.
+under ``mpiexec -n 2`` and ``-n 3`` (the ``collective`` tests). The model has 350
+parameter numbers in 9 tensors (80, 80, 100, 20, 20, 30, 6, 12, 2), so 2 ranks get chunks of
+175 and 3 ranks chunks of 117, the last with one padding number: the chunk boundaries cut
+through parameter tensors (test_the_chunks_cut_through_tensors).
 """
 
 from __future__ import annotations
@@ -118,6 +119,16 @@ def test_sharded_step_is_the_unsharded_step_bit_for_bit(kind, p):
         same_state(got_state, want_state)  # the gathered state is the unsharded optimizer's, bit for bit
         per_param = 1 if kind == "sgd" else 2  # SGD: one momentum buffer; Adam: m and v
         assert held == per_param * -(-total // p)  # each rank holds its chunk of the state only
+
+
+@pytest.mark.skipif(UNDER_MPI, reason="plain pytest only")
+def test_the_chunks_cut_through_tensors():
+    sizes = [p.data.size for p in make_model(0).parameters()]
+    ends = set(np.cumsum(sizes).tolist())
+    assert sum(sizes) == 350
+    for p, k in [(2, 175), (3, 117)]:
+        assert -(-sum(sizes) // p) == k
+        assert any(r * k not in ends for r in range(1, p))  # a boundary inside a tensor
 
 
 @pytest.mark.skipif(UNDER_MPI, reason="thread ranks: plain pytest only")
