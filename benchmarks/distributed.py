@@ -14,7 +14,13 @@ in a fresh process (a BLAS library reads its thread count when it loads), one af
 * ``1x2``: minidl, one process, two BLAS threads (NumPy's elementwise code stays on one
   core: only the GEMMs use the second);
 * ``mpi``: minidl, ``mpiexec -n 2`` (``--ranks``), one BLAS thread each, every global batch
-  split evenly across the ranks and the gradients all-reduced (:mod:`minidl.distributed`);
+  split across the ranks (``--balance``: by work, the default, or by count) and the
+  gradients all-reduced (:mod:`minidl.distributed`), every rank running Adam over all the
+  parameters;
+* ``zero``: the same, with the optimizer sharded (:class:`minidl.sharded_optim.ShardedOptimizer`,
+  ZeRO stage 1): the gradient reduce-scattered (its "all-reduce" column is that
+  reduce-scatter), each rank runs Adam on its 1/p of the parameters, then an all-gather
+  (inside the optimizer step);
 * ``torch1``, ``torch2``: PyTorch, ``torch.set_num_threads(1)`` and ``(2)``, the same
   batches (minidl's loaders) in the same order; skipped when ``torch`` does not import.
 
@@ -53,7 +59,7 @@ import hashlib
 import os
 import sys
 
-SETUPS = ("1x1", "1x2", "mpi", "torch1", "torch2")
+SETUPS = ("1x1", "1x2", "mpi", "zero", "torch1", "torch2")
 DEFAULT_BATCH = {"lstm": 64, "resnet20": 128}
 
 
@@ -71,13 +77,16 @@ def _parse(argv=None):
     p.add_argument("--synthetic", action="store_true", help="random reviews of IMDB-like lengths / random images")
     p.add_argument("--quick", action="store_true",
                    help="smoke test: --synthetic, 3 steps, 256 examples (resnet20: batch 16)")
-    p.add_argument("--ranks", type=int, default=2, help="ranks of the MPI setup")
+    p.add_argument("--ranks", type=int, default=2, help="ranks of the MPI setups")
+    p.add_argument("--balance", choices=["work", "count"], default="work",
+                   help="how the MPI setups cut a batch of reviews: balanced work (rows x longest review) or rows")
     p.add_argument("--only", default="", help=f"comma-separated setups of {','.join(SETUPS)} (default: all)")
     p.add_argument("--json", default=None, help="also write the results, the conditions and the table here")
     # the worker side: one setup, in this process
     p.add_argument("--worker", choices=["minidl", "torch"], default=None, help=argparse.SUPPRESS)
     p.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
     p.add_argument("--out", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--zero", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:
         args.synthetic, args.limit, args.steps = True, args.limit or 256, args.steps or 3
@@ -179,13 +188,17 @@ def minidl_model(args):
 
 
 def minidl_step(args, dist, reduce_times):
-    """fit's training step (shard, forward, backward, all-reduce, Adam); the all-reduce is
-    timed apart into ``reduce_times``. Returns (step, params)."""
+    """fit's training step (shard, forward, backward, all-reduce, Adam, sharded with
+    ``--zero``); the all-reduce is timed apart into ``reduce_times``. Returns (step, params)."""
     from minidl import nn, optim
+    from minidl.sharded_optim import ShardedOptimizer
 
     model, forward = minidl_model(args)
     params = model.parameters()
     opt = optim.Adam(params, lr=1e-3)
+    if args.zero:
+        opt = ShardedOptimizer(opt, dist)
+    dist.balance = args.balance
     loss_fn = nn.CrossEntropyLoss()
     dist.broadcast_parameters(model)
 
@@ -197,7 +210,10 @@ def minidl_step(args, dist, reduce_times):
             loss_fn(forward(model, batch), batch.y)
             model.backward(loss_fn.backward())
         t = time.perf_counter()
-        dist.allreduce_gradients(params, local_n, global_n)
+        if args.zero:  # the reduce-scatter: each rank receives the summed chunk it updates
+            opt.reduce_gradients(local_n, global_n)
+        else:
+            dist.allreduce_gradients(params, local_n, global_n)
         reduce_times.append(time.perf_counter() - t)
         opt.step()
         opt.zero_grad()
@@ -277,7 +293,8 @@ def worker(args):
 
         dist = distributed.init()
         step, params = minidl_step(args, dist, reduce_times)
-        row.update(world_size=dist.world_size, gradient_floats=int(sum(p.data.size for p in params)))
+        row.update(world_size=dist.world_size, gradient_floats=int(sum(p.data.size for p in params)),
+                   optimizer="sharded" if args.zero else "whole", balance=args.balance)
         is_root = dist.is_root
         dist.allreduce_sum(0)  # start together
     seconds, step_times, batches = time_steps(loader, step, args.steps)
@@ -306,12 +323,13 @@ def setup_table(ranks):
     return {"1x1": ("minidl, 1 process × 1 thread", "minidl", 1, 1),
             "1x2": ("minidl, 1 process × 2 threads", "minidl", 1, 2),
             "mpi": (f"minidl, {ranks} ranks × 1 thread", "minidl", ranks, 1),
+            "zero": (f"minidl, {ranks} ranks × 1 thread, sharded Adam", "minidl", ranks, 1),
             "torch1": ("PyTorch, 1 thread", "torch", 1, 1),
             "torch2": ("PyTorch, 2 threads", "torch", 1, 2)}
 
 
 def forward_args(args):
-    out = ["--model", args.model, "--batch", str(args.batch)]
+    out = ["--model", args.model, "--batch", str(args.batch), "--balance", args.balance]
     for flag in ("steps", "limit", "data", "cache_dir"):
         value = getattr(args, flag)
         if value is not None:
@@ -322,7 +340,7 @@ def forward_args(args):
 def run_setup(key, framework, ranks, threads, args, tmp):
     out = os.path.join(tmp, f"{key}.json")
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", framework, "--threads", str(threads),
-           "--out", out] + forward_args(args)
+           "--out", out] + forward_args(args) + (["--zero"] if key == "zero" else [])
     if ranks > 1:
         # the venv's own launcher first: it belongs to the MPI library mpi4py was built against
         beside = os.path.join(os.path.dirname(sys.executable), "mpiexec")
@@ -356,6 +374,7 @@ def conditions(args, chosen, skipped):
     else:
         data = "synthetic 32×32 images" if args.synthetic else "CIFAR-10 training split"
     return {"model": args.model, "what": what, "steps": args.steps, "batch": args.batch, "ranks": args.ranks,
+            "balance": args.balance,
             "data": data + (f" ({args.limit:,} examples)" if args.limit else ""), "data_path": args.data,
             "setups": chosen, "skipped": skipped, "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
@@ -392,6 +411,8 @@ def markdown(meta, rows, basis):
              f"* load average (1 / 5 / 15 min): {load[0]} at the start, {load[1]} at the end",
              "* threads: BLAS threads of a minidl process (`OPENBLAS_NUM_THREADS`), `torch.set_num_threads` "
              "for PyTorch; every setup a fresh process, one after the other",
+             f"* MPI setups: shards balanced by {meta['balance']}; \"sharded Adam\": ZeRO stage 1 "
+             "(each rank updates 1/p of the parameters, then an all-gather)",
              f"* command: `{meta['command']}`"]
     if basis == "seconds":
         lines.append("* speed-up and ratio compare the wall time of the timed steps (data loading included)")

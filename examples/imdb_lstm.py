@@ -39,6 +39,7 @@ from minidl.data.imdb import IMDB_URL, load_imdb
 from minidl.fileio import atomic_write_text
 from minidl.models import ImdbClassifier
 from minidl.plot import plot_confusion_matrix, plot_history
+from minidl.sharded_optim import ShardedOptimizer
 from minidl.train import evaluate, fit
 
 LOSSES = {
@@ -84,12 +85,19 @@ def parse_args(argv=None):
     p.add_argument("--allow-config-change", action="store_true",
                    help="with --resume: continue with settings that differ from the checkpoint's (default: refuse)")
     p.add_argument("--progress", choices=["auto", "on", "off"], default="auto")
+    p.add_argument("--shard-optimizer", action=argparse.BooleanOptionalAction, default=True,
+                   help="under mpiexec: each rank runs Adam on its 1/p of the parameters, then an all-gather "
+                        "(ZeRO stage 1; the same weights as unsharded); --no-shard-optimizer: every rank all of it")
+    p.add_argument("--balance", choices=["work", "count"], default="work",
+                   help="under mpiexec: cut each batch so the ranks' work (rows × longest review) is balanced, "
+                        "or into equal row counts")
     return p.parse_args(argv)
 
 
 # what may differ between a run and its --resume; every other option is the run's config
 NOT_CONFIG = {"epochs", "data", "download", "out", "device", "resume", "allow_config_change", "progress",
-              "lr", "clip"}  # fit records lr and clip itself
+              "lr", "clip",  # fit records lr and clip itself
+              "shard_optimizer", "balance"}  # how ranks share the work, not what is trained
 
 
 def load_data(args):
@@ -120,6 +128,9 @@ def main(argv=None) -> dict:
     print(model)
     print(f"parameters: {sum(p.data.size for p in model.parameters()):,}")
     opt = optim.Adam(model.parameters(), lr=args.lr)
+    dist.balance = args.balance
+    if dist.world_size > 1 and args.shard_optimizer:
+        opt = ShardedOptimizer(opt, dist)
     bucket = not args.no_bucket
     train = BatchLoader(data.train.ids, data.train.labels, data.train.lengths, batch_size=args.batch_size,
                         shuffle=True, seed=args.seed, bucket=bucket, trim=bucket)

@@ -61,8 +61,8 @@ import numpy as np
 from . import backend
 from .errors import DTypeError, RangeError, ShapeError
 
-__all__ = ["init", "launched_by_mpi", "shard_bounds", "shard_batch", "FlatBuffer", "DataParallel",
-           "SingleProcess", "MPIDataParallel", "NCCLDataParallel"]
+__all__ = ["init", "launched_by_mpi", "shard_bounds", "shard_batch", "work_shard_bounds", "shard_batch_by_work",
+           "FlatBuffer", "DataParallel", "SingleProcess", "MPIDataParallel", "NCCLDataParallel"]
 
 # Environment variables a process launcher sets in every process it starts: MPICH's Hydra
 # and Intel MPI (PMI_*), Open MPI (OMPI_*), PMIx launchers such as Slurm's srun (PMIX_*),
@@ -114,6 +114,87 @@ def shard_batch(batch, rank: int, world_size: int):
         raise ShapeError(f"shard: every array of a batch needs the same number of rows N, got shapes {shapes}")
     start, stop = shard_bounds(sizes.pop(), rank, world_size)
     cut = [a if _rows(a) is None else a[start:stop] for a in fields]
+    return type(batch)._make(cut) if hasattr(batch, "_make") else type(batch)(cut)
+
+
+# --8<-- [start:work_shard_bounds]
+def work_shard_bounds(sorted_lengths, world_size: int) -> list[tuple[int, int]]:
+    """Cut rows sorted by length (shortest first) into ``world_size`` contiguous shards whose
+    largest *work* is as small as it can be; returns every rank's ``[start, stop)``.
+
+    The work of a shard is ``rows × longest length``: a recurrent layer runs a shard to its
+    own longest sequence, every row at every step (padding included). The longest rows go
+    to the last rank, which therefore gets fewer of them. First the smallest bound C that a
+    cut can keep every shard's work under (a bisection over integers; from the last rank
+    down, each takes as many rows as keep its work ≤ C, the first rank keeps the rest);
+    then the cut at that C in which no rank takes more than an equal share of the rows left
+    (still ≤ C, and equal lengths give shards whose sizes differ by at most one). A shard
+    may be empty when there are fewer rows than ranks.
+    """
+    if world_size < 1:
+        raise RangeError(f"work_shard_bounds: world_size must be >= 1, got {world_size}")
+    lengths = [max(int(L), 1) for L in sorted_lengths]  # a length-0 row still costs a row
+    if any(a > b for a, b in zip(lengths, lengths[1:])):
+        raise RangeError("work_shard_bounds: the lengths must be sorted shortest first")
+
+    def cut(bound, fair):  # the stops of ranks p-1, ..., 1 (each shard's work <= bound), rank 0's stop
+        stops, stop = [], len(lengths)
+        for i in range(world_size - 1):
+            stops.append(stop)
+            take = min(stop, bound // lengths[stop - 1]) if stop else 0
+            if fair:
+                take = min(take, -(-stop // (world_size - i)))  # at most ⌈rows left / ranks left⌉
+            stop -= take
+        return stops, stop
+
+    low, high = 0, len(lengths) * (lengths[-1] if lengths else 0)  # high is always feasible
+    while low < high:
+        mid = (low + high) // 2
+        _, start = cut(mid, fair=False)
+        if start * (lengths[start - 1] if start else 0) <= mid:
+            high = mid
+        else:
+            low = mid + 1
+    stops, start = cut(high, fair=True)
+    bounds, lo = [], 0
+    for stop in [start] + stops[::-1]:
+        bounds.append((lo, stop))
+        lo = stop
+    return bounds
+# --8<-- [end:work_shard_bounds]
+
+
+def _batch_lengths(batch):
+    """The ``lengths`` of a Batch or of an ``(x, y, lengths)`` tuple; None when there are none."""
+    if hasattr(batch, "lengths"):
+        return batch.lengths
+    return batch[2] if len(batch) > 2 else None
+
+
+def shard_batch_by_work(batch, rank: int, world_size: int):
+    """This rank's rows of ``batch`` with the shards balanced by work (:func:`work_shard_bounds`).
+
+    The rows are ordered by length (a stable sort: a bucketed batch is already in that
+    order) and cut so that the rank holding the longest sequences holds fewer of them. Any
+    assignment of rows to ranks keeps the gradient exact (the weights n_r/N, module
+    docstring); only the time each rank waits for the others changes. A batch without
+    lengths (images) is cut by count, as :func:`shard_batch` cuts it.
+    """
+    lengths = _batch_lengths(batch)
+    if lengths is None:
+        return shard_batch(batch, rank, world_size)
+    fields = tuple(batch)
+    sizes = {_rows(a) for a in fields} - {None}
+    if len(sizes) != 1:
+        shapes = [None if a is None else tuple(getattr(a, "shape", ())) for a in fields]
+        raise ShapeError(f"shard: every array of a batch needs the same number of rows N, got shapes {shapes}")
+    if not 0 <= rank < world_size:
+        raise RangeError(f"shard_batch_by_work: rank must lie in [0, world_size = {world_size}), got {rank}")
+    host = backend.asnumpy(lengths).astype(np.int64).reshape(-1)
+    order = np.argsort(host, kind="stable")
+    start, stop = work_shard_bounds(host[order], world_size)[rank]
+    rows = order[start:stop]
+    cut = [a if _rows(a) is None else a[rows] for a in fields]
     return type(batch)._make(cut) if hasattr(batch, "_make") else type(batch)(cut)
 
 
@@ -183,7 +264,9 @@ class DataParallel:
     """What every variant shares. A variant supplies two in-place collectives on a 1-D
     contiguous array: ``_allreduce_(v)`` (v ← Σ_ranks v) and ``_broadcast_(v, root)``
     (v ← v of rank ``root``); everything else (sharding, the weighting, the flat buffer,
-    the checks) is written once, here.
+    the checks) is written once, here. The all-gather and the reduce-scatter of a sharded
+    optimizer fall back on the all-reduce unless a variant overrides ``_allgather_`` and
+    ``_reduce_scatter_`` (MPI does).
 
     Attributes:
         rank: this process's rank in [0, world_size).
@@ -194,6 +277,7 @@ class DataParallel:
     def __init__(self, rank: int, world_size: int):
         self.rank, self.world_size = int(rank), int(world_size)
         self._grad_buffer: FlatBuffer | None = None
+        self.balance = "work"  # how shard() cuts a batch with lengths: "work" or "count"
 
     @property
     def is_root(self) -> bool:
@@ -211,8 +295,55 @@ class DataParallel:
 
     # -- the interface
     def shard(self, batch):
-        """This rank's rows of the global batch (see :func:`shard_batch`); may be empty."""
+        """This rank's rows of the global batch; may be empty. ``self.balance == "work"`` (the
+        default) balances the ranks' work on batches with lengths (:func:`shard_batch_by_work`),
+        ``"count"`` gives every rank the same number of rows (:func:`shard_batch`)."""
+        if self.balance == "work":
+            return shard_batch_by_work(batch, self.rank, self.world_size)
+        if self.balance != "count":
+            raise RangeError(f"shard: balance must be 'work' or 'count', got {self.balance!r}")
         return shard_batch(batch, self.rank, self.world_size)
+
+    # --8<-- [start:allgather]
+    def allgather(self, vector) -> None:
+        """In place: ``vector`` (p·k,) is p chunks of k; afterwards chunk r on every rank is
+        rank r's chunk ``vector[r·k:(r+1)·k]`` (the rest of each rank's vector is overwritten).
+
+        What a sharded optimizer needs after each rank has updated its chunk of the
+        parameters (:class:`minidl.sharded_optim.ShardedOptimizer`).
+        """
+        if vector.ndim != 1 or vector.size % self.world_size:
+            raise ShapeError(f"allgather: need a 1-D vector of a multiple of world_size = {self.world_size} "
+                             f"elements, got shape {tuple(vector.shape)}")
+        if self.world_size > 1:
+            self._allgather_(vector)
+    # --8<-- [end:allgather]
+
+    def _allgather_(self, vector) -> None:
+        """The all-gather as an all-reduce with every other rank's chunk zeroed: exact, since
+        x + 0 = x (only a −0.0 comes back as +0.0). A variant may override it with a real
+        all-gather, which moves half the bytes."""
+        k = vector.size // self.world_size
+        lo = self.rank * k
+        vector[:lo] = 0
+        vector[lo + k:] = 0
+        self._allreduce_(vector)
+
+    def reduce_scatter(self, vector, out) -> None:
+        """``out`` (k,) ← chunk r of Σ_ranks ``vector`` (p·k,), on rank r: each rank receives
+        only the sum of the chunk it owns (``vector`` may be overwritten). Half the bytes of
+        an all-reduce, which is a reduce-scatter followed by an all-gather."""
+        if vector.ndim != 1 or vector.size != self.world_size * out.size:
+            raise ShapeError(f"reduce_scatter: need a vector of world_size · k = {self.world_size} · {out.size} "
+                             f"elements, got shape {tuple(vector.shape)}")
+        self._reduce_scatter_(vector, out)
+
+    def _reduce_scatter_(self, vector, out) -> None:
+        """The reduce-scatter as an all-reduce, keeping this rank's chunk (a variant may
+        override it with a real one)."""
+        self._allreduce_(vector)
+        k = out.size
+        out[...] = vector[self.rank * k:(self.rank + 1) * k]
 
     def broadcast_parameters(self, model) -> None:
         """Give every rank rank 0's parameters and buffers (one broadcast per dtype).
@@ -341,6 +472,17 @@ class MPIDataParallel(DataParallel):
 
     def _broadcast_(self, vector, root: int = 0) -> None:
         _host_staged(lambda v: self.comm.Bcast(v, root=root), vector)
+
+    def _allgather_(self, vector) -> None:
+        _host_staged(lambda v: self.comm.Allgather(self.MPI.IN_PLACE, v), vector)
+
+    def _reduce_scatter_(self, vector, out) -> None:
+        if isinstance(vector, np.ndarray) and isinstance(out, np.ndarray):
+            self.comm.Reduce_scatter_block(vector, out, op=self.MPI.SUM)
+            return
+        host = backend.asnumpy(out).copy()
+        self.comm.Reduce_scatter_block(backend.asnumpy(vector), host, op=self.MPI.SUM)
+        out[...] = backend.get_array_module(out).asarray(host)
 
 
 def _install_abort_hook(comm) -> None:

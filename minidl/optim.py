@@ -49,6 +49,12 @@ class Optimizer:
         self.step_count = 0
         self._scratch_buffers: dict = {}  # working memory, not state: never saved
 
+    @property
+    def algorithm(self) -> str:
+        """The update rule's name, as checkpoints and ``fit``'s configuration record it (the
+        class name; a wrapper such as the sharded optimizer gives its wrapped class's)."""
+        return type(self).__name__
+
     def _scratch(self, like, xp):
         """A reusable work array shaped like ``like`` (shared by parameters of one shape)."""
         key = (like.shape, str(like.dtype), id(xp))

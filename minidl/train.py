@@ -58,9 +58,11 @@ that epoch's history row.
 ``is_root``, ``broadcast_parameters(model)``, ``shard(batch)``,
 ``allreduce_gradients(params, local_n, global_n)`` and ``allreduce_sum(array)`` (see
 ``minidl.distributed``). Every rank iterates the same global batches and trains on its
-shard; the gradients are averaged over the global batch before clipping and the step; the
-metrics are summed over ranks; rank 0 alone writes checkpoints and logs; each rank reseeds
-its dropout generator every epoch from (seed, epoch, rank). ``None`` is one process.
+shard; the gradients are averaged over the global batch before clipping and the step (a
+sharded optimizer, :mod:`minidl.sharded_optim`, reduce-scatters and clips them itself, and
+gathers its state on every rank before rank 0 saves it); the metrics are summed over
+ranks; rank 0 alone writes checkpoints and logs; each rank reseeds its dropout generator
+every epoch from (seed, epoch, rank). ``None`` is one process.
 """
 
 from __future__ import annotations
@@ -262,12 +264,14 @@ def _train_step(model, loss_fn, optimizer, params, batch, *, device, clip_grad, 
         raise TrainingDiverged(f"loss is {step.loss} at {where}: training diverged{_ADVICE}")
     if out is not None:
         model.backward(loss_fn.backward())
-    if distributed is not None:
-        distributed.allreduce_gradients(params, local_n, step.n)
-    if clip_grad is not None:
-        norm = clip_grad_norm_(params, clip_grad)
-        if not math.isfinite(norm):
-            raise TrainingDiverged(f"gradient norm is {norm} at {where}: training diverged{_ADVICE}")
+    if distributed is not None and getattr(optimizer, "reduce_scatter", False):
+        norm = optimizer.reduce_gradients(local_n, step.n, clip_grad)  # sharded: sums and clips its chunk only
+    else:
+        if distributed is not None:
+            distributed.allreduce_gradients(params, local_n, step.n)
+        norm = clip_grad_norm_(params, clip_grad) if clip_grad is not None else None
+    if clip_grad is not None and not math.isfinite(norm):
+        raise TrainingDiverged(f"gradient norm is {norm} at {where}: training diverged{_ADVICE}")
     optimizer.step()
     optimizer.zero_grad()
     return step
@@ -508,7 +512,8 @@ def fit(
     root = distributed is None or distributed.is_root
     log = log if root else None
     progress = (sys.stderr.isatty() if progress is None else progress) and root
-    run_config = {**(config or {}), "optimizer": type(optimizer).__name__, "lr": optimizer.lr, "clip_grad": clip_grad}
+    run_config = {**(config or {}), "optimizer": getattr(optimizer, "algorithm", type(optimizer).__name__),
+                  "lr": optimizer.lr, "clip_grad": clip_grad}
     try:  # stored as JSON: refuse now what could not be stored after an epoch of training
         run_config = json.loads(json.dumps(run_config))
     except (TypeError, ValueError) as e:
@@ -558,6 +563,8 @@ def fit(
         improved = score > run.best_score
         run.best_score = max(run.best_score, score)
         if checkpoint_dir:
+            if hasattr(optimizer, "consolidate_state_dict"):
+                optimizer.consolidate_state_dict()  # sharded state: a collective, on every rank, before rank 0 saves
             if root:
                 save_checkpoint(checkpoint_dir, model, optimizer, train_loader, run, epoch, improved)
             run.saved_epoch = epoch

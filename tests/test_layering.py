@@ -9,7 +9,7 @@
     host         train, metrics, plot, serialization, cli,      all but distributed
                  exercises/
     data         data/                                          base, data
-    distributed  distributed                                    all
+    distributed  distributed, sharded_optim                     all
     package      minidl/__init__.py                             all
 
 Outside minidl: torch never; numpy by name only in backend.py and the host-side modules
@@ -37,7 +37,7 @@ LAYER_OF_PREFIX = [  # first match wins; dotted names relative to the package
     ("train", "host"), ("metrics", "host"), ("plot", "host"), ("serialization", "host"), ("cli", "host"),
     ("exercises", "host"),
     ("data", "data"),
-    ("distributed", "distributed"),
+    ("distributed", "distributed"), ("sharded_optim", "distributed"),
     ("", "package"),  # minidl/__init__.py itself
 ]
 ALL_LAYERS = {"base", "functional", "nn", "upper", "host", "data", "distributed", "package"}

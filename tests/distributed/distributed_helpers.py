@@ -1,6 +1,6 @@
 """An in-process world of threads that stands in for MPI in the normal test suite.
 
-``ThreadDataParallel`` is a :class:`minidl.distributed.DataParallel` whose two collectives
+``ThreadDataParallel`` is a :class:`minidl.distributed.DataParallel` whose collectives
 meet at a barrier: every rank sums the same slots in rank order, so every rank gets the
 same bits (as MPI's reductions give). Everything else (sharding, weighting, the flat
 buffer, the checks) is the library's own code, the code MPI ranks run.
@@ -30,6 +30,19 @@ class ThreadWorld:
         self.barrier.wait()  # everyone has read the slots before they are reused
         vector[...] = total
 
+    def allgather(self, rank, vector):
+        k = vector.size // self.n
+        self.slots[rank] = vector[rank * k:(rank + 1) * k].copy()
+        self.barrier.wait()
+        for r, chunk in enumerate(self.slots):
+            vector[r * k:(r + 1) * k] = chunk
+        self.barrier.wait()
+
+    def reduce_scatter(self, rank, vector, out):
+        self.allreduce(rank, vector)
+        k = out.size
+        out[...] = vector[rank * k:(rank + 1) * k]
+
     def broadcast(self, rank, vector, root):
         if rank == root:
             self.slots[root] = vector.copy()
@@ -53,8 +66,25 @@ class ThreadDataParallel(DataParallel):
         if self.world is not None:
             self.world.broadcast(self.rank, vector, root)
 
+    def _allgather_(self, vector):
+        if self.world is not None:
+            self.world.allgather(self.rank, vector)
 
-def run_ranks(p, work, catch=None):
+    def _reduce_scatter_(self, vector, out):
+        if self.world is not None:
+            self.world.reduce_scatter(self.rank, vector, out)
+        else:
+            out[...] = vector
+
+
+class SummingThreadDataParallel(ThreadDataParallel):
+    """A thread rank without its own all-gather: the library's fallback (an all-reduce with
+    the other chunks zeroed) runs instead."""
+
+    _allgather_ = DataParallel._allgather_
+
+
+def run_ranks(p, work, catch=None, kind=ThreadDataParallel):
     """Run ``work(dist)`` on ``p`` thread ranks; return the results in rank order.
 
     The threads share the process's random generators: give them work that draws nothing
@@ -66,7 +96,7 @@ def run_ranks(p, work, catch=None):
 
     def target(rank):
         try:
-            results[rank] = work(ThreadDataParallel(rank, p, world))
+            results[rank] = work(kind(rank, p, world))
         except BaseException as e:  # noqa: BLE001 - handed to the main thread
             results[rank] = e
             if not (catch and isinstance(e, catch)):

@@ -4,7 +4,7 @@ only repeat them); tests/distributed/test_exactness.py holds the collective test
 
 import numpy as np
 import pytest
-from distributed_helpers import ThreadDataParallel, run_ranks
+from distributed_helpers import SummingThreadDataParallel, ThreadDataParallel, run_ranks
 
 import minidl
 from minidl import distributed
@@ -53,6 +53,92 @@ def test_shard_of_a_tiny_batch_may_be_empty():
 def test_shard_batch_rejects_ragged_rows():
     with pytest.raises(ShapeError, match="same number of rows"):
         distributed.shard_batch((np.ones((4, 2)), np.ones(3)), 0, 2)
+
+
+def _work(sorted_lengths, bounds):
+    """rows × longest length of each shard (0 for an empty one)."""
+    return [(b - a) * max(sorted_lengths[b - 1], 1) if b > a else 0 for a, b in bounds]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_work_shard_bounds_are_the_best_contiguous_cut(seed):
+    """Against every contiguous cut of the sorted rows (brute force): the largest shard work is
+    the smallest possible, and never above the count split's."""
+    import itertools
+
+    rng = np.random.default_rng(seed)
+    n, p = int(rng.integers(0, 11)), int(rng.integers(1, 5))
+    L = np.sort(rng.integers(1, 30, size=n))
+    bounds = distributed.work_shard_bounds(L, p)
+    assert bounds[0][0] == 0 and bounds[-1][1] == n and all(bounds[r][1] == bounds[r + 1][0] for r in range(p - 1))
+    best = min(max(_work(L, list(zip((0,) + cut, cut + (n,)))))
+               for cut in itertools.combinations_with_replacement(range(n + 1), p - 1))
+    assert max(_work(L, bounds)) == best
+    by_count = [distributed.shard_bounds(n, r, p) for r in range(p)]
+    assert max(_work(L, bounds)) <= max(_work(L, by_count))
+
+
+@pytest.mark.parametrize("n", [0, 1, 5, 7, 64])
+@pytest.mark.parametrize("p", [1, 2, 3])
+def test_work_shards_of_equal_lengths_are_the_count_split_sizes(n, p):
+    sizes = [b - a for a, b in distributed.work_shard_bounds([9] * n, p)]
+    assert sum(sizes) == n and max(sizes) - min(sizes) <= 1
+
+
+def test_work_shards_give_the_longer_rows_fewer_ranks_rows():
+    L = [10] * 15 + [100]  # count split: 8 × 10 = 80 on rank 0, 8 × 100 = 800 on rank 1 (padded to 100)
+    assert distributed.work_shard_bounds(L, 2) == [(0, 15), (15, 16)]  # 15 × 10 = 150 and 1 × 100
+    L = [100] * 8 + [200] * 8  # a row of 200 on rank 0 would make it run 200 steps: the count split is best
+    assert distributed.work_shard_bounds(L, 2) == [(0, 8), (8, 16)]
+    with pytest.raises(RangeError, match="sorted"):
+        distributed.work_shard_bounds([3, 1], 2)
+
+
+def test_shard_batch_by_work_takes_every_row_once_and_keeps_the_type():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 9, size=11)
+    x = np.arange(11 * 8).reshape(11, 8)
+    batch = Batch(x, np.arange(11), lengths, np.arange(100, 111))
+    parts = [distributed.shard_batch_by_work(batch, r, 3) for r in range(3)]
+    assert all(isinstance(s, Batch) for s in parts)
+    index = np.concatenate([s.index for s in parts])
+    assert sorted(index.tolist()) == list(range(100, 111))  # each row once
+    for s in parts:  # the fields of a row stay together; x keeps the batch's width
+        rows = s.index - 100
+        assert np.array_equal(s.x, x[rows]) and np.array_equal(s.y, rows) and np.array_equal(s.lengths, lengths[rows])
+    assert max(s.lengths.max() for s in parts[:2]) <= parts[2].lengths.min()  # the longest rows on the last rank
+    plain = distributed.shard_batch_by_work((x, np.arange(11)), 1, 3)  # no lengths: by count
+    assert np.array_equal(plain[0], distributed.shard_batch((x, np.arange(11)), 1, 3)[0])
+    as_tuple = distributed.shard_batch_by_work((x, np.arange(11), lengths), 2, 3)
+    assert isinstance(as_tuple, tuple) and np.array_equal(as_tuple[2], parts[2].lengths)
+
+
+def test_the_context_shards_by_work_unless_told_by_count():
+    lengths = np.array([100] + [10] * 15)
+    batch = Batch(np.zeros((16, 100), np.int64), np.zeros(16, np.int64), lengths, np.arange(16))
+    dist = ThreadDataParallel(1, 2, world=None)
+    assert dist.balance == "work" and dist.shard(batch).index.tolist() == [0]
+    dist.balance = "count"
+    assert len(dist.shard(batch).y) == 8
+    dist.balance = "lengths"
+    with pytest.raises(RangeError, match="'work' or 'count'"):
+        dist.shard(batch)
+
+
+@pytest.mark.parametrize("p", [1, 2, 3])
+def test_allgather_gives_every_rank_every_chunk(p):
+    def work(dist):
+        v = np.full(4 * p, -1.0)
+        v[4 * dist.rank:4 * dist.rank + 4] = np.arange(4) + 10 * dist.rank
+        dist.allgather(v)
+        return v
+
+    want = np.concatenate([np.arange(4) + 10 * r for r in range(p)])
+    for kind in (ThreadDataParallel, SummingThreadDataParallel):  # its own, and the library's fallback
+        for v in run_ranks(p, work, kind=kind):
+            assert np.array_equal(v, want)
+    with pytest.raises(ShapeError, match="multiple of world_size"):
+        ThreadDataParallel(0, 2, world=None).allgather(np.zeros(3))
 
 
 def test_flat_buffer_round_trip_and_scale():

@@ -11,9 +11,10 @@ Run three ways:
   when mpi4py is installed. No test here waits on a process that was never started.
 
 The data make every awkward case happen: bucketed variable-length batches (each trimmed to
-its longest review, so shards carry padding), 29 rows in batches of 7 (shards of 4+3 on two
-ranks, 3+2+2 on three) and a last batch of one row (empty shards). Adam, and a clipping
-threshold that is crossed on some steps and not on others.
+its longest review, so shards carry padding), 29 rows in batches of 7 (cut by count: shards
+of 4+3 on two ranks, 3+2+2 on three; cut by work, the default, other uneven splits) and a
+last batch of one row (empty shards). Adam, and a clipping threshold that is crossed on
+some steps and not on others.
 """
 
 from __future__ import annotations
@@ -113,6 +114,10 @@ def test_the_setup_exercises_uneven_and_empty_shards_and_clipping():
     data = loader()
     sizes = sorted(len(b.y) for b in data)
     assert sizes == [1, 7, 7, 7, 7]
+    for p in (2, 3):  # cutting by work moves rows between ranks on some batches, not on all
+        moved = [[len(distributed.shard_batch_by_work(b, r, p).y) for r in range(p)]
+                 != [len(distributed.shard_batch(b, r, p).y) for r in range(p)] for b in data]
+        assert any(moved) and not all(moved), (p, moved)
     assert len({b.x.shape[1] for b in data}) > 1  # bucketing trims batches to different widths
     model = make_model(0)
     norms = explicit_steps(model)
@@ -135,12 +140,14 @@ def test_explicit_steps_on_thread_ranks_match_one_process(p):
 
 
 @pytest.mark.skipif(UNDER_MPI, reason="thread ranks: plain pytest only")
+@pytest.mark.parametrize("balance", ["work", "count"])
 @pytest.mark.parametrize("p", [1, 2, 3])
-def test_thread_ranks_match_one_process(p):
+def test_thread_ranks_match_one_process(p, balance):
     want = reference()
     models = [make_model(0 if r == 0 else 10 + r) for r in range(p)]  # ranks > 0 start elsewhere
 
     def work(dist):
+        dist.balance = balance
         train(models[dist.rank], dist)
         return weights(models[dist.rank])
 
@@ -171,9 +178,11 @@ def test_one_real_mpi_rank_matches_one_process():
 
 @pytest.mark.collective
 @pytest.mark.skipif(not UNDER_MPI, reason="needs mpiexec -n p (.ci/run runs it with p = 2 and 3)")
-def test_mpi_ranks_match_one_process(dist):
+@pytest.mark.parametrize("balance", ["work", "count"])
+def test_mpi_ranks_match_one_process(dist, balance):
     want = reference()
     model = make_model(0 if dist.rank == 0 else 10 + dist.rank)  # ranks > 0 start elsewhere
+    dist.balance = balance
     train(model, dist)
     got = weights(model)
     # every rank ends with rank 0's exact bits: broadcast rank 0's result into a copy
