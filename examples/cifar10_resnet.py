@@ -39,11 +39,13 @@ import numpy as np
 
 import minidl
 from minidl import distributed, nn, optim
-from minidl.cli import load_or_explain, quiet_other_ranks, run
+from minidl.cli import device, load_or_explain, positive_float, positive_int, quiet_other_ranks, run, seed
 from minidl.data.cifar10 import CIFAR10_URL, CifarLoader, channel_stats, load_cifar10
+from minidl.errors import DataError
 from minidl.metrics import confusion_matrix, per_class_accuracy
 from minidl.models import resnet
 from minidl.plot import plot_confusion_matrix, plot_history, plot_runs
+from minidl.runfolder import open_run_folder
 from minidl.train import History, evaluate, fit
 
 MODELS = {"resnet34": resnet.resnet34, "plain34": resnet.plain34, "resnet20": resnet.resnet20,
@@ -54,20 +56,21 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", choices=sorted(MODELS), default="resnet34")
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--epochs", type=positive_int, default=20)
+    p.add_argument("--batch-size", type=positive_int, default=128)
+    p.add_argument("--lr", type=positive_float, default=1e-3)
     p.add_argument("--no-augment", action="store_true", help="no random crop / flip")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--data", default=None, help="folder or archive (default: $MINIDL_DATA, then the cache)")
     p.add_argument("--download", action=argparse.BooleanOptionalAction, default=True,
                    help="fetch the official archive (170 MB, SHA-256 checked) when no copy is found (default); "
                         "--no-download never touches the network")
-    p.add_argument("--limit", type=int, default=None, help="train on N random training images")
-    p.add_argument("--test-limit", type=int, default=None, help="evaluate on N random test images")
+    p.add_argument("--limit", type=positive_int, default=None, help="train on N random training images")
+    p.add_argument("--test-limit", type=positive_int, default=None, help="evaluate on N random test images")
     p.add_argument("--out", default=None, help="output folder (default runs/cifar10_<model>)")
-    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--device", type=device, default="cpu", help="cpu or cuda")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.npz")
+    p.add_argument("--overwrite", action="store_true", help="delete the run in OUT and start over")
     p.add_argument("--progress", choices=["auto", "on", "off"], default="auto")
     p.add_argument("--compare", nargs="+", metavar="RUN_DIR", help="plot these runs' histories together")
     return p.parse_args(argv)
@@ -78,7 +81,14 @@ def compare(run_dirs, out) -> str:
     for d in run_dirs:
         path = os.path.join(d, "history.json")
         with open(path, encoding="utf-8") as f:
-            runs[os.path.basename(os.path.normpath(d)).replace("cifar10_", "")] = History.from_json(f.read()).rows
+            try:
+                rows = History.from_json(f.read()).rows
+            except ValueError as e:
+                raise DataError(f"{path} is not a history written by minidl ({e})") from None
+        needed = {"epoch", "train_loss", "train_acc"}
+        if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) and needed <= set(r) for r in rows):
+            raise DataError(f"{path} is not a history written by minidl (a JSON list of per-epoch rows)")
+        runs[os.path.basename(os.path.normpath(d)).replace("cifar10_", "")] = rows
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, "compare.png")
     plot_runs(runs, path, title="CIFAR-10 (minidl): " + " vs ".join(runs))
@@ -106,7 +116,8 @@ def main(argv=None) -> dict:
         return {}
     # under `mpiexec -n p`: one of p ranks, else one process
     dist = quiet_other_ranks(distributed.init(device=args.device))
-    out = args.out or f"runs/cifar10_{args.model}"
+    out = args.out if args.out is not None else f"runs/cifar10_{args.model}"
+    open_run_folder(out, resume=args.resume, overwrite=args.overwrite, is_root=dist.is_root)
     t_start = time.perf_counter()
     minidl.manual_seed(args.seed)
     data = load_data(args)

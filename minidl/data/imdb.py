@@ -289,13 +289,13 @@ def _read_cache(path: Path) -> dict:
     with np.load(path, allow_pickle=False) as z:
         missing = [k for k in _CACHE_KEYS if k not in z.files]
         if missing:
-            raise ValueError(f"it lacks {', '.join(missing)}")
+            raise DataError(f"it lacks {', '.join(missing)}")
         arrays = {k: z[k] for k in _CACHE_KEYS}
     for split in ("train", "test"):
         n, offsets = len(arrays[f"{split}_labels"]), arrays[f"{split}_offsets"]
         if (len(offsets) != n + 1 or len(arrays[f"{split}_ratings"]) != n or n == 0
                 or int(offsets[-1]) != len(arrays[f"{split}_flat"])):
-            raise ValueError(f"its {split} arrays do not fit together")
+            raise DataError(f"its {split} arrays do not fit together")
     return arrays
 
 
