@@ -208,6 +208,17 @@ def _fingerprint(named_arrays) -> bytes:
     return hashlib.sha256(text.encode()).digest()
 
 
+def _flatten(settings: dict, prefix: str = "") -> dict:
+    """``{"config": {"seed": 1}}`` -> ``{"config.seed": 1}``: a difference names its leaf."""
+    flat = {}
+    for k, v in settings.items():
+        if isinstance(v, dict) and v:
+            flat.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            flat[f"{prefix}{k}"] = v
+    return flat
+
+
 # ----------------------------------------------------------------------------- the interface
 class DataParallel:
     """What every variant shares. A variant supplies two in-place collectives on a 1-D
@@ -285,7 +296,7 @@ class DataParallel:
         self._allreduce_(differs)
         if not differs[0]:
             return
-        everyone = [json.loads(self._broadcast_text(text, r)) for r in range(self.world_size)]
+        everyone = [_flatten(json.loads(self._broadcast_text(text, r))) for r in range(self.world_size)]
         keys = sorted({k for d in everyone for k in d})
         diff = [k for k in keys if len({json.dumps(d.get(k), sort_keys=True) for d in everyone}) > 1]
         listed = "; ".join(f"{k}: " + ", ".join(f"rank {r} {d.get(k)!r}" for r, d in enumerate(everyone))
