@@ -42,6 +42,14 @@ and logs); ``dist.broadcast_parameters(model)`` once at the start (and after a r
 ``dist.shard(batch)`` this rank's rows of a global batch; after backward and before
 clipping, ``dist.allreduce_gradients(params, local_n, global_n)``; and
 ``dist.allreduce_sum(value)`` for metrics (loss sums, correct counts, sample counts).
+Before the first of these, ``dist.agree(settings)`` makes the ranks compare their settings
+(hyper-parameters, seed, epochs, resume point, a digest of their data) and refuses, on every
+rank, ranks that were started differently, naming each difference.
+
+**When a rank fails.** An uncaught exception on any rank aborts the whole job
+(``MPI_Abort``, installed by :class:`MPIDataParallel`); an error the examples turn into one
+``error:`` line does the same through :func:`abort_job` (``minidl.cli.run`` calls it), even
+on a rank that failed before starting MPI. No rank is left waiting in a collective.
 
 Variants: :class:`SingleProcess` (world size 1, no communication: what :func:`init` gives
 outside ``mpiexec``), :class:`MPIDataParallel` (mpi4py; host arrays; device arrays are
