@@ -291,9 +291,6 @@ def load_names(path=None, test_fraction: float = 0.2, seed: int = 0, cache_dir=N
     folder = find_names(path, cache_dir, download)
     contents = {f.stem: f.read_bytes() for f in _language_files(folder)}
     check_names_files(contents, folder)
-    if len(contents) < 2:
-        raise DataError(f"{folder} holds {len(contents)} language file ({', '.join(f'{k}.txt' for k in contents)}): "
-                        "classifying names needs at least 2 languages, one <Language>.txt file each")
     languages = tuple(contents)
     rng = np.random.default_rng(seed)
     parts = {"train": ([], []), "test": ([], [])}
@@ -320,6 +317,9 @@ def load_names(path=None, test_fraction: float = 0.2, seed: int = 0, cache_dir=N
             parts[split][1].extend([label] * len(idx))
     if languages == tuple(NAMES_FILES) and total != NAMES_TOTAL:  # implied by the checksums; a last guard
         raise DataError(f"{folder}: {total:,} names read, the release has {NAMES_TOTAL:,}. {_REDO}")
+    if len(contents) < 2:
+        raise DataError(f"{folder} holds {len(contents)} language file ({', '.join(f'{k}.txt' for k in contents)}): "
+                        "classifying names needs at least 2 languages, one <Language>.txt file each")
     if test_fraction > 0 and not parts["test"][0]:
         counts = ", ".join(f"{lang} {n}" for lang, n in zip(languages, per_language))
         raise DataError(f"{folder}: too few names for a held-out split of {test_fraction:.0%}: no language has enough "
