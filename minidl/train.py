@@ -63,9 +63,9 @@ that epoch's history row.
 shard; the gradients are averaged over the global batch before clipping and the step; the
 metrics are summed over ranks; rank 0 alone writes checkpoints and logs; each rank reseeds
 its dropout generator every epoch from (seed, epoch, rank). Before the first collective the
-ranks must agree (``distributed.agree``) on the hyper-parameters, the seed, the epochs, where
-the run resumes and the data (each loader's ``fingerprint()``): a difference is refused on
-every rank, naming it. ``None`` is one process.
+ranks must agree (``distributed.agree``) on the hyper-parameters (``config``, where the
+examples put ``--seed``), the epochs, where the run resumes and the data (each loader's
+``fingerprint()``, its seed included): a difference is refused on every rank, naming it. ``None`` is one process.
 """
 
 from __future__ import annotations
@@ -381,10 +381,11 @@ def fit(
         run = _Run(config=run_config, seed=int(json.loads(backend.get_rng_state())["seed"]))
     if distributed is not None:
         # before any collective that the ranks' settings could desynchronise: the same
-        # hyper-parameters, seed, data, epochs and resume point on every rank, or a refusal on each
+        # hyper-parameters, data (the loader's seed included), epochs and resume point on every
+        # rank, or a refusal on each. minidl's own seed may differ (it only seeds dropout, which
+        # differs per rank anyway, and initial weights, which rank 0 broadcasts)
         if hasattr(distributed, "agree"):
-            distributed.agree({"config": run_config, "seed": run.seed, "epochs": epochs,
-                               "start_epoch": run.next_epoch,
+            distributed.agree({"config": run_config, "epochs": epochs, "start_epoch": run.next_epoch,
                                "resume": bool(resume), "train_data": _loader_identity(train_loader),
                                "test_data": _loader_identity(test_loader)})
         distributed.broadcast_parameters(model)  # every rank starts from rank 0's weights

@@ -228,3 +228,22 @@ def test_imdb_deep_lstm_takes_resume_overwrite_and_no_download():
     args = example("imdb_deep_lstm").parse_args(["--resume", "--no-download", "--allow-config-change"])
     assert args.resume and not args.download and args.allow_config_change
     assert example("imdb_deep_lstm").parse_args(["--overwrite"]).overwrite
+
+
+# ------------------------------------------------------------------ accepted extremes run, or stop in one line
+@pytest.mark.parametrize("extreme", [["--lr", "1e30", "--clip", "1e-300"], ["--dropout", "0", "--max-len", "1000000000",
+                                                                             "--batch-size", "1000000000"],
+                                     ["--seed", str(backend.MAX_SEED), "--layers", "2", "--limit", "1000000000"]])
+def test_accepted_extreme_values_run_one_epoch_or_stop_in_one_line(tmp_path, monkeypatch, extreme):
+    sys.path.insert(0, os.path.join(ROOT, "tests"))
+    from fake_imdb import make_aclimdb
+
+    monkeypatch.setenv("MINIDL_CACHE", str(tmp_path / "cache"))
+    data = make_aclimdb(tmp_path / "data", n_per_class=8)
+    argv = ["--data", data, "--epochs", "1", "--vocab-size", "32", "--embed-dim", "3", "--hidden-size", "3",
+            "--fc-dim", "3", "--batch-size", "8", "--progress", "off", "--no-download", "--out", str(tmp_path / "o"),
+            *extreme]
+    code, stderr = _exit_of("imdb_lstm", argv)
+    assert code in (0, 1), stderr
+    if code == 1:
+        _assert_one_error_line(stderr)
