@@ -293,27 +293,36 @@ def host_full(shape, fill_value, dtype=None):
 
 
 def _generator_state(gen):
-    """A JSON-able copy of one generator's state: NumPy's (and any generator exposing a
-    ``bit_generator.state`` dict), or CuPy's cuRAND states, which live in device memory
-    (``bit_generator._state``, an int8 device array), as base64 of their bytes."""
+    """A JSON-able copy of one generator's state, or None when it cannot be read.
+
+    NumPy's generators (and the strict CuPy stand-in's) expose ``bit_generator.state``, a
+    dict. CuPy's expose no state API: their cuRAND states live in device memory, in the
+    private int8 array ``bit_generator._state``, whose bytes are copied (base64). That path
+    follows CuPy's source and has not been run on a GPU here; if a CuPy release renames the
+    attribute, nothing is saved and a resume says that the device generator restarts from
+    the seed."""
     bits = gen.bit_generator
+    state = getattr(bits, "state", None)
+    if isinstance(state, dict):
+        return {"state": state}
     raw = getattr(bits, "_state", None)
-    if raw is not None and hasattr(raw, "dtype") and not isinstance(getattr(bits, "state", None), dict):
+    if raw is not None and hasattr(raw, "dtype"):
         return {"raw": base64.b64encode(numpy.ascontiguousarray(asnumpy(raw)).tobytes()).decode("ascii")}
-    return {"state": bits.state}
+    return None
 
 
 def _set_generator_state(gen, state: dict) -> bool:
     """Restore :func:`_generator_state`; False when it does not fit this generator (a GPU
-    with another number of cuRAND states)."""
+    with another number of cuRAND states, another CuPy)."""
     bits = gen.bit_generator
     if "state" in state:
         bits.state = state["state"]
         return True
     raw = numpy.frombuffer(base64.b64decode(state["raw"]), dtype=numpy.int8)
-    if raw.size != bits._state.size:
+    target = getattr(bits, "_state", None)
+    if target is None or not hasattr(target, "dtype") or raw.size != target.size:
         return False
-    bits._state[...] = get_array_module(bits._state).asarray(raw)
+    target[...] = get_array_module(target).asarray(raw)
     return True
 
 
@@ -324,8 +333,9 @@ def get_rng_state() -> str:
     devices = {}
     for name, dev in _DEVICES.items():
         gen = _RNGS.get(id(dev.namespace))
-        if gen is not None and dev.namespace is not numpy:
-            devices[name] = _generator_state(gen)
+        state = _generator_state(gen) if gen is not None and dev.namespace is not numpy else None
+        if state is not None:
+            devices[name] = state
     return json.dumps({"seed": _SEED, "host": host_rng().bit_generator.state, "devices": devices})
 
 

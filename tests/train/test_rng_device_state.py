@@ -49,3 +49,23 @@ def test_resume_on_the_device_draws_the_same_dropout_masks(tmp_path):
     resumed = _run(tmp_path / "b", epochs=3, resume=True)
     for name, value in full.items():
         np.testing.assert_array_equal(resumed[name], value, err_msg=name)
+
+
+def test_a_curand_style_state_buffer_is_copied_and_restored():
+    """CuPy's generators keep their cuRAND states in an int8 device array (``bit_generator._state``)
+    and expose no state dict: the copy is of that buffer's bytes (a NumPy array stands in)."""
+    class Bits:
+        def __init__(self, n):
+            self._state = np.arange(n, dtype=np.int8)
+
+    class Gen:
+        def __init__(self, n):
+            self.bit_generator = Bits(n)
+
+    gen = Gen(48)
+    saved = backend._generator_state(gen)
+    assert set(saved) == {"raw"}
+    gen.bit_generator._state[:] = 0  # draws move the states on
+    assert backend._set_generator_state(gen, saved)
+    np.testing.assert_array_equal(gen.bit_generator._state, np.arange(48, dtype=np.int8))
+    assert not backend._set_generator_state(Gen(96), saved)  # another GPU: another number of states
