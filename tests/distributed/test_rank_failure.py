@@ -65,6 +65,7 @@ def job(tmp_path):
                              capture_output=True, text=True, env=env, timeout=JOB_TIMEOUT)
         return res.returncode, res.stdout, res.stderr, time.monotonic() - t0
 
+    run.missing = str(tmp_path / "missing")  # a --data that does not exist
     return run
 
 
@@ -80,11 +81,11 @@ def test_the_job_runs_when_the_ranks_agree(job):
 
 @pytest.mark.parametrize("bad_rank", [0, 1])
 def test_a_rank_without_its_data_ends_the_job(job, bad_rank):
-    bad = ["--data", "/nonexistent"]
+    bad = ["--data", job.missing]
     code, _, stderr, _ = job(bad if bad_rank == 0 else [], bad if bad_rank == 1 else [])
     assert code != 0
     errors = _error_lines(stderr)
-    assert len(errors) == 1 and "/nonexistent" in errors[0] and "Traceback" not in stderr
+    assert len(errors) == 1 and job.missing in errors[0] and "Traceback" not in stderr
 
 
 @pytest.mark.parametrize("bad_rank", [0, 1])
