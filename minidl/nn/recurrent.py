@@ -263,7 +263,7 @@ class _RecurrentBase(Module):
         """Each upstream gradient has its output's shape; missing state gradients are None."""
         name, n = type(self).__name__, len(self._state_names)
         if len(d_states_n) > n:
-            raise RangeError(f"{name}.backward takes d_output and {n} state gradient(s), got {len(d_states_n)}")
+            raise TypeError(f"{name}.backward takes d_output and {n} state gradient(s), got {len(d_states_n)}")
         B, LD, H = cache.batch, self.num_layers * self.num_directions, self.hidden_size
         out_shape = (cache.T, B, self.num_directions * H)
         if d_output is not None:
