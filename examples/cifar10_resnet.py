@@ -52,28 +52,19 @@ import numpy as np
 
 import minidl
 from minidl import distributed, nn, optim
-from minidl.cli import load_or_explain, quiet_other_ranks, run
+from minidl.cli import device, load_or_explain, positive_float, positive_int, quiet_other_ranks, run, seed
 from minidl.data.cifar10 import CIFAR10_URL, CifarLoader, channel_stats, load_cifar10
-from minidl.errors import CheckpointError
+from minidl.errors import CheckpointError, DataError
 from minidl.fileio import atomic_write_text
 from minidl.metrics import confusion_matrix, per_class_accuracy
 from minidl.models import resnet
 from minidl.plot import plot_confusion_matrix, plot_history, plot_runs
+from minidl.runfolder import open_run_folder
 from minidl.train import History, evaluate, fit
 
 # --model: a kind, or a kind and a depth at once (the names of the recorded runs)
 MODELS = {"resnet": (True, None), "plain": (False, None), "resnet20": (True, 20), "plain20": (False, 20),
           "resnet34": (True, 34), "plain34": (False, 34)}
-
-
-def _positive_width(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer (the base width w), got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer (the base width w), got {text!r}")
-    return value
 
 
 def parse_args(argv=None):
@@ -84,26 +75,27 @@ def parse_args(argv=None):
     p.add_argument("--plain", action="store_true", help="no shortcuts (as --model plain)")
     p.add_argument("--depth", type=int, choices=sorted(resnet.LAYOUTS), default=None,
                    help="34: report E's [3,4,6,3] stages (default); 20: He et al.'s [3,3,3]")
-    p.add_argument("--width", type=_positive_width, default=None, metavar="W",
+    p.add_argument("--width", type=positive_int, default=None, metavar="W",
                    help="base width w (stages w, 2w, 4w[, 8w]); default: report E's 64 for depth 34, 16 for "
                         "depth 20. Two CPU cores want e.g. --width 16 for depth 34 (1/16 of the multiply-adds)")
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--epochs", type=positive_int, default=20)
+    p.add_argument("--batch-size", type=positive_int, default=128)
+    p.add_argument("--lr", type=positive_float, default=1e-3)
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=False,
                    help="random crop (padding 4) and horizontal flip of the training images (default: none, "
                         "as report E)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--data", default=None, help="folder or archive (default: $MINIDL_DATA, then the cache)")
     p.add_argument("--download", action=argparse.BooleanOptionalAction, default=True,
                    help="fetch the official archive (170 MB, SHA-256 checked) when no copy is found (default); "
                         "--no-download never touches the network")
-    p.add_argument("--limit", type=int, default=None, help="train on N random training images")
-    p.add_argument("--test-limit", type=int, default=None, help="evaluate on N random test images")
+    p.add_argument("--limit", type=positive_int, default=None, help="train on N random training images")
+    p.add_argument("--test-limit", type=positive_int, default=None, help="evaluate on N random test images")
     p.add_argument("--out", default=None, help="output folder (default runs/cifar10_<kind><depth>[_w<width>])")
-    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--device", type=device, default="cpu", help="cpu or cuda")
     p.add_argument("--resume", action="store_true",
                    help="continue from OUT/last.npz (refused if it holds another depth, width or kind)")
+    p.add_argument("--overwrite", action="store_true", help="delete the run in OUT and start over")
     p.add_argument("--allow-config-change", action="store_true",
                    help="with --resume: continue with settings (lr, batch, ...) that differ from the checkpoint's; "
                         "never another depth, width or kind")
@@ -152,7 +144,14 @@ def compare(run_dirs, out) -> str:
     for d in run_dirs:
         path = os.path.join(d, "history.json")
         with open(path, encoding="utf-8") as f:
-            runs[os.path.basename(os.path.normpath(d)).replace("cifar10_", "")] = History.from_json(f.read()).rows
+            try:
+                rows = History.from_json(f.read()).rows
+            except ValueError as e:
+                raise DataError(f"{path} is not a history written by minidl ({e})") from None
+        needed = {"epoch", "train_loss", "train_acc"}
+        if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) and needed <= set(r) for r in rows):
+            raise DataError(f"{path} is not a history written by minidl (a JSON list of per-epoch rows)")
+        runs[os.path.basename(os.path.normpath(d)).replace("cifar10_", "")] = rows
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, "compare.png")
     plot_runs(runs, path, title="CIFAR-10 (minidl): " + " vs ".join(runs))
@@ -226,10 +225,11 @@ def main(argv=None) -> dict:
     if args.compare:
         compare(args.compare, args.out or "runs/cifar10_compare")
         return {}
-    out = args.out or default_out(args)
-    check_resume(args, out)
+    out = args.out if args.out is not None else default_out(args)
     # under `mpiexec -n p`: one of p ranks, else one process
     dist = quiet_other_ranks(distributed.init(device=args.device))
+    open_run_folder(out, resume=args.resume, overwrite=args.overwrite, is_root=dist.is_root)
+    check_resume(args, out)
     t_start = time.perf_counter()
     run_ = prepare(args)
     model = run_.model.to(args.device)

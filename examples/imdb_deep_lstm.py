@@ -39,12 +39,23 @@ import numpy as np
 
 import minidl
 from minidl import distributed, nn, optim
-from minidl.cli import quiet_other_ranks, run
+from minidl.cli import (
+    device,
+    int_at_most,
+    load_or_explain,
+    positive_float,
+    positive_int,
+    probability,
+    quiet_other_ranks,
+    run,
+    seed,
+)
 from minidl.data.batching import BatchLoader
-from minidl.data.imdb import load_imdb
+from minidl.data.imdb import IMDB_URL, load_imdb
 from minidl.fileio import atomic_write_text
 from minidl.models import ImdbClassifier
 from minidl.plot import plot_history, save_figure
+from minidl.runfolder import open_run_folder
 from minidl.train import fit
 
 MODELS = {  # name: (cell, layers, bidirectional)
@@ -108,24 +119,39 @@ def plot_grad_norms(rows, path, title):
     return save_figure(fig, path)
 
 
+SIZE = int_at_most(1, 2**16)  # widths: a typo such as 1e9 must not ask for terabytes
+# what may differ between a run and its --resume; every other option is the run's config
+NOT_CONFIG = {"epochs", "data", "download", "out", "device", "resume", "overwrite", "allow_config_change",
+              "progress", "lr", "grad_every"}
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", choices=sorted(MODELS), default="bilstm2")
-    p.add_argument("--embed-dim", type=int, default=200)
-    p.add_argument("--hidden-size", type=int, default=256)
-    p.add_argument("--dropout", type=float, default=0.5)
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--vocab-size", type=int, default=20001)
-    p.add_argument("--max-len", type=int, default=300)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--embed-dim", type=SIZE, default=200)
+    p.add_argument("--hidden-size", type=SIZE, default=256)
+    p.add_argument("--dropout", type=probability, default=0.5)
+    p.add_argument("--epochs", type=positive_int, default=10)
+    p.add_argument("--batch-size", type=positive_int, default=64)
+    p.add_argument("--lr", type=positive_float, default=1e-3)
+    p.add_argument("--vocab-size", type=int_at_most(2, 10**7), default=20001)
+    p.add_argument("--max-len", type=positive_int, default=300)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--data", default=None, help="aclImdb folder or .tar.gz (default: $MINIDL_DATA, then the cache)")
-    p.add_argument("--limit", type=int, default=None, help="use N reviews of each split (quick runs)")
-    p.add_argument("--grad-every", type=int, default=20, help="record the layers' gradient norms every N steps")
+    p.add_argument("--limit", type=positive_int, default=None, help="use N reviews of each split (quick runs)")
+    p.add_argument("--grad-every", type=positive_int, default=20,
+                   help="record the layers' gradient norms every N steps")
     p.add_argument("--out", default="runs/imdb_deep_lstm")
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--download", action=argparse.BooleanOptionalAction, default=True,
+                   help="fetch the official archive (84 MB, SHA-256 checked) when no copy is found (default); "
+                        "--no-download never touches the network")
+    p.add_argument("--device", type=device, default="cpu", help="cpu or cuda")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.npz (the gradient norms "
+                   "of the epochs before it are not in grad_norms.json)")
+    p.add_argument("--overwrite", action="store_true", help="delete the run in OUT and start over")
+    p.add_argument("--allow-config-change", action="store_true",
+                   help="with --resume: continue with settings that differ from the checkpoint's (default: refuse)")
     p.add_argument("--progress", choices=["auto", "on", "off"], default="auto")
     return p.parse_args(argv)
 
@@ -134,9 +160,15 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     # under `mpiexec -n p`: one of p ranks, else one process
     dist = quiet_other_ranks(distributed.init(device=args.device))
+    open_run_folder(args.out, resume=args.resume, overwrite=args.overwrite, is_root=dist.is_root)
     t0 = time.perf_counter()
     minidl.manual_seed(args.seed)
-    data = load_imdb(args.data, vocab_size=args.vocab_size, max_len=args.max_len, limit=args.limit, seed=args.seed)
+    data = load_or_explain(
+        lambda: load_imdb(args.data, vocab_size=args.vocab_size, max_len=args.max_len, limit=args.limit,
+                          seed=args.seed, download=args.download),
+        download=args.download, given_path=args.data, what="the IMDB archive", url=IMDB_URL,
+        offline="copy aclImdb_v1.tar.gz into {cache} (the cache folder, $MINIDL_CACHE) or pass --data PATH "
+                "(the archive or its aclImdb/ folder)")
     cell, layers, bidirectional = MODELS[args.model]
     model = ImdbClassifier(args.vocab_size, args.embed_dim, args.hidden_size, cell=cell, num_layers=layers,
                            bidirectional=bidirectional, rnn_dropout=args.dropout, dropout=args.dropout,
@@ -150,7 +182,9 @@ def main(argv=None) -> dict:
                        bucket=True, trim=True)
     progress = {"auto": None, "on": True, "off": False}[args.progress]
     hist = fit(model, nn.CrossEntropyLoss(), opt, train, test, epochs=args.epochs, device=args.device,
-               checkpoint_dir=args.out, progress=progress, distributed=dist if dist.world_size > 1 else None)
+               checkpoint_dir=args.out, resume=args.resume, progress=progress,
+               config={k: v for k, v in vars(args).items() if k not in NOT_CONFIG},
+               allow_config_change=args.allow_config_change, distributed=dist if dist.world_size > 1 else None)
     if not dist.is_root:  # rank 0 alone plots and writes the summary
         return {"history": hist.rows}
     best, last = hist.best("test_acc"), hist.rows[-1]

@@ -33,12 +33,23 @@ import time
 
 import minidl
 from minidl import distributed, nn, optim
-from minidl.cli import load_or_explain, quiet_other_ranks, run
+from minidl.cli import (
+    device,
+    int_at_most,
+    load_or_explain,
+    positive_float,
+    positive_int,
+    probability,
+    quiet_other_ranks,
+    run,
+    seed,
+)
 from minidl.data.batching import BatchLoader
 from minidl.data.imdb import IMDB_URL, load_imdb
 from minidl.fileio import atomic_write_text
 from minidl.models import ImdbClassifier
 from minidl.plot import plot_confusion_matrix, plot_history
+from minidl.runfolder import open_run_folder
 from minidl.sharded_optim import ShardedOptimizer
 from minidl.train import evaluate, fit
 
@@ -51,37 +62,42 @@ LOSSES = {
 }
 
 
+SIZE = int_at_most(1, 2**16)  # widths: a typo such as 1e9 must not ask for terabytes
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--cell", choices=["lstm", "gru", "rnn", "lstmcell"], default="lstm",
                    help="lstmcell: report B's own LSTM, nn.LSTMCell stepped in Python")
-    p.add_argument("--embed-dim", type=int, default=64)
-    p.add_argument("--hidden-size", type=int, default=64)
-    p.add_argument("--fc-dim", type=int, default=64)
-    p.add_argument("--layers", type=int, default=1)
+    p.add_argument("--embed-dim", type=SIZE, default=64)
+    p.add_argument("--hidden-size", type=SIZE, default=64)
+    p.add_argument("--fc-dim", type=SIZE, default=64)
+    p.add_argument("--layers", type=int_at_most(1, 100), default=1)
     p.add_argument("--bidirectional", action="store_true")
     p.add_argument("--residual", action="store_true", help="report A's residual LSTM")
-    p.add_argument("--dropout", type=float, default=0.5)
+    p.add_argument("--dropout", type=probability, default=0.5)
     p.add_argument("--loss", choices=sorted(LOSSES), default="ce")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--clip", type=float, default=None, help="clip the global gradient norm (default: off)")
-    p.add_argument("--vocab-size", type=int, default=20001, help="embedding rows, pad and unk included")
-    p.add_argument("--max-len", type=int, default=300)
+    p.add_argument("--epochs", type=positive_int, default=10)
+    p.add_argument("--batch-size", type=positive_int, default=64)
+    p.add_argument("--lr", type=positive_float, default=1e-3)
+    p.add_argument("--clip", type=positive_float, default=None, help="clip the global gradient norm (default: off)")
+    p.add_argument("--vocab-size", type=int_at_most(2, 10**7), default=20001,
+                   help="embedding rows, pad and unk included")
+    p.add_argument("--max-len", type=positive_int, default=300)
     p.add_argument("--truncate", choices=["pre", "post"], default="pre",
                    help="pre: keep the LAST max-len tokens of a long review; post: the first")
     p.add_argument("--no-bucket", action="store_true", help="random batches padded to max-len")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--data", default=None, help="aclImdb folder or .tar.gz (default: $MINIDL_DATA, then the cache)")
     p.add_argument("--download", action=argparse.BooleanOptionalAction, default=True,
                    help="fetch the official archive (84 MB, SHA-256 checked) when no copy is found (default); "
                         "--no-download never touches the network")
-    p.add_argument("--limit", type=int, default=None, help="use N reviews of each split (quick runs)")
+    p.add_argument("--limit", type=positive_int, default=None, help="use N reviews of each split (quick runs)")
     p.add_argument("--out", default="runs/imdb_lstm")
-    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--device", type=device, default="cpu", help="cpu or cuda")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.npz")
+    p.add_argument("--overwrite", action="store_true", help="delete the run in OUT and start over")
     p.add_argument("--allow-config-change", action="store_true",
                    help="with --resume: continue with settings that differ from the checkpoint's (default: refuse)")
     p.add_argument("--progress", choices=["auto", "on", "off"], default="auto")
@@ -95,8 +111,8 @@ def parse_args(argv=None):
 
 
 # what may differ between a run and its --resume; every other option is the run's config
-NOT_CONFIG = {"epochs", "data", "download", "out", "device", "resume", "allow_config_change", "progress",
-              "lr", "clip",  # fit records lr and clip itself
+NOT_CONFIG = {"epochs", "data", "download", "out", "device", "resume", "overwrite", "allow_config_change",
+              "progress", "lr", "clip",  # fit records lr and clip itself
               "shard_optimizer", "balance"}  # how ranks share the work, not what is trained
 
 
@@ -114,6 +130,7 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     # under `mpiexec -n p`: one of p ranks, else one process
     dist = quiet_other_ranks(distributed.init(device=args.device))
+    open_run_folder(args.out, resume=args.resume, overwrite=args.overwrite, is_root=dist.is_root)
     t_start = time.perf_counter()
     minidl.manual_seed(args.seed)
     data = load_data(args)

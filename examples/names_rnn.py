@@ -68,13 +68,14 @@ import numpy as np
 
 import minidl
 from minidl import distributed, nn, optim
-from minidl.cli import load_or_explain, quiet_other_ranks, run
+from minidl.cli import device, int_at_most, load_or_explain, positive_float, positive_int, quiet_other_ranks, run, seed
 from minidl.data.batching import Batch, BatchLoader
 from minidl.data.names import NAMES_URL, NamesSplit, load_names
 from minidl.fileio import atomic_write_text
 from minidl.metrics import balanced_accuracy_from_confusion, confusion_matrix, per_class_accuracy_from_confusion
 from minidl.models import CharLSTM, CharRNN
 from minidl.plot import plot_confusion_matrix, plot_history, save_figure
+from minidl.runfolder import open_run_folder
 from minidl.train import evaluate, fit
 
 DEFAULT_LR = {"rnn": 0.005, "lstm": 0.05, "mylstm": 0.05}
@@ -96,25 +97,27 @@ def parse_args(argv=None):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", choices=["rnn", "lstm", "mylstm"], default="rnn")
     p.add_argument("--protocol", choices=["tutorial", "heldout"], default="tutorial")
-    p.add_argument("--steps", type=int, default=None, help=f"tutorial: SGD steps (default {TUTORIAL_STEPS:,})")
-    p.add_argument("--epochs", type=int, default=None,
+    p.add_argument("--steps", type=positive_int, default=None, help=f"tutorial: SGD steps (default {TUTORIAL_STEPS:,})")
+    p.add_argument("--epochs", type=positive_int, default=None,
                    help="heldout: epochs (default 10); tutorial: steps = EPOCHS x number of names")
-    p.add_argument("--lr", type=float, default=None, help="SGD step (default: rnn 0.005, lstm/mylstm 0.05)")
-    p.add_argument("--batch-size", type=int, default=1, help="heldout: names per step (the tutorial: 1)")
-    p.add_argument("--clip", type=float, default=None, help="clip the global gradient norm (default: off)")
-    p.add_argument("--log-every", type=int, default=1000, help="tutorial: steps per point of the curves")
-    p.add_argument("--confusion-samples", type=int, default=10_000, help="tutorial: samples of the confusion matrix")
-    p.add_argument("--limit", type=int, default=None, help="at most N names per language (quick runs)")
+    p.add_argument("--lr", type=positive_float, default=None, help="SGD step (default: rnn 0.005, lstm/mylstm 0.05)")
+    p.add_argument("--batch-size", type=positive_int, default=1, help="heldout: names per step (the tutorial: 1)")
+    p.add_argument("--clip", type=positive_float, default=None, help="clip the global gradient norm (default: off)")
+    p.add_argument("--log-every", type=positive_int, default=1000, help="tutorial: steps per point of the curves")
+    p.add_argument("--confusion-samples", type=int_at_most(1, 10**7), default=10_000,
+                   help="tutorial: samples of the confusion matrix")
+    p.add_argument("--limit", type=positive_int, default=None, help="at most N names per language (quick runs)")
     p.add_argument("--keep-duplicates", action="store_true", help="heldout: keep repeated names (the files' rows)")
-    p.add_argument("--split-seed", type=int, default=0, help="heldout: seed of the 80/20 split")
-    p.add_argument("--seed", type=int, default=0, help="start weights and sampling order")
+    p.add_argument("--split-seed", type=seed, default=0, help="heldout: seed of the 80/20 split")
+    p.add_argument("--seed", type=seed, default=0, help="start weights and sampling order")
     p.add_argument("--data", default=None, help="folder of <Language>.txt (default: $MINIDL_DATA, then the cache)")
     p.add_argument("--download", action=argparse.BooleanOptionalAction, default=True,
                    help="fetch the tutorial's data.zip (SHA-256 checked) when no copy is found (default); "
                         "--no-download never touches the network")
     p.add_argument("--out", default="runs/names_rnn")
-    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--device", type=device, default="cpu", help="cpu or cuda")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.npz")
+    p.add_argument("--overwrite", action="store_true", help="delete the run in OUT and start over")
     p.add_argument("--allow-config-change", action="store_true",
                    help="with --resume: continue with settings that differ from the checkpoint's (default: refuse)")
     p.add_argument("--progress", choices=["auto", "on", "off"], default="auto")
@@ -123,17 +126,13 @@ def parse_args(argv=None):
         args.lr = DEFAULT_LR[args.model]
     if args.protocol == "heldout" and args.steps is not None:
         p.error("--steps is for --protocol tutorial; the held-out protocol counts --epochs")
-    for name in ("steps", "epochs", "batch_size", "log_every", "confusion_samples", "limit"):
-        v = getattr(args, name)
-        if v is not None and v < 1:
-            p.error(f"--{name.replace('_', '-')} must be >= 1, got {v}")
     return args
 
 
 # what may differ between a run and its --resume; every other option is the run's config
 # (--steps and --epochs may grow; fit records lr and clip itself)
-NOT_CONFIG = {"steps", "epochs", "data", "download", "out", "device", "resume", "allow_config_change", "progress",
-              "lr", "clip", "confusion_samples"}
+NOT_CONFIG = {"steps", "epochs", "data", "download", "out", "device", "resume", "overwrite", "allow_config_change",
+              "progress", "lr", "clip", "confusion_samples"}
 
 
 # ---------------------------------------------------------------------- data
@@ -160,7 +159,7 @@ def prepare_data(args):
     data = load_or_explain(
         lambda: load_names(args.data, test_fraction=0.2 if heldout else 0.0, seed=args.split_seed,
                            download=args.download, unique=heldout and not args.keep_duplicates),
-        download=True, given_path=args.data, what="the names data", url=NAMES_URL,
+        download=args.download, given_path=args.data, what="the names data", url=NAMES_URL,
         offline="unzip its data/names/ folder and pass --data PATH (that folder)")
     train, test = data.train, data.test if heldout else None
     if args.limit:
@@ -315,6 +314,7 @@ def main(argv=None) -> dict:
     # tutorial's one name per step only rank 0's share is non-empty: use --protocol heldout
     # --batch-size N to spread the work); without a launcher: one process, as before
     dist = quiet_other_ranks(distributed.init(device=args.device))
+    open_run_folder(args.out, resume=args.resume, overwrite=args.overwrite, is_root=dist.is_root)
     t_start = time.perf_counter()
     minidl.manual_seed(args.seed)
     train, test, languages = prepare_data(args)

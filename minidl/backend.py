@@ -20,6 +20,7 @@ that a host/device leak fails on a machine without a GPU.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import json
@@ -27,6 +28,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy
+
+from .errors import DeviceError, DTypeError, RangeError
 
 try:  # pragma: no cover - depends on the machine
     import cupy  # type: ignore
@@ -50,6 +53,7 @@ if cupy is not None:  # pragma: no cover - depends on the machine
         _FUSION_VARIABLES = ()
 
 __all__ = [
+    "MAX_SEED",
     "numpy",
     "cupy",
     "cuda_available",
@@ -146,7 +150,7 @@ def _lookup(device: str) -> _Device:
     if device.startswith("cuda"):
         device = "cuda"
     if device not in _DEVICES:
-        raise ValueError(f"unknown device {device!r}; expected one of {sorted(_DEVICES)}")
+        raise DeviceError(f"unknown device {device!r}; expected one of {sorted(_DEVICES)}")
     if device == "cuda" and not _CUPY_OK:  # pragma: no cover
         raise RuntimeError("CuPy is installed but cupy.is_available() is False: no GPU answers")
     return _DEVICES[device]
@@ -227,7 +231,7 @@ def set_default_dtype(dtype) -> None:
     global _DEFAULT_DTYPE
     dtype = numpy.dtype(dtype)
     if dtype not in (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64)):
-        raise ValueError(f"default dtype must be float32 or float64, got {dtype}")
+        raise DTypeError(f"default dtype must be float32 or float64, got {dtype}")
     _DEFAULT_DTYPE = dtype
 
 
@@ -249,12 +253,16 @@ def default_dtype(dtype):
 _SEED = 0
 _RNGS: dict[int, Any] = {}
 
+#: the largest seed: checkpoints store the seed as a signed 64-bit integer
+MAX_SEED = 2**63 - 1
+
 
 def manual_seed(seed: int) -> None:
-    """Seed every generator minidl uses (host and devices), like ``torch.manual_seed``."""
+    """Seed every generator minidl uses (host and devices), like ``torch.manual_seed``.
+    ``seed`` is an integer in ``[0, MAX_SEED]``."""
     global _SEED
-    if not isinstance(seed, (int, numpy.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, numpy.integer)) or not 0 <= seed <= MAX_SEED:
+        raise RangeError(f"seed must be an integer in [0, 2**63 - 1], got {seed!r}")
     _SEED = int(seed)
     _RNGS.clear()
 
@@ -284,16 +292,62 @@ def host_full(shape, fill_value, dtype=None):
     return numpy.full(shape, fill_value, dtype=dtype or _DEFAULT_DTYPE)
 
 
+def _generator_state(gen):
+    """A JSON-able copy of one generator's state, or None when it cannot be read.
+
+    NumPy's generators (and the strict CuPy stand-in's) expose ``bit_generator.state``, a
+    dict. CuPy's expose no state API: their cuRAND states live in device memory, in the
+    private int8 array ``bit_generator._state``, whose bytes are copied (base64). That path
+    follows CuPy's source and has not been run on a GPU here; if a CuPy release renames the
+    attribute, nothing is saved and a resume says that the device generator restarts from
+    the seed."""
+    bits = gen.bit_generator
+    state = getattr(bits, "state", None)
+    if isinstance(state, dict):
+        return {"state": state}
+    raw = getattr(bits, "_state", None)
+    if raw is not None and hasattr(raw, "dtype"):
+        return {"raw": base64.b64encode(numpy.ascontiguousarray(asnumpy(raw)).tobytes()).decode("ascii")}
+    return None
+
+
+def _set_generator_state(gen, state: dict) -> bool:
+    """Restore :func:`_generator_state`; False when it does not fit this generator (a GPU
+    with another number of cuRAND states, another CuPy)."""
+    bits = gen.bit_generator
+    if "state" in state:
+        bits.state = state["state"]
+        return True
+    raw = numpy.frombuffer(base64.b64decode(state["raw"]), dtype=numpy.int8)
+    target = getattr(bits, "_state", None)
+    if target is None or not hasattr(target, "dtype") or raw.size != target.size:
+        return False
+    target[...] = get_array_module(target).asarray(raw)
+    return True
+
+
 def get_rng_state() -> str:
-    """The state of the host generator as a JSON string (to store in a checkpoint).
+    """The state of every generator minidl has drawn from, as a JSON string (to store in a
+    checkpoint): the seed, the host generator, and each device's generator (CuPy's too), so
+    a resumed run draws the very dropout masks it would have drawn."""
+    devices = {}
+    for name, dev in _DEVICES.items():
+        gen = _RNGS.get(id(dev.namespace))
+        state = _generator_state(gen) if gen is not None and dev.namespace is not numpy else None
+        if state is not None:
+            devices[name] = state
+    return json.dumps({"seed": _SEED, "host": host_rng().bit_generator.state, "devices": devices})
 
-    Device generators are not captured: they are re-seeded from the seed on resume.
-    """
-    return json.dumps({"seed": _SEED, "host": host_rng().bit_generator.state})
 
-
-def set_rng_state(state: str) -> None:
-    """Restore what :func:`get_rng_state` returned."""
+def set_rng_state(state: str) -> list[str]:
+    """Restore what :func:`get_rng_state` returned. Returns the devices whose generator
+    could not be restored (absent here, or of another size): they start again from the seed."""
     s = json.loads(str(state))
     manual_seed(s["seed"])
     host_rng().bit_generator.state = s["host"]
+    missed = []
+    for name, gen_state in s.get("devices", {}).items():
+        dev = _DEVICES.get(name)
+        if dev is None or not _set_generator_state(get_rng(dev.namespace), gen_state):
+            missed.append(name)
+    return missed

@@ -42,6 +42,14 @@ and logs); ``dist.broadcast_parameters(model)`` once at the start (and after a r
 ``dist.shard(batch)`` this rank's rows of a global batch; after backward and before
 clipping, ``dist.allreduce_gradients(params, local_n, global_n)``; and
 ``dist.allreduce_sum(value)`` for metrics (loss sums, correct counts, sample counts).
+Before the first of these, ``dist.agree(settings)`` makes the ranks compare their settings
+(hyper-parameters, seed, epochs, resume point, a digest of their data) and refuses, on every
+rank, ranks that were started differently, naming each difference.
+
+**When a rank fails.** An uncaught exception on any rank aborts the whole job
+(``MPI_Abort``, installed by :class:`MPIDataParallel`); an error the examples turn into one
+``error:`` line does the same through :func:`abort_job` (``minidl.cli.run`` calls it), even
+on a rank that failed before starting MPI. No rank is left waiting in a collective.
 
 Variants: :class:`SingleProcess` (world size 1, no communication: what :func:`init` gives
 outside ``mpiexec``), :class:`MPIDataParallel` (mpi4py; host arrays; device arrays are
@@ -53,6 +61,7 @@ imported only when such a variant is created; ``import minidl`` never imports th
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sys
 
@@ -61,8 +70,8 @@ import numpy as np
 from . import backend
 from .errors import DTypeError, RangeError, ShapeError
 
-__all__ = ["init", "launched_by_mpi", "shard_bounds", "shard_batch", "work_shard_bounds", "shard_batch_by_work",
-           "FlatBuffer", "DataParallel", "SingleProcess", "MPIDataParallel", "NCCLDataParallel"]
+__all__ = ["init", "launched_by_mpi", "abort_job", "shard_bounds", "shard_batch", "work_shard_bounds",
+           "shard_batch_by_work", "FlatBuffer", "DataParallel", "SingleProcess", "MPIDataParallel", "NCCLDataParallel"]
 
 # Environment variables a process launcher sets in every process it starts: MPICH's Hydra
 # and Intel MPI (PMI_*), Open MPI (OMPI_*), PMIx launchers such as Slurm's srun (PMIX_*),
@@ -74,6 +83,35 @@ def launched_by_mpi(environ=None) -> bool:
     """True when this process was started by ``mpiexec``/``mpirun``/``srun`` (any world size)."""
     env = os.environ if environ is None else environ
     return any(k in env for k in _LAUNCHER_VARS)
+
+
+def _launched_world_size(environ=None) -> int:
+    """The world size the launcher announced (1 when it says none)."""
+    env = os.environ if environ is None else environ
+    for key in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE", "PMIX_SIZE", "SLURM_NTASKS"):
+        if env.get(key, "").isdigit():
+            return int(env[key])
+    return 1
+
+
+def abort_job(code: int = 1) -> None:
+    """End every rank of this job now (``MPI_Abort``), when this process is one of several
+    started by a launcher; a no-op otherwise.
+
+    Called after a rank has said why it stops (the examples' one ``error:`` line): the
+    other ranks may be waiting in a collective, or not yet in ``MPI_Init``, and would wait
+    forever. A rank that never started MPI (it failed while parsing its arguments) starts
+    it here just to abort: ``MPI_Abort`` reaches the ranks still in ``MPI_Init`` too.
+    """
+    if not launched_by_mpi() or _launched_world_size() <= 1:
+        return
+    try:
+        from mpi4py import MPI
+    except ImportError:  # no MPI here: nothing can be waiting on this rank
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    MPI.COMM_WORLD.Abort(int(code))
 
 
 # ----------------------------------------------------------------------------- sharding
@@ -259,6 +297,17 @@ def _fingerprint(named_arrays) -> bytes:
     return hashlib.sha256(text.encode()).digest()
 
 
+def _flatten(settings: dict, prefix: str = "") -> dict:
+    """``{"config": {"seed": 1}}`` -> ``{"config.seed": 1}``: a difference names its leaf."""
+    flat = {}
+    for k, v in settings.items():
+        if isinstance(v, dict) and v:
+            flat.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            flat[f"{prefix}{k}"] = v
+    return flat
+
+
 # ----------------------------------------------------------------------------- the interface
 class DataParallel:
     """What every variant shares. A variant supplies two in-place collectives on a 1-D
@@ -369,14 +418,52 @@ class DataParallel:
             if not self.is_root:
                 flat.unpack(arrays)
 
+    def agree(self, settings: dict) -> None:
+        """Refuse to go on unless every rank was given the same ``settings`` (a JSON-able
+        dict: hyper-parameters, seed, data identity, where a resume starts...).
+
+        Each rank hashes its settings; rank 0's hash is broadcast and one all-reduce counts
+        the ranks that differ. Only then (nothing is sent twice when all agree) every rank
+        receives every rank's settings and raises :class:`~minidl.errors.RangeError` naming
+        each differing setting with its value per rank: the same message on every rank.
+        """
+        text = json.dumps(settings, sort_keys=True, default=str)
+        digest = np.frombuffer(hashlib.sha256(text.encode()).digest(), dtype=np.uint8).astype(np.int64)
+        root_digest = digest.copy()
+        self._broadcast_(root_digest, 0)
+        differs = np.array([float((root_digest != digest).any())])
+        self._allreduce_(differs)
+        if not differs[0]:
+            return
+        everyone = [_flatten(json.loads(self._broadcast_text(text, r))) for r in range(self.world_size)]
+        keys = sorted({k for d in everyone for k in d})
+        diff = [k for k in keys if len({json.dumps(d.get(k), sort_keys=True) for d in everyone}) > 1]
+        listed = "; ".join(f"{k}: " + ", ".join(f"rank {r} {d.get(k)!r}" for r, d in enumerate(everyone))
+                           for k in diff)
+        raise RangeError(f"the {self.world_size} ranks were started with different settings ({listed}): "
+                         "every rank must run the same command (same flags, same data, same --resume)")
+
+    def _broadcast_text(self, text: str, root: int) -> str:
+        """Rank ``root``'s ``text`` on every rank (its length first, then its bytes)."""
+        data = np.frombuffer(text.encode(), dtype=np.uint8).astype(np.int64)
+        n = np.array([len(data) if self.rank == root else 0], dtype=np.int64)
+        self._broadcast_(n, root)
+        buf = data.copy() if self.rank == root else np.zeros(int(n[0]), dtype=np.int64)
+        self._broadcast_(buf, root)
+        return buf.astype(np.uint8).tobytes().decode()
+
     # --8<-- [start:allreduce_gradients]
     def allreduce_gradients(self, params, local_n: int, global_n: int) -> None:
         """Every ``p.grad`` ← Σ_ranks p.grad · local_n/global_n, in one flattened all-reduce.
 
         Call after ``model.backward`` and before clipping and ``optimizer.step``; each
         rank's ``p.grad`` must be the gradient of the *mean* loss over its ``local_n`` rows
-        (zeros when ``local_n == 0``). One trailing slot of the buffer carries ``local_n``;
-        its sum must be ``global_n``, which catches ranks that disagree about the batch.
+        (zeros when ``local_n == 0``), and ``global_n`` is the number of rows of the global
+        batch *this rank* was given (before sharding). Three trailing slots of the buffer
+        carry ``local_n``, ``global_n`` and ``global_n²``; after the sum, every rank checks
+        that the shards add up to its ``global_n`` and that all ranks were given the same
+        ``global_n`` (Σg² · p = (Σg)² holds only when every g is equal): ranks on different
+        global batches are refused, on every rank, before any weight moves.
 
         Shapes: each p.grad any shape; all of one dtype and device.
         """
@@ -388,17 +475,19 @@ class DataParallel:
         if not grads:
             return
         if self._grad_buffer is None or not self._grad_buffer.matches(grads):
-            self._grad_buffer = FlatBuffer(grads, extra=1)  # allocated once, reused every step
+            self._grad_buffer = FlatBuffer(grads, extra=3)  # allocated once, reused every step
         flat = self._grad_buffer
         vector = flat.pack(grads, scale=local_n / global_n)
         if local_n == 0:
             vector[...] = 0  # no forward ran here: whatever p.grad holds is not a gradient
-        vector[-1] = local_n
+        vector[-3], vector[-2], vector[-1] = local_n, global_n, float(global_n) ** 2
         self._allreduce_(vector)
-        total = int(round(float(vector[-1])))
-        if total != global_n:
-            raise RangeError(f"allreduce_gradients: the ranks' shards add up to {total} rows but rank {self.rank} "
-                             f"was told global_n={global_n}: the ranks are not on the same global batch "
+        counts = backend.asnumpy(vector[-3:])
+        total, sum_g, sum_g2 = (int(round(float(c))) for c in counts)
+        if total != global_n or sum_g * sum_g != self.world_size * sum_g2:
+            raise RangeError(f"allreduce_gradients: rank {self.rank} was given a global batch of {global_n} rows, "
+                             f"the ranks were given {sum_g} rows in all over {self.world_size} ranks and their "
+                             f"shards add up to {total}: the ranks are not on the same global batch "
                              "(same data, batch size and loader seed on every rank?)")
         flat.unpack(grads)
     # --8<-- [end:allreduce_gradients]
@@ -581,7 +670,7 @@ def init(kind: str = "auto", device: str = "cpu") -> DataParallel:
     if kind == "none":
         return SingleProcess()
     if kind not in ("mpi", "nccl"):
-        raise ValueError(f"init: kind must be 'auto', 'mpi', 'nccl' or 'none', got {kind!r}")
+        raise RangeError(f"init: kind must be 'auto', 'mpi', 'nccl' or 'none', got {kind!r}")
     try:
         return MPIDataParallel() if kind == "mpi" else NCCLDataParallel()
     except ImportError as e:

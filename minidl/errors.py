@@ -14,14 +14,16 @@ Every message names the argument, what was expected and what was given, e.g.
   corrupt; the message names the path and what to do;
 * :class:`CheckpointError` (a ``ValueError``): a checkpoint cannot be read or does not fit;
 * :class:`TrainingDiverged` (a ``FloatingPointError``): a loss or a parameter became NaN or
-  infinite during training.
+  infinite during training;
+* :class:`RunFolderError` (an ``OSError``): an output folder cannot be used: not writable,
+  already holding a run, or in use by another run.
 """
 
 from __future__ import annotations
 
 __all__ = [
     "MinidlError", "ShapeError", "DTypeError", "RangeError", "IndexRangeError", "DeviceError",
-    "DataError", "CheckpointError", "TrainingDiverged",
+    "DataError", "CheckpointError", "TrainingDiverged", "RunFolderError",
 ]
 
 
@@ -59,3 +61,8 @@ class CheckpointError(MinidlError, ValueError):
 
 class TrainingDiverged(MinidlError, FloatingPointError):
     """A training loss, an evaluation loss or a parameter became NaN or infinite."""
+
+
+class RunFolderError(MinidlError, OSError):
+    """An output folder cannot be used: not a writable folder, already holding a run that
+    would be overwritten, or locked by a run in progress; the message names the folder."""

@@ -28,6 +28,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from .errors import RangeError
+
 __all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_text", "publish", "temporary_folder",
            "remove_stale_temporaries", "TMP_PREFIX"]
 
@@ -115,7 +117,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", encoding: str | None
     as it was. Stale temporaries of ``path`` from killed writers are removed first.
     """
     if mode not in ("w", "wb"):
-        raise ValueError(f"atomic_write: mode must be 'w' or 'wb', got {mode!r}")
+        raise RangeError(f"atomic_write: mode must be 'w' or 'wb', got {mode!r}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path)

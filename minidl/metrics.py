@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from .backend import asnumpy
+from .errors import DTypeError, RangeError, ShapeError
 
 __all__ = [
     "predictions", "count_correct", "accuracy", "confusion_matrix", "per_class_accuracy", "balanced_accuracy",
@@ -26,15 +27,15 @@ def _labels(y, name: str) -> np.ndarray:
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1:
-        raise ValueError(f"{name} must be class indices of shape (N,), got shape {y.shape}")
+        raise ShapeError(f"{name} must be class indices of shape (N,), got shape {y.shape}")
     if y.dtype.kind == "f":
         if y.size and not np.all(y == np.round(y)):
-            raise ValueError(f"{name} must hold integer class indices, got non-integral floats")
+            raise RangeError(f"{name} must hold integer class indices, got non-integral floats")
         y = y.astype(np.int64)
     elif y.dtype.kind == "b":
         y = y.astype(np.int64)
     elif y.dtype.kind not in "iu":
-        raise TypeError(f"{name} must be integer class indices, got dtype {y.dtype}")
+        raise DTypeError(f"{name} must be integer class indices, got dtype {y.dtype}")
     return y
 
 
@@ -51,7 +52,7 @@ def predictions(scores, threshold: float = 0.5) -> np.ndarray:
     if s.ndim == 2 and s.shape[1] == 1:
         s = s[:, 0]
     if s.ndim != 1:
-        raise ValueError(f"scores must be (N,), (N, 1) or (N, C), got shape {s.shape}")
+        raise ShapeError(f"scores must be (N,), (N, 1) or (N, C), got shape {s.shape}")
     if s.dtype.kind == "f":
         return (s > threshold).astype(np.int64)
     return _labels(s, "predictions")
@@ -64,7 +65,7 @@ def count_correct(scores, targets, threshold: float = 0.5) -> int:
     pred = predictions(scores, threshold)
     y = _labels(targets, "targets")
     if pred.shape != y.shape:
-        raise ValueError(f"predictions {pred.shape} and targets {y.shape} differ in length")
+        raise ShapeError(f"predictions {pred.shape} and targets {y.shape} differ in length")
     return int((pred == y).sum())
 
 
@@ -79,7 +80,7 @@ def accuracy(scores, targets, threshold: float = 0.5) -> float:
     correct = count_correct(scores, targets, threshold)
     n = len(_labels(targets, "targets"))
     if n == 0:
-        raise ValueError("accuracy of an empty set is undefined")
+        raise RangeError("accuracy of an empty set is undefined")
     return correct / n
 
 
@@ -93,11 +94,11 @@ def confusion_matrix(targets, preds, num_classes: int | None = None) -> np.ndarr
     y = _labels(targets, "targets")
     p = predictions(preds)
     if p.shape != y.shape:
-        raise ValueError(f"predictions {p.shape} and targets {y.shape} differ in length")
+        raise ShapeError(f"predictions {p.shape} and targets {y.shape} differ in length")
     C = int(num_classes) if num_classes is not None else int(max(y.max(initial=-1), p.max(initial=-1)) + 1)
     for arr, name in ((y, "targets"), (p, "predictions")):
         if arr.size and (arr.min() < 0 or arr.max() >= C):
-            raise ValueError(f"{name} must lie in [0, {C}), got range [{arr.min()}, {arr.max()}]")
+            raise RangeError(f"{name} must lie in [0, {C}), got range [{arr.min()}, {arr.max()}]")
     # Each (true, pred) pair is one cell index i*C + j: one bincount fills the matrix.
     return np.bincount(y * C + p, minlength=C * C).reshape(C, C).astype(np.int64)
 
@@ -135,14 +136,14 @@ def balanced_accuracy_from_confusion(cm) -> float:
     per_class = per_class_accuracy_from_confusion(cm)
     present = per_class[~np.isnan(per_class)]
     if present.size == 0:
-        raise ValueError("balanced accuracy of an empty set is undefined")
+        raise RangeError("balanced accuracy of an empty set is undefined")
     return float(present.mean())
 
 
 def _square_counts(cm) -> np.ndarray:
     M = np.asarray(asnumpy(cm))
     if M.ndim != 2 or M.shape[0] != M.shape[1]:
-        raise ValueError(f"a confusion matrix must be square (C, C), got shape {M.shape}")
+        raise ShapeError(f"a confusion matrix must be square (C, C), got shape {M.shape}")
     return M
 
 
@@ -185,7 +186,7 @@ class Tally:
         y = _labels(targets, "targets")
         p = predictions(predicted)
         if p.shape != y.shape:
-            raise ValueError(f"predictions {p.shape} and targets {y.shape} differ in length")
+            raise ShapeError(f"predictions {p.shape} and targets {y.shape} differ in length")
         self.loss_sum += float(loss_mean) * len(y)
         self.n += len(y)
         self.correct += int((p == y).sum())

@@ -26,6 +26,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from .errors import DTypeError, RangeError, ShapeError
 from .fileio import atomic_write
 
 __all__ = ["history_columns", "plot_history", "plot_runs", "plot_confusion_matrix", "save_figure"]
@@ -45,14 +46,14 @@ def history_columns(history) -> dict[str, list[float]]:
         keys = {k for r in history for k in r}
         cols = {str(k): [r.get(k, np.nan) for r in history] for k in keys}
     else:
-        raise TypeError(f"a history must be a mapping of lists or a list of per-epoch dicts, got {type(history)}")
+        raise DTypeError(f"a history must be a mapping of lists or a list of per-epoch dicts, got {type(history)}")
     out = {}
     for k, v in cols.items():
         key = k.replace("accuracy", "acc")
         if key == "epoch" or any(key == f"{s}_{m}" for s in _SPLITS for m in ("loss", "acc")):
             out[key] = [np.nan if x is None else float(x) for x in v]
     if not any(k != "epoch" for k in out):
-        raise ValueError(f"the history has none of the columns <split>_loss / <split>_acc; it has {sorted(cols)}")
+        raise ShapeError(f"the history has none of the columns <split>_loss / <split>_acc; it has {sorted(cols)}")
     return out
 
 
@@ -119,7 +120,7 @@ def plot_runs(runs: Mapping[str, object], path: str | os.PathLike, title: str | 
         splits: which splits to draw (``("test",)`` for a less crowded figure).
     """
     if not runs:
-        raise ValueError("plot_runs needs at least one run")
+        raise RangeError("plot_runs needs at least one run")
     all_cols = {name: history_columns(h) for name, h in runs.items()}
     metrics = [m for m in ("loss", "acc") if any(f"{s}_{m}" in c for c in all_cols.values() for s in splits)]
     fig, axes = _new_figure(len(metrics))
@@ -152,7 +153,7 @@ def plot_confusion_matrix(cm, class_names, path: str | os.PathLike, normalize: b
     cm = np.asarray(cm)
     names = [str(c) for c in class_names]
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1] or cm.shape[0] != len(names):
-        raise ValueError(f"cm must be (C, C) with C = {len(names)} class names, got shape {cm.shape}")
+        raise ShapeError(f"cm must be (C, C) with C = {len(names)} class names, got shape {cm.shape}")
     C = len(names)
     with np.errstate(invalid="ignore", divide="ignore"):
         shown = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) if normalize else cm

@@ -30,8 +30,10 @@ loss and the predicted classes (:func:`_loss_and_predictions`). An ``Embedding``
 the range of its ids and ``clip_grad`` the gradient norm, one copy each
 (``tests/train/test_transfers.py`` counts them).
 
-**The pieces of** :func:`fit`: :func:`resume_run` (read ``last.npz``), :func:`train_one_epoch`,
-:func:`evaluate`, :func:`check_diverged` (the guard) and :func:`save_checkpoint`.
+**The pieces of** :func:`fit`: :func:`~minidl.checkpoint.resume_run` (read ``last.npz``),
+:func:`train_one_epoch`, :func:`evaluate`, :func:`check_diverged` (the guard) and
+:func:`~minidl.checkpoint.save_checkpoint`; the checkpoints live in :mod:`minidl.checkpoint`
+and the per-epoch record in :mod:`minidl.history` (both names are importable from here too).
 
 **Checkpoints.** After every epoch that passes the guard, ``last.npz`` (atomic) holds the
 model, the optimizer, the random generators, the loader's epoch counter, the history, the
@@ -56,35 +58,35 @@ that epoch's history row.
 
 **Data-parallel hooks.** ``distributed=`` takes an object with ``rank``, ``world_size``,
 ``is_root``, ``broadcast_parameters(model)``, ``shard(batch)``,
-``allreduce_gradients(params, local_n, global_n)`` and ``allreduce_sum(array)`` (see
-``minidl.distributed``). Every rank iterates the same global batches and trains on its
-shard; the gradients are averaged over the global batch before clipping and the step (a
-sharded optimizer, :mod:`minidl.sharded_optim`, reduce-scatters and clips them itself, and
-gathers its state on every rank before rank 0 saves it); the metrics are summed over
-ranks; rank 0 alone writes checkpoints and logs; each rank reseeds its dropout generator
-every epoch from (seed, epoch, rank). ``None`` is one process.
+``allreduce_gradients(params, local_n, global_n)``, ``allreduce_sum(array)`` and, optionally,
+``agree(settings)`` (see ``minidl.distributed``). Every rank iterates the same global batches
+and trains on its shard; the gradients are averaged over the global batch before clipping and
+the step (a sharded optimizer, :mod:`minidl.sharded_optim`, reduce-scatters and clips them
+itself, and gathers its state on every rank before rank 0 saves it); the metrics are summed
+over ranks; rank 0 alone writes checkpoints and logs; each rank reseeds its dropout generator
+every epoch from (seed, epoch, rank). Before the first collective the ranks must agree
+(``distributed.agree``) on the hyper-parameters (``config``, where the examples put
+``--seed``), the epochs, where the run resumes and the data (each loader's ``fingerprint()``,
+its seed included): a difference is refused on every rank, naming it. ``None`` is one process.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import math
 import os
 import sys
 import time
-from dataclasses import dataclass, field
 
 from . import backend
+from .checkpoint import _Run, non_finite_names, resume_run, save_checkpoint
 from .checks import check_number
-from .errors import CheckpointError, DTypeError, MinidlError, RangeError, ShapeError, TrainingDiverged
-from .fileio import atomic_write_text
+from .errors import DTypeError, RangeError, ShapeError, TrainingDiverged
+from .history import History
 from .metrics import Tally, balanced_accuracy_from_confusion, per_class_accuracy_from_confusion, predictions
 from .module import Module, no_grad
 from .optim import Optimizer, clip_grad_norm_
-from .serialization import load, save
 
 __all__ = [
     "History", "fit", "evaluate", "train_one_epoch", "resume_run", "check_diverged", "save_checkpoint",
@@ -98,55 +100,6 @@ _ADVICE = " (lower the learning rate, clip the gradient norm, or look for NaN or
 
 #: the prediction rule: arg-max of (B, C) scores, ``p > 0.5`` for one column
 default_predict = predictions
-
-
-@dataclass
-class History:
-    """Per-epoch records: ``epoch, train_loss, train_acc, test_loss, test_acc,
-    test_balanced_acc, test_acc_class0 … test_acc_class{C-1}, train_seconds, seconds``
-    (and ``config_changes`` in the first epoch after a resume that changed them).
-
-    ``history.rows`` is a list of dicts; ``history["test_acc"]`` the column as a list.
-    """
-
-    rows: list = field(default_factory=list)
-
-    def append(self, **row) -> None:
-        """Add one epoch's record (keyword = column)."""
-        self.rows.append(row)
-
-    def __getitem__(self, key: str) -> list:
-        return [r.get(key) for r in self.rows]
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def best(self, key: str = "test_acc") -> dict | None:
-        """The row with the highest ``key`` (first one on ties)."""
-        rows = [r for r in self.rows if r.get(key) is not None]
-        return max(rows, key=lambda r: r[key]) if rows else None
-
-    def to_json(self) -> str:
-        """The rows as a JSON list of objects."""
-        return json.dumps(self.rows, indent=1)
-
-    @classmethod
-    def from_json(cls, text: str) -> "History":
-        """Rebuild a History from :meth:`to_json`'s text."""
-        return cls(json.loads(text))
-
-    def save(self, path) -> None:
-        """Write ``path`` as JSON, or CSV when it ends in ``.csv`` (atomically)."""
-        path = os.fspath(path)
-        if path.endswith(".csv"):
-            buf = io.StringIO()
-            keys = list(dict.fromkeys(k for r in self.rows for k in r))
-            w = csv.DictWriter(buf, fieldnames=keys)
-            w.writeheader()
-            w.writerows(self.rows)
-            atomic_write_text(path, buf.getvalue())
-        else:
-            atomic_write_text(path, self.to_json())
 
 
 # ----------------------------------------------------------------------------- batches
@@ -248,6 +201,7 @@ def _train_step(model, loss_fn, optimizer, params, batch, *, device, clip_grad, 
                 where: str) -> Tally:
     """Forward, loss, guard, backward, (all-reduce), clip, step. Returns the step's tally
     (summed over ranks when distributed)."""
+    global_rows = len(_unpack(batch)[1])  # the global batch as this rank was given it
     x, y, lengths = _unpack(batch if distributed is None else distributed.shard(batch))
     step, out, loss = Tally(), None, None
     if len(y):  # a rank's shard of a short last batch may be empty: it contributes zeros
@@ -268,7 +222,7 @@ def _train_step(model, loss_fn, optimizer, params, batch, *, device, clip_grad, 
         norm = optimizer.reduce_gradients(local_n, step.n, clip_grad)  # sharded: sums and clips its chunk only
     else:
         if distributed is not None:
-            distributed.allreduce_gradients(params, local_n, step.n)
+            distributed.allreduce_gradients(params, local_n, global_rows)  # checks every rank had this batch
         norm = clip_grad_norm_(params, clip_grad) if clip_grad is not None else None
     if clip_grad is not None and not math.isfinite(norm):
         raise TrainingDiverged(f"gradient norm is {norm} at {where}: training diverged{_ADVICE}")
@@ -307,7 +261,7 @@ def check_diverged(model: Module, row: dict, epoch: int, kept: str = "") -> None
     buffer of ``model`` is NaN or infinite (a blow-up on the last step of an epoch leaves
     the training loss finite and the weights not). ``kept`` ends the message (which
     checkpoint survives)."""
-    bad = _non_finite(model)
+    bad = non_finite_names(model)
     if bad:
         raise TrainingDiverged(f"after epoch {epoch} the parameters {bad} hold NaN or inf: "
                                f"training diverged{_ADVICE}{kept}")
@@ -315,17 +269,6 @@ def check_diverged(model: Module, row: dict, epoch: int, kept: str = "") -> None
         if key in row and not math.isfinite(row[key]):
             what = key.replace("_", " ")
             raise TrainingDiverged(f"{what} is {row[key]} after epoch {epoch}: training diverged{_ADVICE}{kept}")
-
-
-def _non_finite(model: Module) -> str:
-    """The names of the parameters and floating buffers holding NaN or inf ("" if none)."""
-    named = [(name, a) for name, a in model.state_dict().items() if a.dtype.kind == "f"]
-    if not named:
-        return ""
-    xp = backend.get_array_module(named[0][1])
-    finite = backend.asnumpy(xp.stack([xp.isfinite(a).all() for _, a in named]))  # one copy, not one each
-    bad = [name for (name, _), ok in zip(named, finite) if not ok]
-    return ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
 
 
 def _growth_warning(row: dict, first_loss: float | None) -> str | None:
@@ -341,107 +284,23 @@ def _growth_warning(row: dict, first_loss: float | None) -> str | None:
             "the gradient norm)")
 
 
-# ----------------------------------------------------------------------------- checkpoints
-@dataclass
-class _Run:
-    """What a run carries from epoch to epoch, and what ``last.npz`` restores."""
-
-    config: dict
-    seed: int
-    history: History = field(default_factory=History)
-    next_epoch: int = 1
-    best_score: float = -math.inf
-    first_loss: float | None = None
-    saved_epoch: int | None = None  # the last good checkpoint's epoch
-    changes: str | None = None  # hyper-parameters changed at resume, noted in the next row
-
-
-def save_checkpoint(checkpoint_dir: str, model: Module, optimizer: Optimizer, train_loader, run: _Run,
-                    epoch: int, improved: bool) -> None:
-    """``best.npz`` (when ``improved``), ``last.npz`` and ``history.json``/``.csv``."""
-    config = json.dumps(run.config, sort_keys=True)
-    if improved:
-        best = {"model": model.state_dict(), "epoch": epoch, "acc": run.best_score, "config": config}
-        save(best, os.path.join(checkpoint_dir, "best.npz"))
-    state = {"model": model.state_dict(), "optim": optimizer.state_dict(), "rng": backend.get_rng_state(),
-             "history": run.history.to_json(), "epoch": epoch, "best_acc": run.best_score, "config": config,
-             "seed": run.seed}
-    if run.first_loss is not None:
-        state["first_loss"] = run.first_loss
-    if hasattr(train_loader, "state_dict"):
-        state["loader"] = train_loader.state_dict()
-    save(state, os.path.join(checkpoint_dir, "last.npz"))
-    run.history.save(os.path.join(checkpoint_dir, "history.json"))
-    run.history.save(os.path.join(checkpoint_dir, "history.csv"))
-
-
-def _read_checkpoint(path: str) -> dict:
-    try:
-        ck = load(path)
-    except MinidlError:
-        raise
-    except Exception as e:  # a truncated or foreign file: say which one
-        raise CheckpointError(f"cannot read the checkpoint {path}: {type(e).__name__}: {e}") from e
-    missing = {"model", "optim", "rng", "history", "epoch", "best_acc"} - set(ck)
-    if missing:
-        raise CheckpointError(f"the checkpoint {path} lacks {sorted(missing)}: not written by minidl.train.fit")
-    return ck
-
-
-def _config_changes(old: dict, new: dict) -> dict:
-    """``{key: (checkpoint's value, this run's value)}`` for every key that differs."""
-    old, new = json.loads(json.dumps(old)), json.loads(json.dumps(new))  # tuples vs lists, as stored
-    return {k: (old.get(k), new.get(k)) for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)}
-
-
-def resume_run(path: str, model: Module, optimizer: Optimizer, train_loader, config: dict,
-               allow_config_change: bool = False, log=print) -> _Run:
-    """Restore model, optimizer, generators, loader and history from ``path`` (``last.npz``).
-
-    Refuses (:class:`CheckpointError`) a checkpoint whose hyper-parameters differ from
-    ``config``, unless ``allow_config_change``: then the new values hold from here on (the
-    new learning rate replaces the stored one; a new optimizer class starts fresh).
-    """
-    ck = _read_checkpoint(path)
-    epoch = int(ck["epoch"])
-    changes = _config_changes(json.loads(ck["config"]), config) if "config" in ck else {}
-    if "config" not in ck and log:
-        log(f"resume: {path} stores no hyper-parameters (written before minidl kept them): not compared")
-    listed = ", ".join(f"{k} {old!r} -> {new!r}" for k, (old, new) in changes.items())
-    if changes and not allow_config_change:
-        raise CheckpointError(
-            f"resume: {path} (epoch {epoch}) was trained with other hyper-parameters than this run asks for "
-            f"({listed}); resume with the checkpoint's values, or allow the change (allow_config_change=True; "
-            "--allow-config-change in the examples) to continue with the new ones from epoch "
-            f"{epoch + 1}")
-    lr = optimizer.lr
-    model.load_state_dict(ck["model"])
-    if "optimizer" not in changes:
-        optimizer.load_state_dict(ck["optim"])
-    if "lr" in changes:
-        optimizer.lr = lr
-    backend.set_rng_state(ck["rng"])
-    if "loader" in ck and hasattr(train_loader, "load_state_dict"):
-        train_loader.load_state_dict(ck["loader"])
-    run = _Run(config=config, seed=int(ck.get("seed", json.loads(ck["rng"])["seed"])),
-               history=History.from_json(ck["history"]), next_epoch=epoch + 1, best_score=float(ck["best_acc"]),
-               first_loss=float(ck["first_loss"]) if "first_loss" in ck else None, saved_epoch=epoch,
-               changes=listed or None)
-    bad = _non_finite(model)
-    if bad:
-        raise CheckpointError(f"the checkpoint {path} holds NaN or inf parameters ({bad}): it was written after "
-                              "training had diverged; start again without resume")
-    if log:
-        log(f"resumed from {path} after epoch {epoch}" + (f"; changed: {listed}" if listed else ""))
-    return run
-
-
 # ----------------------------------------------------------------------------- fit
 def _rank_seed(seed: int, epoch: int, rank: int) -> int:
     """A seed for (run seed, epoch, rank): distinct streams of dropout masks per rank, and
     a resumed epoch draws what it would have drawn."""
     digest = hashlib.sha256(f"minidl-dropout:{seed}:{epoch}:{rank}".encode()).digest()
     return int.from_bytes(digest[:7], "little")
+
+
+def _loader_identity(loader):
+    """What tells the ranks' data apart: the loader's ``fingerprint()`` (a digest of its
+    arrays and settings, :class:`~minidl.data.batching.BatchLoader`) and its length."""
+    if loader is None:
+        return None
+    ident = {"type": type(loader).__name__, "batches": len(loader) if hasattr(loader, "__len__") else None}
+    if hasattr(loader, "fingerprint"):
+        ident["fingerprint"] = loader.fingerprint()
+    return ident
 
 
 def _epoch_row(epoch: int, tally: Tally, ev: dict | None) -> dict:
@@ -526,6 +385,14 @@ def fit(
     else:
         run = _Run(config=run_config, seed=int(json.loads(backend.get_rng_state())["seed"]))
     if distributed is not None:
+        # before any collective that the ranks' settings could desynchronise: the same
+        # hyper-parameters, data (the loader's seed included), epochs and resume point on every
+        # rank, or a refusal on each. minidl's own seed may differ (it only seeds dropout, which
+        # differs per rank anyway, and initial weights, which rank 0 broadcasts)
+        if hasattr(distributed, "agree"):
+            distributed.agree({"config": run_config, "epochs": epochs, "start_epoch": run.next_epoch,
+                               "resume": bool(resume), "train_data": _loader_identity(train_loader),
+                               "test_data": _loader_identity(test_loader)})
         distributed.broadcast_parameters(model)  # every rank starts from rank 0's weights
 
     def first_step(loss):

@@ -6,10 +6,11 @@
     functional   functional/                                    base, functional
     nn           module, nn/                                    base, functional, nn
     upper        optim, gradcheck, models/                      base, functional, nn, upper
-    host         train, metrics, plot, serialization, cli,      all but distributed
-                 exercises/
+    host         train, checkpoint, history, runfolder,         all but distributed and cli
+                 metrics, plot, serialization, exercises/
     data         data/                                          base, data
-    distributed  distributed, sharded_optim                     all
+    distributed  distributed, sharded_optim                     all but cli
+    cli          cli (the examples' front end: it ends a job)   all
     package      minidl/__init__.py                             all
 
 Outside minidl: torch never; numpy by name only in backend.py and the host-side modules
@@ -34,21 +35,23 @@ LAYER_OF_PREFIX = [  # first match wins; dotted names relative to the package
     ("functional", "functional"),
     ("module", "nn"), ("nn", "nn"),
     ("optim", "upper"), ("gradcheck", "upper"), ("models", "upper"),
-    ("train", "host"), ("metrics", "host"), ("plot", "host"), ("serialization", "host"), ("cli", "host"),
+    ("train", "host"), ("checkpoint", "host"), ("history", "host"), ("runfolder", "host"),
+    ("metrics", "host"), ("plot", "host"), ("serialization", "host"), ("cli", "cli"),
     ("exercises", "host"),
     ("data", "data"),
     ("distributed", "distributed"), ("sharded_optim", "distributed"),
     ("", "package"),  # minidl/__init__.py itself
 ]
-ALL_LAYERS = {"base", "functional", "nn", "upper", "host", "data", "distributed", "package"}
+ALL_LAYERS = {"base", "functional", "nn", "upper", "host", "data", "distributed", "cli", "package"}
 MAY_IMPORT = {
     "base": {"base"},
     "functional": {"base", "functional"},
     "nn": {"base", "functional", "nn"},
     "upper": {"base", "functional", "nn", "upper"},
-    "host": ALL_LAYERS - {"distributed"},
+    "host": ALL_LAYERS - {"distributed", "cli"},
     "data": {"base", "data"},
-    "distributed": ALL_LAYERS,
+    "distributed": ALL_LAYERS - {"cli"},
+    "cli": ALL_LAYERS,
     "package": ALL_LAYERS,
 }
 EXTERNAL_ONLY_IN = {  # third-party package -> the modules allowed to import it by name

@@ -22,6 +22,7 @@ between epochs continues with exactly the batches it would have seen.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from typing import Iterator, NamedTuple
 
@@ -29,7 +30,7 @@ import numpy as np
 
 from ..errors import RangeError, ShapeError
 
-__all__ = ["Batch", "BatchLoader"]
+__all__ = ["Batch", "BatchLoader", "array_digest"]
 
 
 class Batch(NamedTuple):
@@ -47,6 +48,19 @@ class Batch(NamedTuple):
     y: np.ndarray | None
     lengths: np.ndarray | None
     index: np.ndarray
+
+
+def array_digest(*arrays, extra: str = "") -> str:
+    """SHA-256 (hex, 16 digits) of the arrays' dtypes, shapes and bytes (None allowed) and ``extra``."""
+    h = hashlib.sha256(extra.encode())
+    for a in arrays:
+        if a is None:
+            h.update(b"none")
+            continue
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        h.update(memoryview(a).cast("B"))
+    return h.hexdigest()[:16]
 
 
 class BatchLoader:
@@ -128,6 +142,14 @@ class BatchLoader:
             raise RangeError("BatchLoader: trim=True needs the sequence lengths (lengths=...)")
         self.seed = int(seed)
         self.epoch = 0  # the next epoch to be drawn
+
+    def fingerprint(self) -> str:
+        """A digest of the data (x, y, lengths: dtypes, shapes, bytes) and of the settings
+        that decide the batches: equal on two ranks exactly when they would draw the same
+        batches (``fit`` compares it across ranks before training)."""
+        settings = (self.batch_size, self.shuffle, self.seed, self.drop_last, self.bucket, self.bucket_pool,
+                    self.pad, self.trim)
+        return array_digest(self.x, self.y, self.lengths, extra=repr(settings))
 
     def __len__(self) -> int:
         """Batches per epoch."""

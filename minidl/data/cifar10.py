@@ -47,7 +47,7 @@ import numpy as np
 
 from ..errors import DataError, DTypeError, RangeError, ShapeError
 from .archive import iter_tar
-from .batching import Batch, BatchLoader
+from .batching import Batch, BatchLoader, array_digest
 from .download import check_official_copy
 from .download import download as _download
 from .locate import cache_dir_or_default, locate
@@ -300,6 +300,12 @@ class CifarLoader:
 
     def __len__(self) -> int:
         return len(self.order)
+
+    def fingerprint(self) -> str:
+        """A digest of the images, labels, augmentation and batch order (see
+        :meth:`BatchLoader.fingerprint <minidl.data.batching.BatchLoader.fingerprint>`)."""
+        return array_digest(self.split.images, self.split.labels, self.mean, self.std,
+                            extra=f"{self.order.fingerprint()}:{self.crop_padding}:{self.flip}")
 
     def __iter__(self) -> Iterator[Batch]:
         epoch = self.order.epoch

@@ -6,7 +6,7 @@
     aclImdb/train/neg/<id>_<rating>.txt   12,500 negative training reviews (rating 1..4)
     aclImdb/test/{pos,neg}/...            the same for the test set
 
-into ``ids (N, max_len)``, ``lengths (N,)`` and ``labels (N,)`` (neg = 0, pos = 1) for each
+into ``ids (N, T)``, ``lengths (N,)`` and ``labels (N,)`` (neg = 0, pos = 1) for each
 split, plus the :class:`~minidl.data.text.Vocabulary` built from the training reviews.
 
 Where the data come from, first match wins:
@@ -36,8 +36,11 @@ What is read is checked before it is used (every failure is a
 Reading and tokenising the reviews takes some seconds; the result (the token ids of every
 review at full length, the vocabulary, the labels) is cached as a ``.npz`` (never pickle)
 whose file name carries a hash of what determines it: the data's fingerprint, the tokenizer
-version and ``vocab_size``. ``max_len``, ``truncate`` and ``pad`` are applied after the cache
-(one vectorised gather, well under a second), so trying another ``max_len`` is cheap. A
+version and ``vocab_size``. ``limit``, then ``max_len``, ``truncate`` and ``pad`` are applied after
+the cache (one vectorised gather, well under a second), so trying another ``max_len`` is cheap.
+Only the kept reviews are padded, to the longest of them (at most ``max_len``), and a request
+that cannot fit in the memory available is refused before anything is allocated, naming
+the size it needs. A review file that is empty is refused, named. A
 cache file that cannot be read, lacks an array or whose arrays do not fit together is
 stale: it is rebuilt, with a one-line warning naming it.
 """
@@ -184,7 +187,8 @@ def find_imdb(path=None, cache_dir=None, download: bool = False):
 def _fingerprint(kind: str, p: Path) -> dict:
     """What identifies the data read: an archive by its SHA-256 (the same bytes hit the same
     cache wherever they lie; a file named as the official archive must have the published
-    one), a folder by its path and its split folders' entry counts/mtimes."""
+    one), a folder by its path and a hash of every review file's name, size and modification
+    time (a review rewritten in place changes its size or its mtime: the cache misses)."""
     if kind == "tar":
         digest = sha256sum(p)
         if p.name == ARCHIVE_NAMES[0]:
@@ -193,12 +197,25 @@ def _fingerprint(kind: str, p: Path) -> dict:
     dirs = {}
     for split in ("train", "test"):
         for label in CLASSES:
-            d = p / split / label
-            dirs[f"{split}/{label}"] = [sum(1 for _ in os.scandir(d)), d.stat().st_mtime_ns]
-    return {"kind": "dir", "path": str(p.resolve()), "dirs": dirs}
+            h = hashlib.sha256()
+            with os.scandir(p / split / label) as entries:
+                for e in sorted(entries, key=lambda e: e.name):
+                    st = e.stat()
+                    h.update(f"{e.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+            dirs[f"{split}/{label}"] = h.hexdigest()
+    return {"kind": "dir", "path": str(p.resolve()), "files": dirs}
 
 
 # ------------------------------------------------------------------------ reading reviews
+def _not_empty(text: str, where: str) -> str:
+    """A review's text; an empty one (a file truncated to nothing) is refused, named."""
+    if not text.strip():
+        raise DataError(f"the review {where} is empty: the copy is damaged (every review of the release has text). "
+                        "Delete it and download it again (download=True, --download in the examples), or pass a "
+                        "complete copy with path=... (--data)")
+    return text
+
+
 def _iter_folder(p: Path):
     for split in ("train", "test"):
         for label in CLASSES:
@@ -207,7 +224,7 @@ def _iter_folder(p: Path):
                     m = _MEMBER.search(f"{split}/{label}/{e.name}")
                     if m and e.is_file():
                         with open(e.path, encoding="utf-8", errors="replace") as f:
-                            yield m, f.read()
+                            yield m, _not_empty(f.read(), e.path)
 
 
 def _read_reviews(kind: str, p: Path):
@@ -228,7 +245,7 @@ def _read_reviews(kind: str, p: Path):
                 if posixpath.basename(name) == RELEASE_MARKER:
                     seen.append(name)
                 if data is not None:
-                    yield _MEMBER.search(name), data.decode("utf-8", errors="replace")
+                    yield _MEMBER.search(name), _not_empty(data.decode("utf-8", errors="replace"), f"{p}:{name}")
 
         reviews = reviews()
     for m, text in reviews:
@@ -241,6 +258,10 @@ def _check_complete(rows: dict, p: Path, release: bool) -> None:
     release, exactly ids 0..12,499 in each (12,500 + 12,500 reviews per split)."""
     redo = ("Delete it and download it again (download=True, --download in the examples), or pass a complete "
             "copy with path=... (--data)")
+    if not rows["train"] and not rows["test"]:  # another data set's archive, not a damaged IMDB copy
+        raise DataError(f"{p} holds no IMDB review at all (no train/pos, train/neg, test/pos or test/neg "
+                        "<id>_<rating>.txt): it is not the IMDB data set (another data set's archive or folder?). "
+                        "Pass the IMDB archive aclImdb_v1.tar.gz or its aclImdb/ folder with path=... (--data)")
     for split in ("train", "test"):
         for k, label in enumerate(CLASSES):
             ids = sorted(r[1] for r in rows[split] if r[0] == k)
@@ -289,17 +310,41 @@ def _read_cache(path: Path) -> dict:
     with np.load(path, allow_pickle=False) as z:
         missing = [k for k in _CACHE_KEYS if k not in z.files]
         if missing:
-            raise ValueError(f"it lacks {', '.join(missing)}")
+            raise DataError(f"it lacks {', '.join(missing)}")
         arrays = {k: z[k] for k in _CACHE_KEYS}
     for split in ("train", "test"):
         n, offsets = len(arrays[f"{split}_labels"]), arrays[f"{split}_offsets"]
         if (len(offsets) != n + 1 or len(arrays[f"{split}_ratings"]) != n or n == 0
                 or int(offsets[-1]) != len(arrays[f"{split}_flat"])):
-            raise ValueError(f"its {split} arrays do not fit together")
+            raise DataError(f"its {split} arrays do not fit together")
     return arrays
 
 
 # --------------------------------------------------------------------------------- loader
+def _padded_width(full_lengths, max_len) -> int:
+    """T: ``max_len``, or the longest kept review when all are shorter (memory follows the
+    data: ``max_len=100000`` on reviews of at most 2,500 tokens pads to 2,500)."""
+    longest = max(int(full_lengths.max(initial=0)), 1)
+    return longest if max_len is None else min(int(max_len), longest)
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available now (Linux, macOS), or None where it cannot be asked."""
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _check_fits(need: int, max_len, limit) -> None:
+    """Refuse, before allocating, padded arrays larger than the memory available."""
+    free = _available_memory()
+    if free is not None and need > free:
+        raise RangeError(f"load_imdb: the padded token ids need {need / 2**30:.1f} GiB (max_len={max_len}, "
+                         f"limit={limit}) but {free / 2**30:.1f} GiB of memory are available: lower max_len, or "
+                         "pass limit (--max-len, --limit)")
+
+
 def load_imdb(
     path=None,
     vocab_size: int = 20001,
@@ -321,7 +366,8 @@ def load_imdb(
             i.e. the ``num_embeddings`` of the model's ``nn.Embedding``. The default 20001 is
             report B's ``Embedding(20001, 64)``: the 19,999 most frequent training tokens +
             pad + unk (ties in frequency broken alphabetically).
-        max_len: tokens kept per review, T; ``None`` keeps every review whole (T = longest).
+        max_len: tokens kept per review; ``None`` keeps every review whole. The arrays are
+            padded to T = the longest kept review, at most ``max_len``.
         truncate: ``"pre"`` drops the start of a longer review (keeps its last ``max_len``
             tokens, where reviews tend to give their verdict); ``"post"`` keeps the first
             ``max_len``. Same convention as Keras ``pad_sequences(truncating=...)``.
@@ -373,16 +419,23 @@ def load_imdb(
 
     vocab = Vocabulary.from_arrays(arrays["vocab_words"], arrays["vocab_counts"])
     rng = np.random.default_rng(seed)
+    rows = {}
+    for split in ("train", "test"):  # --limit first: only the kept reviews are padded
+        n = len(arrays[f"{split}_labels"])
+        rows[split] = (np.sort(rng.permutation(n)[: int(limit)]) if limit is not None and int(limit) < n
+                       else np.arange(n))
+    widths = {split: _padded_width(np.diff(arrays[f"{split}_offsets"])[rows[split]], max_len) for split in rows}
+    _check_fits(sum(len(rows[s]) * widths[s] for s in rows) * np.dtype(dtype).itemsize, max_len, limit)
     splits = {}
     for split in ("train", "test"):
-        flat, offsets = arrays[f"{split}_flat"], arrays[f"{split}_offsets"]
-        full = np.diff(offsets)
-        T = int(max_len) if max_len is not None else max(int(full.max(initial=0)), 1)
-        ids, lengths = pad_sequences((flat, offsets), T, truncate=truncate, pad=pad, dtype=dtype)
-        s = TextSplit(ids, lengths, arrays[f"{split}_labels"], full, arrays[f"{split}_ratings"])
-        if limit is not None and int(limit) < len(s):
-            s = s.subset(np.sort(rng.permutation(len(s))[: int(limit)]))
-        splits[split] = s
+        index, offsets = rows[split], arrays[f"{split}_offsets"]
+        flat = arrays[f"{split}_flat"]
+        starts, full = offsets[:-1][index], np.diff(offsets)[index]
+        kept = np.concatenate([flat[a:a + n] for a, n in zip(starts, full)]) if len(index) else flat[:0]
+        ids, lengths = pad_sequences((kept, np.concatenate([[0], np.cumsum(full)])), widths[split],
+                                     truncate=truncate, pad=pad, dtype=dtype)
+        splits[split] = TextSplit(ids, lengths, arrays[f"{split}_labels"][index], full,
+                                  arrays[f"{split}_ratings"][index])
 
     settings = {"vocab_size": int(vocab_size), "max_len": splits["train"].ids.shape[1], "truncate": truncate,
                 "pad": pad, "limit": limit, "seed": seed}

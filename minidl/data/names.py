@@ -27,6 +27,7 @@ checked after a download and whenever a folder is loaded; a folder of other
 from __future__ import annotations
 
 import hashlib
+import math
 import posixpath
 import string
 import unicodedata
@@ -182,11 +183,17 @@ class NamesData:
                 f"languages={len(self.languages)}, letters={N_LETTERS})")
 
 
+def _language_files(folder: Path) -> list[Path]:
+    """The ``<Language>.txt`` files of ``folder``, sorted; hidden files (``.X.txt``, an
+    editor's or a file manager's) are not languages."""
+    return sorted(f for f in folder.glob("*.txt") if not f.name.startswith(".") and f.is_file())
+
+
 def _names_dir(p: Path):
     """A folder holding ``<Language>.txt`` files (``p``, ``p/names`` or ``p/data/names``), as
     ``("dir", folder)``, or None."""
     for d in (p, p / "names", p / "data" / "names"):
-        if d.is_dir() and any(d.glob("*.txt")):
+        if d.is_dir() and _language_files(d):
             return ("dir", d)
     return None
 
@@ -282,12 +289,12 @@ def load_names(path=None, test_fraction: float = 0.2, seed: int = 0, cache_dir=N
     if not 0.0 <= test_fraction < 1.0:
         raise RangeError(f"load_names: test_fraction must lie in [0, 1), got {test_fraction}")
     folder = find_names(path, cache_dir, download)
-    contents = {f.stem: f.read_bytes() for f in sorted(folder.glob("*.txt"))}
+    contents = {f.stem: f.read_bytes() for f in _language_files(folder)}
     check_names_files(contents, folder)
     languages = tuple(contents)
     rng = np.random.default_rng(seed)
     parts = {"train": ([], []), "test": ([], [])}
-    total = 0
+    total, per_language = 0, []
     for label, lang in enumerate(languages):
         try:
             lines = contents[lang].decode("utf-8").splitlines()
@@ -297,15 +304,27 @@ def load_names(path=None, test_fraction: float = 0.2, seed: int = 0, cache_dir=N
         if not names:
             raise DataError(f"{folder}/{lang}.txt holds no names (no line has a letter). {_REDO}")
         total += len(names)
+        per_language.append(len(names))
         if unique:
             names = list(dict.fromkeys(names))  # first occurrence of each, file order kept
         order = rng.permutation(len(names))
         n_test = int(round(test_fraction * len(names)))
+        if n_test >= len(names):
+            raise DataError(f"{folder}/{lang}.txt holds {len(names)} name(s): too few for a held-out split of "
+                            f"{test_fraction:.0%} (it would leave none to train on)")
         for split, idx in (("test", order[:n_test]), ("train", order[n_test:])):
             parts[split][0].extend(names[i] for i in sorted(idx))
             parts[split][1].extend([label] * len(idx))
     if languages == tuple(NAMES_FILES) and total != NAMES_TOTAL:  # implied by the checksums; a last guard
         raise DataError(f"{folder}: {total:,} names read, the release has {NAMES_TOTAL:,}. {_REDO}")
+    if len(contents) < 2:
+        raise DataError(f"{folder} holds {len(contents)} language file ({', '.join(f'{k}.txt' for k in contents)}): "
+                        "classifying names needs at least 2 languages, one <Language>.txt file each")
+    if test_fraction > 0 and not parts["test"][0]:
+        counts = ", ".join(f"{lang} {n}" for lang, n in zip(languages, per_language))
+        raise DataError(f"{folder}: too few names for a held-out split of {test_fraction:.0%}: no language has enough "
+                        f"names to put one in the test set ({counts}; {int(math.ceil(0.5 / test_fraction))} or more "
+                        "names per language are needed)")
     splits = {}
     for split, (names, labels) in parts.items():
         ids, lengths = encode_names(names) if names else (np.zeros((0, 1), np.int64), np.zeros(0, np.int64))

@@ -28,6 +28,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..backend import get_array_module
+from ..errors import RangeError
 from .activations import log_softmax_forward, sigmoid
 
 __all__ = [
@@ -44,7 +45,7 @@ REDUCTIONS = ("mean", "sum")
 def reduction_scale(reduction: str, n: int) -> float:
     """The factor each per-sample gradient carries: 1/n for ``"mean"``, 1 for ``"sum"``."""
     if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+        raise RangeError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
     return 1.0 / max(n, 1) if reduction == "mean" else 1.0
 
 

@@ -124,7 +124,7 @@ class CharRNN(Module):
             self.softmax.saved()
             self.i2o.saved()
             if d_h_new is None:
-                raise ValueError("CharRNN.step_backward needs d_log_probs or d_h_new")
+                raise RangeError("CharRNN.step_backward needs d_log_probs or d_h_new")
             d_combined = self.i2h.backward(d_h_new)
         else:
             d_combined = self.i2o.backward(self.softmax.backward(d_log_probs))

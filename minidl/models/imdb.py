@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from ..backend import get_array_module
 from ..checks import check_choice
-from ..errors import RangeError
+from ..errors import RangeError, ShapeError
 from ..module import Module
 from ..nn import GRU, LSTM, RNN, CellLoopLSTM, Dropout, Embedding, Linear, LogSoftmax, ReLU, ResidualStackLSTM, Sigmoid
 
@@ -98,7 +98,7 @@ class ImdbClassifier(Module):
 
     def forward(self, ids, lengths=None):
         if ids.ndim != 2:
-            raise ValueError(f"ImdbClassifier expects token ids of shape (B, T), got {tuple(ids.shape)}")
+            raise ShapeError(f"ImdbClassifier expects token ids of shape (B, T), got {tuple(ids.shape)}")
         x = self.embedding(ids.T)  # (T, B, E): time-major for the recurrent layer
         _, state = self.rnn(x, lengths=lengths if self.use_lengths else None)
         h_n = state[0] if isinstance(state, tuple) else state  # (layers·dirs, B, H)

@@ -24,7 +24,7 @@ import math
 
 from .. import backend
 from ..checks import check_dtype, check_shape, check_upstream
-from ..errors import DeviceError, DTypeError
+from ..errors import DeviceError, DTypeError, RangeError
 from ..functional.gru import gru_cell_backward, gru_cell_forward
 from ..functional.lstm import lstm_cell_backward, lstm_cell_forward
 from ..functional.rnn import check_nonlinearity, rnn_cell_backward, rnn_cell_forward
@@ -47,7 +47,7 @@ class _CellBase(Module):
         super().__init__()
         for name, v in (("input_size", input_size), ("hidden_size", hidden_size)):
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                raise ValueError(f"{type(self).__name__}: {name} must be a positive int, got {v!r}")
+                raise RangeError(f"{type(self).__name__}: {name} must be a positive int, got {v!r}")
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.bias = bool(bias)

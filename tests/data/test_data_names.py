@@ -104,7 +104,7 @@ def test_release_files_are_checked_against_their_checksums(tmp_path, monkeypatch
     table = fake_release(tmp_path / "ok")
     monkeypatch.setattr(nm, "NAMES_FILES", table)
     monkeypatch.setattr(nm, "NAMES_TOTAL", 36)
-    d = nm.load_names(tmp_path / "ok")
+    d = nm.load_names(tmp_path / "ok", test_fraction=0.0)  # 2 names each: too few to hold out
     assert len(d.languages) == 18 and len(d.train) + len(d.test) == 36
     fake_release(tmp_path / "edited", edit="Korean")
     with pytest.raises(DataError, match=r"edited/Korean.txt differs from the release file \(SHA-256"):
@@ -155,7 +155,7 @@ def test_download_checks_the_zip_and_each_extracted_file(tmp_path, monkeypatch):
     assert not (cache / "names").exists()  # nothing unpacked from a bad archive
     assert asked == [(nm.NAMES_URL, nm.NAMES_ZIP_SHA256)]
     served = files
-    d = nm.load_names(cache_dir=cache, download=True)
+    d = nm.load_names(cache_dir=cache, download=True, test_fraction=0.0)
     assert d.source == str(cache / "names") and len(d.languages) == 18
     assert sorted(p.name for p in (cache / "names").iterdir()) == sorted(files)
     assert not [p for p in cache.iterdir() if p.name.startswith(".tmp-")]

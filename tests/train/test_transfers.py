@@ -85,7 +85,7 @@ def test_report_b_model_copies_the_batch_in_once_and_reads_back_one_vector(cell)
     # the divergence guard (one vector: is each parameter finite)
     rest = _tally(log, marks[-1], (len(log.h2d), len(log.d2h)))
     per_batch = {d: {k: 2 * v for k, v in c.items()} for d, c in TEXT_STEP.items()}
-    per_batch["d2h"]["minidl/train.py:_non_finite"] = 1
+    per_batch["d2h"]["minidl/checkpoint.py:non_finite_names"] = 1
     assert rest == per_batch, log.summary()
 
 
@@ -103,7 +103,7 @@ def test_resnet_step_copies_images_and_labels_in_and_one_vector_out():
                         "d2h": {"minidl/train.py:_loss_and_predictions": 1,
                                 "minidl/optim.py:clip_grad_norm_": 1}}, f"step {k + 1}:\n{log.summary()}"
     rest = _tally(log, marks[-1], (len(log.h2d), len(log.d2h)))
-    assert rest == {"h2d": {}, "d2h": {"minidl/train.py:_non_finite": 1}}, log.summary()
+    assert rest == {"h2d": {}, "d2h": {"minidl/checkpoint.py:non_finite_names": 1}}, log.summary()
 
 
 @pytest.mark.parametrize("output, loss_fn", [("logits", nn.CrossEntropyLoss()), ("sigmoid", nn.BCELoss())])
