@@ -112,9 +112,9 @@ def test_help_says_what_width_two_cores_want(capsys):
 
 
 @pytest.mark.parametrize("argv,flag,expected", [
-    (["--width", "0"], "--width", "positive integer"),
-    (["--width", "-1"], "--width", "positive integer"),
-    (["--width", "1.5"], "--width", "positive integer"),
+    (["--width", "0"], "--width", "expected an integer in [1, "),
+    (["--width", "-1"], "--width", "expected an integer in [1, "),
+    (["--width", "1.5"], "--width", "expected an integer, got '1.5'"),
     (["--depth", "50"], "--depth", "choose from 20, 34"),
     (["--depth", "18"], "--depth", "choose from 20, 34"),
     (["--model", "resnet20", "--depth", "34"], "--depth", "contradicts --model resnet20"),
