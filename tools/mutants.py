@@ -42,6 +42,7 @@ import difflib
 import os
 import random
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -358,13 +359,14 @@ def run(mutants: list[Mutant]) -> int:
             note = " [forced; whole-model gradcheck alone, torch hidden]" if m.key in FORCED else ""
             print(f"[{i}/{len(mutants)}] {status.upper()} {m.path}:{m.lineno} {m.kind}{note} "
                   f"({time.monotonic() - t:.0f} s)\n  key: {m.key}\n  by: {detail}")
+            print("  " + "\n  ".join(m.diff(text).splitlines()[2:]))  # the hunk, without the file names
             if status in ("survived", "error"):
                 bad.append(m)
-                print(m.diff(text))
     finally:
         box.close()
+    cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(f"\n{len(mutants)} mutants: " + ", ".join(f"{v} {k}" for k, v in counts.items())
-          + f" ({time.monotonic() - t0:.0f} s)")
+          + f" ({time.monotonic() - t0:.0f} s wall, {cpu.ru_utime + cpu.ru_stime:.0f} s CPU in the test runs)")
     if bad:
         print("not killed (fix the tests, or list the mutant in EQUIVALENT with the reason):\n  "
               + "\n  ".join(m.key for m in bad))
