@@ -214,8 +214,14 @@ def _sites_of_node(src: _Text, node):
     elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _UFUNCS:
         end = src.offset(node.func.end_lineno, node.func.end_col_offset)
         yield ("flip", node, end - len(node.func.attr), end, _UFUNCS[node.func.attr])
-    elif isinstance(node, ast.Attribute) and node.attr == "T" and isinstance(node.ctx, ast.Load):
+    elif isinstance(node, ast.Attribute) and node.attr == "T" and isinstance(node.ctx, ast.Load) \
+            and not _is_record(node.value):
         yield ("no-T", node, *src.span(node), _wrapped(src, node.value))
+
+
+def _is_record(node) -> bool:
+    """``cache.T``, ``self.T``: a field named T (a length), not a transpose."""
+    return isinstance(node, ast.Name) and (node.id == "self" or "cache" in node.id)
 
 
 def _skipped(node) -> bool:
