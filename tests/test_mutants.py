@@ -95,3 +95,11 @@ def test_the_sandbox_imports_the_mutated_copy_and_can_hide_torch(sites):
         box.close()
     assert not box.dir.exists()
     assert "return d_main + d_skip" in (ROOT / m.path).read_text(encoding="utf-8")  # the tree is untouched
+
+
+def test_every_backward_helper_named_is_defined_where_it_is_listed():
+    """A renamed helper would silently leave the mutation test (its sites no longer found)."""
+    for path, names in mutants.BACKWARD_HELPERS.items():
+        defined = {n.name for n in ast.walk(ast.parse((ROOT / path).read_text(encoding="utf-8")))
+                   if isinstance(n, ast.FunctionDef)}
+        assert names <= defined, f"{path}: BACKWARD_HELPERS names {sorted(names - defined)}, not defined there"
