@@ -5,6 +5,7 @@ holds the forced mutant, and the sandbox really imports the mutated copy."""
 import ast
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -20,15 +21,22 @@ def sites():
     return mutants.all_sites()
 
 
-def _functions(text: str) -> dict:
-    """Every top-level function and method by qualified name -> its ast dump."""
+def _functions(tree) -> dict:
+    """Every top-level function and method by qualified name -> its node."""
     out = {}
-    for node in ast.parse(text).body:
+    for node in tree.body:
         if isinstance(node, ast.ClassDef):
-            out.update({f"{node.name}.{f.name}": ast.dump(f) for f in node.body if isinstance(f, ast.FunctionDef)})
+            out.update({f"{node.name}.{f.name}": f for f in node.body if isinstance(f, ast.FunctionDef)})
         elif isinstance(node, ast.FunctionDef):
-            out[node.name] = ast.dump(node)
+            out[node.name] = node
     return out
+
+
+def _span(text: str, node) -> tuple[int, int]:
+    """Character offsets of a function's lines, decorators included."""
+    lines = text.splitlines(True)
+    first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+    return sum(map(len, lines[: first - 1])), sum(map(len, lines[: node.end_lineno]))
 
 
 def test_finds_the_dropped_shortcut_of_basicblock(sites):
@@ -50,11 +58,20 @@ def test_finds_every_kind_in_the_backward_code_only(sites):
 
 def test_each_mutant_is_valid_python_and_changes_exactly_one_function(sites):
     texts = {p: (mutants.ROOT / p).read_text(encoding="utf-8") for p in {m.path for m in sites}}
-    before = {p: _functions(t) for p, t in texts.items()}
+    funcs = {p: _functions(ast.parse(t)) for p, t in texts.items()}
+    originals = {}
     for m in sites:
-        after = _functions(m.apply(texts[m.path]))  # a SyntaxError here is a broken mutant
-        changed = [name for name in before[m.path] if before[m.path][name] != after.get(name)]
-        assert changed == [m.qualname], (m.key, changed)
+        text, new = texts[m.path], m.apply(texts[m.path])
+        func = funcs[m.path][m.qualname]
+        start, end = _span(text, func)
+        # the text outside the function is untouched, the function's code is changed
+        assert new[:start] == text[:start] and new[len(new) - (len(text) - end):] == text[end:], m.key
+        source = textwrap.dedent(new[start: len(new) - (len(text) - end)])
+        (mutated,) = ast.parse(source).body  # the function alone; a SyntaxError is a broken mutant
+        key = (m.path, func.name, start)
+        if key not in originals:
+            originals[key] = ast.dump(ast.parse(textwrap.dedent(text[start:end])).body[0])
+        assert ast.dump(mutated) != originals[key], m.key
 
 
 def test_every_file_with_sites_has_tests_that_exist(sites):
