@@ -315,6 +315,32 @@ def test_saturated_gates_are_exact_and_silent(kind):
     assert all(np.isfinite(a).all() for a in (y if isinstance(y, tuple) else (y,)))
 
 
+@pytest.mark.parametrize("batch_first", [False, True], ids=["time_first", "batch_first"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_backward_when_every_sequence_is_shorter_than_the_padding(kind, batch_first, device, to_dev):
+    """max(lengths) = 3 < T = 5: the steps after the longest sequence are not run, so the
+    backward pads dx with zero steps back to x's shape. Same gradients as on x cut to 3 steps
+    (a mutant that padded T + 3 steps instead of T − 3 passed every other test)."""
+    layer = make_layer(kind, 2 if kind != "res_lstm_proj" else 3, 2, 2, True, batch_first=batch_first).to(device)
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((5, 2, layer.input_size))
+    d_out = rng.standard_normal((5, 2, 4))
+    d_out[3:] = 0  # the padded steps' outputs are constant zeros: no gradient reaches them
+    t_axis = lambda a: a.swapaxes(0, 1) if batch_first else a  # noqa: E731  (time-major <-> the layer's layout)
+    a = backend.asnumpy
+    grads = []
+    for steps in (5, 3):  # padded to T = 5, then cut to the 3 steps that run
+        layer(to_dev(t_axis(x[:steps])), lengths=[3, 2])
+        grads.append([a(g) for g in layer.backward(to_dev(t_axis(d_out[:steps])), *([None] * n_states(kind)))])
+    (dx, *d_states), (dx_cut, *d_states_cut) = grads
+    dx, dx_cut = t_axis(dx), t_axis(dx_cut)
+    assert dx.shape == x.shape and np.all(dx[3:] == 0)
+    np.testing.assert_allclose(dx[:3], dx_cut, rtol=1e-13, atol=1e-14)
+    for g, g_cut in zip(d_states, d_states_cut):
+        np.testing.assert_allclose(g, g_cut, rtol=1e-13, atol=1e-14)
+    layer.clear_caches()
+
+
 # ---------------------------------------------- bad input and fuzzing (tests/bad_inputs.py, tests/fuzzing.py)
 
 
