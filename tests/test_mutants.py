@@ -105,7 +105,7 @@ def test_the_sandbox_imports_the_mutated_copy_and_can_hide_torch(sites):
         target.write_text(m.apply(target.read_text(encoding="utf-8")), encoding="utf-8")
         probe = ("import inspect, minidl.nn.residual as r; print(r.__file__); "
                  "print('d_main + d_skip' in inspect.getsource(r.BasicBlock.backward))\n"
-                 "try:\n import torch\nexcept ModuleNotFoundError as e:\n print('no torch:', e)")
+                 "try:\n import torch\nexcept ModuleNotFoundError as err:\n print('no torch:', err)")
         out = subprocess.run([sys.executable, "-P", "-c", probe], cwd=ROOT, env=box.env(hide_torch=True),
                              capture_output=True, text=True, check=True).stdout.splitlines()
         assert out[0].startswith(str(box.dir)) and out[1] == "False" and out[2].startswith("no torch:"), out

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import ShapeError
 from ..gradcheck import DEFAULT_EPS, DEFAULT_RTOL, compare_full, default_atol, numeric_gradient, objective_scale
 from .diagnose import close, diagnose, errors
 from .spec import Case, Exercise
@@ -110,7 +111,7 @@ def _as_tuple(values, exercise: Exercise, who: str) -> tuple:
         return (values,)
     if not isinstance(values, (tuple, list)) or len(values) != n:
         got = f"{len(values)} values" if isinstance(values, (tuple, list)) else type(values).__name__
-        raise ValueError(f"{who} returned {got}; expected {n}: ({', '.join(exercise.outputs)})")
+        raise ShapeError(f"{who} returned {got}; expected {n}: ({', '.join(exercise.outputs)})")
     return tuple(values)
 
 
