@@ -32,10 +32,10 @@ numbers in fewer passes over memory. ``dz_o`` is ``dh'`` times a factor, the oth
 :func:`lstm_local_grads` computes them for a block of steps at once, so the backward of a
 step is only ``dc' = dh'⊙P + dc'_in``, two products and ``dc = dc'⊙f``.
 
-The fast step runs in the **compute layout** of :func:`~.gate_layout.lstm_pack`: gate-major
-arrays ``(..., 4, B, H)`` (each gate one contiguous (B, H) block) in the order o, i, f, g, the pre-activations scaled so
+The fast step runs in the **compute layout** of :func:`~.gate_layout.lstm_pack`, gate-major:
+``(..., 4, B, H)``, each gate one contiguous (B, H) block, in the order o, i, f, g, scaled so
 that one ``exp`` call serves all four gates (``+1`` and a reciprocal give σ(z) for o, i, f and
-σ(2z) for g; ``2s − 1`` finishes g = tanh z).
+σ(2z) for g; ``2s − 1`` finishes g = tanh z). ∂L/∂z goes back row by row, (B, 4, H).
 
 The sequence pair :func:`lstm_forward` / :func:`lstm_backward` runs the fast step over
 time (the shared machinery is :mod:`minidl.functional.sequence`); the cell pair
