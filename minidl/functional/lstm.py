@@ -32,10 +32,10 @@ numbers in fewer passes over memory. ``dz_o`` is ``dh'`` times a factor, the oth
 :func:`lstm_local_grads` computes them for a block of steps at once, so the backward of a
 step is only ``dc' = dh'⊙P + dc'_in``, two products and ``dc = dc'⊙f``.
 
-The fast step runs in the **compute layout** of :func:`~.gate_layout.lstm_pack`: arrays
-``(..., 4, H)`` with the gate blocks in the order o, i, f, g, the pre-activations scaled so
+The fast step runs in the **compute layout** of :func:`~.gate_layout.lstm_pack`, gate-major:
+``(..., 4, B, H)``, each gate one contiguous (B, H) block, in the order o, i, f, g, scaled so
 that one ``exp`` call serves all four gates (``+1`` and a reciprocal give σ(z) for o, i, f and
-σ(2z) for g; ``2s − 1`` finishes g = tanh z).
+σ(2z) for g; ``2s − 1`` finishes g = tanh z). ∂L/∂z goes back row by row, (B, 4, H).
 
 The sequence pair :func:`lstm_forward` / :func:`lstm_backward` runs the fast step over
 time (the shared machinery is :mod:`minidl.functional.sequence`); the cell pair
@@ -115,15 +115,15 @@ def _cell_update(o, i, f, g, c_prev, c, tc, h):
 def lstm_gates(a, hW, c_prev, c, tanh_c, h):
     """The gate arithmetic of one step, in place; two fused kernels on a GPU.
 
-    a: (B, 4, H) the input side ``x W_ihᵀ + b`` of the pre-activations in compute layout (o, i,
+    a: (4, B, H) the input side ``x W_ihᵀ + b`` of the pre-activations in compute layout (o, i,
     f, g, scaled by −1 and −2: :func:`~.gate_layout.lstm_pack`), overwritten with the gate
-    values o, i, f, g; hW: (B, 4, H) the hidden side ``h_{t−1} W_hhᵀ``; c_prev: (B, H);
+    values o, i, f, g; hW: (4, B, H) the hidden side ``h_{t−1} W_hhᵀ``; c_prev: (B, H);
     c, tanh_c, h: (B, H) buffers for c', tanh(c'), h'.
     """
     # e^{−z} overflows to inf for z < −88 (float32), and σ = 1/inf = 0 is right: callers run
     # this inside ``backend.errstate(xp, over="ignore")`` (once around a whole time loop)
     sigmoid_of_negated(a, hW)  # one exp for all four gates: σ(z) (o, i, f), σ(2z) (g)
-    _cell_update(a[:, 0], a[:, 1], a[:, 2], a[:, 3], c_prev, c, tanh_c, h)
+    _cell_update(a[0], a[1], a[2], a[3], c_prev, c, tanh_c, h)
 # --8<-- [end:lstm_gates]
 
 
@@ -146,49 +146,49 @@ def _lstm_factors(o, i, g, c_prev, tc, K_o, K_i, K_f, K_g, P):
 def lstm_local_grads(gates, c_prev, tanh_c, K, P):
     """The factors of the step backward, known once the forward is done.
 
-    gates: (..., 4, H) gate values o, i, f, g; c_prev, tanh_c: (..., H), the leading dims
-    (B,) for one step or (T, B) for several steps at once. Writes ``K`` (..., 4, H) and
-    ``P`` (..., H) such that, for a step, ``dc' = dh'⊙P + dc'_in``, ``dz_o = dh'⊙K_o`` and
+    gates: (..., 4, B, H) gate values o, i, f, g; c_prev, tanh_c: (..., B, H), the leading
+    dims () for one step or (T,) for several steps at once. Writes ``K`` (..., 4, B, H) and
+    ``P`` (..., B, H) such that, for a step, ``dc' = dh'⊙P + dc'_in``, ``dz_o = dh'⊙K_o`` and
     ``dz_{i,f,g} = dc'⊙K_{i,f,g}``:
     K_o = τ⊙o(1−o), K_i = g⊙i(1−i), K_f = c⊙f(1−f), K_g = i⊙(1−g²), P = o⊙(1−τ²).
     """
-    sigmoid_slope(gates[..., :3, :], K[..., :3, :])  # σ(1−σ) for o, i, f: one block
-    _lstm_factors(gates[..., 0, :], gates[..., 1, :], gates[..., 3, :], c_prev, tanh_c,
-                  K[..., 0, :], K[..., 1, :], K[..., 2, :], K[..., 3, :], P)
+    sigmoid_slope(gates[..., :3, :, :], K[..., :3, :, :])  # σ(1−σ) for o, i, f: one block
+    _lstm_factors(gates[..., 0, :, :], gates[..., 1, :, :], gates[..., 3, :, :], c_prev, tanh_c,
+                  K[..., 0, :, :], K[..., 1, :, :], K[..., 2, :, :], K[..., 3, :, :], P)
 # --8<-- [end:lstm_local_grads]
 
 
 # --8<-- [start:lstm_gates_backward]
 @backend.fuse
-def _lstm_step_back(dh, dc_in, P, f, K_o, dc_new, dc, dz_o):
-    """(B, H) each: dc_new = dh⊙P + dc_in (∂L/∂c'), dc = dc_new⊙f, dz_o = dh⊙K_o. dc may be dc_in."""
+def _lstm_step_back(dh, dc_in, P, f, dc_new, dc):
+    """(B, H) each: dc_new = dh⊙P + dc_in (∂L/∂c'), dc = dc_new⊙f. dc may be dc_in."""
     xp = backend.get_array_module(dh)
     xp.multiply(dh, P, out=dc_new)
     dc_new += dc_in  # ∂L/∂c' in all
     xp.multiply(dc_new, f, out=dc)  # to the previous step
-    xp.multiply(dh, K_o, out=dz_o)
 
 
 def lstm_gates_backward(dh, dc, K, P, f, dz, dc_new):
     """Backward of :func:`lstm_gates` for one step, in place.
 
     dh: (B, H) ∂L/∂h' (everything that reaches h': output and next step); dc: (B, H) ∂L/∂c'
-    from the next step on entry, ∂L/∂c of the previous step on exit; K, P: this step's
-    factors (:func:`lstm_local_grads`); f: (B, H) forget gate; dz: (B, 4, H) receives the
-    gradient of the (unscaled) pre-activations in compute layout; it may be the step's saved
-    gates themselves (``f`` a view into it: ``f`` is read before ``dz`` is written);
-    dc_new: (B, H) scratch for ∂L/∂c'.
+    from the next step on entry, ∂L/∂c of the previous step on exit; K (4, B, H), P (B, H):
+    this step's factors (:func:`lstm_local_grads`); f: (B, H) forget gate; dz: (B, 4, H)
+    receives ∂L/∂z (unscaled; blocks o, i, f, g within each row, as the GEMMs want); it may
+    be the memory of the saved gates (``f`` in it is read, by a kernel of its own, before
+    ``dz`` is written); dc_new: (B, H) scratch for ∂L/∂c'.
     """
     xp = backend.get_array_module(dh)
-    _lstm_step_back(dh, dc, P, f, K[:, 0], dc_new, dc, dz[:, 0])
-    xp.multiply(dc_new[:, None, :], K[:, 1:], out=dz[:, 1:])
+    _lstm_step_back(dh, dc, P, f, dc_new, dc)
+    xp.multiply(dh, K[0], out=dz[:, 0])
+    xp.multiply(dc_new, K[1:], out=dz[:, 1:].transpose(1, 0, 2))
 # --8<-- [end:lstm_gates_backward]
 
 
 class LSTMCache(NamedTuple):
     """What :func:`lstm_backward` needs (and partly overwrites: ``gates`` becomes ∂L/∂z).
 
-    ``x`` (T, B, D); ``packed`` the :class:`LSTMPacked` weights; ``gates`` (T, B, 4, H) the
+    ``x`` (T, B, D); ``packed`` the :class:`LSTMPacked` weights; ``gates`` (T, 4, B, H) the
     gate values of every step (compute layout); ``hs``, ``cs`` (T + 1, B, H) h_0..h_T and
     c_0..c_T; ``tanh_cs`` (T, B, H); ``lengths`` a :class:`~.sequence.Lengths` or None;
     ``residual`` and ``weight_res`` as given to :func:`lstm_forward`.
@@ -225,16 +225,15 @@ def lstm_forward(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *,
     T, B, D = x.shape
     lengths = seq.as_lengths(lengths, x)
     p = lstm_pack(weight_ih, weight_hh, bias_ih, bias_hh)
-    A = seq.project_inputs(x, p.WxT, p.b).reshape(T, B, 4, H)  # the input side of every step: one GEMM
+    A = seq.project_gate_major(x, p.WxT, p.b, 4)  # the input side of every step, (T, 4, B, H)
     Hs, Cs = seq.state_buffer(T, h0), seq.state_buffer(T, c0)  # Hs[t + 1] = h_t, Hs[0] = h0
     TC = xp.empty((T, B, H), dtype=A.dtype)  # tanh(c_t), reused by the backward
-    R = None
-    if residual:
-        R = x if weight_res is None else seq.project_inputs(x, weight_res.T)
+    U, WhT = xp.empty((4, B, H), dtype=A.dtype), p.WhT.reshape(H, 4, H).transpose(1, 0, 2)
+    R = (x if weight_res is None else seq.project_inputs(x, weight_res.T)) if residual else None
     with backend.errstate(xp, over="ignore"):  # exp(−z) = inf is right there (see lstm_gates)
         for t in range(T):
-            hW = (Hs[t] @ p.WhT).reshape(B, 4, H)  # the one GEMM per step
-            lstm_gates(A[t], hW, Cs[t], Cs[t + 1], TC[t], Hs[t + 1])
+            xp.matmul(Hs[t], WhT, out=U)  # the one GEMM per step (4 blocks), (4, B, H)
+            lstm_gates(A[t], U, Cs[t], Cs[t + 1], TC[t], Hs[t + 1])
             if R is not None:
                 Hs[t + 1] += R[t]
     c_n = seq.last_real(Cs, lengths)
@@ -280,12 +279,12 @@ def lstm_backward(dy, cache: LSTMCache) -> dict:
     dc = xp.zeros((B, H), dtype=G.dtype)
     if d_c_n is not None and lengths is None:
         dc += d_c_n
-    # ∂L/∂z of every step, (T, B, 4, H), is written over the saved gates: step t's gates are
-    # last read (their factors K, P and f) just before its dz is written, and a fresh buffer
-    # of this size would cost as much in page faults as the arithmetic it holds
-    dZ = G
+    # ∂L/∂z of every step, (T, B, 4, H) for the GEMMs after the loop, is written over the saved
+    # gates (T, 4, B, H): step t's gates are last read (factors K, P and f) just before its dz
+    # is written, and a fresh buffer would cost as much in page faults as its arithmetic
+    dZ = G.reshape(T, B, 4, H)
     n = seq.block_size(B * 4 * H, T)
-    K, P = xp.empty((n, B, 4, H), dtype=G.dtype), xp.empty((n, B, H), dtype=G.dtype)
+    K, P = xp.empty((n, 4, B, H), dtype=G.dtype), xp.empty((n, B, H), dtype=G.dtype)
     dc_new = xp.empty((B, H), dtype=G.dtype)
 
     def factors(s, e):  # the factors of steps s..e−1, vectorized over steps
@@ -295,7 +294,7 @@ def lstm_backward(dy, cache: LSTMCache) -> dict:
         nonlocal dc  # updated in place, step by step
         if dCs is not None:
             dc += dCs[t]
-        lstm_gates_backward(dHs[t], dc, K[j], P[j], G[t, :, 2], dZ[t], dc_new)
+        lstm_gates_backward(dHs[t], dc, K[j], P[j], G[t, 2], dZ[t], dc_new)
         return dZ[t].reshape(B, 4 * H) @ p.Wh  # the one GEMM per step
 
     dh0 = seq.backward_through_time(dHs, step, factors, n)

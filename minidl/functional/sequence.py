@@ -33,7 +33,7 @@ from ..errors import DTypeError, RangeError, ShapeError
 
 __all__ = [
     "Lengths", "check_lengths", "make_lengths", "as_lengths", "reverse_padded", "check_sequence_args",
-    "check_upstreams", "project_inputs", "state_buffer", "finish_forward", "last_real",
+    "check_upstreams", "project_inputs", "project_gate_major", "state_buffer", "finish_forward", "last_real",
     "hidden_upstream", "upstream", "block_size", "backward_through_time", "input_grads", "step_grads",
 ]
 
@@ -143,6 +143,20 @@ def project_inputs(x, WxT, b=None):
     if b is not None:
         A += b
     return A.reshape(T, B, WxT.shape[1])
+
+
+def project_gate_major(x, WxT, b, gates: int):
+    """The input projection of every step, gate-major: x (T, B, D), WxT (D, gates·H), b
+    (gates·H,) or None -> (T, gates, B, H), each gate of each step one contiguous (B, H)
+    block (the elementwise work of a step then runs on contiguous memory). One batched
+    matmul: T·gates GEMMs (B, D) x (D, H), read from WxT in place."""
+    T, B, D = x.shape
+    H = WxT.shape[1] // gates
+    xp = backend.get_array_module(x)
+    A = xp.matmul(x[:, None], WxT.reshape(D, gates, H).transpose(1, 0, 2))
+    if b is not None:
+        A += b.reshape(gates, 1, H)
+    return A
 
 
 def state_buffer(T: int, s0):

@@ -57,6 +57,12 @@ class _StackCache(NamedTuple):
     batch: int
 
 
+def _reversed(a, lens):
+    """:func:`reverse_padded` for an array only read once more (concatenated, added, copied):
+    without padding a reversed view, no copy."""
+    return a[::-1] if lens is None else reverse_padded(a, lens)
+
+
 class _RecurrentBase(Module):
     """What RNN, LSTM and GRU share: parameters, stacking, directions, lengths, dropout.
 
@@ -188,7 +194,7 @@ class _RecurrentBase(Module):
                 x_d = layer_in if d == 0 else reverse_padded(layer_in, lens)
                 ys, cache = self._forward_fn(x_d, *(s[idx] for s in states0), **self._weights(layer, d),
                                              lengths=lens, **self._options())
-                outs.append(ys[0] if d == 0 else reverse_padded(ys[0], lens))
+                outs.append(ys[0] if d == 0 else _reversed(ys[0], lens))
                 dir_caches.append(cache)
                 for k, s in enumerate(ys[1:]):
                     finals[k][idx] = s
@@ -239,7 +245,7 @@ class _RecurrentBase(Module):
                 if d_layer is not None:
                     d_o = d_layer if dirs == 1 else d_layer[:, :, d * H : (d + 1) * H]
                     if d == 1:
-                        d_o = reverse_padded(d_o, lens)
+                        d_o = _reversed(d_o, lens)  # the pair copies d_out into its own buffer
                 grads = self._backward_fn((d_o,) + tuple(None if s is None else s[idx] for s in d_states_n),
                                           dir_caches[d])
                 dx_d = grads.pop("x")
@@ -248,8 +254,8 @@ class _RecurrentBase(Module):
                 sfx = self._suffix(layer, d)
                 self.accumulate_grads({n + sfx: g for n, g in grads.items()})
                 if d == 1:
-                    dx_d = reverse_padded(dx_d, lens)
-                dx = dx_d if dx is None else dx + dx_d
+                    dx_d = _reversed(dx_d, lens)
+                dx = dx_d if dx is None else xp.add(dx, dx_d, out=dx)  # dx: a fresh array of the pair
             d_layer = dx
         dx = d_layer
         if T_run < T:
