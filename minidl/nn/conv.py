@@ -7,7 +7,7 @@ import numbers
 
 from ..checks import check_dtype, check_upstream, require_array
 from ..errors import RangeError, ShapeError
-from ..functional.conv import conv2d_backward, conv2d_forward
+from ..functional.conv_fast import conv2d_fast_backward, conv2d_fast_forward
 from ..functional.geometry import pair
 from ..functional.workspace import Workspace
 from ..module import Module, Parameter, is_grad_enabled
@@ -65,7 +65,7 @@ class Conv2d(Module):
             raise ShapeError(f"Conv2d: input must have shape (N, {self.in_channels}, H, W), got {tuple(x.shape)}")
         check_dtype(x, self.weight.data.dtype, "input", "Conv2d")
         workspace = self.workspace if is_grad_enabled() else self.workspace.fixed()
-        y, cache = conv2d_forward(
+        y, cache = conv2d_fast_forward(
             x, self.weight.data, None if self.bias is None else self.bias.data, stride=self.stride,
             padding=self.padding, dilation=self.dilation, groups=self.groups, workspace=workspace)
         self.save_for_backward(cache)
@@ -74,7 +74,7 @@ class Conv2d(Module):
     def backward(self, dy):
         cache = self.saved()
         check_upstream(dy, cache.output_shape, "dy", "Conv2d")
-        grads = conv2d_backward(dy, cache)
+        grads = conv2d_fast_backward(dy, cache)
         self.accumulate_grads(grads)
         return grads["x"]
 
