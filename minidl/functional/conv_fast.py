@@ -7,7 +7,7 @@ it to BLAS, which copies it once more into its own blocked layout ("packing"). N
 copy fits in a cache, so each costs a trip to main memory. Three changes, each the same
 arithmetic in another order, and each tested equal to that pair in float64:
 
-**A few images at a time.** The patches of a *chunk* of images (about 1 MiB of ``cols``,
+**A few images at a time.** The patches of a *chunk* of images (about ½ MiB of ``cols``,
 see :data:`CHUNK_FLOATS`) are copied and multiplied before the next chunk's: the chunk is
 still in the core's cache when BLAS packs it. Rows of ``Y = cols·Ŵᵀ`` are independent, so
 the chunks' products are rows of the same ``Y``; the weight gradient
@@ -43,9 +43,10 @@ from .workspace import Workspace
 
 __all__ = ["CHUNK_FLOATS", "conv2d_fast_forward", "conv2d_fast_backward"]
 
-#: Numbers per chunk of the patch matrix on the CPU: 2¹⁸ float32 numbers are 1 MiB, which
-#: stays in a core's L2 cache (1–2 MiB on current x86 cores) while BLAS packs and multiplies it.
-CHUNK_FLOATS = 1 << 18
+#: Numbers per chunk of the patch matrix on the CPU: 2¹⁷ float32 numbers are 512 KiB, which
+#: stays in a core's L2 cache (1–2 MiB on current x86 cores) while BLAS packs and multiplies it
+#: (2¹⁶ to 2¹⁸ were within a few per cent of each other on ResNet-20's layers, 2¹⁹ slower).
+CHUNK_FLOATS = 1 << 17
 
 
 def _images_per_chunk(src, rows_per_image: int, width: int) -> int:
@@ -131,11 +132,62 @@ def conv2d_fast_backward(dy, cache: Conv2dCache) -> dict:
     O = weight.shape[0]
     dy_nhwc = dy.transpose(0, 2, 3, 1)
     dy2 = dy_nhwc.reshape(-1, O)  # (M, O): a view when dy is channels-last
-    grads = {"x": _input_grad(dy_nhwc, dy2, weight, x.shape, geo, workspace),
-             "weight": _weight_grad(x.transpose(0, 2, 3, 1), dy2, weight.shape, geo, workspace)}
+    x_nhwc = x.transpose(0, 2, 3, 1)
+    if _pointwise(geo):
+        dx, dW = _pointwise_grads(x_nhwc, dy2, weight, geo)
+    elif _flipped_geometry(x.shape, weight.shape, geo) is not None:
+        dx, dW = _stride1_grads(x_nhwc, dy_nhwc, weight, geo, workspace)
+    else:
+        dx = _input_gradient(dy2, weight, x.shape, geo, workspace)  # col2im
+        dW = _weight_grad(x_nhwc, dy2, weight.shape, geo, workspace)
+    grads = {"x": dx, "weight": dW}
     if has_bias:
         grads["bias"] = dy2.sum(axis=0)
     return grads
+
+
+def _flipped_geometry(x_shape, w_shape, geo: ConvGeometry):
+    """The geometry of the input gradient as a convolution of dy (stride 1 and
+    ``p ≤ d·(k − 1)`` only, else None): kernel, dilation as the layer's, padding ``q = d·(k − 1) − p``."""
+    (kh, kw), (dh, dw), (ph, pw) = (w_shape[2], w_shape[3]), geo.dilation, geo.padding
+    qh, qw = dh * (kh - 1) - ph, dw * (kw - 1) - pw
+    if geo.stride != (1, 1) or qh < 0 or qw < 0:
+        return None
+    return ConvGeometry((kh, kw), (1, 1), (qh, qw), (dh, dw), tuple(x_shape[2:]))
+
+
+def _stride1_grads(x_nhwc, dy_nhwc, weight, geo: ConvGeometry, workspace):
+    """Both gradients from one im2col of dy per chunk, ``cols_dy: (rows, kh·kw·O)``:
+
+        ∂L/∂x_chunk = cols_dy · W_flip         W_flip[(i', j', o), c] = W[o, c, kh−1−i', kw−1−j']
+        G += x_chunkᵀ · cols_dy                G[c, (i', j', o)] = ∂L/∂W[o, c, kh−1−i', kw−1−j']
+
+    (the second: ``∂L/∂W[o, c, i] = Σ_a x[a, c]·ď[a + (k−1−i)·d, o]``, the same shifted products
+    read the other way), so the input's patches are never copied again."""
+    xp = get_array_module(dy_nhwc)
+    N, H, W, C = x_nhwc.shape
+    O, _, kh, kw = weight.shape
+    w_flip = weight[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(kh * kw * O, C)
+    dx2 = xp.empty((N * H * W, C), dtype=dy_nhwc.dtype)
+    G = xp.zeros((C, kh * kw * O), dtype=dy_nhwc.dtype)
+    part = xp.empty_like(G)
+    for n0, n1, cols in _patch_chunks(dy_nhwc, _flipped_geometry((N, C, H, W), weight.shape, geo), workspace):
+        xp.matmul(cols, w_flip, out=dx2[n0 * H * W:n1 * H * W])
+        G += xp.matmul(x_nhwc[n0:n1].reshape(-1, C).T, cols, out=part)
+    dW = xp.ascontiguousarray(G.reshape(C, kh, kw, O)[:, ::-1, ::-1].transpose(3, 0, 1, 2))
+    return dx2.reshape(N, H, W, C).transpose(0, 3, 1, 2), dW
+
+
+def _pointwise_grads(x_nhwc, dy2, weight, geo: ConvGeometry):
+    """1×1, no padding: ``∂L/∂x[:, ::s, ::s] = dY·W`` (zero elsewhere), ``∂L/∂W = dYᵀ·X_s``."""
+    xp = get_array_module(dy2)
+    N, H, W, C = x_nhwc.shape
+    O = weight.shape[0]
+    (sh, sw), (Ho, Wo) = geo.stride, geo.out
+    dx = xp.zeros((N, H, W, C), dtype=dy2.dtype) if geo.stride != (1, 1) else xp.empty((N, H, W, C), dy2.dtype)
+    dx[:, :sh * (Ho - 1) + 1:sh, :sw * (Wo - 1) + 1:sw] = xp.matmul(dy2, weight.reshape(O, C)).reshape(N, Ho, Wo, C)
+    dW = xp.matmul(dy2.T, _pixel_rows(x_nhwc, geo)).reshape(weight.shape)
+    return dx.transpose(0, 3, 1, 2), dW
 
 
 def _weight_grad(x_nhwc, dy2, w_shape, geo: ConvGeometry, workspace):
@@ -143,36 +195,11 @@ def _weight_grad(x_nhwc, dy2, w_shape, geo: ConvGeometry, workspace):
     xp = get_array_module(dy2)
     O, C, kh, kw = w_shape
     Ho, Wo = geo.out
-    if _pointwise(geo):
-        dw_t = xp.matmul(_pixel_rows(x_nhwc, geo).T, dy2)
-    else:
-        dw_t = xp.zeros((kh * kw * C, O), dtype=dy2.dtype)
-        part = xp.empty_like(dw_t)
-        for n0, n1, cols in _patch_chunks(x_nhwc, geo, workspace):
-            dw_t += xp.matmul(cols.T, dy2[n0 * Ho * Wo:n1 * Ho * Wo], out=part)
+    dw_t = xp.zeros((kh * kw * C, O), dtype=dy2.dtype)
+    part = xp.empty_like(dw_t)
+    for n0, n1, cols in _patch_chunks(x_nhwc, geo, workspace):
+        dw_t += xp.matmul(cols.T, dy2[n0 * Ho * Wo:n1 * Ho * Wo], out=part)
     return xp.ascontiguousarray(dw_t.reshape(kh, kw, C, O).transpose(3, 2, 0, 1))
 
 
-def _input_grad(dy_nhwc, dy2, weight, x_shape, geo: ConvGeometry, workspace):
-    """∂L/∂x, (N, C, H, W) as a channels-last view: a GEMM for 1×1 kernels, the flipped-kernel
-    convolution of dy for stride 1, else col2im (:func:`~minidl.functional.conv._input_gradient`)."""
-    xp = get_array_module(dy2)
-    N, C, H, W = x_shape
-    O, _, kh, kw = weight.shape
-    (dh, dw), (ph, pw) = geo.dilation, geo.padding
-    qh, qw = dh * (kh - 1) - ph, dw * (kw - 1) - pw  # the padding of dy that makes the flipped convolution
-    if _pointwise(geo):
-        dx = xp.zeros((N, H, W, C), dtype=dy2.dtype) if geo.stride != (1, 1) else xp.empty((N, H, W, C), dy2.dtype)
-        (sh, sw), (Ho, Wo) = geo.stride, geo.out
-        dx[:, :sh * (Ho - 1) + 1:sh, :sw * (Wo - 1) + 1:sw] = xp.matmul(dy2, weight.reshape(O, C)).reshape(N, Ho, Wo, C)
-        return dx.transpose(0, 3, 1, 2)
-    if geo.stride != (1, 1) or qh < 0 or qw < 0:
-        return _input_gradient(dy2, weight, x_shape, geo, workspace)
-    # W_flip[(i', j', o), c] = W[o, c, kh − 1 − i', kw − 1 − j']
-    w_flip = weight[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(kh * kw * O, C)
-    flipped = ConvGeometry((kh, kw), (1, 1), (qh, qw), (dh, dw), (H, W))
-    dx2 = xp.empty((N * H * W, C), dtype=dy2.dtype)
-    for n0, n1, cols in _patch_chunks(dy_nhwc, flipped, workspace):
-        xp.matmul(cols, w_flip, out=dx2[n0 * H * W:n1 * H * W])
-    return dx2.reshape(N, H, W, C).transpose(0, 3, 1, 2)
 # --8<-- [end:conv2d_fast]

@@ -85,4 +85,4 @@ def test_float32_stays_float32_and_the_workspace_holds_one_chunk():
     grads = conv2d_fast_backward(np.ones(y.shape, np.float32), cache)
     assert y.dtype == grads["x"].dtype == grads["weight"].dtype == np.float32
     whole_batch_cols = 64 * 16 * 16 * 9 * 8 * 4
-    assert ws.nbytes < whole_batch_cols / 3  # one chunk: 14 of the 64 images
+    assert ws.nbytes < whole_batch_cols / 3  # one chunk: a few of the 64 images
