@@ -74,3 +74,15 @@ def test_softmax_rows_sum_to_one_and_no_overflow():
     p = nn.Softmax(dim=1)(x)
     np.testing.assert_allclose(p.sum(1), 1.0)
     np.testing.assert_allclose(np.exp(nn.LogSoftmax(dim=1)(x)), p)
+
+
+def test_inplace_relu_overwrites_its_input_and_gives_the_same_gradient():
+    x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    dy = np.random.default_rng(1).standard_normal((3, 4)).astype(np.float32)
+    plain, inplace = nn.ReLU(), nn.ReLU(inplace=True)
+    y_ref = plain(x)
+    own = x.copy()
+    y = inplace(own)
+    assert y is own and repr(inplace) == "ReLU(inplace=True)" and repr(plain) == "ReLU()"
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(inplace.backward(dy), plain.backward(dy))
