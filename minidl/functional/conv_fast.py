@@ -176,6 +176,7 @@ def _stride1_grads(x_nhwc, dy_nhwc, weight, geo: ConvGeometry, workspace):
         G += xp.matmul(x_nhwc[n0:n1].reshape(-1, C).T, cols, out=part)
     dW = xp.ascontiguousarray(G.reshape(C, kh, kw, O)[:, ::-1, ::-1].transpose(3, 0, 1, 2))
     return dx2.reshape(N, H, W, C).transpose(0, 3, 1, 2), dW
+# --8<-- [end:conv2d_fast]
 
 
 def _pointwise_grads(x_nhwc, dy2, weight, geo: ConvGeometry):
@@ -200,6 +201,3 @@ def _weight_grad(x_nhwc, dy2, w_shape, geo: ConvGeometry, workspace):
     for n0, n1, cols in _patch_chunks(x_nhwc, geo, workspace):
         dw_t += xp.matmul(cols.T, dy2[n0 * Ho * Wo:n1 * Ho * Wo], out=part)
     return xp.ascontiguousarray(dw_t.reshape(kh, kw, C, O).transpose(3, 2, 0, 1))
-
-
-# --8<-- [end:conv2d_fast]
