@@ -29,11 +29,14 @@ instead of ``kh·kw`` products of ``O`` inner terms each added into a padded buf
 **1×1 kernels without padding** are a plain GEMM of the input's pixels: ``x[:, :, ::s, ::s]``
 as a ``(N·Ho·Wo, C)`` matrix (a view for stride 1 and a channels-last input), no patches.
 
-On a GPU the chunks would only add kernel launches: there one chunk is the whole batch.
+On a GPU the chunks would only add kernel launches, and a multithreaded BLAS would make its
+threads meet at every one of hundreds of small products: there one chunk is the whole batch.
 ``groups > 1`` runs :func:`~minidl.functional.conv.conv2d_forward` unchanged.
 """
 
 from __future__ import annotations
+
+import os
 
 from .. import backend
 from ..backend import get_array_module
@@ -41,7 +44,7 @@ from .conv import Conv2dCache, _check_inputs, _input_gradient, conv2d_backward, 
 from .geometry import ConvGeometry, conv_geometry
 from .workspace import Workspace
 
-__all__ = ["CHUNK_FLOATS", "conv2d_fast_forward", "conv2d_fast_backward"]
+__all__ = ["CHUNK_FLOATS", "blas_threads", "conv2d_fast_forward", "conv2d_fast_backward"]
 
 #: Numbers per chunk of the patch matrix on the CPU: 2¹⁷ float32 numbers are 512 KiB, which
 #: stays in a core's L2 cache (1–2 MiB on current x86 cores) while BLAS packs and multiplies it
@@ -49,9 +52,21 @@ __all__ = ["CHUNK_FLOATS", "conv2d_fast_forward", "conv2d_fast_backward"]
 CHUNK_FLOATS = 1 << 17
 
 
+def blas_threads() -> int:
+    """The threads the host BLAS runs a product on, as OpenBLAS, MKL and OpenMP read them from
+    the environment when NumPy loads (unset: one per CPU)."""
+    for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(var, "").split(",")[0].strip()
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    return os.cpu_count() or 1
+
+
 def _images_per_chunk(src, rows_per_image: int, width: int) -> int:
-    """How many images' patches make one chunk (the whole batch off the CPU)."""
-    if backend.device_of(src) != "cpu":
+    """How many images' patches make one chunk: the whole batch off the CPU (a GPU kernel per
+    chunk would only add launches) and with a multithreaded BLAS (whose threads wait for each
+    other at every call: hundreds of small calls cost more than one large matrix)."""
+    if backend.device_of(src) != "cpu" or blas_threads() > 1:
         return src.shape[0]
     return max(1, min(src.shape[0], CHUNK_FLOATS // max(1, rows_per_image * width)))
 

@@ -15,6 +15,12 @@ from minidl.functional.geometry import conv_output_size, pair
 from minidl.functional.workspace import Workspace
 
 
+@pytest.fixture(autouse=True)
+def _one_blas_thread(monkeypatch):
+    """Chunks are cut only for a single-threaded BLAS: pretend it is one, whatever the machine."""
+    monkeypatch.setattr(conv_fast, "blas_threads", lambda: 1)
+
+
 def _x(shape, seed=0):
     return np.random.default_rng(seed).standard_normal(shape)
 
@@ -86,3 +92,23 @@ def test_float32_stays_float32_and_the_workspace_holds_one_chunk():
     assert y.dtype == grads["x"].dtype == grads["weight"].dtype == np.float32
     whole_batch_cols = 64 * 16 * 16 * 9 * 8 * 4
     assert ws.nbytes < whole_batch_cols / 3  # one chunk: a few of the 64 images
+
+
+def test_a_multithreaded_blas_gets_the_whole_batch_in_one_chunk(monkeypatch):
+    """With several BLAS threads (or off the CPU) one chunk is the whole batch: one large
+    product instead of many small ones whose threads would wait for each other."""
+    x = np.zeros((64, 8, 16, 16), np.float32)
+    monkeypatch.setattr(conv_fast, "blas_threads", lambda: 2)
+    assert conv_fast._images_per_chunk(x, 256, 72) == 64
+    monkeypatch.setattr(conv_fast, "blas_threads", lambda: 1)
+    assert conv_fast._images_per_chunk(x, 256, 72) == conv_fast.CHUNK_FLOATS // (256 * 72) < 64
+
+
+def test_blas_threads_reads_the_environment(monkeypatch):
+    monkeypatch.undo()  # the real function, not the fixture's stand-in
+    for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert conv_fast.blas_threads() == 3
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    assert conv_fast.blas_threads() == 1
