@@ -23,6 +23,17 @@ def test_rnn_benchmark_quick_runs():
     assert len(rows) == 2, out.stdout
 
 
+def test_conv_profile_quick_runs():
+    """The per-layer CPU-time breakdown of a ResNet step (benchmarks/README.md's profile)."""
+    out = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "conv_profile.py"), "--batch", "2", "--steps", "1"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    parts = [line.split("|")[1].strip() for line in out.stdout.splitlines() if line.startswith("| ")]
+    assert {"Conv2d", "BatchNorm2d", "GEMM (xp.matmul)", "ReLU", "Adam"} <= set(parts), out.stdout
+
+
 def test_imdb_torch_reference_runs_with_clipping(tmp_path, monkeypatch):
     pytest.importorskip("torch")
     monkeypatch.setenv("MINIDL_CACHE", str(tmp_path / "cache"))

@@ -28,7 +28,7 @@ from typing import NamedTuple
 from ..backend import get_array_module
 
 __all__ = [
-    "ReluCache", "relu_forward", "relu_backward", "TanhCache", "tanh_forward", "tanh_backward",
+    "ReluCache", "relu_forward", "relu_inplace_forward", "relu_backward", "TanhCache", "tanh_forward", "tanh_backward",
     "sigmoid", "SigmoidCache", "sigmoid_forward", "sigmoid_backward",
     "SoftmaxCache", "softmax_forward", "softmax_backward",
     "LogSoftmaxCache", "log_softmax_forward", "log_softmax_backward", "logsumexp",
@@ -45,6 +45,13 @@ class ReluCache(NamedTuple):
 def relu_forward(x):
     """y = max(x, 0). x: any shape -> ``(y same shape, ReluCache)``."""
     return get_array_module(x).maximum(x, 0), ReluCache(x)
+
+
+def relu_inplace_forward(x):
+    """y = max(x, 0) written over ``x`` (the caller hands x over) -> ``(x, ReluCache(x))``.
+    The cache then holds y, and y > 0 exactly where x > 0: :func:`relu_backward` is unchanged."""
+    get_array_module(x).maximum(x, 0, out=x)
+    return x, ReluCache(x)
 
 
 def relu_backward(dy, cache: ReluCache) -> dict:

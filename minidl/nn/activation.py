@@ -15,6 +15,7 @@ from ..functional.activations import (
     log_softmax_forward,
     relu_backward,
     relu_forward,
+    relu_inplace_forward,
     sigmoid_backward,
     sigmoid_forward,
     softmax_backward,
@@ -63,13 +64,26 @@ class _Elementwise(Module):
 
 
 class ReLU(_Elementwise):
-    """y = max(x, 0); backward dx = dy ⊙ [x > 0]."""
+    """y = max(x, 0); backward dx = dy ⊙ [x > 0].
+
+    ``ReLU(inplace=True)`` (as PyTorch's) writes y over its input instead of a new array:
+    for a caller that does not use x again, such as the ReLU after a BatchNorm whose output
+    nothing else reads. It saves one array the size of x per call (memory, and the time
+    fresh memory costs), and keeps one fewer alive until the backward.
+    """
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = bool(inplace)
 
     def forward(self, x):
-        return self._run(relu_forward, _real_input(x, "fiu", "ReLU"))
+        return self._run(relu_inplace_forward if self.inplace else relu_forward, _real_input(x, "fiu", "ReLU"))
 
     def backward(self, dy):
         return self._back(relu_backward, dy)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
 
 class Tanh(_Elementwise):

@@ -1,15 +1,12 @@
-"""``BatchNorm1d`` and ``BatchNorm2d`` (maths in :mod:`minidl.functional.batchnorm`)."""
+"""``BatchNorm1d`` and ``BatchNorm2d`` (maths in :mod:`minidl.functional.batchnorm`; train mode runs
+the same formulas in fewer passes, :mod:`minidl.functional.batchnorm_fast`)."""
 
 from __future__ import annotations
 
 from ..checks import check_dtype, check_float, check_upstream
 from ..errors import ShapeError
-from ..functional.batchnorm import (
-    batch_norm_eval_backward,
-    batch_norm_eval_forward,
-    batch_norm_train_backward,
-    batch_norm_train_forward,
-)
+from ..functional.batchnorm import batch_norm_eval_backward, batch_norm_eval_forward
+from ..functional.batchnorm_fast import batch_norm_fast_backward, batch_norm_fast_forward
 from ..module import Module, Parameter
 from . import init
 
@@ -80,10 +77,10 @@ class _BatchNorm(Module):
         gamma = self.weight.data if self.weight is not None else None
         beta = self.bias.data if self.bias is not None else None
         if self.training or not self.track_running_stats:
-            y, cache = batch_norm_train_forward(x, gamma, beta, eps=self.eps)
+            y, cache = batch_norm_fast_forward(x, gamma, beta, eps=self.eps)
             if self.training and self.track_running_stats:
                 self._update_running(cache.batch_mean, cache.batch_var)
-            self.save_for_backward((batch_norm_train_backward, x.shape, cache))
+            self.save_for_backward((batch_norm_fast_backward, x.shape, cache))
         else:
             y, cache = batch_norm_eval_forward(x, self.running_mean, self.running_var, gamma, beta, eps=self.eps)
             self.save_for_backward((batch_norm_eval_backward, x.shape, cache))

@@ -7,7 +7,7 @@ import numbers
 
 from ..checks import check_dtype, check_upstream, require_array
 from ..errors import RangeError, ShapeError
-from ..functional.conv import conv2d_backward, conv2d_forward
+from ..functional.conv_fast import conv2d_fast_backward, conv2d_fast_forward
 from ..functional.geometry import pair
 from ..functional.workspace import Workspace
 from ..module import Module, Parameter, is_grad_enabled
@@ -25,11 +25,14 @@ class Conv2d(Module):
 
     Parameters: ``weight`` (C_out, C_in/groups, kh, kw) and ``bias`` (C_out,), both
     U(−1/√fan_in, 1/√fan_in) at start with ``fan_in = C_in/groups·kh·kw`` (PyTorch's
-    default). Forward: ``y = x ⋆ W + b`` as im2col + one GEMM; backward: im2col again, two
-    GEMMs and col2im. The output is channels-last in memory (see the functional module).
+    default). Forward: ``y = x ⋆ W + b`` as im2col + GEMM, a chunk of images at a time;
+    backward: for stride 1 one im2col of dy per chunk and two GEMMs (the input gradient is a
+    convolution of dy with the flipped kernel), else im2col, GEMMs and col2im
+    (:mod:`minidl.functional.conv_fast`; the readable pair is :mod:`minidl.functional.conv`).
+    The output is channels-last in memory.
 
     ``workspace``: the :class:`~minidl.functional.workspace.Workspace` that holds the
-    im2col matrix while a call runs. Each Conv2d has its own; a network of many
+    im2col patches (one chunk's) while a call runs. Each Conv2d has its own; a network of many
     convolutions gives them one with :func:`share_workspace` (the CIFAR ResNets do), since
     the layers run one after the other and each needs it only during its own call: the
     scratch memory is then the largest layer's, not the sum over layers. Inference calls
@@ -65,7 +68,7 @@ class Conv2d(Module):
             raise ShapeError(f"Conv2d: input must have shape (N, {self.in_channels}, H, W), got {tuple(x.shape)}")
         check_dtype(x, self.weight.data.dtype, "input", "Conv2d")
         workspace = self.workspace if is_grad_enabled() else self.workspace.fixed()
-        y, cache = conv2d_forward(
+        y, cache = conv2d_fast_forward(
             x, self.weight.data, None if self.bias is None else self.bias.data, stride=self.stride,
             padding=self.padding, dilation=self.dilation, groups=self.groups, workspace=workspace)
         self.save_for_backward(cache)
@@ -74,7 +77,7 @@ class Conv2d(Module):
     def backward(self, dy):
         cache = self.saved()
         check_upstream(dy, cache.output_shape, "dy", "Conv2d")
-        grads = conv2d_backward(dy, cache)
+        grads = conv2d_fast_backward(dy, cache)
         self.accumulate_grads(grads)
         return grads["x"]
 

@@ -44,10 +44,10 @@ class BasicBlock(Module):
         self.in_planes, self.planes, self.stride = int(in_planes), int(planes), int(stride)
         self.conv1 = Conv2d(in_planes, planes, 3, stride=stride, padding=1, bias=False)
         self.bn1 = BatchNorm2d(planes)
-        self.relu1 = ReLU()
+        self.relu1 = ReLU(inplace=True)  # its input, BN₁'s output, is read by nothing else
         self.conv2 = Conv2d(planes, planes, 3, stride=1, padding=1, bias=False)
         self.bn2 = BatchNorm2d(planes)
-        self.relu2 = ReLU()
+        self.relu2 = ReLU(inplace=True)  # likewise the sum below
         self.has_shortcut = bool(shortcut)
         self.projection = self.has_shortcut and (stride != 1 or in_planes != planes)
         if self.projection:
@@ -61,7 +61,7 @@ class BasicBlock(Module):
         out = self.relu1(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
         if self.has_shortcut:
-            out = out + (self.shortcut(x) if self.projection else x)
+            out += self.shortcut(x) if self.projection else x  # out is BN₂'s new array: add in place
         self.save_for_backward(out.shape)
         return self.relu2(out)
 
@@ -73,7 +73,8 @@ class BasicBlock(Module):
         if not self.has_shortcut:
             return d_main
         d_skip = self.shortcut.backward(g) if self.projection else g
-        return d_main + d_skip  # x fed both branches: their gradients add
+        d_main += d_skip  # x fed both branches: their gradients add (into conv₁'s new array)
+        return d_main
     # --8<-- [end:basicblock]
 
     def extra_repr(self) -> str:

@@ -48,3 +48,20 @@ def test_sigmoid_is_exact_in_both_tails():
 def test_logsumexp_does_not_overflow():
     x = np.array([[1000.0, 1000.0], [-1000.0, -1000.0]])
     np.testing.assert_allclose(act.logsumexp(x, keepdims=False), [1000 + np.log(2), -1000 + np.log(2)])
+
+
+def test_inplace_relu_writes_over_its_input_and_keeps_the_backward(device, to_dev):
+    """relu_inplace_forward gives relu_forward's y in x's own memory, and the same gradient
+    from its cache (which holds y: y > 0 exactly where x > 0)."""
+    from minidl import backend
+
+    x = np.random.default_rng(3).standard_normal((4, 5))
+    x[0, 0] = 0.0  # the kink: subgradient 0 either way
+    dy = np.random.default_rng(4).standard_normal((4, 5))
+    y_ref, cache_ref = act.relu_forward(to_dev(x))
+    own = to_dev(x.copy())
+    y, cache = act.relu_inplace_forward(own)
+    assert y is own and cache.x is own
+    np.testing.assert_array_equal(backend.asnumpy(y), backend.asnumpy(y_ref))
+    np.testing.assert_array_equal(backend.asnumpy(act.relu_backward(to_dev(dy), cache)["x"]),
+                                  backend.asnumpy(act.relu_backward(to_dev(dy), cache_ref)["x"]))

@@ -2,8 +2,9 @@
 (tests/functional/test_recurrent_fused.py; both use the tracing and replay of tests/fusion_trace.py) where
 CuPy is installed, with no GPU needed:
 
-* ``normalize_and_scale`` (x̂ ← (x − μ)·r, y = γx̂ + β) and ``batch_norm_dx``
-  (dx = γr·(dy − mean dy − x̂·mean(dy ⊙ x̂))), traced by ``cupy.fuse`` with (M, C) columns and
+* ``normalize_and_scale`` (x̂ ← (x − μ)·r, y = γx̂ + β), ``batch_norm_dx``
+  (dx = γr·(dy − mean dy − x̂·mean(dy ⊙ x̂))) and the fast forward's ``scale_shift``
+  (y = (x − μ)·γr + β, minidl.functional.batchnorm_fast), traced by ``cupy.fuse`` with (M, C) columns and
   (C,) per-channel vectors, each become **one** elementwise kernel;
 * the kernel's recorded operations replayed on NumPy float64 give exactly what the Python
   function gives, with γ, β given and with the scalars 1.0, 0.0 that stand for "not given";
@@ -13,7 +14,7 @@ CuPy is installed, with no GPU needed:
 import numpy as np
 import pytest
 
-from minidl.functional import batchnorm
+from minidl.functional import batchnorm, batchnorm_fast
 
 cupy = pytest.importorskip("cupy")
 from fusion_trace import replay, stand_in, trace  # noqa: E402
@@ -24,12 +25,15 @@ SHAPES = {
     "normalize_and_scale": [(M, C), (C,), (C,), (C,), (M, C)],
     "normalize_and_scale (no γ, β)": [(M, C), (C,), "s", "s", (M, C)],
     "batch_norm_dx": [(M, C), (M, C), (C,), (C,), (C,), (M, C)],
+    "scale_shift": [(M, C), (C,), (C,), (M, C)],
+    "scale_shift (no β)": [(M, C), (C,), "s", (M, C)],
 }
-SCALARS = {"normalize_and_scale (no γ, β)": [1.0, 0.0]}
+SCALARS = {"normalize_and_scale (no γ, β)": [1.0, 0.0], "scale_shift (no β)": [0.0]}
 
 
 def _function(case):
-    return getattr(batchnorm, case.split(" ")[0])
+    name = case.split(" ")[0]
+    return getattr(batchnorm_fast if name == "scale_shift" else batchnorm, name)
 
 
 def _trace(f, args):
@@ -47,7 +51,8 @@ def _arguments(case, dtype, make, scalar=float):
 def test_one_kernel_that_computes_the_python_function(case):
     f = _function(case)
     history, kernel = _trace(f, _arguments(case, np.float64, stand_in))
-    assert isinstance(kernel, cupy.ElementwiseKernel) and len(history.op_list) >= 3
+    # (scale_shift is two operations, a product and a sum; the others three or more)
+    assert isinstance(kernel, cupy.ElementwiseKernel) and len(history.op_list) >= (2 if "scale_shift" in case else 3)
     rng = np.random.default_rng(0)
     args = _arguments(case, np.float64, lambda s, dt: rng.uniform(0.5, 2.0, s).astype(dt), np.float64)
     mine = [a.copy() for a in args]

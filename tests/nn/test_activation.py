@@ -92,6 +92,18 @@ def test_softmax_rows_sum_to_one_and_no_overflow():
     np.testing.assert_allclose(np.exp(nn.LogSoftmax(dim=1)(x)), p)
 
 
+def test_inplace_relu_overwrites_its_input_and_gives_the_same_gradient():
+    x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    dy = np.random.default_rng(1).standard_normal((3, 4)).astype(np.float32)
+    plain, inplace = nn.ReLU(), nn.ReLU(inplace=True)
+    y_ref = plain(x)
+    own = x.copy()
+    y = inplace(own)
+    assert y is own and repr(inplace) == "ReLU(inplace=True)" and repr(plain) == "ReLU()"
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(inplace.backward(dy), plain.backward(dy))
+
+
 # ---------------------------------------------- bad input and fuzzing (tests/bad_inputs.py, tests/fuzzing.py)
 BAD_INPUTS = [
     *[row for name, cls in [("ReLU", nn.ReLU), ("Tanh", nn.Tanh), ("Sigmoid", nn.Sigmoid), ("Softmax", nn.Softmax),

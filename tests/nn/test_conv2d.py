@@ -173,9 +173,10 @@ def test_share_workspace_gives_every_conv_one_buffer():
     assert len(convs) == 6 and all(c.workspace is net.workspace for c in convs)
     x = np.random.default_rng(0).standard_normal((2, 3, 8, 8)).astype(np.float32)
     net.backward(np.ones_like(net(x)))
-    # the largest im2col matrix and offset block (the 3x3 convolutions at 8x8 with 4 input
-    # channels), and the largest padded input (2, 10, 10, 4)
-    assert net.workspace.nbytes == (2 * 8 * 8 * 9 * 4 + 2 * 8 * 8 * 4 + 2 * 10 * 10 * 4) * 4
+    # the largest im2col matrix (the 3x3 convolutions at 8x8 with 4 input channels: the batch
+    # is one chunk), the offset block of the one col2im (the stride-2 layer's input gradient,
+    # (2·4·4, 4)), and the largest padded input (2, 10, 10, 4)
+    assert net.workspace.nbytes == (2 * 8 * 8 * 9 * 4 + 2 * 4 * 4 * 4 + 2 * 10 * 10 * 4) * 4
     ws = share_workspace(nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Conv2d(2, 2, 3)))
     assert isinstance(ws, Workspace) and ws.nbytes == 0
 
