@@ -42,9 +42,9 @@ def _span(text: str, node) -> tuple[int, int]:
 def test_finds_the_dropped_shortcut_of_basicblock(sites):
     (m,) = [m for m in sites if m.key == mutants.SHORTCUT]
     assert (m.path, m.qualname, m.kind, m.replacement) == ("minidl/nn/residual.py", "BasicBlock.backward",
-                                                           "keep-left", "d_main")
-    assert "return d_main\n" in m.apply((mutants.ROOT / m.path).read_text(encoding="utf-8"))
-    assert "-        return d_main + d_skip" in m.diff((mutants.ROOT / m.path).read_text(encoding="utf-8"))
+                                                           "drop", "pass")
+    assert "d_main += d_skip" not in m.apply((mutants.ROOT / m.path).read_text(encoding="utf-8"))
+    assert "-        d_main += d_skip" in m.diff((mutants.ROOT / m.path).read_text(encoding="utf-8"))
 
 
 def test_finds_every_kind_in_the_backward_code_only(sites):
@@ -104,7 +104,7 @@ def test_the_sandbox_imports_the_mutated_copy_and_can_hide_torch(sites):
         target = box.dir / m.path
         target.write_text(m.apply(target.read_text(encoding="utf-8")), encoding="utf-8")
         probe = ("import inspect, minidl.nn.residual as r; print(r.__file__); "
-                 "print('d_main + d_skip' in inspect.getsource(r.BasicBlock.backward))\n"
+                 "print('d_main += d_skip' in inspect.getsource(r.BasicBlock.backward))\n"
                  "try:\n import torch\nexcept ModuleNotFoundError as err:\n print('no torch:', err)")
         out = subprocess.run([sys.executable, "-P", "-c", probe], cwd=ROOT, env=box.env(hide_torch=True),
                              capture_output=True, text=True, check=True).stdout.splitlines()
@@ -112,7 +112,7 @@ def test_the_sandbox_imports_the_mutated_copy_and_can_hide_torch(sites):
     finally:
         box.close()
     assert not box.dir.exists()
-    assert "return d_main + d_skip" in (ROOT / m.path).read_text(encoding="utf-8")  # the tree is untouched
+    assert "d_main += d_skip" in (ROOT / m.path).read_text(encoding="utf-8")  # the tree is untouched
 
 
 def test_every_backward_helper_named_is_defined_where_it_is_listed():

@@ -11,6 +11,13 @@ Conventions of the course text (docs/*.md):
   ``<!-- output -->``
       the block is what the previous runnable python block prints; a test runs the page
       and compares them, so the text cannot drift from the code;
+  ``<!-- output: round-off -->``
+      the same, for a block whose small numbers measure float64 round-off (a gradient
+      check's relative errors, |a − n|, the share of the tolerance used): those depend on
+      the BLAS kernels a machine picks, so every number below 1e-2 in such a block matches
+      any printed number of the same sign within a factor of 100 (a right backward gives
+      1e-11 to 1e-8, a wrong one 1e-2 or worse, so a bug still fails the comparison);
+      larger numbers are compared as in any output block;
   ``<!-- recorded: WHY -->``
       a measurement that depends on the machine (a timing, a training run) and cannot be
       reproduced by a test; WHY says what it is and where it was recorded.
@@ -55,20 +62,21 @@ class Block:
     start: int  # 0-based line index of the opening fence
     end: int  # 0-based line index of the closing fence
     indent: str
+    roundoff: bool = False  # an output block marked ``<!-- output: round-off -->``
 
 
 def parse(text: str) -> list[Block]:
     """The runnable python blocks and the text blocks of a page, in order."""
     lines = text.split("\n")
     blocks: list[Block] = []
-    marker = None  # the last marker seen, until a non-blank line that is not a fence
+    marker, roundoff = None, False  # the last marker seen, until a non-blank line that is not a fence
     i = 0
     while i < len(lines):
         m = _FENCE_OPEN.match(lines[i])
         if not m:
             mk = _MARKER.match(lines[i])
             if mk:
-                marker = mk["kind"]
+                marker, roundoff = mk["kind"], mk["rest"].strip() == ": round-off"
             elif lines[i].strip():
                 marker = None
             i += 1
@@ -84,7 +92,7 @@ def parse(text: str) -> list[Block]:
         elif lang == "text":
             # strip the fence's own indent only: leading spaces of the output are part of it
             body = "\n".join(ln[len(indent):] if ln.startswith(indent) else ln.lstrip() for ln in raw)
-            blocks.append(Block(marker or "text", body, i, j, indent))
+            blocks.append(Block(marker or "text", body, i, j, indent, roundoff=marker == "output" and roundoff))
         marker = None
         i = j + 1
     return blocks
@@ -142,8 +150,19 @@ def _unit(token: str) -> float:
     return 10.0 ** (-decimals + (int(exp) if exp else 0))
 
 
-def same_output(shown: str, actual: str) -> str | None:
-    """None if ``actual`` matches the block ``shown``; else a line saying where they differ."""
+ROUNDOFF_BELOW, ROUNDOFF_FACTOR = 1e-2, 100.0
+
+
+def _same_number(x: str, y: str, roundoff: bool) -> bool:
+    fx, fy = float(x.replace(",", "")), float(y.replace(",", ""))
+    if roundoff and 0 < abs(fx) < ROUNDOFF_BELOW:  # a round-off measurement: its order of magnitude
+        return fx * fy > 0 and abs(fx) / ROUNDOFF_FACTOR <= abs(fy) <= abs(fx) * ROUNDOFF_FACTOR
+    return abs(fx - fy) <= 1.5 * _unit(x)
+
+
+def same_output(shown: str, actual: str, roundoff: bool = False) -> str | None:
+    """None if ``actual`` matches the block ``shown``; else a line saying where they differ.
+    ``roundoff``: the block is marked ``<!-- output: round-off -->`` (see the module docstring)."""
     a_lines = [ln.rstrip() for ln in shown.strip("\n").split("\n")]
     b_lines = [ln.rstrip() for ln in actual.strip("\n").split("\n")]
     if len(a_lines) != len(b_lines):
@@ -152,8 +171,7 @@ def same_output(shown: str, actual: str) -> str | None:
         if _NUMBER.sub("#", a) != _NUMBER.sub("#", b):
             return f"line {n}: shown {a!r}, printed {b!r}"
         for x, y in zip(_NUMBER.findall(a), _NUMBER.findall(b)):
-            fx, fy = float(x.replace(",", "")), float(y.replace(",", ""))
-            if abs(fx - fy) > 1.5 * _unit(x):
+            if not _same_number(x, y, roundoff):
                 return f"line {n}: shown {x} where the code prints {y}\n  shown:   {a}\n  printed: {b}"
     return None
 
@@ -174,7 +192,7 @@ def check(page: pathlib.Path) -> list[str]:
                             f"<!-- output --> (or <!-- recorded: ... -->) block after it; "
                             f"`python docs/tools/doc_outputs.py --update {page.name}` adds it")
         for block, actual in expected_outputs(blocks, printed):
-            diff = same_output(block.body, actual)
+            diff = same_output(block.body, actual, block.roundoff)
             if diff:
                 problems.append(f"{page.name}:{block.start + 1}: the output shown differs from what the code "
                                 f"prints now ({diff}); rerun `python docs/tools/doc_outputs.py --update {page.name}`")

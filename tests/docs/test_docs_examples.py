@@ -63,6 +63,34 @@ def test_output_comparison(shown, printed, ok):
     assert (doc_outputs.same_output(shown, printed) is None) is ok
 
 
+# A block marked <!-- output: round-off -->: its numbers below 1e-2 are round-off measurements
+# (they move with the BLAS kernels a machine picks), compared by order of magnitude; a wrong
+# backward's error (1e-2 and up) and every larger number still fail as before.
+@pytest.mark.parametrize(
+    "shown,printed,ok",
+    [
+        ("Linear worst relative error 2.3e-10", "Linear worst relative error 4.1e-11", True),
+        ("Linear worst relative error 2.3e-10", "Linear worst relative error 1.9e-08", True),
+        ("Linear worst relative error 2.3e-10", "Linear worst relative error 3.1e-02", False),  # a bug
+        ("Linear worst relative error 2.3e-10", "Linear worst relative error 3.1e-07", False),
+        ("Linear worst relative error 2.3e-10", "Linear worst relative error -2.3e-10", False),
+        ("input 0   1.34e-10   2.39e-10    0.0039", "input 0   9.1e-11   3.3e-10    0.0051", True),
+        ("toy ResNet: 21 tensors, worst 1.1e-08", "toy ResNet: 25 tensors, worst 1.1e-08", False),  # not small
+        ("S = 3.05e+00", "S = 3.15e+00", False),
+    ],
+)
+def test_roundoff_output_comparison(shown, printed, ok):
+    assert (doc_outputs.same_output(shown, printed, roundoff=True) is None) is ok
+    if ok:  # the same pair in an ordinary output block: the round-off rule is what lets it pass
+        assert doc_outputs.same_output(shown, printed) is not None or shown == printed
+
+
+def test_the_roundoff_marker_is_parsed():
+    blocks = doc_outputs.parse("```python\nprint(1e-10)\n```\n\n<!-- output: round-off -->\n\n```text\n1e-10\n```\n"
+                               "\n<!-- output -->\n\n```text\n1\n```\n")
+    assert [(b.kind, b.roundoff) for b in blocks] == [("python", False), ("output", True), ("output", False)]
+
+
 def test_markers_are_parsed(tmp_path):
     page = tmp_path / "p.md"
     page.write_text(

@@ -89,7 +89,7 @@ def test_notebook_runs_and_prints_what_the_chapter_shows(page, tmp_path, monkeyp
     problems = [f"{page.name}:{blocks[k].start + 1}: the notebook prints output the chapter does not show"
                 for k in doc_outputs.unshown(blocks, printed)]
     for block, actual in doc_outputs.expected_outputs(blocks, printed):
-        diff = doc_outputs.same_output(block.body, actual)
+        diff = doc_outputs.same_output(block.body, actual, block.roundoff)
         if diff:
             problems.append(f"{page.name}:{block.start + 1}: the notebook prints something else ({diff})")
     assert not problems, "\n".join(problems)

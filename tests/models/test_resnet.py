@@ -173,7 +173,7 @@ def test_whole_model_check_catches_a_dropped_shortcut_gradient(monkeypatch, shor
     x = _x((2, 1, 5, 5))
     assert gradcheck(m, x, mode="direction").ok
     monkeypatch.setattr(BasicBlock, "backward",
-                        _mutated_method(BasicBlock, "backward", "return d_main + d_skip", "return d_main"))
+                        _mutated_method(BasicBlock, "backward", "d_main += d_skip", "pass"))
     r = gradcheck(m, x, mode="direction")
     assert not r.ok and not r.unexercised, str(r)
     assert r.used["input 0"] > 1 and r.used["conv1.weight"] > 1, str(r)
