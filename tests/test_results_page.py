@@ -332,7 +332,7 @@ def test_report_e_figures_are_drawn_from_the_records_there_are(tmp_path):
         out = draw(recs, tmp_path / file)
         assert out.stat().st_size > 10_000 and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         md = figures.figure(recs, name, "figures/results/", draw=False)
-        assert md.startswith(f"![{caption}](figures/results/{file})") and "`E-bilstm2-h64-s0`" in md
+        assert md.startswith(f"![{caption}](figures/results/{file})") and "`E-bilstm2-h64-e10-s0`" in md
     assert figures.figure({}, "E-gradnorms", "", draw=False).startswith("*(The figure")
     importer.import_run(queue_run(runs, "E-plain20-s0", history([0.3, 0.4]),
                                   "python examples/cifar10_resnet.py --seed 0",
