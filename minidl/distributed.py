@@ -64,6 +64,7 @@ import hashlib
 import json
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -111,6 +112,10 @@ def abort_job(code: int = 1) -> None:
         return
     sys.stdout.flush()
     sys.stderr.flush()
+    # The launcher forwards each rank's output through a pipe; when MPI_Abort makes it kill
+    # the job, lines still in that pipe can be lost (seen with MPICH's Hydra: a job whose
+    # ranks both printed their error showed none). A moment's wait lets them through.
+    time.sleep(0.5)
     MPI.COMM_WORLD.Abort(int(code))
 
 
