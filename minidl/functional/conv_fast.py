@@ -67,7 +67,7 @@ def _images_per_chunk(src, rows_per_image: int, width: int) -> int:
     chunk would only add launches) and with a multithreaded BLAS (whose threads wait for each
     other at every call: hundreds of small calls cost more than one large matrix)."""
     if backend.device_of(src) != "cpu" or blas_threads() > 1:
-        return src.shape[0]
+        return max(1, src.shape[0])  # 1 for an empty batch: the chunk loop's step must not be 0
     return max(1, min(src.shape[0], CHUNK_FLOATS // max(1, rows_per_image * width)))
 
 
