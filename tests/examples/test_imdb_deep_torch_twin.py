@@ -52,6 +52,12 @@ def data(tmp_path_factory):
 def _sandbox(monkeypatch, tmp_path):
     monkeypatch.setenv("MINIDL_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    # one torch thread: on a busy machine torch's worker threads wait on each other, and a
+    # dozen steps of this tiny model take a minute instead of a fraction of a second
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def _flags(data, model, *more):
