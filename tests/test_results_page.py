@@ -478,3 +478,52 @@ def test_report_d_efficiency_table(tmp_path):
     lstm = next(line for line in lines if "`D-lstm-s1`" in line)
     assert "33,280" in lstm and f"{seconds:.0f} s (epoch {epoch})" in lstm
     assert any("| GRU |" in line and "not run" in line for line in lines)
+
+
+def test_report_e_cnn34_tables(tmp_path):
+    """ResNet-34 against Plain-34 with their twins, and the degradation check, from whatever
+    records there are; the numbers are the records'."""
+    runs, res = tmp_path / "runs", tmp_path / "results"
+    cmd = "python examples/cifar10_resnet.py --depth {} --width 16{} --epochs 3 --seed 0"
+    assert "not run" in tables.TABLES["E-cnn34"]({}) and "once the runs" in tables.TABLES["E-cnn34-verdict"]({})
+    importer.import_run(queue_run(runs, "E-resnet34-w16-s0", history([0.45, 0.62, 0.68]), cmd.format(34, ""),
+                                  summary=False), root=res)
+    importer.import_run(queue_run(runs, "E-plain34-w16-s0", history([0.30, 0.35, 0.40]), cmd.format(34, " --plain"),
+                                  summary=False), root=res)
+    twin = history([0.46, 0.60])
+    for row in twin:
+        row["train_loss"] *= 1.02  # 2% above minidl's at every epoch
+    importer.import_run(queue_run(runs, "torch-E-resnet34-w16-s0", twin,
+                                  "python benchmarks/cifar_torch.py --depth 34 --width 16 --epochs 2 --seed 0",
+                                  summary=False, torch=True), root=res)
+    recs = load.load_records(res)
+    t = tables.TABLES["E-cnn34"](recs)
+    assert "| 2 | 0.500 | 62.0% | 0.510 | 60.0% | 0.500 | 35.0% | not run | not run |" in t
+    assert "| 3 | 0.333 | 68.0% | — | — | 0.333 | 40.0% | not run | not run |" in t
+    verdict = tables.TABLES["E-cnn34-verdict"](recs)
+    assert verdict.startswith("After 3 epochs ResNet-34 reaches 68.0% test accuracy (best 68.0% at epoch 3) "
+                              "and Plain-34 40.0%") and "ahead at 3 of 3 epochs" in verdict
+    assert "ResNet-34: over the 2 epochs both libraries ran, minidl's training loss is within 2.0%" in verdict
+    deg = tables.TABLES["E-degradation"](recs)
+    assert "| plain nets | Plain-20 | not run |" in deg and "| residual nets | ResNet-34 | 33.0% | 33.0% | 3 |" in deg
+    importer.import_run(queue_run(runs, "E-plain20-w16-s0", history([0.40, 0.50, 0.60]),
+                                  cmd.replace("34", "20").format(20, " --plain"), summary=False), root=res)
+    deg = tables.TABLES["E-degradation"](load.load_records(res))
+    assert "plain nets: Plain-34 ends at 61.0% training error against Plain-20's 41.0% (the deeper net trains worse)" \
+        in deg
+
+
+def test_report_e_text_twins_table(tmp_path):
+    runs, res = tmp_path / "runs", tmp_path / "results"
+    t = tables.TABLES["E-text-twins"]({})
+    assert "`E-lstm4-h64-e10-s0`, `torch-E-lstm4-h64-e10-s0` not run" in t
+    importer.import_run(queue_run(runs, "E-lstm4-h64-e10-s0", history([0.6, 0.8]),
+                                  "python examples/imdb_deep_lstm.py --model lstm4 --epochs 2 --seed 0"), root=res)
+    twin = history([0.62, 0.79, 0.85])
+    twin[1]["train_loss"] = 0.5 / 1.05  # minidl's 0.5 is 5% above
+    importer.import_run(queue_run(runs, "torch-E-lstm4-h64-e10-s0", twin,
+                                  "python benchmarks/imdb_deep_torch.py --model lstm4 --epochs 3 --seed 0",
+                                  torch=True), root=res)
+    t = tables.TABLES["E-text-twins"](load.load_records(res))
+    assert "|  | 2 | 0.5000 | 0.4762 | +5.0% | 80.00% | 79.00% |  |" in t
+    assert "| 3 |" not in t  # only the epochs both ran

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import statistics
 
+from tools.results.cnn34 import cnn34_table, cnn34_verdict, degradation_table
 from tools.results.efficiency import d_efficiency_table
 from tools.results.experiments import E_TEXT, EXP, EXPERIMENTS, HEADLINE, TRAINS_AT
 from tools.results.fmt import (
@@ -23,6 +24,7 @@ from tools.results.fmt import (
 )
 from tools.results.records import Record
 from tools.results.summary import quoted, report_a_finding, summary_table
+from tools.results.twins import e_text_twins
 
 
 def imdb_table(records: dict, keys: list, with_loss: bool = False) -> str:
@@ -379,7 +381,11 @@ TABLES = {
     "E-cifar-verdict": lambda r: cifar_verdict(r, "E-resnet20-limit5000-s0", "E-plain20-limit5000-s0"),
     "E-cifar50k": lambda r: cifar_table(r, "E-resnet20-s0", "E-plain20-s0", digits=2),
     "E-cifar50k-verdict": lambda r: cifar_verdict(r, "E-resnet20-s0", "E-plain20-s0"),
+    "E-cnn34": cnn34_table,
+    "E-cnn34-verdict": cnn34_verdict,
+    "E-degradation": degradation_table,
     "E-text": e_text_table,
+    "E-text-twins": e_text_twins,
     "E-text-verdict": e_text_verdict,
     "B-mpi": mpi_table,
     "A-finding": report_a_finding,
