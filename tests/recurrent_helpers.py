@@ -51,6 +51,24 @@ def randomize(layer, kind, seed=0):
     return layer
 
 
+def keep_relu_cell_alive(cell, x, h):
+    """For a ReLU RNN cell: every unit positive for at least one batch row, so every gradient
+    of the check is non-zero by construction. A unit whose pre-activation z_j = W_ih[j]·x +
+    W_hh[j]·h (+ b_j) is ≤ 0 for every row has its weight rows (and biases) negated, which
+    negates z_j; biases alone cannot do it when the cell has none."""
+    params = dict(cell.named_parameters())
+    xs, hs = backend.asnumpy(x), backend.asnumpy(h)
+    w_ih, w_hh = backend.asnumpy(params["weight_ih"].data), backend.asnumpy(params["weight_hh"].data)
+    z = xs @ w_ih.T + hs @ w_hh.T
+    for name in ("bias_ih", "bias_hh"):
+        if name in params:
+            z = z + backend.asnumpy(params[name].data)
+    sign = np.where((z <= 0).all(axis=0), -1.0, 1.0)  # (H,): −1 for the dead units
+    for p in params.values():
+        p.data *= backend.to_device(sign.reshape((-1,) + (1,) * (p.data.ndim - 1)), backend.device_of(p.data))
+    return cell
+
+
 def n_states(kind):
     return 2 if "lstm" in kind else 1
 
