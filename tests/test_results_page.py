@@ -478,6 +478,12 @@ def test_report_d_efficiency_table(tmp_path):
     lstm = next(line for line in lines if "`D-lstm-s1`" in line)
     assert "33,280" in lstm and f"{seconds:.0f} s (epoch {epoch})" in lstm
     assert any("| GRU |" in line and "not run" in line for line in lines)
+    words = tables.TABLES["D-efficiency-verdict"](recs)
+    assert words.startswith("The GRU has 25% fewer recurrent parameters") and "minidl" not in words  # no GRU run yet
+    importer.import_run(queue_run(runs, "D-gru-s1", history([0.80, 0.86] + ACCS[2:], per_class=True),
+                                  "python examples/imdb_lstm.py --cell gru --epochs 15 --seed 1"), root=res)
+    words = tables.TABLES["D-efficiency-verdict"](load.load_records(res))
+    assert f"the GRU reaches 85% at epoch 2 after 27 s, the LSTM at epoch {epoch} after {seconds:.0f} s" in words
 
 
 def test_report_e_cnn34_tables(tmp_path):

@@ -65,3 +65,31 @@ D_PAIRS = [("minidl, 1 thread", {"LSTM": "D-lstm-s1", "GRU": "D-gru-s1"}),
 
 def d_efficiency_table(records: dict) -> str:
     return efficiency_table(records, D_PAIRS)
+
+
+def efficiency_verdict(records: dict, pairs: list, target: float = 0.85) -> str:
+    """The table in words: parameters, then per library the GRU's time per epoch and time to
+    ``target`` as multiples of the LSTM's."""
+    lstm_p, gru_p = recurrent_parameters("LSTM"), recurrent_parameters("GRU")
+    text = [f"The GRU has {1 - gru_p / lstm_p:.0%} fewer recurrent parameters than the LSTM (3 gate blocks "
+            f"against 4) but only {1 - model_parameters('GRU') / model_parameters('LSTM'):.1%} fewer in all: the "
+            f"embedding holds {VOCAB * EMBED / model_parameters('LSTM'):.0%} of either model."]
+    for library, names in pairs:
+        lstm, gru = records.get(names["LSTM"]), records.get(names["GRU"])
+        if lstm is None or gru is None:
+            continue
+        per = [statistics.median(r["seconds"] for r in rec.rows()) for rec in (lstm, gru)]
+        hits = [time_to(rec, target) for rec in (lstm, gru)]
+        sentence = f"{library}: an epoch of the GRU takes {per[1] / per[0]:.2f}× the LSTM's"
+        if all(hits):
+            sentence += (f"; the GRU reaches {target:.0%} at epoch {hits[1][0]} after {hits[1][1]:.0f} s, the LSTM at "
+                         f"epoch {hits[0][0]} after {hits[0][1]:.0f} s ({hits[1][1] / hits[0][1]:.2f}×)")
+        else:
+            sentence += "; " + ", ".join(f"the {c} does not reach {target:.0%}" for c, h in zip(("LSTM", "GRU"), hits)
+                                         if not h)
+        text.append(sentence + ".")
+    return " ".join(text)
+
+
+def d_efficiency_verdict(records: dict) -> str:
+    return efficiency_verdict(records, D_PAIRS)
