@@ -1,0 +1,115 @@
+"""How minidl's convolution uses a second BLAS thread: variants A/B in one process.
+
+One ResNet training step (forward, cross-entropy, backward, Adam(1e-3); float32, random
+CIFAR-shaped data, as ``benchmarks/conv.py``) is timed under each variant, the variants'
+steps alternating (variant 1, variant 2, ..., variant 1, ...), so that a change in the
+machine's load falls on all of them alike. Each step's wall time and the process's CPU time
+(all its threads) are recorded; the table gives min and median per variant.
+
+Variants (the process starts with the BLAS threads of ``--threads``, default 2):
+
+* ``pool``: what ``Conv2d`` does: the batch cut into one share per BLAS thread, each share's
+  chunks on its own thread with a single-threaded BLAS (``functional/host_threads.py``);
+* ``whole``: one share, one chunk holding the whole batch, BLAS multithreaded (the code
+  before the pool, for a multithreaded BLAS);
+* ``chunkN``: one share, chunks N times ``CHUNK_FLOATS``, BLAS multithreaded;
+* ``one``: BLAS limited to one thread for the whole step (``threadpoolctl``): the
+  single-threaded path (no pool, chunks of ``CHUNK_FLOATS``).
+
+    python benchmarks/conv_threads.py --steps 5 --variants pool,whole,chunk4,one
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+
+def _variant(name, conv_fast, limits):
+    """A context manager factory that sets the variant up for one step."""
+    from contextlib import ExitStack, contextmanager
+
+    @contextmanager
+    def setup():
+        real_workers, real_chunk = conv_fast.host_workers, conv_fast.CHUNK_FLOATS
+        with ExitStack() as stack:
+            if name == "whole":
+                conv_fast.host_workers, conv_fast.CHUNK_FLOATS = (lambda like: 1), 1 << 40
+            elif name.startswith("chunk"):
+                conv_fast.host_workers = lambda like: 1
+                conv_fast.CHUNK_FLOATS = real_chunk * int(name[5:])
+            elif name == "one":
+                stack.enter_context(limits(limits=1, user_api="blas"))
+            elif name != "pool":
+                raise SystemExit(f"unknown variant {name!r}")
+            try:
+                yield
+            finally:
+                conv_fast.host_workers, conv_fast.CHUNK_FLOATS = real_workers, real_chunk
+    return setup
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="resnet20", choices=["resnet20", "resnet34"])
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--steps", type=int, default=5, help="timed steps per variant")
+    p.add_argument("--threads", type=int, default=2, help="BLAS threads (set before NumPy loads)")
+    p.add_argument("--variants", default="pool,whole,one")
+    args = p.parse_args(argv)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(args.threads)
+
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    import minidl
+    from minidl.functional import conv_fast
+    from minidl.models.resnet import resnet20, resnet34
+    from minidl.nn import CrossEntropyLoss
+    from minidl.optim import Adam
+
+    minidl.manual_seed(0)
+    model = {"resnet20": resnet20, "resnet34": resnet34}[args.model]()
+    loss_fn, opt = CrossEntropyLoss(), Adam(model.parameters(), lr=1e-3)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((args.batch, 3, 32, 32)).astype(np.float32)
+    y = rng.integers(0, 10, size=args.batch)
+
+    def step():
+        opt.zero_grad()
+        loss_fn(model(x), y)
+        model.backward(loss_fn.backward())
+        opt.step()
+
+    names = args.variants.split(",")
+    setups = {n: _variant(n, conv_fast, threadpool_limits) for n in names}
+    for n in names:  # warm-up: every variant's buffers grown, pages mapped
+        with setups[n]():
+            step()
+    wall = {n: [] for n in names}
+    cpu = {n: [] for n in names}
+    for _ in range(args.steps):
+        for n in names:
+            with setups[n]():
+                t0, c0 = time.perf_counter(), time.process_time()
+                step()
+                wall[n].append(time.perf_counter() - t0)
+                cpu[n].append(time.process_time() - c0)
+    print(f"# {args.model}, batch {args.batch}, BLAS threads {args.threads}, {args.steps} steps per variant "
+          f"(alternating), load average {os.getloadavg()[0]:.1f}")
+    print("| variant | wall ms min | wall ms median | CPU ms min | CPU ms median |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for n in names:
+        print(f"| {n} | {min(wall[n]) * 1e3:.0f} | {statistics.median(wall[n]) * 1e3:.0f} "
+              f"| {min(cpu[n]) * 1e3:.0f} | {statistics.median(cpu[n]) * 1e3:.0f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""The host's threads: how many the BLAS library runs a product on, and a small pool that
+runs independent pieces of one layer's work on that many threads, BLAS single-threaded
+inside each.
+
+A multithreaded BLAS splits *one* product over its threads, which then meet when it ends.
+For the hundreds of small products of a chunked convolution (``conv_fast``) those meetings
+cost more than the second thread gains. Splitting the *batch* instead, one share of the
+images per thread, each thread working through its own chunks with a single-threaded BLAS,
+keeps every product cache-sized and has the threads meet once per layer. NumPy releases the
+interpreter lock inside ``matmul``, copies and ufuncs on large arrays, so the threads run
+at the same time; only the few lines of Python between those calls take turns.
+
+The number of threads follows the BLAS library's own setting, read when asked
+(``OPENBLAS_NUM_THREADS`` when NumPy loaded, or a later ``threadpoolctl.threadpool_limits``):
+a process given one BLAS thread (an MPI rank beside another, say) gets no pool and runs
+exactly the single-threaded code. The pool is found or made again after a ``fork``.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor, wait
+
+from threadpoolctl import ThreadpoolController
+
+from .. import backend
+
+__all__ = ["blas_threads", "host_workers", "run_shares", "shares"]
+
+_state: dict = {"blas": None, "pool": None, "pid": None, "size": 0}
+
+
+def _blas_libraries() -> list:
+    """threadpoolctl's controllers of the BLAS libraries loaded in this process (found once)."""
+    if _state["blas"] is None:
+        _state["blas"] = ThreadpoolController().select(user_api="blas").lib_controllers
+    return _state["blas"]
+
+
+def blas_threads() -> int:
+    """The threads the host BLAS runs a product on now (the largest setting if several BLAS
+    libraries are loaded; the environment's, or one per CPU, if none is found)."""
+    libs = _blas_libraries()
+    if libs:
+        return max(1, max(lib.get_num_threads() or 1 for lib in libs))
+    for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(var, "").split(",")[0].strip()
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    return os.cpu_count() or 1
+
+
+def host_workers(like) -> int:
+    """How many threads a layer splits its batch over: BLAS's thread count for a host array,
+    1 for a device array (a GPU runs one kernel over the whole batch)."""
+    return 1 if backend.device_of(like) != "cpu" else blas_threads()
+
+
+def shares(n: int, workers: int) -> list:
+    """``[(a0, a1), (a1, a2), ...]``: ``range(n)`` cut into ``min(workers, n)`` contiguous
+    pieces of sizes differing by at most one (the first ones longer)."""
+    k = max(1, min(workers, n))
+    bounds = [i * (n // k) + min(i, n % k) for i in range(k + 1)]
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+def _pool(size: int) -> ThreadPoolExecutor:
+    """The process's pool of ``size`` threads (made anew after a fork, whose child has none)."""
+    if _state["pool"] is None or _state["pid"] != os.getpid() or _state["size"] != size:
+        _state.update(pool=ThreadPoolExecutor(max_workers=size, thread_name_prefix="minidl"),
+                      pid=os.getpid(), size=size)
+    return _state["pool"]
+
+
+def run_shares(work, count: int) -> list:
+    """``[work(0), ..., work(count − 1)]``, run at the same time (``work(0)`` on the calling
+    thread, the others on the pool) with every BLAS library limited to one thread meanwhile.
+    ``count == 1`` calls ``work(0)`` directly. The results come back in order, whatever the
+    threads' timing, so a caller that combines them in that order gets the same numbers every
+    run; an exception in any share is raised after all have ended."""
+    if count == 1:
+        return [work(0)]
+    libs = _blas_libraries()
+    before = [lib.get_num_threads() for lib in libs]
+    for lib in libs:
+        lib.set_num_threads(1)
+    try:
+        futures = [_pool(count - 1).submit(work, k) for k in range(1, count)]
+        try:
+            first = work(0)
+        finally:
+            wait(futures)  # every share ends before BLAS gets its threads back
+        return [first, *(f.result() for f in futures)]  # result() re-raises a share's exception
+    finally:
+        for lib, n in zip(libs, before):
+            lib.set_num_threads(n)

@@ -1,0 +1,97 @@
+"""The host's thread pool: its size follows the BLAS library's thread setting, it cuts the
+batch into contiguous shares, runs them with BLAS single-threaded and gives BLAS its threads
+back, and a workspace's parts keep the threads' buffers apart."""
+
+import threading
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from threadpoolctl import threadpool_limits
+
+from minidl.functional import host_threads
+from minidl.functional.host_threads import blas_threads, host_workers, run_shares, shares
+from minidl.functional.workspace import Workspace
+
+
+@given(n=st.integers(1, 300), workers=st.integers(1, 20))
+def test_shares_cut_the_batch_into_contiguous_pieces(n, workers):
+    parts = shares(n, workers)
+    assert len(parts) == min(n, workers)
+    assert parts[0][0] == 0 and parts[-1][1] == n
+    assert all(a1 == b0 for (_, a1), (b0, _) in zip(parts, parts[1:]))
+    sizes = [b - a for a, b in parts]
+    assert min(sizes) >= 1 and max(sizes) - min(sizes) <= 1
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3])
+def test_the_pool_follows_the_blas_setting(limit):
+    """``threadpool_limits`` (or ``OPENBLAS_NUM_THREADS`` at start) sets the shares: one BLAS
+    thread, one share, the single-threaded code."""
+    if not host_threads._blas_libraries():
+        pytest.skip("no BLAS library that threadpoolctl can see")
+    with threadpool_limits(limits=limit, user_api="blas"):
+        assert blas_threads() == limit
+        assert host_workers(np.zeros(3)) == limit
+
+
+def test_without_a_visible_blas_the_environment_decides(monkeypatch):
+    monkeypatch.setitem(host_threads._state, "blas", [])
+    for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert blas_threads() == 3
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    assert blas_threads() == 1
+
+
+def test_shares_run_on_threads_with_one_blas_thread_and_come_back_in_order():
+    if not host_threads._blas_libraries():
+        pytest.skip("no BLAS library that threadpoolctl can see")
+    with threadpool_limits(limits=2, user_api="blas"):
+        seen = {}
+        barrier = threading.Barrier(3, timeout=10)  # all three shares at once: three threads
+
+        def work(k):
+            seen[k] = (threading.get_ident(), blas_threads())
+            barrier.wait()
+            return k * 10
+        assert run_shares(work, 3) == [0, 10, 20]
+        assert len({ident for ident, _ in seen.values()}) == 3
+        assert seen[0][0] == threading.get_ident()  # share 0 on the calling thread
+        assert all(n == 1 for _, n in seen.values())
+        assert blas_threads() == 2  # given back
+
+
+def test_one_share_runs_directly_and_leaves_blas_alone():
+    if not host_threads._blas_libraries():
+        pytest.skip("no BLAS library that threadpoolctl can see")
+    with threadpool_limits(limits=2, user_api="blas"):
+        assert run_shares(lambda k: (k, threading.get_ident(), blas_threads()), 1) == [(0, threading.get_ident(), 2)]
+
+
+def test_an_error_in_a_share_is_raised_after_all_shares_end():
+    ended = []
+
+    def work(k):
+        if k == 1:
+            raise ValueError("share 1 failed")
+        ended.append(k)
+        return k
+    before = blas_threads()
+    with pytest.raises(ValueError, match="share 1 failed"):
+        run_shares(work, 3)
+    assert sorted(ended) == [0, 2]
+    assert blas_threads() == before
+
+
+def test_workspace_parts_have_their_own_buffers():
+    ws = Workspace()
+    like = np.zeros(1, np.float32)
+    assert ws.part(0) is ws
+    a, b = ws.array("cols", (4, 4), like), ws.part(1).array("cols", (4, 4), like)
+    assert not np.shares_memory(a, b)
+    assert ws.part(1).array("cols", (2, 2), like).base is b.base  # the part's buffer, kept in ws
+    assert ws.nbytes == 2 * 16 * 4
+    assert ws.fixed().part(1).array("cols", (2, 2), like).base is b.base
