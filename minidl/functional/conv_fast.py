@@ -47,7 +47,7 @@ from .. import backend
 from ..backend import get_array_module
 from .conv import Conv2dCache, _check_inputs, _input_gradient, conv2d_backward, conv2d_forward
 from .geometry import ConvGeometry, conv_geometry
-from .host_threads import host_workers, run_shares, shares
+from .host_threads import host_workers, run_shares, shares, sum_in_order
 from .workspace import Workspace
 
 __all__ = ["CHUNK_FLOATS", "conv2d_fast_forward", "conv2d_fast_backward"]
@@ -195,7 +195,7 @@ def _stride1_grads(x_nhwc, dy_nhwc, weight, geo: ConvGeometry, workspace):
             xp.matmul(cols, w_flip, out=dx2[(a + n0) * H * W:(a + n1) * H * W])
             G += xp.matmul(x_nhwc[a + n0:a + n1].reshape(-1, C).T, cols, out=part)
         return G
-    G = _in_order_sum(run_shares(share, len(parts)))
+    G = sum_in_order(run_shares(share, len(parts)))
     dW = xp.ascontiguousarray(G.reshape(C, kh, kw, O)[:, ::-1, ::-1].transpose(3, 0, 1, 2))
     return dx2.reshape(N, H, W, C).transpose(0, 3, 1, 2), dW
 # --8<-- [end:conv2d_fast]
@@ -216,7 +216,7 @@ def _pointwise_grads(x_nhwc, dy2, weight, geo: ConvGeometry):
         dx[a:b, :sh * (Ho - 1) + 1:sh, :sw * (Wo - 1) + 1:sw] = xp.matmul(dy_k, weight.reshape(O, C)).reshape(
             b - a, Ho, Wo, C)
         return xp.matmul(dy_k.T, _pixel_rows(x_nhwc[a:b], geo))
-    dW = _in_order_sum(run_shares(share, len(parts))).reshape(weight.shape)
+    dW = sum_in_order(run_shares(share, len(parts))).reshape(weight.shape)
     return dx.transpose(0, 3, 1, 2), dW
 
 
@@ -253,14 +253,6 @@ def _weight_grad(x_nhwc, dy2, w_shape, geo: ConvGeometry, workspace):
         for n0, n1, cols in _patch_chunks(x_nhwc[a:b], geo, workspace.part(k)):
             dw_t += xp.matmul(cols.T, dy2[(a + n0) * Ho * Wo:(a + n1) * Ho * Wo], out=part)
         return dw_t
-    dw_t = _in_order_sum(run_shares(share, len(parts)))
+    dw_t = sum_in_order(run_shares(share, len(parts)))
     return xp.ascontiguousarray(dw_t.reshape(kh, kw, C, O).transpose(3, 2, 0, 1))
 
-
-def _in_order_sum(terms):
-    """``terms[0] + terms[1] + ...``, added in this order (into ``terms[0]``): the same
-    rounding every run, whichever thread finished first."""
-    total = terms[0]
-    for term in terms[1:]:
-        total += term
-    return total

@@ -25,7 +25,7 @@ from threadpoolctl import ThreadpoolController
 
 from .. import backend
 
-__all__ = ["blas_threads", "host_workers", "run_shares", "shares"]
+__all__ = ["blas_threads", "host_workers", "run_shares", "shares", "sum_in_order"]
 
 _state: dict = {"blas": None, "pool": None, "pid": None, "size": 0}
 
@@ -94,3 +94,12 @@ def run_shares(work, count: int) -> list:
     finally:
         for lib, n in zip(libs, before):
             lib.set_num_threads(n)
+
+
+def sum_in_order(terms):
+    """``terms[0] + terms[1] + ...``, added in this order (into ``terms[0]``): the shares'
+    partial sums get the same rounding every run, whichever thread finished first."""
+    total = terms[0]
+    for term in terms[1:]:
+        total += term
+    return total
