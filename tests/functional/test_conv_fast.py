@@ -142,3 +142,29 @@ def test_threads_give_the_same_bits_every_run(monkeypatch):
     for run in runs[1:]:
         for got, first in zip(run, runs[0]):
             assert np.array_equal(got, first)
+
+
+def test_one_blas_thread_runs_one_share_on_the_calling_thread(monkeypatch):
+    """``OPENBLAS_NUM_THREADS=1`` (here ``threadpool_limits(1)``, as an MPI rank beside another
+    would be): every call is one share, run directly, so nothing waits on a second core."""
+    from threadpoolctl import threadpool_limits
+
+    from minidl.functional import host_threads
+    if not host_threads._blas_libraries():
+        pytest.skip("no BLAS library that threadpoolctl can see")
+    monkeypatch.setattr(conv_fast, "host_workers", host_threads.host_workers)  # the real one
+    counts = []
+
+    def counted(work, count):
+        counts.append(count)
+        return host_threads.run_shares(work, count)
+    monkeypatch.setattr(conv_fast, "run_shares", counted)
+    x, W = _x((4, 3, 8, 8), 1), _x((5, 3, 3, 3), 2)
+    with threadpool_limits(limits=1, user_api="blas"):
+        for stride in (1, 2):
+            y, cache = conv2d_fast_forward(x, W, padding=1, stride=stride, workspace=Workspace())
+            conv2d_fast_backward(np.ones(y.shape), cache)
+    assert counts and set(counts) == {1}
+    with threadpool_limits(limits=2, user_api="blas"):
+        y, cache = conv2d_fast_forward(x, W, padding=1, workspace=Workspace())
+    assert counts[-1] == 2
