@@ -19,7 +19,9 @@ exactly the single-threaded code. The pool is found or made again after a ``fork
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import contextmanager
 
 from threadpoolctl import ThreadpoolController
 
@@ -27,7 +29,8 @@ from .. import backend
 
 __all__ = ["blas_threads", "host_workers", "run_shares", "shares", "sum_in_order"]
 
-_state: dict = {"blas": None, "pool": None, "pid": None, "size": 0}
+_state: dict = {"blas": None, "pool": None, "pid": None, "size": 0, "depth": 0, "saved": []}
+_lock = threading.Lock()
 
 
 def _blas_libraries() -> list:
@@ -65,11 +68,45 @@ def shares(n: int, workers: int) -> list:
 
 
 def _pool(size: int) -> ThreadPoolExecutor:
-    """The process's pool of ``size`` threads (made anew after a fork, whose child has none)."""
-    if _state["pool"] is None or _state["pid"] != os.getpid() or _state["size"] != size:
-        _state.update(pool=ThreadPoolExecutor(max_workers=size, thread_name_prefix="minidl"),
-                      pid=os.getpid(), size=size)
-    return _state["pool"]
+    """The process's pool, of at least ``size`` threads (made anew after a fork, whose child
+    has none of its parent's threads, and when more threads are asked for than it has)."""
+    with _lock:
+        pool = _state["pool"]
+        if pool is None or _state["pid"] != os.getpid() or _state["size"] < size:
+            if pool is not None and _state["pid"] == os.getpid():
+                pool.shutdown(wait=False)  # its queued shares still run
+            pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="minidl")
+            _state.update(pool=pool, pid=os.getpid(), size=size)
+        return pool
+
+
+def _set_threads(lib, n: int) -> None:
+    """Set a BLAS library's threads. threadpoolctl ignores a setting of a pthreads OpenBLAS
+    made from another thread than the first one that set it (to keep threads from fighting
+    over the one process-wide value); the pool's lock already orders its own settings, so it
+    calls the library's setter itself where threadpoolctl has one."""
+    getattr(lib, "_real_set_num_threads", lib.set_num_threads)(n)
+
+
+@contextmanager
+def _one_blas_thread():
+    """Every BLAS library on one thread while the block runs; the first of several callers
+    at once saves the settings and the last one restores them."""
+    libs = _blas_libraries()
+    with _lock:
+        if _state["depth"] == 0:
+            _state["saved"] = [lib.get_num_threads() for lib in libs]
+            for lib in libs:
+                _set_threads(lib, 1)
+        _state["depth"] += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _state["depth"] -= 1
+            if _state["depth"] == 0:
+                for lib, n in zip(libs, _state["saved"]):
+                    _set_threads(lib, n)
 
 
 def run_shares(work, count: int) -> list:
@@ -80,20 +117,13 @@ def run_shares(work, count: int) -> list:
     run; an exception in any share is raised after all have ended."""
     if count == 1:
         return [work(0)]
-    libs = _blas_libraries()
-    before = [lib.get_num_threads() for lib in libs]
-    for lib in libs:
-        lib.set_num_threads(1)
-    try:
+    with _one_blas_thread():
         futures = [_pool(count - 1).submit(work, k) for k in range(1, count)]
         try:
             first = work(0)
         finally:
             wait(futures)  # every share ends before BLAS gets its threads back
         return [first, *(f.result() for f in futures)]  # result() re-raises a share's exception
-    finally:
-        for lib, n in zip(libs, before):
-            lib.set_num_threads(n)
 
 
 def sum_in_order(terms):

@@ -95,3 +95,39 @@ def test_workspace_parts_have_their_own_buffers():
     assert ws.part(1).array("cols", (2, 2), like).base is b.base  # the part's buffer, kept in ws
     assert ws.nbytes == 2 * 16 * 4
     assert ws.fixed().part(1).array("cols", (2, 2), like).base is b.base
+
+
+def test_callers_at_once_give_blas_its_threads_back():
+    """Two threads each running shares at the same time: BLAS is on one thread while either
+    runs, and back to its setting when both have ended (whichever ends last)."""
+    if not host_threads._blas_libraries():
+        pytest.skip("no BLAS library that threadpoolctl can see")
+    inside = threading.Barrier(2, timeout=10)
+    seen = []
+
+    def caller():
+        def work(k):
+            if k == 0:
+                inside.wait()  # both callers are inside run_shares now
+                seen.append(blas_threads())
+            return k
+        assert run_shares(work, 2) == [0, 1]
+    with threadpool_limits(limits=2, user_api="blas"):
+        other = threading.Thread(target=caller)
+        other.start()
+        caller()
+        other.join()
+        assert seen == [1, 1] and blas_threads() == 2
+
+
+def test_shares_limit_blas_from_any_thread():
+    """A caller that is not the thread that first set BLAS's threads (threadpoolctl would
+    ignore its setting of a pthreads OpenBLAS) still runs its shares on one BLAS thread."""
+    if not host_threads._blas_libraries():
+        pytest.skip("no BLAS library that threadpoolctl can see")
+    seen = []
+    with threadpool_limits(limits=2, user_api="blas"):  # this thread now controls OpenBLAS
+        other = threading.Thread(target=lambda: seen.append(run_shares(lambda k: blas_threads(), 2)))
+        other.start()
+        other.join()
+        assert seen == [[1, 1]] and blas_threads() == 2
