@@ -45,15 +45,16 @@ def _variant(name, conv_fast, batchnorm_fast, limits):
 
     @contextmanager
     def setup():
-        real_workers, real_chunk = conv_fast.host_workers, conv_fast.CHUNK_FLOATS
+        real_shares, real_chunk = conv_fast.host_shares, conv_fast.CHUNK_FLOATS
+        one = lambda n, like, numbers: [(0, n)]  # noqa: E731
         with ExitStack() as stack:
             if name != "pool":
-                stack.callback(setattr, batchnorm_fast, "host_workers", batchnorm_fast.host_workers)
-                batchnorm_fast.host_workers = lambda like: 1
+                stack.callback(setattr, batchnorm_fast, "host_shares", batchnorm_fast.host_shares)
+                batchnorm_fast.host_shares = one
             if name == "whole":
-                conv_fast.host_workers, conv_fast.CHUNK_FLOATS = (lambda like: 1), 1 << 40
+                conv_fast.host_shares, conv_fast.CHUNK_FLOATS = one, 1 << 40
             elif name.startswith("chunk"):
-                conv_fast.host_workers = lambda like: 1
+                conv_fast.host_shares = one
                 conv_fast.CHUNK_FLOATS = real_chunk * int(name[5:])
             elif name == "one":
                 stack.enter_context(limits(limits=1, user_api="blas"))
@@ -62,7 +63,7 @@ def _variant(name, conv_fast, batchnorm_fast, limits):
             try:
                 yield
             finally:
-                conv_fast.host_workers, conv_fast.CHUNK_FLOATS = real_workers, real_chunk
+                conv_fast.host_shares, conv_fast.CHUNK_FLOATS = real_shares, real_chunk
     return setup
 
 

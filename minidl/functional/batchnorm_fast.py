@@ -40,7 +40,7 @@ from .. import backend
 from ..backend import get_array_module
 from ..errors import ShapeError
 from .batchnorm import batch_norm_dx, from_channel_columns, to_channel_columns
-from .host_threads import host_workers, run_shares, shares, sum_in_order
+from .host_threads import host_shares, run_shares, sum_in_order
 
 __all__ = ["BatchNormFastCache", "batch_norm_fast_forward", "batch_norm_fast_backward", "scale_shift"]
 
@@ -79,9 +79,9 @@ def _per_pixel(xp, v, t):
     return v if t == 1 or not hasattr(v, "shape") else xp.tile(v, t)
 
 
-def _row_shares(L, like) -> list:
-    """The long rows ``range(L)`` cut into one contiguous share per host thread, as slices."""
-    return [slice(a, b) for a, b in shares(L, host_workers(like))]
+def _row_shares(X, t) -> list:
+    """The long rows of ``X: (M, C)`` cut into contiguous shares for the host's threads, as slices."""
+    return [slice(a, b) for a, b in host_shares(X.shape[0] // t, X, X.size)]
 
 
 def _on_shares(work, parts) -> list:
@@ -118,7 +118,7 @@ def batch_norm_fast_forward(x, weight=None, bias=None, *, eps=1e-5):
                          f"got shape {tuple(x.shape)}")
     t, C = _repeat(X), X.shape[1]
     Xl, xc, Y = _long(X, t), xp.empty_like(X), xp.empty_like(X)
-    xcl, Yl, parts = _long(xc, t), _long(Y, t), _row_shares(M // t, X)
+    xcl, Yl, parts = _long(xc, t), _long(Y, t), _row_shares(X, t)
     mean = _fold(sum_in_order(_on_shares(lambda r: Xl[r].sum(axis=0), parts)), C) / M
     mean_t = _per_pixel(xp, mean, t)
 
@@ -141,7 +141,7 @@ def batch_norm_fast_backward(dy, cache: BatchNormFastCache) -> dict:
     dY = xp.ascontiguousarray(to_channel_columns(dy))  # (M, C)
     (M, C), t = dY.shape, _repeat(dY)
     dYl, xcl, dX = _long(dY, t), _long(xc, t), xp.empty_like(dY)
-    dXl, parts = _long(dX, t), _row_shares(M // t, dY)
+    dXl, parts = _long(dX, t), _row_shares(dY, t)
     sums = _on_shares(lambda r: (dYl[r].sum(axis=0), xp.einsum("ml,ml->l", dYl[r], xcl[r])), parts)
     sum_dy = _fold(sum_in_order([s for s, _ in sums]), C)
     sum_dy_xhat = _fold(sum_in_order([d for _, d in sums]), C) * rstd  # Σ dy ⊙ x̂

@@ -47,7 +47,7 @@ from .. import backend
 from ..backend import get_array_module
 from .conv import Conv2dCache, _check_inputs, _input_gradient, conv2d_backward, conv2d_forward
 from .geometry import ConvGeometry, conv_geometry
-from .host_threads import host_workers, run_shares, shares, sum_in_order
+from .host_threads import host_shares, run_shares, sum_in_order
 from .workspace import Workspace
 
 __all__ = ["CHUNK_FLOATS", "conv2d_fast_forward", "conv2d_fast_backward"]
@@ -122,7 +122,7 @@ def conv2d_fast_forward(x, weight, bias=None, *, stride=1, padding=0, dilation=1
     w_t = weight.transpose(2, 3, 1, 0).reshape(kh * kw * C, O)  # Ŵᵀ: (K, O), rows in (i, j, c) order
     x_nhwc = x.transpose(0, 2, 3, 1)
     y2 = xp.empty((N * Ho * Wo, O), dtype=x.dtype)  # (M, O) = (N, Ho, Wo, O): channels-last
-    parts = shares(N, host_workers(x))
+    parts = host_shares(N, x, N * Ho * Wo * kh * kw * C)  # the numbers of the patches
 
     def share(k):  # the output rows of images a..b−1
         a, b = parts[k]
@@ -185,7 +185,8 @@ def _stride1_grads(x_nhwc, dy_nhwc, weight, geo: ConvGeometry, workspace):
     O, _, kh, kw = weight.shape
     w_flip = weight[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(kh * kw * O, C)
     dx2 = xp.empty((N * H * W, C), dtype=dy_nhwc.dtype)
-    flipped, parts = _flipped_geometry((N, C, H, W), weight.shape, geo), shares(N, host_workers(dy_nhwc))
+    flipped = _flipped_geometry((N, C, H, W), weight.shape, geo)
+    parts = host_shares(N, dy_nhwc, N * H * W * kh * kw * O)  # the numbers of dy's patches
 
     def share(k):  # ∂L/∂x of images a..b−1, and their part of G
         a, b = parts[k]
@@ -208,7 +209,7 @@ def _pointwise_grads(x_nhwc, dy2, weight, geo: ConvGeometry):
     O = weight.shape[0]
     (sh, sw), (Ho, Wo) = geo.stride, geo.out
     dx = xp.zeros((N, H, W, C), dtype=dy2.dtype) if geo.stride != (1, 1) else xp.empty((N, H, W, C), dy2.dtype)
-    parts = shares(N, host_workers(dy2))
+    parts = host_shares(N, dy2, dy2.size + N * Ho * Wo * C)
 
     def share(k):  # ∂L/∂x of images a..b−1, and their part of ∂L/∂W
         a, b = parts[k]
@@ -224,7 +225,7 @@ def _strided_input_gradient(dy2, weight, x_shape, geo: ConvGeometry, workspace):
     """col2im (:func:`~minidl.functional.conv._input_gradient`), one share of the images per
     thread, each into its own padded buffer and then into its rows of ``∂L/∂x``."""
     N, C, H, W = x_shape
-    parts = shares(N, host_workers(dy2))
+    parts = host_shares(N, dy2, dy2.size * C * geo.kernel[0] * geo.kernel[1])
     if len(parts) == 1:
         return _input_gradient(dy2, weight, x_shape, geo, workspace)
     xp = get_array_module(dy2)
@@ -244,7 +245,7 @@ def _weight_grad(x_nhwc, dy2, w_shape, geo: ConvGeometry, workspace):
     xp = get_array_module(dy2)
     O, C, kh, kw = w_shape
     Ho, Wo = geo.out
-    parts = shares(x_nhwc.shape[0], host_workers(dy2))
+    parts = host_shares(x_nhwc.shape[0], dy2, dy2.shape[0] * kh * kw * C)
 
     def share(k):  # the part of images a..b−1
         a, b = parts[k]

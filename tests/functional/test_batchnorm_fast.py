@@ -8,7 +8,7 @@ import pytest
 
 from minidl import backend
 from minidl.errors import ShapeError
-from minidl.functional import batchnorm, batchnorm_fast
+from minidl.functional import batchnorm, batchnorm_fast, host_threads
 from minidl.functional.batchnorm import batch_norm_train_backward, batch_norm_train_forward
 from minidl.functional.batchnorm_fast import BatchNormFastCache, batch_norm_fast_backward, batch_norm_fast_forward
 
@@ -16,7 +16,13 @@ from minidl.functional.batchnorm_fast import BatchNormFastCache, batch_norm_fast
 @pytest.fixture(autouse=True)
 def _one_share(monkeypatch):
     """One thread, whatever the machine's BLAS; the tests that split the rows say so."""
-    monkeypatch.setattr(batchnorm_fast, "host_workers", lambda like: 1)
+    monkeypatch.setattr(host_threads, "host_workers", lambda like: 1)
+
+
+def _threads(monkeypatch, n):
+    """Split the work over ``n`` threads (the real pool), however small it is."""
+    monkeypatch.setattr(host_threads, "host_workers", lambda like: n)
+    monkeypatch.setattr(host_threads, "MIN_SHARE", 1)
 
 
 def _x(shape, seed=0, scale=1.0, shift=0.0):
@@ -34,7 +40,7 @@ def _channels_last(a):
 def test_fast_pair_equals_the_readable_pair(device, to_dev, monkeypatch, shape, params, layout, workers):
     """Also with the long rows split over 2 and 3 threads (the real pool; more threads than
     rows for the smallest shapes)."""
-    monkeypatch.setattr(batchnorm_fast, "host_workers", lambda like: workers)
+    _threads(monkeypatch, workers)
     C = shape[1]
     x, dy = _x(shape, 1, 2.0, 3.0), _x(shape, 2)
     if layout == "channels_last":  # what a convolution hands over: (N, C, H, W) view of (N, H, W, C)
@@ -92,7 +98,7 @@ def test_the_fast_pair_calls_the_fused_functions():
 def test_threads_give_the_same_bits_every_run(monkeypatch):
     """Three threads, float32, ten runs: bit-identical outputs, statistics and gradients (the
     shares' partial sums are added in share order)."""
-    monkeypatch.setattr(batchnorm_fast, "host_workers", lambda like: 3)
+    _threads(monkeypatch, 3)
     x, dy = _x((32, 16, 8, 8), 1, 2.0, 3.0).astype(np.float32), _x((32, 16, 8, 8), 2).astype(np.float32)
     w, b = _x((16,), 3).astype(np.float32), _x((16,), 4).astype(np.float32)
     runs = []

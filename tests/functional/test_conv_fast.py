@@ -8,7 +8,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from minidl import backend
-from minidl.functional import conv_fast
+from minidl.functional import conv_fast, host_threads
 from minidl.functional.conv import Conv2dCache, conv2d_backward, conv2d_forward
 from minidl.functional.conv_fast import conv2d_fast_backward, conv2d_fast_forward
 from minidl.functional.geometry import conv_output_size, pair
@@ -19,7 +19,13 @@ from minidl.functional.workspace import Workspace
 def _one_share(monkeypatch):
     """One share of the batch (one thread), whatever the machine's BLAS; the tests that split
     the batch over threads say so."""
-    monkeypatch.setattr(conv_fast, "host_workers", lambda like: 1)
+    monkeypatch.setattr(host_threads, "host_workers", lambda like: 1)
+
+
+def _threads(monkeypatch, n):
+    """Split the work over ``n`` threads (the real pool), however small it is."""
+    monkeypatch.setattr(host_threads, "host_workers", lambda like: n)
+    monkeypatch.setattr(host_threads, "MIN_SHARE", 1)
 
 
 def _x(shape, seed=0):
@@ -117,7 +123,7 @@ def test_shares_on_threads_equal_the_im2col_pair(monkeypatch, workers, case):
     """The batch split over 2, 3 and 8 threads (8 > N: one image per thread, some threads
     with none), each thread in chunks of one image or a few, on the real pool with BLAS
     limited to one thread: the im2col pair's numbers in float64."""
-    monkeypatch.setattr(conv_fast, "host_workers", lambda like: workers)
+    _threads(monkeypatch, workers)
     x_shape, w_shape, options = SHARE_CASES[case]
     x, W, b = _x(x_shape, 1), _x(w_shape, 2), _x((w_shape[0],), 3)
     for chunk in (1, 200):
@@ -130,7 +136,7 @@ def test_threads_give_the_same_bits_every_run(monkeypatch):
     """Three threads, float32, ten runs: bit-identical outputs and gradients (the weight
     gradient's three partial sums are added in share order, not in the order the threads
     end; with two, either order gives the same bits)."""
-    monkeypatch.setattr(conv_fast, "host_workers", lambda like: 3)
+    _threads(monkeypatch, 3)
     monkeypatch.setattr(conv_fast, "CHUNK_FLOATS", 1 << 12)
     x, W = _x((16, 8, 12, 12), 1).astype(np.float32), _x((8, 8, 3, 3), 2).astype(np.float32)
     dy = _x((16, 8, 12, 12), 3).astype(np.float32)
@@ -149,10 +155,10 @@ def test_one_blas_thread_runs_one_share_on_the_calling_thread(monkeypatch):
     would be): every call is one share, run directly, so nothing waits on a second core."""
     from threadpoolctl import threadpool_limits
 
-    from minidl.functional import host_threads
     if not host_threads._blas_libraries():
         pytest.skip("no BLAS library that threadpoolctl can see")
-    monkeypatch.setattr(conv_fast, "host_workers", host_threads.host_workers)  # the real one
+    monkeypatch.undo()  # the real host_workers
+    monkeypatch.setattr(host_threads, "MIN_SHARE", 1)
     counts = []
 
     def counted(work, count):

@@ -131,3 +131,14 @@ def test_shares_limit_blas_from_any_thread():
         other.start()
         other.join()
         assert seen == [[1, 1]] and blas_threads() == 2
+
+
+def test_small_work_stays_on_the_calling_thread(monkeypatch):
+    """No share passes over fewer than MIN_SHARE numbers: a small layer is one share (handing
+    it to a thread would cost more than it saves); a large one gets one share per thread."""
+    monkeypatch.setattr(host_threads, "host_workers", lambda like: 4)
+    like, m = np.zeros(1), host_threads.MIN_SHARE
+    assert host_threads.host_shares(128, like, m - 1) == [(0, 128)]
+    assert host_threads.host_shares(128, like, 2 * m) == [(0, 64), (64, 128)]
+    assert len(host_threads.host_shares(128, like, 100 * m)) == 4
+    assert len(host_threads.host_shares(3, like, 100 * m)) == 3  # never more shares than items
