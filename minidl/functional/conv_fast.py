@@ -35,7 +35,9 @@ of their own (:mod:`~minidl.functional.host_threads`), BLAS single-threaded insi
 multithreaded BLAS would make its threads meet at every one of hundreds of small products.
 The output rows and ``∂L/∂x`` rows of a share are its own; the weight gradient is each
 share's partial sum, added in share order, so the numbers do not depend on the threads'
-timing. One BLAS thread (``OPENBLAS_NUM_THREADS=1``) is one share, the single-threaded code.
+timing. One BLAS thread (``OPENBLAS_NUM_THREADS=1``) is one share, the single-threaded code;
+so is a layer too small to split (:data:`~minidl.functional.host_threads.MIN_SHARE`), whose
+products then also run on one BLAS thread.
 
 On a GPU the chunks would only add kernel launches: there one chunk is the whole batch.
 ``groups > 1`` runs :func:`~minidl.functional.conv.conv2d_forward` unchanged.

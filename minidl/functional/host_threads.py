@@ -125,11 +125,17 @@ def _one_blas_thread():
 def run_shares(work, count: int) -> list:
     """``[work(0), ..., work(count − 1)]``, run at the same time (``work(0)`` on the calling
     thread, the others on the pool) with every BLAS library limited to one thread meanwhile.
-    ``count == 1`` calls ``work(0)`` directly. The results come back in order, whatever the
-    threads' timing, so a caller that combines them in that order gets the same numbers every
-    run; an exception in any share is raised after all have ended."""
+    ``count == 1`` calls ``work(0)`` directly, on one BLAS thread too: one share is work too
+    small to be worth a second thread (:func:`host_shares`), and a multithreaded BLAS would
+    wake its threads for each of its small products (with one BLAS thread set, nothing is
+    changed). The results come back in order, whatever the threads' timing, so a caller that
+    combines them in that order gets the same numbers every run; an exception in any share is
+    raised after all have ended."""
     if count == 1:
-        return [work(0)]
+        if blas_threads() == 1:
+            return [work(0)]
+        with _one_blas_thread():
+            return [work(0)]
     with _one_blas_thread():
         futures = [_pool(count - 1).submit(work, k) for k in range(1, count)]
         try:

@@ -64,11 +64,13 @@ def test_shares_run_on_threads_with_one_blas_thread_and_come_back_in_order():
         assert blas_threads() == 2  # given back
 
 
-def test_one_share_runs_directly_and_leaves_blas_alone():
+def test_one_share_runs_on_the_calling_thread_with_one_blas_thread():
+    """One share is small work: on the calling thread, BLAS on one thread (and given back)."""
     if not host_threads._blas_libraries():
         pytest.skip("no BLAS library that threadpoolctl can see")
     with threadpool_limits(limits=2, user_api="blas"):
-        assert run_shares(lambda k: (k, threading.get_ident(), blas_threads()), 1) == [(0, threading.get_ident(), 2)]
+        assert run_shares(lambda k: (k, threading.get_ident(), blas_threads()), 1) == [(0, threading.get_ident(), 1)]
+        assert blas_threads() == 2
 
 
 def test_an_error_in_a_share_is_raised_after_all_shares_end():
