@@ -34,6 +34,7 @@ import os
 import re
 import sys
 import time
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -156,12 +157,11 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def main(argv=None) -> dict:
-    args = parse_args(argv)
-    # under `mpiexec -n p`: one of p ranks, else one process
-    dist = quiet_other_ranks(distributed.init(device=args.device))
-    open_run_folder(args.out, resume=args.resume, overwrite=args.overwrite, is_root=dist.is_root)
-    t0 = time.perf_counter()
+def prepare(args) -> SimpleNamespace:
+    """The run's data, loaders and freshly initialised model (on the host), in the order that
+    fixes its random draws: seed, data, model. ``benchmarks/imdb_deep_torch.py`` calls this
+    too, so the PyTorch twin starts from these weights and sees these batches in this order."""
+    t_start = time.perf_counter()
     minidl.manual_seed(args.seed)
     data = load_or_explain(
         lambda: load_imdb(args.data, vocab_size=args.vocab_size, max_len=args.max_len, limit=args.limit,
@@ -169,17 +169,30 @@ def main(argv=None) -> dict:
         download=args.download, given_path=args.data, what="the IMDB archive", url=IMDB_URL,
         offline="copy aclImdb_v1.tar.gz into {cache} (the cache folder, $MINIDL_CACHE) or pass --data PATH "
                 "(the archive or its aclImdb/ folder)")
+    t_data = time.perf_counter() - t_start
     cell, layers, bidirectional = MODELS[args.model]
     model = ImdbClassifier(args.vocab_size, args.embed_dim, args.hidden_size, cell=cell, num_layers=layers,
                            bidirectional=bidirectional, rnn_dropout=args.dropout, dropout=args.dropout,
-                           fc_dim=None).to(args.device)
-    print(model)
-    print(f"parameters: {sum(p.data.size for p in model.parameters()):,}")
-    opt = GradNormRecorder(optim.Adam(model.parameters(), lr=args.lr), model, every=args.grad_every)
+                           fc_dim=None)
     train = BatchLoader(data.train.ids, data.train.labels, data.train.lengths, batch_size=args.batch_size,
                         shuffle=True, seed=args.seed, bucket=True, trim=True)
     test = BatchLoader(data.test.ids, data.test.labels, data.test.lengths, batch_size=256, shuffle=False,
                        bucket=True, trim=True)
+    return SimpleNamespace(data=data, model=model, train_loader=train, test_loader=test, t_data=t_data)
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    # under `mpiexec -n p`: one of p ranks, else one process
+    dist = quiet_other_ranks(distributed.init(device=args.device))
+    open_run_folder(args.out, resume=args.resume, overwrite=args.overwrite, is_root=dist.is_root)
+    t0 = time.perf_counter()
+    prep = prepare(args)
+    model = prep.model.to(args.device)
+    print(model)
+    print(f"parameters: {sum(p.data.size for p in model.parameters()):,}")
+    opt = GradNormRecorder(optim.Adam(model.parameters(), lr=args.lr), model, every=args.grad_every)
+    train, test = prep.train_loader, prep.test_loader
     progress = {"auto": None, "on": True, "off": False}[args.progress]
     hist = fit(model, nn.CrossEntropyLoss(), opt, train, test, epochs=args.epochs, device=args.device,
                checkpoint_dir=args.out, resume=args.resume, progress=progress,

@@ -92,6 +92,10 @@ def save_checkpoint(checkpoint_dir: str, model: Module, optimizer: Optimizer, tr
 
 
 def read_checkpoint(path: str) -> dict:
+    """The dict of a ``last.npz`` written by :func:`save_checkpoint`: ``model``, ``optim``,
+    ``rng``, ``history``, ``epoch``, ``best_acc`` (and ``config``, ``seed``, ``first_loss``
+    where stored). A missing, truncated or foreign file, or one without these keys, raises
+    :class:`~minidl.errors.CheckpointError` naming ``path``."""
     try:
         ck = load(path)
     except MinidlError:

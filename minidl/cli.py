@@ -95,15 +95,16 @@ def int_at_most(low: int, high: int):
         return value
 
     parse.__name__ = f"integer in [{low}, {high}]"
+    parse.__doc__ = f"``type=`` for an integer in [{low}, {high:,}]: argparse refuses anything else."
     return parse
 
 
-#: ``type=`` for counts and sizes: an integer in [1, 10**9]
 positive_int = int_at_most(1, 10**9)
-#: ``type=`` for an integer in [0, 10**9]
+"""``type=`` for counts and sizes (``--epochs``, ``--batch-size``): an integer in [1, 10⁹]."""
 nonnegative_int = int_at_most(0, 10**9)
-#: ``type=`` for a seed: an integer in the generators' range [0, 2**63 - 1]
+"""``type=`` for a count that may be zero: an integer in [0, 10⁹]."""
 seed = int_at_most(0, MAX_SEED)
+"""``type=`` for ``--seed``: an integer in the generators' range [0, 2⁶³ − 1]."""
 
 
 def positive_float(text: str) -> float:

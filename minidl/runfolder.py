@@ -69,6 +69,8 @@ class RunFolder:
             atexit.register(self.release)
 
     def release(self) -> None:
+        """Remove ``run.lock`` if it is still this process's (same process id and host): a
+        lock that another run has taken over is left alone. A second call does nothing."""
         if not self.lock_path:
             return
         info = read_lock(self.lock_path)

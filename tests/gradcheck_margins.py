@@ -39,9 +39,9 @@ def pytest_runtest_setup(item):
     _CURRENT_TEST[0] = item.nodeid
 
 
-def _recording_check_problem(problem, *, mode, eps, rtol, atol, rng):
+def _recording_check_problem(problem, *, mode, eps, rtol, atol, rng, **options):  # options: allow_zero, ...
     _BEYOND_RTOL.clear()
-    report = _original(problem, mode=mode, eps=eps, rtol=rtol, atol=atol, rng=rng)
+    report = _original(problem, mode=mode, eps=eps, rtol=rtol, atol=atol, rng=rng, **options)
     unit = _G.UNIT_ROUNDOFF * problem.scale / eps
     for name, beyond in zip(report.errors, _BEYOND_RTOL):
         diff = report.max_abs[name]

@@ -62,3 +62,27 @@ def test_imdb_torch_reference_runs_with_clipping(tmp_path, monkeypatch):
                     "--dropout", "0.7", "--loss", "bce", "--threads", "1", "--out", str(out)])
     assert res["last_epoch"] == 1 and len(res["per_class_last"]) == 2
     assert (out / "history.json").exists() and (out / "summary.json").exists()
+
+
+def test_time_to_accuracy_runs_both_libraries(tmp_path):
+    """Two ranks of minidl and the PyTorch twin on a made-up IMDB folder; the table has a row
+    per run and the time to a target any model reaches (accuracy ≥ 0) is the first epoch's."""
+    pytest.importorskip("torch")
+    pytest.importorskip("mpi4py")
+    data = make_aclimdb(tmp_path / "data", n_per_class=40)
+    report = tmp_path / "t.json"
+    out = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "time_to_accuracy.py"), "--seeds", "0", "--epochs", "2",
+         "--targets", "0.0001", "1.0", "--data", data, "--out", str(tmp_path / "runs"), "--json", str(report)],
+        capture_output=True, text=True, timeout=300, env=dict(os.environ, MINIDL_CACHE=str(tmp_path / "cache")),
+    )
+    assert out.returncode == 0, out.stderr
+    rows = [line for line in out.stdout.splitlines() if line.startswith("| minidl") or line.startswith("| PyTorch")]
+    assert len(rows) == 2, out.stdout
+    import json
+    runs = json.loads(report.read_text())["runs"]
+    for r in runs:
+        epoch, _, seconds = r["time_to"]["0.0001"]
+        assert epoch == 1 and 0 < seconds <= r["wall_seconds"]
+        reached = r["time_to"]["1.0"]
+        assert (reached is None) == (max(h["test_acc"] for h in r["history"]) < 1.0)

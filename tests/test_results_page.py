@@ -266,7 +266,7 @@ def test_import_of_cifar_deep_and_mpi_runs(tmp_path):
     assert provenance.threads(mpi) == "2 × 1"
 
 
-def test_report_b_seed_1_reads_report_d_runs_and_d_shows_seed_0(tmp_path):
+def test_report_b_seed_1_reads_report_d_runs_and_d_shows_both_seeds(tmp_path):
     runs, res = tmp_path / "runs", tmp_path / "results"
     store.write_json(res / "B-lstm-s1-2026-11-26" / "record.json", record(
         "B-lstm-s1-2026-11-26", source="transcribed", source_note="transcribed from a test",
@@ -287,8 +287,8 @@ def test_report_b_seed_1_reads_report_d_runs_and_d_shows_seed_0(tmp_path):
     assert f"{100 * accs1[9]:.2f}% (10)" in row and f"{100 * accs1[best10]:.2f}% ({best10 + 1})" in row
     assert "`torch-D-lstm-s1`" in row and f"{100 * ACCS[9]:.2f}% (10)" in row and "2026-11-26" not in row
 
-    d = tables.d_table(recs).splitlines()  # report D was run with seed 0 only: a seed-1 run is not its row
-    assert not any("`D-lstm-s1`" in line for line in d)
+    d = tables.d_table(recs).splitlines()  # report D's table shows every recorded seed, seed 1 too
+    assert any("minidl, last epoch | 1 |" in line and "`D-lstm-s1`" in line for line in d)
     assert any("minidl, last epoch | 0 | not run" in line for line in d)  # seed 0 not recorded here
     importer.import_run(queue_run(runs, "D-lstm-s0", history(ACCS, per_class=True),
                            "python examples/imdb_lstm.py --epochs 15 --seed 0"), root=res)
@@ -412,7 +412,8 @@ def test_summary_says_reproduced_or_why_it_differs(tmp_path):
     importer.import_run(fake_run(runs, "D-lstm-s0", ACCS), root=res)
     recs = load.load_records(res)
     row = next(line for line in summary.summary_table(recs, "D").splitlines() if line.startswith("| LSTM "))
-    assert f"| 82.62% | {100 * ACCS[-1]:.2f}% | not run | reproduced (within one point) |" in row
+    # one cell per seed of results/experiments.toml (report D: seeds 0 and 1), the missing one "not run"
+    assert f"| 82.62% | {100 * ACCS[-1]:.2f}%; not run | not run; not run | reproduced (within one point) |" in row
     recs["D-lstm-s0"].history[-1]["test_acc"] = 0.70
     row = next(line for line in summary.summary_table(recs, "D").splitlines() if line.startswith("| LSTM "))
     assert "differs because of a reason not yet found (-12.6 points)" in row
@@ -453,3 +454,27 @@ def test_the_committed_pages_give_every_headline_outcome(records):
     assert "## Appendix: every run" in page and "```bash\nMINIDL_DATA=path/to/data python" in page
     for line in page.splitlines():  # commands live in code blocks, never in a table cell
         assert not (line.startswith("|") and "python examples/" in line), line
+
+
+def test_report_d_efficiency_table(tmp_path):
+    """LSTM against GRU: the parameter counts are the library's own, the time to 85% counts
+    every epoch's seconds up to the first epoch at or above 85%, a missing run says so."""
+    from minidl.models import ImdbClassifier
+    from tools.results import efficiency
+
+    for cell in ("LSTM", "GRU"):
+        model = ImdbClassifier(20001, 64, 64, cell=cell.lower(), num_layers=1, fc_dim=64, num_classes=2)
+        assert efficiency.model_parameters(cell) == sum(p.data.size for p in model.parameters())
+    assert efficiency.recurrent_parameters("GRU") * 4 == efficiency.recurrent_parameters("LSTM") * 3
+    runs, res = tmp_path / "runs", tmp_path / "results"
+    importer.import_run(queue_run(runs, "D-lstm-s1", history(ACCS, per_class=True),
+                                  "python examples/imdb_lstm.py --epochs 15 --seed 1"), root=res)
+    recs = load.load_records(res)
+    first = next(i for i, a in enumerate(ACCS) if a >= 0.85)
+    epoch, seconds = efficiency.time_to(recs["D-lstm-s1"], 0.85)
+    assert epoch == first + 1
+    assert seconds == pytest.approx(sum(r["seconds"] for r in recs["D-lstm-s1"].rows()[: first + 1]))
+    lines = tables.TABLES["D-efficiency"](recs).splitlines()
+    lstm = next(line for line in lines if "`D-lstm-s1`" in line)
+    assert "33,280" in lstm and f"{seconds:.0f} s (epoch {epoch})" in lstm
+    assert any("| GRU |" in line and "not run" in line for line in lines)

@@ -64,7 +64,7 @@ def _images_per_chunk(src, rows_per_image: int, width: int) -> int:
     """How many images' patches make one chunk: the whole batch off the CPU (a GPU kernel per
     chunk would only add launches)."""
     if backend.device_of(src) != "cpu":
-        return src.shape[0]
+        return max(1, src.shape[0])  # 1 for an empty batch: the chunk loop's step must not be 0
     return max(1, min(src.shape[0], CHUNK_FLOATS // max(1, rows_per_image * width)))
 
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from minidl import backend
 from minidl.functional import gru, lstm, rnn
-from minidl.functional.sequence import make_lengths
+from minidl.functional.sequence import make_lengths, project_gate_major
 
 # kind -> (module, prefix, gates, states, options)
 KINDS = {
@@ -97,10 +97,14 @@ def reference_sequence(kind, x, s0, w, dys):
     return np.stack(outs), s, np.stack(dx), ds, grads
 
 
-@pytest.mark.parametrize("kind", list(KINDS))
-def test_sequence_pair_equals_loop_of_reference_steps(kind):
+# the large case takes the row-major input projection of project_gate_major (D·H ≥ 128·256);
+# its sums run over up to 4H = 1,024 float64 terms of size ≤ ~10, so rounding stays below
+# 1,024 · 10 · 2⁻⁵² ≈ 2e-12, far under its tolerance; any mistake in the fast path is O(1)
+@pytest.mark.parametrize("kind, size", [(k, "small") for k in KINDS] + [("lstm", "large")])
+def test_sequence_pair_equals_loop_of_reference_steps(kind, size):
     _, _, _, states, opts = KINDS[kind]
-    T, B, D, H = 5, 3, 2, 4
+    T, B, D, H = (5, 3, 2, 4) if size == "small" else (3, 2, 128, 256)
+    close = CLOSE if size == "small" else dict(rtol=1e-10, atol=1e-10)
     rng = np.random.default_rng(3)
     x = rng.standard_normal((T, B, D))
     s0 = [rng.standard_normal((B, H)) for _ in states]
@@ -110,14 +114,14 @@ def test_sequence_pair_equals_loop_of_reference_steps(kind):
     fwd, bwd = pair_for_sequence(kind)
     ys, cache = fwd(x, *s0, **w, **opts)
     grads = bwd(tuple(dys), cache)
-    np.testing.assert_allclose(ys[0], out_r, **CLOSE)
+    np.testing.assert_allclose(ys[0], out_r, **close)
     for u, v in zip(ys[1:], sn_r):
-        np.testing.assert_allclose(u, v, **CLOSE)
-    np.testing.assert_allclose(grads["x"], dx_r, **CLOSE)
+        np.testing.assert_allclose(u, v, **close)
+    np.testing.assert_allclose(grads["x"], dx_r, **close)
     for name, r in zip(states, ds0_r):
-        np.testing.assert_allclose(grads[name + "0"], r, err_msg=name, **CLOSE)
+        np.testing.assert_allclose(grads[name + "0"], r, err_msg=name, **close)
     for k in w:
-        np.testing.assert_allclose(grads[k], gw_r[k], err_msg=k, **CLOSE)
+        np.testing.assert_allclose(grads[k], gw_r[k], err_msg=k, **close)
 
 
 def pair_for_sequence(kind):
@@ -156,3 +160,21 @@ def test_functional_contract(kind, residual):
     g1 = bwd((d_out,) + (None,) * len(states), cache2)
     for k, g in g1.items():
         assert g.shape == ({"x": x, **dict(zip((s + "0" for s in states), s0)), **w}[k]).shape, k
+
+
+@pytest.mark.parametrize("D, H", [(6, 5), (128, 256)])  # the batched and the row-major way
+@pytest.mark.parametrize("bias", [True, False])
+def test_project_gate_major_is_the_input_projection(D, H, bias):
+    """(T, 4, B, H) gate-major equals x W_ihᵀ + b, also for a non-contiguous (reversed) x and
+    for T not a multiple of project_gate_major's block of steps."""
+    T, B, G = 37, 64, 4  # 64: blocks of 16 steps, the last one of 5
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((T, B, D))[::-1]
+    WxT = rng.uniform(-1, 1, (D, G * H))
+    b = rng.uniform(-1, 1, G * H) if bias else None
+    A = project_gate_major(x, WxT, b, G)
+    want = np.einsum("tbd,dgh->tgbh", x, WxT.reshape(D, G, H))
+    if bias:
+        want = want + b.reshape(G, 1, H)
+    assert A.shape == (T, G, B, H)
+    np.testing.assert_allclose(A, want, rtol=1e-12, atol=1e-12)

@@ -263,3 +263,16 @@ def fuzz_conv2d(data):
 
 FUZZ = {"nn.Conv2d": fuzz_conv2d}
 test_fuzz = fuzz_test(FUZZ)
+
+
+def test_an_empty_batch_gives_empty_outputs_and_gradients(device, to_dev):
+    """N = 0 on every device (found by the random-seed fuzz run: the chunk loop's step was 0
+    where the whole batch is one chunk, on a GPU or with a multithreaded BLAS)."""
+    conv = nn.Conv2d(2, 3, 3, padding=1)
+    conv.to(device)
+    x = to_dev(np.zeros((0, 2, 5, 5), dtype=np.float32))
+    y = conv(x)
+    assert y.shape == (0, 3, 5, 5)
+    dx = conv.backward(to_dev(np.zeros((0, 3, 5, 5), dtype=np.float32)))
+    assert dx.shape == (0, 2, 5, 5)
+    assert float(abs(backend.asnumpy(conv.weight.grad)).max()) == 0.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import statistics
 
+from tools.results.efficiency import d_efficiency_table
 from tools.results.experiments import E_TEXT, EXP, EXPERIMENTS, HEADLINE, TRAINS_AT
 from tools.results.fmt import (
     NOT_RUN,
@@ -373,6 +374,7 @@ TABLES = {
     "C-tutorial": c_tutorial_table,
     "C-heldout": c_heldout_table,
     "D": d_table,
+    "D-efficiency": d_efficiency_table,
     "E-cifar": lambda r: cifar_table(r, "E-resnet20-limit5000-s0", "E-plain20-limit5000-s0"),
     "E-cifar-verdict": lambda r: cifar_verdict(r, "E-resnet20-limit5000-s0", "E-plain20-limit5000-s0"),
     "E-cifar50k": lambda r: cifar_table(r, "E-resnet20-s0", "E-plain20-s0", digits=2),

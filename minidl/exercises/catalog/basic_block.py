@@ -24,6 +24,8 @@ def block_forward(x, conv1_weight, bn1_weight, bn1_bias, conv2_weight, bn2_weigh
 
 
 def make_case(rng, i):
+    """The i-th case: x (N, C, H, W) of ``SHAPES``, two C → C 3×3 convolutions (padding 1) and
+    BatchNorm scales near 1; ``args`` are dy (N, C, H, W) and :func:`block_forward`'s cache."""
     N, C, H, W = SHAPES[i % len(SHAPES)]
     params = {"conv1_weight": rng.standard_normal((C, C, 3, 3)) / 3, "bn1_weight": 1 + 0.3 * rng.standard_normal(C),
               "bn1_bias": 0.3 * rng.standard_normal(C), "conv2_weight": rng.standard_normal((C, C, 3, 3)) / 3,
@@ -59,6 +61,8 @@ def _block(dy, cache, *, shortcut=1.0, mask_of="s", inner_relu=True):
 
 
 def terms(case):
+    """dx's two parts: the shortcut (∂L/∂s = dy ⊙ 1[s > 0] reaches x unchanged) and the branch F
+    (back through bn2, conv2, ReLU, bn1, conv1); a dx without one is told which is missing."""
     ds = case.args["dy"] * (case.args["cache"]["s"] > 0)
     branch = _block(**case.args, shortcut=0.0)[0]
     return {"dx": {"shortcut (s = F(x) + x: ∂L/∂s reaches x unchanged)": ds,
@@ -66,22 +70,31 @@ def terms(case):
 
 
 def forward(**inputs):
+    """y (N, C, H, W) alone, without the cache: the forward whose finite differences check the gradients."""
     return block_forward(**inputs)[0]
 
 
 def no_shortcut(dy, cache):
+    """Wrong on purpose: dx through the branch only, the shortcut's ∂L/∂s dropped. The grader
+    says "dx: missing term: shortcut" and passes the six parameter gradients."""
     return _block(dy, cache, shortcut=0.0)
 
 
 def shortcut_subtracted(dy, cache):
+    """Wrong on purpose: dx = branch − ∂L/∂s. The grader says the term shortcut has the wrong
+    sign; the parameter gradients pass."""
     return _block(dy, cache, shortcut=-1.0)
 
 
 def relu_mask_before_the_add(dy, cache):
+    """Wrong on purpose: the last ReLU's mask taken from F(x) instead of s = F(x) + x. No named
+    term or factor fits: every gradient "values differ", with its largest error shown."""
     return _block(dy, cache, mask_of="f")
 
 
 def branch_relu_forgotten(dy, cache):
+    """Wrong on purpose: the ReLU between bn1 and conv2 skipped in the backward. The gradients
+    above it (``dconv2_weight``, ``dbn2_*``) pass; dx, ``dconv1_weight`` and ``dbn1_*`` "values differ"."""
     return _block(dy, cache, inner_relu=False)
 
 

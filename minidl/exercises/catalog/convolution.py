@@ -15,6 +15,8 @@ CONV_CASES = ((2, 3, 5, 5, 4, 3, 2, 1), (1, 2, 4, 4, 3, 3, 1, 1), (3, 2, 5, 4, 2
 
 # ------------------------------------------------------------------------------ col2im
 def make_col2im_case(rng, i):
+    """The i-th case of ``col2im``: x (N, C, H, W) of ``COL2IM_CASES``; ``args`` are dcols
+    (N·Ho·Wo, k·k·C), shaped as im2col(x), and x_shape, kernel_size, stride, padding."""
     N, C, H, W, k, s, p = COL2IM_CASES[i % len(COL2IM_CASES)]
     x = rng.standard_normal((N, C, H, W))
     cols, _ = im2col(x, k, s, p)
@@ -24,6 +26,8 @@ def make_col2im_case(rng, i):
 
 
 def col2im_reference(case):
+    """dx (N, C, H, W), a 1-tuple, from the library's ``col2im``, which takes the columns
+    offset-major, (k·k, N·Ho·Wo, C): the case's dcols regrouped."""
     a = case.args
     N, C = a["x_shape"][:2]
     k = a["kernel_size"]
@@ -32,6 +36,8 @@ def col2im_reference(case):
 
 
 def col2im_forward(x, kernel_size, stride, padding):
+    """cols = im2col(x), (N·Ho·Wo, k·k·C): col2im is its adjoint, dx = ∂⟨dcols, cols⟩/∂x, so
+    finite differences of this forward check it."""
     return im2col(x, kernel_size, stride, padding)[0]  # col2im is ∂⟨dcols, im2col(x)⟩/∂x
 
 
@@ -53,23 +59,33 @@ def _col2im(dcols, x_shape, kernel_size, stride, padding, *, add=True, crop="pad
 
 
 def col2im_terms(case):
+    """The part of dx that only overlapping windows give (added minus assigned): a dx built with
+    ``=`` instead of ``+=`` is told "missing term: overlapping windows"."""
     name = "overlapping windows (a pixel read by several windows gets the SUM of their gradients: +=, not =)"
     return {"dx": {name: _col2im(**case.args) - _col2im(**case.args, add=False)}}
 
 
 def col2im_assigns(dcols, x_shape, kernel_size, stride, padding):
+    """Wrong on purpose: each window's block assigned into dx̃ (``=``), not added (``+=``): where
+    windows overlap, the last one wins. The grader says "dx: missing term: overlapping windows"."""
     return _col2im(dcols, x_shape, kernel_size, stride, padding, add=False)
 
 
 def col2im_crops_the_corner(dcols, x_shape, kernel_size, stride, padding):
+    """Wrong on purpose: the padding cropped from one corner, dx̃[:, :, :H, :W], not
+    dx̃[:, :, p:p + H, p:p + W]. No term fits: "dx: values differ", with the largest error."""
     return _col2im(dcols, x_shape, kernel_size, stride, padding, crop="corner")
 
 
 def col2im_offsets_swapped(dcols, x_shape, kernel_size, stride, padding):
+    """Wrong on purpose: the kernel offsets (i, j) of the columns read as (j, i), a transposed
+    kernel window. The grader says "dx: values differ"."""
     return _col2im(dcols, x_shape, kernel_size, stride, padding, columns="jic")
 
 
 def col2im_channels_first(dcols, x_shape, kernel_size, stride, padding):
+    """Wrong on purpose: the columns read in the weight's order (c, i, j), not im2col's (i, j, c).
+    The grader says "dx: values differ"."""
     return _col2im(dcols, x_shape, kernel_size, stride, padding, columns="cij")
 
 
@@ -98,6 +114,8 @@ COL2IM = Exercise(
 
 # ------------------------------------------------------------------------------ conv2d
 def make_conv_case(rng, i):
+    """The i-th case of ``conv2d_im2col`` (``CONV_CASES``): x (N, C, H, W), weight (O, C, k, k),
+    bias (O,), dy (N, O, Ho, Wo), stride, padding."""
     N, C, H, W, O, k, s, p = CONV_CASES[i % len(CONV_CASES)]
     x, weight, bias = rng.standard_normal((N, C, H, W)), rng.standard_normal((O, C, k, k)), rng.standard_normal(O)
     y, _ = conv2d_forward(x, weight, bias, stride=s, padding=p)
@@ -106,6 +124,7 @@ def make_conv_case(rng, i):
 
 
 def conv_reference(case):
+    """y (N, O, Ho, Wo), dx, dW, db from the library's ``conv2d_forward`` and ``conv2d_backward``."""
     a = case.args
     y, cache = conv2d_forward(a["x"], a["weight"], a["bias"], stride=a["stride"], padding=a["padding"])
     g = conv2d_backward(a["dy"], cache)
@@ -113,6 +132,7 @@ def conv_reference(case):
 
 
 def conv_forward(x, weight, bias, stride, padding):
+    """y (N, O, Ho, Wo), the library's convolution: the forward whose finite differences check dx, dW, db."""
     return conv2d_forward(x, weight, bias, stride=stride, padding=padding)[0]
 
 
@@ -133,6 +153,7 @@ def _conv(x, weight, bias, dy, stride, padding, *, with_bias=True, dw="right", d
 
 
 def conv_terms(case):
+    """y's bias part, b broadcast to (N, O, Ho, Wo): a y without it is told "missing term: the bias"."""
     a = case.args
     O, Ho, Wo = a["dy"].shape[1:]
     return {"y": {"the bias b (added at every output position)": np.broadcast_to(a["bias"][:, None, None],
@@ -140,22 +161,32 @@ def conv_terms(case):
 
 
 def conv_no_bias(x, weight, bias, dy, stride, padding):
+    """Wrong on purpose: y = cols Ŵᵀ (Ŵ: the weight as (O, k·k·C)) without + b. The grader says
+    "y: missing term: the bias"; dx, dW, db pass."""
     return _conv(x, weight, bias, dy, stride, padding, with_bias=False)
 
 
 def conv_dw_flat(x, weight, bias, dy, stride, padding):
+    """Wrong on purpose: dW left in im2col's layout (O, k·k·C). The grader says "dW: wrong shape"
+    and, the number of elements being right, suggests a reshape or a transpose."""
     return _conv(x, weight, bias, dy, stride, padding, dw="flat")
 
 
 def conv_dw_wrong_order(x, weight, bias, dy, stride, padding):
+    """Wrong on purpose: dŴ (O, k·k·C) reshaped straight to (O, C, k, k), though its columns are
+    (i, j, c): the right shape, the values in the wrong places. The grader says "dW: values differ"."""
     return _conv(x, weight, bias, dy, stride, padding, dw="cij")
 
 
 def conv_db_batch_only(x, weight, bias, dy, stride, padding):
+    """Wrong on purpose: db = dy summed over the batch only, (O, Ho, Wo), not over the positions
+    too. The grader says "db: wrong shape"."""
     return _conv(x, weight, bias, dy, stride, padding, db="batch")
 
 
 def conv_dy_channels_first(x, weight, bias, dy, stride, padding):
+    """Wrong on purpose: dy (N, O, Ho, Wo) reshaped to (N·Ho·Wo, O) without moving the channels
+    last, so each row mixes channels and positions. y passes; dx, dW, db "values differ"."""
     return _conv(x, weight, bias, dy, stride, padding, dy_layout="nchw")
 
 

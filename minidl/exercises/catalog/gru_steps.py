@@ -70,22 +70,32 @@ def _terms(case, form):
 
 # ------------------------------------------------------------------ reset after (PyTorch)
 def after_z_swapped_in_n(dh_new, x, h, weight_ih, weight_hh, r, z, n, g_hat):
+    """Wrong on purpose: dz_n = dh' ⊙ z ⊙ (1 − n²), but n enters h' = (1 − z) ⊙ n + z ⊙ h with 1 − z.
+    The weight and bias gradients name the wrong gate blocks r, n (dz_r is made from dz_n; z right)."""
     return _gru(dh_new, x, h, weight_ih, weight_hh, r, z, n, g_hat, form="after", n_weight="z")
 
 
 def after_no_r_in_n_path(dh_new, x, h, weight_ih, weight_hh, r, z, n, g_hat):
+    """Wrong on purpose: the hidden side of n gets dĝ = dz_n, not dz_n ⊙ r (ĝ = h W_hnᵀ + b_hn). dW_hh
+    and db_hh name the wrong gate block n (r, z right); dh differs; dx, dW_ih, db_ih pass."""
     return _gru(dh_new, x, h, weight_ih, weight_hh, r, z, n, g_hat, form="after", r_in_n=False)
 
 
 def after_with_cho_formulas(dh_new, x, h, weight_ih, weight_hh, r, z, n, g_hat):
+    """Wrong on purpose: the reset-before form's backward applied to this reset-after step. The
+    input side names the wrong gate block r (z, n right), the hidden side r and n; dx, dh differ."""
     return _gru(dh_new, x, h, weight_ih, weight_hh, r, z, n, g_hat, form="before")
 
 
 def after_no_direct_path(dh_new, x, h, weight_ih, weight_hh, r, z, n, g_hat):
+    """Wrong on purpose: dh without the direct path dh' ⊙ z (from h' = … + z ⊙ h). dh is told
+    "missing term: the direct path"; the other five pass."""
     return _gru(dh_new, x, h, weight_ih, weight_hh, r, z, n, g_hat, form="after", direct=False)
 
 
 def after_z_sign(dh_new, x, h, weight_ih, weight_hh, r, z, n, g_hat):
+    """Wrong on purpose: dz_z with n − h instead of h − n. The weight and bias gradients name the
+    gate block z as sign flipped (r, n right); dx, dh differ."""
     return _gru(dh_new, x, h, weight_ih, weight_hh, r, z, n, g_hat, form="after", z_sign=-1.0)
 
 
@@ -117,22 +127,33 @@ GRU_AFTER = Exercise(
 
 # ------------------------------------------------------------------ reset before (Cho et al.)
 def cho_z_swapped_in_n(dh_new, x, h, weight_ih, weight_hh, r, z, n):
+    """Wrong on purpose: dz_n = dh' ⊙ z ⊙ (1 − n²), but n enters h' = (1 − z) ⊙ n + z ⊙ h with 1 − z.
+    The weight and bias gradients name the wrong gate blocks r, n (dz_r is made from dz_n; z right)."""
     return _gru(dh_new, x, h, weight_ih, weight_hh, r, z, n, form="before", n_weight="z")
 
 
 def cho_dw_hn_of_h(dh_new, x, h, weight_ih, weight_hh, r, z, n):
+    """Wrong on purpose: dW_hn = dz_nᵀ h, but this form multiplies W_hn by r ⊙ h: dz_nᵀ (r ⊙ h).
+    dW_hh names the wrong gate block n (r, z right); the other five pass."""
     return _gru(dh_new, x, h, weight_ih, weight_hh, r, z, n, form="before", rh_in_dw=False)
 
 
 def cho_with_pytorch_formulas(dh_new, x, h, weight_ih, weight_hh, r, z, n):
+    """Wrong on purpose: the reset-after form's backward applied to this reset-before step (with
+    ĝ = h W_hnᵀ). The input side names the wrong gate block r (z, n right), the hidden side r and n;
+    dx, dh differ."""
     return _gru(dh_new, x, h, weight_ih, weight_hh, r, z, n, form="after")
 
 
 def cho_no_path_through_rh(dh_new, x, h, weight_ih, weight_hh, r, z, n):
+    """Wrong on purpose: dh without the path through r ⊙ h inside n, ∂L/∂(r ⊙ h) ⊙ r. dh is told
+    "missing term: the path through r ⊙ h"; the other five pass."""
     return _gru(dh_new, x, h, weight_ih, weight_hh, r, z, n, form="before", through_rh=False)
 
 
 def cho_no_direct_path(dh_new, x, h, weight_ih, weight_hh, r, z, n):
+    """Wrong on purpose: dh without the direct path dh' ⊙ z (from h' = … + z ⊙ h). dh is told
+    "missing term: the direct path"; the other five pass."""
     return _gru(dh_new, x, h, weight_ih, weight_hh, r, z, n, form="before", direct=False)
 
 

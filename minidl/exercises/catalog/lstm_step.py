@@ -12,6 +12,8 @@ GATES = Blocks(0, ("i", "f", "g", "o"))
 
 
 def make_case(rng, i):
+    """The i-th case (B, D, H of ``SHAPES``): ``args`` are dh_new, dc_new (B, H), x (B, D), h, c
+    (B, H), weight_ih (4H, D), weight_hh (4H, H), the gate values i, f, g, o and c_new (B, H)."""
     B, D, H = SHAPES[i % len(SHAPES)]
     x, h, c = rng.standard_normal((B, D)), rng.standard_normal((B, H)), rng.standard_normal((B, H))
     w = {"weight_ih": 0.5 * rng.standard_normal((4 * H, D)), "weight_hh": 0.5 * rng.standard_normal((4 * H, H)),
@@ -25,12 +27,14 @@ def make_case(rng, i):
 
 
 def reference(case):
+    """dx, dh, dc, dW_ih, dW_hh, db_ih, db_hh from ``lstm_step_reference_backward``."""
     _, cache = lstm_step_reference(**case.inputs)
     g = lstm_step_reference_backward((case.args["dh_new"], case.args["dc_new"]), cache)
     return g["x"], g["h"], g["c"], g["weight_ih"], g["weight_hh"], g["bias_ih"], g["bias_hh"]
 
 
 def forward(x, h, c, weight_ih, weight_hh, bias_ih, bias_hh):
+    """(h', c'), each (B, H): the step whose finite differences check every gradient."""
     return lstm_step_reference(x, h, c, weight_ih, weight_hh, bias_ih, bias_hh)[0]
 
 
@@ -49,28 +53,40 @@ def _lstm(dh_new, dc_new, x, h, c, weight_ih, weight_hh, i, f, g, o, c_new, *, f
 
 
 def terms(case):
+    """For every output, the part that comes from c' reaching L through h' (dc' gets
+    dh' ⊙ o ⊙ (1 − tanh² c') besides dc_new): a gradient without it is told that term is missing."""
     right, alone = _lstm(**case.args), _lstm(**case.args, through_h=False)
     name = "the path of c' through h' (∂L/∂c' also gets dh' ⊙ o ⊙ (1 − tanh² c'))"
     return {out: {name: r - a} for out, r, a in zip(OUTPUTS, right, alone)}
 
 
 def forget_gate_of_new_cell(dh_new, dc_new, x, h, c, weight_ih, weight_hh, i, f, g, o, c_new):
+    """Wrong on purpose: dz_f = dc' ⊙ c' ⊙ f(1 − f), with the new cell c' instead of c. The weight
+    and bias gradients name the wrong gate block f (i, g, o right); dx, dh differ, dc passes."""
     return _lstm(dh_new, dc_new, x, h, c, weight_ih, weight_hh, i, f, g, o, c_new, forget_of="c_new")
 
 
 def no_tanh_slope_on_the_cell(dh_new, dc_new, x, h, c, weight_ih, weight_hh, i, f, g, o, c_new):
+    """Wrong on purpose: dc' = dc_new + dh' ⊙ o, the factor 1 − tanh² c' forgotten. Every gate
+    fed by dc' is off: the grader names the wrong gate blocks i, f, g (o right); dx, dh, dc differ."""
     return _lstm(dh_new, dc_new, x, h, c, weight_ih, weight_hh, i, f, g, o, c_new, tanh_slope=False)
 
 
 def output_gate_without_tanh(dh_new, dc_new, x, h, c, weight_ih, weight_hh, i, f, g, o, c_new):
+    """Wrong on purpose: dz_o = dh' ⊙ o(1 − o), without the factor tanh(c'). The weight and bias
+    gradients name the wrong gate block o (i, f, g right); dx, dh differ, dc passes."""
     return _lstm(dh_new, dc_new, x, h, c, weight_ih, weight_hh, i, f, g, o, c_new, o_tanh=False)
 
 
 def cell_only_from_above(dh_new, dc_new, x, h, c, weight_ih, weight_hh, i, f, g, o, c_new):
+    """Wrong on purpose: dc' = dc_new only, the path of c' through h' dropped. Every output is
+    told "missing term: the path of c' through h'"."""
     return _lstm(dh_new, dc_new, x, h, c, weight_ih, weight_hh, i, f, g, o, c_new, through_h=False)
 
 
 def gates_in_order_ifog(dh_new, dc_new, x, h, c, weight_ih, weight_hh, i, f, g, o, c_new):
+    """Wrong on purpose: the gate blocks stacked in the order i, f, o, g, not PyTorch's i, f, g, o.
+    The weight and bias gradients name the wrong gate blocks g, o (i, f right); dx, dh differ."""
     return _lstm(dh_new, dc_new, x, h, c, weight_ih, weight_hh, i, f, g, o, c_new, order="ifog")
 
 

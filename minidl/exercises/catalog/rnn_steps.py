@@ -23,6 +23,8 @@ def _batch_factor(B):
 
 # ------------------------------------------------------------------------------ one step
 def make_step_case(rng, i):
+    """The i-th case of ``rnn_step_backward`` (B, D, H of ``STEP_SHAPES``): ``args`` are dh_new
+    (B, H), x (B, D), h (B, H), weight_ih (H, D), weight_hh (H, H) and the forward's h_new (B, H)."""
     B, D, H = STEP_SHAPES[i % len(STEP_SHAPES)]
     x, h = rng.standard_normal((B, D)), rng.standard_normal((B, H))
     w = _weights(rng, D, H)
@@ -33,12 +35,15 @@ def make_step_case(rng, i):
 
 
 def step_reference(case):
+    """dx, dh, dW_ih, dW_hh, db_ih, db_hh from ``rnn_step_reference_backward``."""
     _, cache = rnn_step_reference(**case.inputs)
     g = rnn_step_reference_backward(case.args["dh_new"], cache)
     return g["x"], g["h"], g["weight_ih"], g["weight_hh"], g["bias_ih"], g["bias_hh"]
 
 
 def step_forward(x, h, weight_ih, weight_hh, bias_ih, bias_hh):
+    """h' = tanh(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh), (B, H): the step whose finite differences check
+    every gradient."""
     return rnn_step_reference(x, h, weight_ih, weight_hh, bias_ih, bias_hh)[0]
 
 
@@ -52,24 +57,34 @@ def _step(dh_new, x, h, weight_ih, weight_hh, h_new, *, slope=True, transpose=No
 
 
 def step_terms(case):
+    """For every output, the part the tanh' factor makes (dz = dh' ⊙ (1 − h'²), not dh'): a
+    gradient computed from dz = dh' is told that term is missing."""
     right, no_slope = _step(**case.args), _step(**case.args, slope=False)
     name = "the tanh' factor (dz = dh' ⊙ (1 − h'²), not dh')"
     return {out: {name: r - s} for out, r, s in zip(STEP_OUTPUTS, right, no_slope)}
 
 
 def step_dw_hh_transposed(dh_new, x, h, weight_ih, weight_hh, h_new):
+    """Wrong on purpose: dW_hh = hᵀ dz, (H, H) like the right one, so only the values show it: the
+    grader says dW_hh equals the transpose of the right value."""
     return _step(dh_new, x, h, weight_ih, weight_hh, h_new, transpose="hh")
 
 
 def step_dw_ih_transposed(dh_new, x, h, weight_ih, weight_hh, h_new):
+    """Wrong on purpose: dW_ih = xᵀ dz, (D, H) instead of (H, D). The grader says "wrong shape" and
+    that it looks transposed."""
     return _step(dh_new, x, h, weight_ih, weight_hh, h_new, transpose="ih")
 
 
 def step_no_tanh_slope(dh_new, x, h, weight_ih, weight_hh, h_new):
+    """Wrong on purpose: dz = dh', the tanh' forgotten. Every output is told "missing term: the
+    tanh' factor"."""
     return _step(dh_new, x, h, weight_ih, weight_hh, h_new, slope=False)
 
 
 def step_bias_averaged(dh_new, x, h, weight_ih, weight_hh, h_new):
+    """Wrong on purpose: db = the mean of dz over the batch, not its sum. db_ih and db_hh are told
+    "an extra factor 1/B (the batch size)"; a batch of one cannot show it."""
     return _step(dh_new, x, h, weight_ih, weight_hh, h_new, mean=True)
 
 
@@ -99,6 +114,9 @@ RNN_STEP = Exercise(
 
 # ------------------------------------------------------------------------------ through time
 def make_bptt_case(rng, i):
+    """The i-th case of ``rnn_bptt_backward`` (T, B, D, H of ``BPTT_SHAPES``): ``args`` are d_out
+    (T, B, H), d_h_n (B, H), x (T, B, D), the forward's states hs (T + 1, B, H), h0 first, and
+    weight_ih (H, D), weight_hh (H, H)."""
     T, B, D, H = BPTT_SHAPES[i % len(BPTT_SHAPES)]
     x, h0 = rng.standard_normal((T, B, D)), rng.standard_normal((B, H))
     w = _weights(rng, D, H)
@@ -109,12 +127,15 @@ def make_bptt_case(rng, i):
 
 
 def bptt_reference(case):
+    """dx, dh0, dW_ih, dW_hh, db_ih, db_hh from the library's sequence layer, ``rnn_backward``."""
     _, cache = rnn_forward(**case.inputs)
     g = rnn_backward((case.args["d_out"], case.args["d_h_n"]), cache)
     return g["x"], g["h0"], g["weight_ih"], g["weight_hh"], g["bias_ih"], g["bias_hh"]
 
 
 def bptt_forward(x, h0, weight_ih, weight_hh, bias_ih, bias_hh):
+    """(out, h_n): every step's state (T, B, H) and the last one (B, H), the forward whose finite
+    differences check every gradient."""
     (out, h_n), _ = rnn_forward(x, h0, weight_ih, weight_hh, bias_ih, bias_hh)
     return out, h_n
 
@@ -145,6 +166,8 @@ BPTT_TERMS = {
 
 
 def bptt_terms(case):
+    """For every output, the four parts of ``BPTT_TERMS`` (each the right gradient minus the one
+    computed without that part), so a BPTT that drops one is told which."""
     right = _bptt(**case.args)
     terms = {out: {} for out in BPTT_OUTPUTS}
     for flag, name in BPTT_TERMS.items():
@@ -154,18 +177,26 @@ def bptt_terms(case):
 
 
 def bptt_overwrites_weight_grads(d_out, d_h_n, x, hs, weight_ih, weight_hh):
+    """Wrong on purpose: the weight and bias gradients overwritten at every step (``=``, not ``+=``),
+    so only step 0's remains. They are told "missing term: the steps after the first"; dx, dh0 pass."""
     return _bptt(d_out, d_h_n, x, hs, weight_ih, weight_hh, accumulate=False)
 
 
 def bptt_no_tanh_slope(d_out, d_h_n, x, hs, weight_ih, weight_hh):
+    """Wrong on purpose: dz_t = dh_t, the tanh' forgotten. Every output is told "missing term: the
+    tanh' factor"."""
     return _bptt(d_out, d_h_n, x, hs, weight_ih, weight_hh, slope=False)
 
 
 def bptt_drops_the_future(d_out, d_h_n, x, hs, weight_ih, weight_hh):
+    """Wrong on purpose: ∂L/∂h_t = d_out[t] (and d_h_n at the last step), without dz_{t+1} W_hh
+    from step t + 1. Every output is told "missing term: the gradient from the future"."""
     return _bptt(d_out, d_h_n, x, hs, weight_ih, weight_hh, future=False)
 
 
 def bptt_ignores_d_h_n(d_out, d_h_n, x, hs, weight_ih, weight_hh):
+    """Wrong on purpose: d_h_n, the final state's gradient, never enters the last step. Every
+    output is told "missing term: d_h_n"."""
     return _bptt(d_out, d_h_n, x, hs, weight_ih, weight_hh, final=False)
 
 

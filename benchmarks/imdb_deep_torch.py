@@ -1,0 +1,251 @@
+"""PyTorch twin of examples/imdb_deep_lstm.py for report E's BiLSTM-2 and LSTM-4 (and LSTM-8):
+the same model on the native ``torch.nn.LSTM(num_layers=…, bidirectional=…, dropout=…)``, the
+same start weights, the same batches in the same order, the same optimizer, trained with
+torch.nn — so that the per-epoch losses of the two libraries can be laid side by side.
+
+    MINIDL_DATA=path/to/data python benchmarks/imdb_deep_torch.py --model lstm4 --hidden-size 64 --epochs 1 --limit 2000
+
+The twins of the 10-epoch records (hidden 64, report E's other settings)::
+
+    MINIDL_DATA=path/to/data python benchmarks/imdb_deep_torch.py --model bilstm2 --hidden-size 64 --epochs 10 --seed 0
+    MINIDL_DATA=path/to/data python benchmarks/imdb_deep_torch.py --model lstm4 --hidden-size 64 --epochs 10 --seed 0
+
+It takes the example's own flags (``--model``, ``--embed-dim``, ``--hidden-size``,
+``--dropout``, ``--epochs``, ``--batch-size``, ``--lr``, ``--vocab-size``, ``--max-len``,
+``--seed``, ``--data``, ``--limit``, ``--grad-every``, ``--out``) and two of its own:
+``--threads`` (``torch.set_num_threads``) and ``--pack``. It calls the example's ``prepare``:
+the seed, the data, the minidl model's fresh weights (copied into the torch module by name:
+minidl's recurrent parameters have PyTorch's names and gate order i, f, g, o) and the
+bucketed ``BatchLoader`` batches are the example's.
+
+The model, as minidl's ``ImdbClassifier(fc_dim=None)``: Embedding(padding_idx=0) → the LSTM
+stack (dropout between layers, none after the top one) → the top layer's state after each
+review's *last real token* (both directions' final states, forward first, for BiLSTM-2) →
+Dropout → Linear(H·dirs, 2), cross-entropy, Adam. The bidirectional model runs on
+``pack_padded_sequence`` (its reverse direction must start at the last real token, as
+minidl's ``lengths`` make it). A one-directional stack reads its top layer's output at step
+length − 1 instead: padding comes after the tokens, so that *is* the last real state, the
+same numbers as packing (``--pack`` computes them by packing, to check), and much faster:
+PyTorch's packed LSTM is slow on the CPU, so the BiLSTM-2 twin takes longer than minidl's run.
+
+``reslstm8`` is refused: its residual around each layer has no native ``torch.nn.LSTM``.
+
+What still differs between the two runs: the dropout masks (each library draws its own) and
+float32 rounding, amplified a little by training. Writes to ``--out`` (default
+``runs/imdb_deep_torch_<model>_h<hidden>``) ``history.json``/``.csv`` with the example's
+columns, ``grad_norms.json``/``.png`` (each layer's gradient norm, as the example records it)
+and ``summary.json`` (the example's fields, ``library: pytorch``, the torch version and
+threads). One process, on the CPU, no resume. PyTorch is a reference here, never a
+dependency of minidl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from torch_twins import TorchImdb  # noqa: E402
+
+from minidl import asnumpy  # noqa: E402
+from minidl.fileio import atomic_write_text  # noqa: E402
+from minidl.metrics import Tally, balanced_accuracy_from_confusion, per_class_accuracy_from_confusion  # noqa: E402
+from minidl.train import History  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NO_TWIN = {"reslstm8": "its residual around each layer (u_{l+1} = LSTM_l(u_l) + u_l) has no native "
+                       "torch.nn.LSTM equivalent; the twin covers bilstm2, lstm4 and lstm8"}
+
+
+def load_example():
+    """examples/imdb_deep_lstm.py as a module (its parser, ``MODELS``, ``prepare``, ``layer_of``)."""
+    spec = importlib.util.spec_from_file_location("imdb_deep_lstm", os.path.join(ROOT, "examples", "imdb_deep_lstm.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+class TorchDeepImdb(TorchImdb):
+    """:class:`~torch_twins.TorchImdb` (no hidden Linear: ``fc_dim=None``) fed each review's
+    length: forward(ids (B, T) int64, lengths (B,) int64 on the CPU) -> logits (B, 2)."""
+
+    def __init__(self, vocab, embed, hidden, layers, bidirectional, dropout, pack=False):
+        super().__init__(vocab, embed, hidden, "lstm", layers, bidirectional, rnn_dropout=dropout, fc_dim=None,
+                         dropout=dropout)
+        self.pack = pack or bidirectional
+
+    def forward(self, ids, lengths):
+        x = self.embedding(ids.T)  # (T, B, E), time-major like minidl's
+        if self.pack:
+            packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, enforce_sorted=False)
+            _, (h_n, _) = self.rnn(packed)  # (layers·dirs, B, H), in the batch's own order
+            y = h_n[-1] if self.dirs == 1 else torch.cat([h_n[-2], h_n[-1]], 1)
+        else:  # one direction, padding after the tokens: the output at length − 1 is h_n
+            out, _ = self.rnn(x)
+            y = out[lengths - 1, torch.arange(out.shape[1])]
+        return self.fc2(self.dropout(y))
+
+
+def twin_of(model, args) -> TorchDeepImdb:
+    """A :class:`TorchDeepImdb` of the shape of ``model`` (a minidl ``ImdbClassifier`` on
+    ``nn.LSTM``, ``fc_dim=None``) holding its weights (every name must match: ``strict``;
+    the dtype is the minidl model's). ``args``: ``dropout`` and ``pack``."""
+    rnn = model.rnn
+    vocab, embed = model.embedding.weight.data.shape
+    tm = TorchDeepImdb(vocab, embed, rnn.hidden_size, rnn.num_layers, rnn.bidirectional, args.dropout,
+                       pack=getattr(args, "pack", False))
+    state = {k: torch.from_numpy(np.array(asnumpy(v))) for k, v in model.state_dict().items()}
+    tm.to(dtype=state["embedding.weight"].dtype)  # before loading: float64 weights must not pass through float32
+    tm.load_state_dict(state, strict=True)
+    return tm
+
+
+def _tensors(batch):
+    return torch.from_numpy(np.asarray(batch.x, dtype=np.int64)), torch.from_numpy(np.asarray(batch.lengths,
+                                                                                               dtype=np.int64))
+
+
+def layer_norms(tm, layer_of) -> list[float]:
+    """Each recurrent layer's gradient norm sqrt(Σ ‖∂L/∂θ‖²) over its parameters (both
+    directions), grouped by the example's ``layer_of``."""
+    sums: dict[int, float] = {}
+    for name, p in tm.named_parameters():
+        layer = layer_of(name)
+        if layer is not None:
+            sums[layer] = sums.get(layer, 0.0) + float((p.grad.double() ** 2).sum())
+    return [sums[k] ** 0.5 for k in sorted(sums)]
+
+
+def train_step(tm, opt, loss_fn, batch, record=None):
+    """One step on a minidl ``Batch`` (x (B, T) ids, lengths (B,), y (B,)): forward,
+    cross-entropy, backward, ``record()`` (before the step), Adam. Returns (loss, logits)
+    as host values: a float and a (B, 2) array."""
+    opt.zero_grad()
+    out = tm(*_tensors(batch))
+    loss = loss_fn(out, torch.from_numpy(np.asarray(batch.y, dtype=np.int64)))
+    loss.backward()
+    if record is not None:
+        record()
+    opt.step()
+    return loss.item(), out.detach().numpy()
+
+
+def evaluate(tm, loss_fn, loader) -> dict:
+    """Loss, accuracy, balanced and per-class accuracy over ``loader`` in eval mode, summed
+    as minidl's ``evaluate`` sums them (:class:`~minidl.metrics.Tally`)."""
+    tm.eval()
+    tally = Tally(confusion=True)
+    with torch.no_grad():
+        for b in loader:
+            out = tm(*_tensors(b))
+            loss = loss_fn(out, torch.from_numpy(np.asarray(b.y, dtype=np.int64)))
+            tally.add(float(loss), out.numpy(), b.y, out.shape[1])
+    tm.train()
+    return {"loss": tally.loss, "acc": tally.acc, "balanced_acc": balanced_accuracy_from_confusion(tally.confusion),
+            "per_class_acc": per_class_accuracy_from_confusion(tally.confusion)}
+
+
+def train_epoch(tm, opt, loss_fn, run, epoch: int, grads) -> dict:
+    """One epoch and its evaluation: a row of the example's history. ``grads`` (step count,
+    every, layer_of, rows) receives a row of layer norms every ``every`` steps."""
+    t0 = time.perf_counter()
+    tm.train()
+    tally = Tally()
+
+    def record():
+        if grads["step"] % grads["every"] == 0:
+            grads["rows"].append({"step": grads["step"], "norms": layer_norms(tm, grads["layer_of"])})
+        grads["step"] += 1
+
+    for i, b in enumerate(run.train_loader, 1):
+        loss, out = train_step(tm, opt, loss_fn, b, record)
+        if not math.isfinite(loss):
+            raise FloatingPointError(f"loss is {loss} at epoch {epoch}, step {i}: training diverged")
+        tally.add(loss, out, b.y)
+    train_seconds = time.perf_counter() - t0
+    ev = evaluate(tm, loss_fn, run.test_loader)
+    row = {"epoch": epoch, "train_loss": tally.loss, "train_acc": tally.acc, "test_loss": ev["loss"],
+           "test_acc": ev["acc"], "test_balanced_acc": ev["balanced_acc"]}
+    for c, a in enumerate(ev["per_class_acc"]):
+        row[f"test_acc_class{c}"] = None if math.isnan(a) else float(a)
+    row.update(train_seconds=round(train_seconds, 3), seconds=round(time.perf_counter() - t0, 3))
+    return row
+
+
+def parse_args(ex, argv):
+    """The example's flags, ``--threads``, ``--pack`` and ``--out`` (another default); what
+    only the example does (resume, a GPU, reslstm8) ends with one ``error:`` line, exit 2."""
+    pre = argparse.ArgumentParser(prog="imdb_deep_torch.py", add_help=False)
+    pre.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
+    pre.add_argument("--pack", action="store_true", help="one direction too: pack_padded_sequence (same numbers)")
+    pre.add_argument("--out", default=None)
+    own, rest = pre.parse_known_args(argv)
+    if "-h" in rest or "--help" in rest:
+        print(__doc__)
+    args = ex.parse_args(rest)
+    for flag, given in (("--resume", args.resume), ("--allow-config-change", args.allow_config_change),
+                        ("--device", args.device != "cpu")):
+        if given:
+            pre.error(f"{flag} is the example's; the twin runs once, on the CPU")
+    if args.model in NO_TWIN:
+        pre.error(f"--model {args.model}: {NO_TWIN[args.model]}")
+    if own.threads is not None and own.threads < 1:
+        pre.error(f"--threads must be >= 1, got {own.threads}")
+    args.threads, args.pack = own.threads, own.pack
+    args.out = own.out or f"runs/imdb_deep_torch_{args.model}_h{args.hidden_size}"
+    return args
+
+
+def main(argv=None) -> dict:
+    ex = load_example()
+    args = parse_args(ex, argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    t_start = time.perf_counter()
+    run = ex.prepare(args)  # the example's seed, data, batches and start weights
+    tm = twin_of(run.model, args)
+    opt = torch.optim.Adam(tm.parameters(), lr=args.lr)  # betas, eps as minidl's Adam: (0.9, 0.999), 1e-8
+    loss_fn = torch.nn.CrossEntropyLoss()
+    params = sum(p.numel() for p in tm.parameters())
+    os.makedirs(args.out, exist_ok=True)
+    print(tm)
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}; {args.model}, hidden {args.hidden_size}, "
+          f"{params:,} parameters; {len(run.data.train)} train / {len(run.data.test)} test reviews; batch "
+          f"{args.batch_size}, Adam lr {args.lr}; last state by {'packing' if tm.pack else 'the output at length - 1'}")
+    hist, grads = History(), {"step": 0, "every": args.grad_every, "layer_of": ex.layer_of, "rows": []}
+    for epoch in range(1, args.epochs + 1):
+        row = train_epoch(tm, opt, loss_fn, run, epoch, grads)
+        hist.append(**row)
+        hist.save(os.path.join(args.out, "history.json"))
+        hist.save(os.path.join(args.out, "history.csv"))
+        print(f"epoch {epoch:3d}  train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f}  "
+              f"test loss {row['test_loss']:.4f} acc {row['test_acc']:.4f}  ({row['seconds']:.1f} s)")
+    wall = time.perf_counter() - t_start
+    best, last = hist.best("test_acc"), hist.rows[-1]
+    ex.plot_grad_norms(grads["rows"], os.path.join(args.out, "grad_norms.png"),
+                       f"{args.model} (PyTorch): gradient norm per layer (hidden {args.hidden_size})")
+    summary = {"library": "pytorch", "model": args.model, "hidden_size": args.hidden_size, "parameters": params,
+               "best_acc": best["test_acc"], "best_epoch": best["epoch"], "last_acc": last["test_acc"],
+               "last_epoch": last["epoch"], "wall_seconds": wall, "data_seconds": run.t_data,
+               "seconds_per_epoch": sum(hist["seconds"]) / len(hist), "torch": torch.__version__,
+               "threads": torch.get_num_threads(), "last_state": "packed" if tm.pack else "output at length - 1",
+               "args": vars(args)}
+    for name, obj in (("grad_norms.json", {"every": args.grad_every, "rows": grads["rows"]}),
+                      ("summary.json", summary)):
+        atomic_write_text(os.path.join(args.out, name), json.dumps(obj, indent=1))
+    print(f"best test acc {best['test_acc']:.2%} (epoch {best['epoch']}); last {last['test_acc']:.2%}; "
+          f"wall time {wall:.1f} s; outputs in {args.out}/")
+    return dict(summary, history=hist.rows, grad_norms=grads["rows"])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

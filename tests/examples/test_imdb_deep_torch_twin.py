@@ -1,0 +1,176 @@
+"""benchmarks/imdb_deep_torch.py, the PyTorch twin of examples/imdb_deep_lstm.py (BiLSTM-2,
+LSTM-4 on the native torch.nn.LSTM): the example's fresh weights copied into the twin give
+the same logits before any step (and a wrong gate order would not), the same batches give
+the same Adam steps, and both scripts write histories that lie side by side."""
+
+import importlib.util
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from minidl import backend, nn, optim  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from fake_imdb import make_aclimdb  # noqa: E402
+
+H = 5  # hidden size: tiny, the gate blocks are rows [0:5], [5:10], [10:15], [15:20]
+# float32 logits: both libraries compute the same sums in different orders, each operation
+# off by at most eps/2 ≈ 6e-8; a logit here is a few hundred such terms of size < 1, so the
+# two agree to ~1e-6 at worst (measured: 6e-8). A single swapped pair of gate blocks in one
+# weight moves the logits by 1e-4 or more (measured over every pair, both models).
+LOGIT_ATOL = 2e-6
+
+
+def _load(path, name):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, *path))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def twin():
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    try:
+        yield _load(("benchmarks", "imdb_deep_torch.py"), "imdb_deep_torch")
+    finally:
+        sys.path.remove(os.path.join(ROOT, "benchmarks"))
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return make_aclimdb(tmp_path_factory.mktemp("imdb"), n_per_class=30)  # 60 train, 60 test reviews
+
+
+@pytest.fixture(autouse=True)
+def _sandbox(monkeypatch, tmp_path):
+    monkeypatch.setenv("MINIDL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    # one torch thread: on a busy machine torch's worker threads wait on each other, and a
+    # dozen steps of this tiny model take a minute instead of a fraction of a second
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _flags(data, model, *more):
+    # dropout 0: each library draws its own masks, so only without them are the steps the same
+    return ["--data", data, "--model", model, "--embed-dim", "6", "--hidden-size", str(H), "--batch-size", "16",
+            "--dropout", "0", "--seed", "3", "--no-download", *more]
+
+
+def _prepared(twin, data, model, dtype=np.float32, pack=False):
+    ex = twin.load_example()
+    args = twin.parse_args(ex, _flags(data, model, *(["--pack"] if pack else [])))
+    with backend.default_dtype(dtype):
+        run = ex.prepare(args)
+    return run, twin.twin_of(run.model, args)
+
+
+def _swap_gates(tm, name, a, b):
+    """Exchange gate blocks a and b (of i, f, g, o) of one recurrent weight: a twin that
+    misreads the gate order."""
+    with torch.no_grad():
+        w = getattr(tm.rnn, name)
+        rows_a, rows_b = w[a * H:(a + 1) * H].clone(), w[b * H:(b + 1) * H].clone()
+        w[a * H:(a + 1) * H], w[b * H:(b + 1) * H] = rows_b, rows_a
+
+
+def _max_logit_gap(run, tm, twin):
+    run.model.eval()
+    tm.eval()
+    gap = 0.0
+    with torch.no_grad():
+        for b in run.test_loader:
+            gap = max(gap, float(np.abs(run.model(b.x, b.lengths) - tm(*twin._tensors(b)).numpy()).max()))
+    return gap
+
+
+@pytest.mark.parametrize("model,pack", [("bilstm2", False), ("lstm4", False), ("lstm4", True)])
+def test_the_start_weights_are_the_examples_and_give_its_logits(twin, data, model, pack):
+    run, tm = _prepared(twin, data, model, pack=pack)
+    assert tm.pack == (pack or model == "bilstm2")  # bidirectional: always packed
+    ours = run.model.state_dict()
+    theirs = tm.state_dict()
+    assert set(ours) == set(theirs)
+    for name, value in theirs.items():
+        np.testing.assert_array_equal(backend.asnumpy(ours[name]), value.numpy(), err_msg=name)
+    assert tm.rnn.num_layers == run.model.rnn.num_layers and tm.rnn.bidirectional == run.model.rnn.bidirectional
+    assert _max_logit_gap(run, tm, twin) < LOGIT_ATOL
+    # the check can fail: the same twin with the input and forget gates of layer 0 exchanged
+    _swap_gates(tm, "weight_ih_l0", 0, 1)
+    assert _max_logit_gap(run, tm, twin) > 50 * LOGIT_ATOL
+
+
+@pytest.mark.parametrize("model", ["bilstm2", "lstm4"])
+def test_adam_steps_agree_in_float64_over_three_epochs(twin, data, model):
+    """float64 and the same batches: every loss of 12 steps (4 a epoch) to rounding; rtol
+    1e-9 leaves a margin of 10^6 over float64's 1e-16 (measured: 2e-16)."""
+    run, tm = _prepared(twin, data, model, np.float64)
+    assert next(tm.parameters()).dtype == torch.float64
+    m = run.model
+    opt, topt = optim.Adam(m.parameters(), lr=1e-3), torch.optim.Adam(tm.parameters(), lr=1e-3)
+    loss_fn, tloss = nn.CrossEntropyLoss(), torch.nn.CrossEntropyLoss()
+    ours, theirs = [], []
+    for _ in range(3):
+        for b in run.train_loader:
+            ours.append(float(loss_fn(m(b.x, b.lengths), b.y)))
+            m.backward(loss_fn.backward())
+            opt.step()
+            opt.zero_grad()
+            theirs.append(twin.train_step(tm, topt, tloss, b)[0])
+    assert len(ours) == 12
+    np.testing.assert_allclose(ours, theirs, rtol=1e-9)
+    sd = m.state_dict()
+    for name, value in tm.state_dict().items():
+        np.testing.assert_allclose(backend.asnumpy(sd[name]), value.numpy(), rtol=1e-7, atol=1e-10, err_msg=name)
+
+
+@pytest.mark.parametrize("model", ["bilstm2", "lstm4"])
+def test_the_twin_and_the_example_write_float32_histories_that_lie_side_by_side(twin, data, tmp_path, model):
+    """Two epochs of both scripts in float32. Their first step's loss agrees to rounding
+    (~1e-7). After it, Adam's first update moves each weight by ±lr, the sign of its
+    gradient, so a gradient that rounding sends across zero (|g| ≲ 1e-7) moves a weight by
+    2·lr = 2e-3 in one library and not in the other; its effect on the loss is second order
+    in that move (the first order is |g|·2e-3 ≈ 0), about (2e-3)² = 4e-6 per such weight.
+    rtol 1e-4 (an absolute 7e-5 at a loss near 0.69) leaves room for a dozen of them
+    (measured difference: ~1e-7)."""
+    ex = twin.load_example()
+    flags = _flags(data, model, "--epochs", "2", "--grad-every", "1")
+    ours = ex.main(flags + ["--out", str(tmp_path / "minidl"), "--progress", "off"])
+    theirs = twin.main(flags + ["--out", str(tmp_path / "torch"), "--threads", "1"])
+    rows = json.loads((tmp_path / "torch" / "history.json").read_text())
+    assert rows == theirs["history"] and [r["epoch"] for r in rows] == [1, 2]
+    assert set(rows[0]) == set(ours["history"][0])  # the same columns
+    assert (tmp_path / "torch" / "history.csv").is_file() and (tmp_path / "torch" / "grad_norms.png").is_file()
+    for key in ("train_loss", "test_loss"):
+        np.testing.assert_allclose([r[key] for r in rows], [r[key] for r in ours["history"]], rtol=1e-4, err_msg=key)
+    summary = json.loads((tmp_path / "torch" / "summary.json").read_text())
+    assert summary["library"] == "pytorch" and summary["threads"] == 1 and summary["torch"] == torch.__version__
+    assert summary["model"] == model and summary["hidden_size"] == H
+    # the gradient norms per layer, recorded at the same steps: the same layers, close values
+    norms = json.loads((tmp_path / "torch" / "grad_norms.json").read_text())["rows"]
+    assert [r["step"] for r in norms] == [r["step"] for r in ours["grad_norms"]]
+    np.testing.assert_allclose(norms[0]["norms"], ours["grad_norms"][0]["norms"], rtol=1e-4)
+
+
+def test_the_twin_refuses_reslstm8_and_what_only_the_example_does(twin, data, tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        twin.main(_flags(data, "reslstm8") + ["--out", str(tmp_path / "o")])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("error:") == 1 and "--model reslstm8" in err and "no native torch.nn.LSTM" in err
+    for flags in (["--resume"], ["--allow-config-change"], ["--device", "cuda"], ["--threads", "0"],
+                  ["--hidden-size", "0"], ["--model", "lstm5"]):
+        with pytest.raises(SystemExit) as e:
+            twin.main(_flags(data, "lstm4") + flags + ["--out", str(tmp_path / "o")])
+        assert e.value.code == 2, flags
+        assert capsys.readouterr().err.count("error:") == 1, flags
+    assert not (tmp_path / "o").exists()
