@@ -13,7 +13,9 @@ at the same time; only the few lines of Python between those calls take turns.
 The number of threads follows the BLAS library's own setting, read when asked
 (``OPENBLAS_NUM_THREADS`` when NumPy loaded, or a later ``threadpoolctl.threadpool_limits``):
 a process given one BLAS thread (an MPI rank beside another, say) gets no pool and runs
-exactly the single-threaded code. The pool is found or made again after a ``fork``.
+exactly the single-threaded code. Work too small to be worth a hand-off (:data:`MIN_SHARE`)
+is one share as well, run on the calling thread with BLAS on one thread. The pool is made
+again after a ``fork`` (the child has none of its parent's threads).
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ def host_workers(like) -> int:
 
 def shares(n: int, workers: int) -> list:
     """``[(a0, a1), (a1, a2), ...]``: ``range(n)`` cut into ``min(workers, n)`` contiguous
-    pieces of sizes differing by at most one (the first ones longer)."""
+    pieces of sizes differing by at most one (the first ones longer); ``[(0, 0)]`` for n = 0."""
     k = max(1, min(workers, n))
     bounds = [i * (n // k) + min(i, n % k) for i in range(k + 1)]
     return list(zip(bounds[:-1], bounds[1:]))

@@ -144,3 +144,7 @@ def test_small_work_stays_on_the_calling_thread(monkeypatch):
     assert host_threads.host_shares(128, like, 2 * m) == [(0, 64), (64, 128)]
     assert len(host_threads.host_shares(128, like, 100 * m)) == 4
     assert len(host_threads.host_shares(3, like, 100 * m)) == 3  # never more shares than items
+
+
+def test_an_empty_range_is_one_empty_share():
+    assert shares(0, 2) == [(0, 0)]
