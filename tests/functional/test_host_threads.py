@@ -2,6 +2,8 @@
 batch into contiguous shares, runs them with BLAS single-threaded and gives BLAS its threads
 back, and a workspace's parts keep the threads' buffers apart."""
 
+import os
+import signal
 import threading
 
 import numpy as np
@@ -148,3 +150,20 @@ def test_small_work_stays_on_the_calling_thread(monkeypatch):
 
 def test_an_empty_range_is_one_empty_share():
     assert shares(0, 2) == [(0, 0)]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_makes_its_own_pool():
+    """A child forked after the pool started has none of its threads: it makes its own pool
+    instead of queueing shares that nothing would run (the alarm ends a child that hangs)."""
+    assert run_shares(lambda k: k, 2) == [0, 1]  # the parent's pool is up
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if its shares ran
+        code = 1
+        try:
+            signal.alarm(20)
+            code = 0 if run_shares(lambda k: k, 2) == [0, 1] else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
