@@ -21,9 +21,9 @@ adds fewer numbers into each running sum, so it is no less accurate). ``x.sum(ax
 a (131072, 16) array takes 2.7 ms this way or 0.2 ms the long-row way (one core).
 
 **Both cores.** With a BLAS on ``t`` threads (:mod:`~minidl.functional.host_threads`, as the
-convolution), the long rows are cut into ``t`` contiguous shares, one per thread: each
-per-channel sum is the shares' partial sums added in share order (the same numbers every
-run), and each elementwise pass runs on every share at once. One thread is one share: the
+convolution), the long rows are cut into contiguous pieces, a few per thread: each
+per-channel sum is the pieces' partial sums added in piece order (the same numbers every
+run), and each elementwise pass runs on the threads at once. One thread is one piece: the
 code above, unchanged.
 
 Both pairs keep the contract of the readable ones: ``y, cache = batch_norm_fast_forward(x,
@@ -79,14 +79,14 @@ def _per_pixel(xp, v, t):
     return v if t == 1 or not hasattr(v, "shape") else xp.tile(v, t)
 
 
-def _row_shares(X, t) -> list:
-    """The long rows of ``X: (M, C)`` cut into contiguous shares for the host's threads, as slices."""
-    return [slice(a, b) for a, b in host_shares(X.shape[0] // t, X, X.size)]
+def _row_shares(X, t):
+    """The long rows of ``X: (M, C)`` cut for the host's threads (:func:`host_shares`)."""
+    return host_shares(X.shape[0] // t, X, X.size)
 
 
 def _on_shares(work, parts) -> list:
-    """``[work(rows) for rows in parts]``, the shares on the host's threads at once."""
-    return run_shares(lambda k: work(parts[k]), len(parts))
+    """``[work(rows) for each piece of rows]``, in piece order, the pieces on the host's threads."""
+    return run_shares(lambda k, slot: work(slice(*parts.pieces[k])), parts)
 
 
 def _fold(long_sum, C):

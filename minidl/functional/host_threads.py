@@ -20,22 +20,30 @@ again after a ``fork`` (the child has none of its parent's threads).
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
+from typing import NamedTuple
 
 from threadpoolctl import ThreadpoolController
 
 from .. import backend
 
-__all__ = ["MIN_SHARE", "blas_threads", "host_shares", "host_workers", "run_shares", "shares", "sum_in_order"]
+__all__ = ["MIN_SHARE", "PIECES_PER_THREAD", "Shares", "blas_threads", "host_shares", "host_workers", "run_shares",
+           "shares", "sum_in_order"]
 
 #: The fewest numbers a share should pass over. Handing a share to a thread and waiting for
 #: it costs tens of microseconds; one pass over 2¹⁸ float32 numbers (1 MiB) takes about as
 #: long as a few of those, so smaller work stays on the calling thread. (ResNet-20's smallest
 #: BatchNorm, 128 × 64 × 8 × 8 numbers, is two shares of 2¹⁸.)
 MIN_SHARE = 1 << 18
+
+#: Pieces per thread: the threads take the pieces one after the other from a common counter,
+#: so a thread that another job holds off its core leaves the rest to the others, and the
+#: layer waits at the end for one piece, not for a whole share.
+PIECES_PER_THREAD = 4
 
 _state: dict = {"blas": None, "pool": None, "pid": None, "size": 0, "depth": 0, "saved": []}
 _lock = threading.Lock()
@@ -75,11 +83,24 @@ def shares(n: int, workers: int) -> list:
     return list(zip(bounds[:-1], bounds[1:]))
 
 
-def host_shares(n: int, like, numbers: int) -> list:
-    """``range(n)`` (images, rows) cut into contiguous shares for the host's threads: one per
-    BLAS thread (:func:`host_workers`), but none passing over fewer than :data:`MIN_SHARE`
-    of the ``numbers`` the whole work passes over. One share, ``[(0, n)]``, runs directly."""
-    return shares(n, min(host_workers(like), max(1, numbers // MIN_SHARE)))
+class Shares(NamedTuple):
+    """Work cut for the host's threads: ``pieces``, contiguous ``(a, b)`` ranges of
+    ``range(n)`` in order, and the number of ``threads`` that take them."""
+
+    pieces: list
+    threads: int
+
+
+def host_shares(n: int, like, numbers: int) -> Shares:
+    """``range(n)`` (images, rows) cut for the host's threads: one thread per BLAS thread
+    (:func:`host_workers`), but none for less than :data:`MIN_SHARE` of the ``numbers`` the
+    whole work passes over, and :data:`PIECES_PER_THREAD` pieces per thread. One thread gets
+    one piece, ``[(0, n)]``: the single-threaded code."""
+    threads = min(host_workers(like), max(1, numbers // MIN_SHARE))
+    if threads == 1:
+        return Shares(shares(n, 1), 1)
+    pieces = shares(n, threads * PIECES_PER_THREAD)
+    return Shares(pieces, min(threads, len(pieces)))
 
 
 def _pool(size: int) -> ThreadPoolExecutor:
@@ -124,27 +145,37 @@ def _one_blas_thread():
                     _set_threads(lib, n)
 
 
-def run_shares(work, count: int) -> list:
-    """``[work(0), ..., work(count − 1)]``, run at the same time (``work(0)`` on the calling
-    thread, the others on the pool) with every BLAS library limited to one thread meanwhile.
-    ``count == 1`` calls ``work(0)`` directly, on one BLAS thread too: one share is work too
-    small to be worth a second thread (:func:`host_shares`), and a multithreaded BLAS would
-    wake its threads for each of its small products (with one BLAS thread set, nothing is
-    changed). The results come back in order, whatever the threads' timing, so a caller that
-    combines them in that order gets the same numbers every run; an exception in any share is
-    raised after all have ended."""
-    if count == 1:
+def run_shares(work, split: Shares) -> list:
+    """``[work(0, slot), ..., work(len(pieces) − 1, slot)]``: piece ``k`` of ``split`` by
+    whichever of its threads takes it next (the calling thread is one of them), with every BLAS
+    library on one thread meanwhile. ``slot`` (0 … threads − 1) names the thread, for scratch
+    buffers of its own; what ``work`` returns must not depend on it. One thread runs the pieces
+    in order on the calling thread, on one BLAS thread too: one thread means work too small to
+    be worth a second one (:func:`host_shares`), and a multithreaded BLAS would wake its
+    threads for each small product (with one BLAS thread set, nothing is changed). The results
+    come back in piece order, whatever the threads' timing, so a caller that combines them in
+    that order gets the same numbers every run; an exception in a piece is raised after every
+    thread has stopped."""
+    pieces, threads = split
+    if threads == 1:
         if blas_threads() == 1:
-            return [work(0)]
+            return [work(k, 0) for k in range(len(pieces))]
         with _one_blas_thread():
-            return [work(0)]
+            return [work(k, 0) for k in range(len(pieces))]
+    results, taken = [None] * len(pieces), itertools.count()
+
+    def take(slot):  # the next untaken piece, until none is left (count's next() is atomic)
+        while (k := next(taken)) < len(pieces):
+            results[k] = work(k, slot)
     with _one_blas_thread():
-        futures = [_pool(count - 1).submit(work, k) for k in range(1, count)]
+        futures = [_pool(threads - 1).submit(take, slot) for slot in range(1, threads)]
         try:
-            first = work(0)
+            take(0)
         finally:
-            wait(futures)  # every share ends before BLAS gets its threads back
-        return [first, *(f.result() for f in futures)]  # result() re-raises a share's exception
+            wait(futures)  # every thread stops before BLAS gets its threads back
+        for f in futures:
+            f.result()  # re-raises a piece's exception
+    return results
 
 
 def sum_in_order(terms):

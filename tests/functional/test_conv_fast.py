@@ -120,9 +120,9 @@ SHARE_CASES = [  # (x shape, weight shape, options): every path of the fast pair
 @pytest.mark.parametrize("workers", [2, 3, 8])
 @pytest.mark.parametrize("case", range(len(SHARE_CASES)))
 def test_shares_on_threads_equal_the_im2col_pair(monkeypatch, workers, case):
-    """The batch split over 2, 3 and 8 threads (8 > N: one image per thread, some threads
-    with none), each thread in chunks of one image or a few, on the real pool with BLAS
-    limited to one thread: the im2col pair's numbers in float64."""
+    """The batch cut into pieces (one image each here: N < 4 pieces per thread) taken by 2, 3
+    and up to 8 threads, each piece in chunks of one image or a few, on the real pool with
+    BLAS limited to one thread: the im2col pair's numbers in float64."""
     _threads(monkeypatch, workers)
     x_shape, w_shape, options = SHARE_CASES[case]
     x, W, b = _x(x_shape, 1), _x(w_shape, 2), _x((w_shape[0],), 3)
@@ -134,8 +134,8 @@ def test_shares_on_threads_equal_the_im2col_pair(monkeypatch, workers, case):
 
 def test_threads_give_the_same_bits_every_run(monkeypatch):
     """Three threads, float32, ten runs: bit-identical outputs and gradients (the weight
-    gradient's three partial sums are added in share order, not in the order the threads
-    end; with two, either order gives the same bits)."""
+    gradient's twelve partial sums, one per piece, are added in piece order, not in the
+    order the threads take or end them)."""
     _threads(monkeypatch, 3)
     monkeypatch.setattr(conv_fast, "CHUNK_FLOATS", 1 << 12)
     x, W = _x((16, 8, 12, 12), 1).astype(np.float32), _x((8, 8, 3, 3), 2).astype(np.float32)
@@ -161,9 +161,9 @@ def test_one_blas_thread_runs_one_share_on_the_calling_thread(monkeypatch):
     monkeypatch.setattr(host_threads, "MIN_SHARE", 1)
     counts = []
 
-    def counted(work, count):
-        counts.append(count)
-        return host_threads.run_shares(work, count)
+    def counted(work, split):
+        counts.append(split.threads)
+        return host_threads.run_shares(work, split)
     monkeypatch.setattr(conv_fast, "run_shares", counted)
     x, W = _x((4, 3, 8, 8), 1), _x((5, 3, 3, 3), 2)
     with threadpool_limits(limits=1, user_api="blas"):

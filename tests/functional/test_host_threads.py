@@ -1,6 +1,7 @@
 """The host's thread pool: its size follows the BLAS library's thread setting, it cuts the
-batch into contiguous shares, runs them with BLAS single-threaded and gives BLAS its threads
-back, and a workspace's parts keep the threads' buffers apart."""
+batch into contiguous pieces that its threads take one after the other, runs them with BLAS
+single-threaded and gives BLAS its threads back, and a workspace's parts keep the threads'
+buffers apart."""
 
 import os
 import signal
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from threadpoolctl import threadpool_limits
 
 from minidl.functional import host_threads
-from minidl.functional.host_threads import blas_threads, host_workers, run_shares, shares
+from minidl.functional.host_threads import Shares, blas_threads, host_workers, run_shares, shares
 from minidl.functional.workspace import Workspace
 
 
@@ -48,44 +49,69 @@ def test_without_a_visible_blas_the_environment_decides(monkeypatch):
     assert blas_threads() == 1
 
 
-def test_shares_run_on_threads_with_one_blas_thread_and_come_back_in_order():
+def _split(pieces, threads):
+    """``pieces`` one-item pieces for ``threads`` threads."""
+    return Shares([(k, k + 1) for k in range(pieces)], threads)
+
+
+def test_pieces_run_on_threads_with_one_blas_thread_and_come_back_in_order():
     if not host_threads._blas_libraries():
         pytest.skip("no BLAS library that threadpoolctl can see")
     with threadpool_limits(limits=2, user_api="blas"):
         seen = {}
-        barrier = threading.Barrier(3, timeout=10)  # all three shares at once: three threads
+        barrier = threading.Barrier(3, timeout=10)  # all three pieces at once: three threads
 
-        def work(k):
-            seen[k] = (threading.get_ident(), blas_threads())
+        def work(k, slot):
+            seen[k] = (threading.get_ident(), slot, blas_threads())
             barrier.wait()
             return k * 10
-        assert run_shares(work, 3) == [0, 10, 20]
-        assert len({ident for ident, _ in seen.values()}) == 3
-        assert seen[0][0] == threading.get_ident()  # share 0 on the calling thread
-        assert all(n == 1 for _, n in seen.values())
+        assert run_shares(work, _split(3, 3)) == [0, 10, 20]
+        assert len({ident for ident, _, _ in seen.values()}) == 3
+        assert {slot for _, slot, _ in seen.values()} == {0, 1, 2}
+        assert threading.get_ident() in {ident for ident, _, _ in seen.values()}  # the caller is one
+        assert all(n == 1 for _, _, n in seen.values())
         assert blas_threads() == 2  # given back
 
 
-def test_one_share_runs_on_the_calling_thread_with_one_blas_thread():
-    """One share is small work: on the calling thread, BLAS on one thread (and given back)."""
+def test_a_thread_held_up_leaves_its_pieces_to_the_others():
+    """Eight pieces, two threads, the pool's thread stuck in its first piece: the calling
+    thread takes the other seven, and the results still come back in piece order."""
+    release, done = threading.Event(), []
+
+    def work(k, slot):
+        if slot == 1:
+            release.wait(10)
+        else:
+            done.append(k)
+            if len(done) == 7:
+                release.set()
+        return k
+    assert run_shares(work, _split(8, 2)) == list(range(8))
+    assert len(done) >= 7
+
+
+def test_one_thread_runs_the_pieces_in_order_on_the_calling_thread_with_one_blas_thread():
+    """One thread is small work: on the calling thread, BLAS on one thread (and given back)."""
     if not host_threads._blas_libraries():
         pytest.skip("no BLAS library that threadpoolctl can see")
+    me = threading.get_ident()
     with threadpool_limits(limits=2, user_api="blas"):
-        assert run_shares(lambda k: (k, threading.get_ident(), blas_threads()), 1) == [(0, threading.get_ident(), 1)]
+        got = run_shares(lambda k, slot: (k, slot, threading.get_ident(), blas_threads()), _split(3, 1))
+        assert got == [(0, 0, me, 1), (1, 0, me, 1), (2, 0, me, 1)]
         assert blas_threads() == 2
 
 
-def test_an_error_in_a_share_is_raised_after_all_shares_end():
+def test_an_error_in_a_piece_is_raised_after_all_threads_stop():
     ended = []
 
-    def work(k):
+    def work(k, slot):
         if k == 1:
-            raise ValueError("share 1 failed")
+            raise ValueError("piece 1 failed")
         ended.append(k)
         return k
     before = blas_threads()
-    with pytest.raises(ValueError, match="share 1 failed"):
-        run_shares(work, 3)
+    with pytest.raises(ValueError, match="piece 1 failed"):
+        run_shares(work, _split(3, 3))
     assert sorted(ended) == [0, 2]
     assert blas_threads() == before
 
@@ -110,12 +136,12 @@ def test_callers_at_once_give_blas_its_threads_back():
     seen = []
 
     def caller():
-        def work(k):
+        def work(k, slot):
             if k == 0:
                 inside.wait()  # both callers are inside run_shares now
                 seen.append(blas_threads())
             return k
-        assert run_shares(work, 2) == [0, 1]
+        assert run_shares(work, _split(2, 2)) == [0, 1]
     with threadpool_limits(limits=2, user_api="blas"):
         other = threading.Thread(target=caller)
         other.start()
@@ -131,21 +157,22 @@ def test_shares_limit_blas_from_any_thread():
         pytest.skip("no BLAS library that threadpoolctl can see")
     seen = []
     with threadpool_limits(limits=2, user_api="blas"):  # this thread now controls OpenBLAS
-        other = threading.Thread(target=lambda: seen.append(run_shares(lambda k: blas_threads(), 2)))
+        other = threading.Thread(target=lambda: seen.append(run_shares(lambda k, slot: blas_threads(), _split(2, 2))))
         other.start()
         other.join()
         assert seen == [[1, 1]] and blas_threads() == 2
 
 
 def test_small_work_stays_on_the_calling_thread(monkeypatch):
-    """No share passes over fewer than MIN_SHARE numbers: a small layer is one share (handing
-    it to a thread would cost more than it saves); a large one gets one share per thread."""
+    """No thread gets fewer than MIN_SHARE numbers: a small layer is one piece on one thread
+    (handing it to a thread would cost more than it saves); a large one gets one thread per
+    BLAS thread and PIECES_PER_THREAD pieces per thread."""
     monkeypatch.setattr(host_threads, "host_workers", lambda like: 4)
-    like, m = np.zeros(1), host_threads.MIN_SHARE
-    assert host_threads.host_shares(128, like, m - 1) == [(0, 128)]
-    assert host_threads.host_shares(128, like, 2 * m) == [(0, 64), (64, 128)]
-    assert len(host_threads.host_shares(128, like, 100 * m)) == 4
-    assert len(host_threads.host_shares(3, like, 100 * m)) == 3  # never more shares than items
+    like, m, per = np.zeros(1), host_threads.MIN_SHARE, host_threads.PIECES_PER_THREAD
+    assert host_threads.host_shares(128, like, m - 1) == Shares([(0, 128)], 1)
+    assert host_threads.host_shares(128, like, 2 * m) == Shares(shares(128, 2 * per), 2)
+    assert host_threads.host_shares(128, like, 100 * m) == Shares(shares(128, 4 * per), 4)
+    assert host_threads.host_shares(3, like, 100 * m) == Shares(shares(3, 3), 3)  # never more pieces than items
 
 
 def test_an_empty_range_is_one_empty_share():
@@ -156,13 +183,13 @@ def test_an_empty_range_is_one_empty_share():
 def test_a_forked_child_makes_its_own_pool():
     """A child forked after the pool started has none of its threads: it makes its own pool
     instead of queueing shares that nothing would run (the alarm ends a child that hangs)."""
-    assert run_shares(lambda k: k, 2) == [0, 1]  # the parent's pool is up
+    assert run_shares(lambda k, slot: k, _split(2, 2)) == [0, 1]  # the parent's pool is up
     pid = os.fork()
     if pid == 0:  # the child: exit 0 only if its shares ran
         code = 1
         try:
             signal.alarm(20)
-            code = 0 if run_shares(lambda k: k, 2) == [0, 1] else 1
+            code = 0 if run_shares(lambda k, slot: k, _split(2, 2)) == [0, 1] else 1
         finally:
             os._exit(code)
     _, status = os.waitpid(pid, 0)
