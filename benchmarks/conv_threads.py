@@ -8,9 +8,10 @@ machine's load falls on all of them alike. Each step's wall time and the process
 
 On a loaded machine the wall time says little about a second thread (the other jobs hold
 the cores), so the table also gives the **critical path**: the step's CPU time less, for
-each call split over threads, the CPU time of all its shares but the longest (time.thread_time
-of each share). It is what the step would take on free cores if the shares overlapped
-perfectly and ran as fast side by side as they did here: a bound, not a measurement.
+each call split over threads, the CPU time of all its threads but the busiest
+(``time.thread_time`` of each piece, summed per thread). It is what the step would take
+on free cores if the threads overlapped perfectly and ran as fast side by side as they did
+here: a bound, not a measurement.
 
 Variants (the process starts with the BLAS threads of ``--threads``, default 2):
 
@@ -39,14 +40,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 
-def _variant(name, conv_fast, batchnorm_fast, limits):
+def _variant(name, conv_fast, batchnorm_fast, limits, shares_type):
     """A context manager factory that sets the variant up for one step."""
     from contextlib import ExitStack, contextmanager
 
     @contextmanager
     def setup():
         real_shares, real_chunk = conv_fast.host_shares, conv_fast.CHUNK_FLOATS
-        one = lambda n, like, numbers: [(0, n)]  # noqa: E731
+        one = lambda n, like, numbers: shares_type([(0, n)], 1)  # noqa: E731
         with ExitStack() as stack:
             if name != "pool":
                 stack.callback(setattr, batchnorm_fast, "host_shares", batchnorm_fast.host_shares)
@@ -102,23 +103,23 @@ def main(argv=None):
 
     overlapped = [0.0]  # CPU time of the shares beside the longest one, this step
 
-    def timed_run_shares(work, count, real=host_threads.run_shares):
-        spent = [0.0] * count
+    def timed_run_shares(work, split, real=host_threads.run_shares):
+        spent = [0.0] * split.threads  # CPU time of each thread in this call
 
-        def timed(k):
+        def timed(k, slot):
             t0 = time.thread_time()
             try:
-                return work(k)
+                return work(k, slot)
             finally:
-                spent[k] = time.thread_time() - t0
+                spent[slot] += time.thread_time() - t0
         try:
-            return real(timed, count)
+            return real(timed, split)
         finally:
             overlapped[0] += sum(spent) - max(spent)
     conv_fast.run_shares = batchnorm_fast.run_shares = timed_run_shares
 
     names = args.variants.split(",")
-    setups = {n: _variant(n, conv_fast, batchnorm_fast, threadpool_limits) for n in names}
+    setups = {n: _variant(n, conv_fast, batchnorm_fast, threadpool_limits, host_threads.Shares) for n in names}
     for n in names:  # warm-up: every variant's buffers grown, pages mapped
         with setups[n]():
             step()
