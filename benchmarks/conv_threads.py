@@ -19,6 +19,7 @@ Variants (the process starts with the BLAS threads of ``--threads``, default 2):
   chunks on its own thread with a single-threaded BLAS (``functional/host_threads.py``), in
   the convolutions and in BatchNorm;
 * ``poolconv``: the pool in the convolutions only, BatchNorm on one thread;
+* ``piecesN``: the pool with N pieces per thread (``pool`` has ``PIECES_PER_THREAD``);
 * ``whole``: one share, one chunk holding the whole batch, BLAS multithreaded (the code
   before the pool, for a multithreaded BLAS);
 * ``chunkN``: one share, chunks N times ``CHUNK_FLOATS``, BLAS multithreaded;
@@ -40,16 +41,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 
-def _variant(name, conv_fast, batchnorm_fast, limits, shares_type):
+def _variant(name, conv_fast, batchnorm_fast, limits, host_threads):
     """A context manager factory that sets the variant up for one step."""
     from contextlib import ExitStack, contextmanager
 
     @contextmanager
     def setup():
         real_shares, real_chunk = conv_fast.host_shares, conv_fast.CHUNK_FLOATS
-        one = lambda n, like, numbers: shares_type([(0, n)], 1)  # noqa: E731
+        one = lambda n, like, numbers: host_threads.Shares([(0, n)], 1)  # noqa: E731
         with ExitStack() as stack:
-            if name != "pool":
+            if name != "pool" and not name.startswith("pieces"):
                 stack.callback(setattr, batchnorm_fast, "host_shares", batchnorm_fast.host_shares)
                 batchnorm_fast.host_shares = one
             if name == "whole":
@@ -59,6 +60,9 @@ def _variant(name, conv_fast, batchnorm_fast, limits, shares_type):
                 conv_fast.CHUNK_FLOATS = real_chunk * int(name[5:])
             elif name == "one":
                 stack.enter_context(limits(limits=1, user_api="blas"))
+            elif name.startswith("pieces"):
+                stack.callback(setattr, host_threads, "PIECES_PER_THREAD", host_threads.PIECES_PER_THREAD)
+                host_threads.PIECES_PER_THREAD = int(name[6:])
             elif name not in ("pool", "poolconv"):
                 raise SystemExit(f"unknown variant {name!r}")
             try:
@@ -119,7 +123,7 @@ def main(argv=None):
     conv_fast.run_shares = batchnorm_fast.run_shares = timed_run_shares
 
     names = args.variants.split(",")
-    setups = {n: _variant(n, conv_fast, batchnorm_fast, threadpool_limits, host_threads.Shares) for n in names}
+    setups = {n: _variant(n, conv_fast, batchnorm_fast, threadpool_limits, host_threads) for n in names}
     for n in names:  # warm-up: every variant's buffers grown, pages mapped
         with setups[n]():
             step()
