@@ -42,8 +42,10 @@ MIN_SHARE = 1 << 18
 
 #: Pieces per thread: the threads take the pieces one after the other from a common counter,
 #: so a thread that another job holds off its core leaves the rest to the others, and the
-#: layer waits at the end for one piece, not for a whole share.
-PIECES_PER_THREAD = 4
+#: layer waits at the end for one piece, not for a whole share. More pieces cost more (a
+#: partial sum and a start-up per piece): on a loaded machine, 1 and 2 were level, 4 and 8
+#: up to 10% dearer in CPU time (``benchmarks/README.md``, "2 threads").
+PIECES_PER_THREAD = 2
 
 _state: dict = {"blas": None, "pool": None, "pid": None, "size": 0, "depth": 0, "saved": []}
 _lock = threading.Lock()
