@@ -120,8 +120,8 @@ SHARE_CASES = [  # (x shape, weight shape, options): every path of the fast pair
 @pytest.mark.parametrize("workers", [2, 3, 8])
 @pytest.mark.parametrize("case", range(len(SHARE_CASES)))
 def test_shares_on_threads_equal_the_im2col_pair(monkeypatch, workers, case):
-    """The batch cut into pieces (one image each here: N < 4 pieces per thread) taken by 2, 3
-    and up to 8 threads, each piece in chunks of one image or a few, on the real pool with
+    """The batch cut into pieces of one or two images taken by 2, 3 and (N < 8 · 2 pieces:
+    one image per piece) up to 8 threads, each piece in chunks of one image or a few, on the real pool with
     BLAS limited to one thread: the im2col pair's numbers in float64."""
     _threads(monkeypatch, workers)
     x_shape, w_shape, options = SHARE_CASES[case]
@@ -134,7 +134,7 @@ def test_shares_on_threads_equal_the_im2col_pair(monkeypatch, workers, case):
 
 def test_threads_give_the_same_bits_every_run(monkeypatch):
     """Three threads, float32, ten runs: bit-identical outputs and gradients (the weight
-    gradient's twelve partial sums, one per piece, are added in piece order, not in the
+    gradient's six partial sums, one per piece, are added in piece order, not in the
     order the threads take or end them)."""
     _threads(monkeypatch, 3)
     monkeypatch.setattr(conv_fast, "CHUNK_FLOATS", 1 << 12)
