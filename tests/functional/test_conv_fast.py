@@ -120,9 +120,9 @@ SHARE_CASES = [  # (x shape, weight shape, options): every path of the fast pair
 @pytest.mark.parametrize("workers", [2, 3, 8])
 @pytest.mark.parametrize("case", range(len(SHARE_CASES)))
 def test_shares_on_threads_equal_the_im2col_pair(monkeypatch, workers, case):
-    """The batch cut into pieces of one or two images taken by 2, 3 and (N < 8 · 2 pieces:
-    one image per piece) up to 8 threads, each piece in chunks of one image or a few, on the real pool with
-    BLAS limited to one thread: the im2col pair's numbers in float64."""
+    """The batch cut into pieces of one or two images, taken by 2, 3 and up to 8 threads (as
+    many as pieces), each piece in chunks of one image or a few, on the real pool with BLAS
+    limited to one thread: the im2col pair's numbers in float64."""
     _threads(monkeypatch, workers)
     x_shape, w_shape, options = SHARE_CASES[case]
     x, W, b = _x(x_shape, 1), _x(w_shape, 2), _x((w_shape[0],), 3)
