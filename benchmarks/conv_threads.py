@@ -15,9 +15,10 @@ here: a bound, not a measurement.
 
 Variants (the process starts with the BLAS threads of ``--threads``, default 2):
 
-* ``pool``: what the layers do: the batch cut into one share per BLAS thread, each share's
-  chunks on its own thread with a single-threaded BLAS (``functional/host_threads.py``), in
-  the convolutions and in BatchNorm;
+* ``pool``: what the layers do: the batch cut into pieces, ``PIECES_PER_THREAD`` per BLAS
+  thread, which the threads take one after the other, each piece's chunks with a
+  single-threaded BLAS (``functional/host_threads.py``), in the convolutions and in
+  BatchNorm;
 * ``poolconv``: the pool in the convolutions only, BatchNorm on one thread;
 * ``piecesN``: the pool with N pieces per thread (``pool`` has ``PIECES_PER_THREAD``);
 * ``whole``: one share, one chunk holding the whole batch, BLAS multithreaded (the code
@@ -26,7 +27,8 @@ Variants (the process starts with the BLAS threads of ``--threads``, default 2):
 * ``one``: BLAS limited to one thread for the whole step (``threadpoolctl``): the
   single-threaded path (no pool, chunks of ``CHUNK_FLOATS``).
 
-    python benchmarks/conv_threads.py --steps 5 --variants pool,whole,chunk4,one
+    python benchmarks/conv_threads.py --steps 6 --variants pieces1,pieces2,pieces4,one
+    python benchmarks/conv_threads.py --steps 5 --variants pool,poolconv,whole,chunk4,one
 """
 
 from __future__ import annotations
