@@ -4,9 +4,10 @@ inside each.
 
 A multithreaded BLAS splits *one* product over its threads, which then meet when it ends.
 For the hundreds of small products of a chunked convolution (``conv_fast``) those meetings
-cost more than the second thread gains. Splitting the *batch* instead, one share of the
-images per thread, each thread working through its own chunks with a single-threaded BLAS,
-keeps every product cache-sized and has the threads meet once per layer. NumPy releases the
+cost more than the second thread gains. Splitting the *batch* instead, a few pieces of the
+images per thread (:data:`PIECES_PER_THREAD`), which the threads take one after the other and
+work through in chunks with a single-threaded BLAS, keeps every product cache-sized and has
+the threads meet once per layer. NumPy releases the
 interpreter lock inside ``matmul``, copies and ufuncs on large arrays, so the threads run
 at the same time; only the few lines of Python between those calls take turns.
 
@@ -14,7 +15,7 @@ The number of threads follows the BLAS library's own setting, read when asked
 (``OPENBLAS_NUM_THREADS`` when NumPy loaded, or a later ``threadpoolctl.threadpool_limits``):
 a process given one BLAS thread (an MPI rank beside another, say) gets no pool and runs
 exactly the single-threaded code. Work too small to be worth a hand-off (:data:`MIN_SHARE`)
-is one share as well, run on the calling thread with BLAS on one thread. The pool is made
+is one piece as well, run on the calling thread with BLAS on one thread. The pool is made
 again after a ``fork`` (the child has none of its parent's threads).
 """
 
@@ -34,10 +35,10 @@ from .. import backend
 __all__ = ["MIN_SHARE", "PIECES_PER_THREAD", "Shares", "blas_threads", "host_shares", "host_workers", "run_shares",
            "shares", "sum_in_order"]
 
-#: The fewest numbers a share should pass over. Handing a share to a thread and waiting for
-#: it costs tens of microseconds; one pass over 2¹⁸ float32 numbers (1 MiB) takes about as
-#: long as a few of those, so smaller work stays on the calling thread. (ResNet-20's smallest
-#: BatchNorm, 128 × 64 × 8 × 8 numbers, is two shares of 2¹⁸.)
+#: The fewest numbers a thread's share of the work should pass over. Handing work to a thread
+#: and waiting for it costs tens of microseconds; one pass over 2¹⁸ float32 numbers (1 MiB)
+#: takes about as long as a few of those, so smaller work stays on the calling thread.
+#: (ResNet-20's smallest BatchNorm, 128 × 64 × 8 × 8 numbers, is two threads' 2¹⁸ each.)
 MIN_SHARE = 1 << 18
 
 #: Pieces per thread: the threads take the pieces one after the other from a common counter,
@@ -112,7 +113,7 @@ def _pool(size: int) -> ThreadPoolExecutor:
         pool = _state["pool"]
         if pool is None or _state["pid"] != os.getpid() or _state["size"] < size:
             if pool is not None and _state["pid"] == os.getpid():
-                pool.shutdown(wait=False)  # its queued shares still run
+                pool.shutdown(wait=False)  # its queued work still runs
             pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="minidl")
             _state.update(pool=pool, pid=os.getpid(), size=size)
         return pool
@@ -181,7 +182,7 @@ def run_shares(work, split: Shares) -> list:
 
 
 def sum_in_order(terms):
-    """``terms[0] + terms[1] + ...``, added in this order (into ``terms[0]``): the shares'
+    """``terms[0] + terms[1] + ...``, added in this order (into ``terms[0]``): the pieces'
     partial sums get the same rounding every run, whichever thread finished first."""
     total = terms[0]
     for term in terms[1:]:
