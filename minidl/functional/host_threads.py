@@ -7,9 +7,9 @@ For the hundreds of small products of a chunked convolution (``conv_fast``) thos
 cost more than the second thread gains. Splitting the *batch* instead, a few pieces of the
 images per thread (:data:`PIECES_PER_THREAD`), which the threads take one after the other and
 work through in chunks with a single-threaded BLAS, keeps every product cache-sized and has
-the threads meet once per layer. NumPy releases the
-interpreter lock inside ``matmul``, copies and ufuncs on large arrays, so the threads run
-at the same time; only the few lines of Python between those calls take turns.
+the threads meet once per layer. NumPy releases the interpreter lock inside ``matmul``,
+copies and ufuncs on large arrays, so the threads run at the same time; only the few lines
+of Python between those calls take turns.
 
 The number of threads follows the BLAS library's own setting, read when asked
 (``OPENBLAS_NUM_THREADS`` when NumPy loaded, or a later ``threadpoolctl.threadpool_limits``):
