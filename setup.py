@@ -20,7 +20,8 @@ setup(
     # the README that `python -m minidl.exercises init DIR` writes beside the stubs
     package_data={"minidl.exercises.stubs": ["*.md"]},
     python_requires=">=3.11",
-    install_requires=["numpy>=1.24", "matplotlib>=3.7", "tqdm>=4.60"],
+    # threadpoolctl: reads and limits the BLAS threads (functional/host_threads.py)
+    install_requires=["numpy>=1.24", "matplotlib>=3.7", "tqdm>=4.60", "threadpoolctl>=3.1"],
     extras_require={
         "dev": ["pytest>=7", "hypothesis>=6", "ruff>=0.4", "build>=1"],
         # jupytext..ipykernel: every chapter as a notebook (docs/tools/notebooks.py), run by tests/docs

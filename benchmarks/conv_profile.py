@@ -78,6 +78,9 @@ def main(argv=None):
     p.add_argument("--steps", type=int, default=3)
     p.add_argument("--threads", type=int, default=1, help="BLAS threads (set before NumPy loads)")
     args = p.parse_args(argv)
+    if args.threads != 1:  # the layers would split their batch over threads, which the timers' one stack cannot follow
+        p.error("--threads: the per-layer timers follow one thread only; for two threads use "
+                "benchmarks/conv_threads.py")
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(args.threads)
 

@@ -34,6 +34,18 @@ def test_conv_profile_quick_runs():
     assert {"Conv2d", "BatchNorm2d", "GEMM (xp.matmul)", "ReLU", "Adam"} <= set(parts), out.stdout
 
 
+def test_conv_threads_ab_quick_runs():
+    """The A/B of the convolution's two-thread variants (benchmarks/README.md, "2 threads")."""
+    out = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "conv_threads.py"), "--batch", "2", "--steps", "1",
+         "--variants", "pool,poolconv,pieces1,whole,chunk2,one"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    rows = [line.split("|")[1].strip() for line in out.stdout.splitlines() if line.startswith("| ")]
+    assert rows[2:] == ["pool", "poolconv", "pieces1", "whole", "chunk2", "one"], out.stdout  # after the header
+
+
 def test_imdb_torch_reference_runs_with_clipping(tmp_path, monkeypatch):
     pytest.importorskip("torch")
     monkeypatch.setenv("MINIDL_CACHE", str(tmp_path / "cache"))

@@ -29,22 +29,32 @@ instead of ``kh·kw`` products of ``O`` inner terms each added into a padded buf
 **1×1 kernels without padding** are a plain GEMM of the input's pixels: ``x[:, :, ::s, ::s]``
 as a ``(N·Ho·Wo, C)`` matrix (a view for stride 1 and a channels-last input), no patches.
 
-On a GPU the chunks would only add kernel launches, and a multithreaded BLAS would make its
-threads meet at every one of hundreds of small products: there one chunk is the whole batch.
+**Both cores.** With a BLAS that runs on ``t`` threads, the batch is cut into contiguous
+pieces of images, a few per thread, and ``t`` threads (:mod:`~minidl.functional.host_threads`)
+take the pieces one after the other and run each piece's chunks, BLAS single-threaded inside
+each: a multithreaded BLAS would make its threads meet at every one of hundreds of small
+products, where these meet once per layer (and a thread held off its core leaves its pieces
+to the others). The output rows and ``∂L/∂x`` rows of a piece are its own; the weight
+gradient is each piece's partial sum, added in piece order, so the numbers do not depend on
+the threads' timing. One BLAS thread (``OPENBLAS_NUM_THREADS=1``) is one piece, the
+single-threaded code; so is a layer too small to split
+(:data:`~minidl.functional.host_threads.MIN_SHARE`), whose products then also run on one BLAS
+thread.
+
+On a GPU the chunks would only add kernel launches: there one chunk is the whole batch.
 ``groups > 1`` runs :func:`~minidl.functional.conv.conv2d_forward` unchanged.
 """
 
 from __future__ import annotations
 
-import os
-
 from .. import backend
 from ..backend import get_array_module
 from .conv import Conv2dCache, _check_inputs, _input_gradient, conv2d_backward, conv2d_forward
 from .geometry import ConvGeometry, conv_geometry
+from .host_threads import host_shares, run_shares, sum_in_order
 from .workspace import Workspace
 
-__all__ = ["CHUNK_FLOATS", "blas_threads", "conv2d_fast_forward", "conv2d_fast_backward"]
+__all__ = ["CHUNK_FLOATS", "conv2d_fast_forward", "conv2d_fast_backward"]
 
 #: Numbers per chunk of the patch matrix on the CPU: 2¹⁷ float32 numbers are 512 KiB, which
 #: stays in a core's L2 cache (1–2 MiB on current x86 cores) while BLAS packs and multiplies it
@@ -52,21 +62,10 @@ __all__ = ["CHUNK_FLOATS", "blas_threads", "conv2d_fast_forward", "conv2d_fast_b
 CHUNK_FLOATS = 1 << 17
 
 
-def blas_threads() -> int:
-    """The threads the host BLAS runs a product on, as OpenBLAS, MKL and OpenMP read them from
-    the environment when NumPy loads (unset: one per CPU)."""
-    for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
-        value = os.environ.get(var, "").split(",")[0].strip()
-        if value.isdigit() and int(value) > 0:
-            return int(value)
-    return os.cpu_count() or 1
-
-
 def _images_per_chunk(src, rows_per_image: int, width: int) -> int:
     """How many images' patches make one chunk: the whole batch off the CPU (a GPU kernel per
-    chunk would only add launches) and with a multithreaded BLAS (whose threads wait for each
-    other at every call: hundreds of small calls cost more than one large matrix)."""
-    if backend.device_of(src) != "cpu" or blas_threads() > 1:
+    chunk would only add launches)."""
+    if backend.device_of(src) != "cpu":
         return max(1, src.shape[0])  # 1 for an empty batch: the chunk loop's step must not be 0
     return max(1, min(src.shape[0], CHUNK_FLOATS // max(1, rows_per_image * width)))
 
@@ -127,13 +126,19 @@ def conv2d_fast_forward(x, weight, bias=None, *, stride=1, padding=0, dilation=1
     w_t = weight.transpose(2, 3, 1, 0).reshape(kh * kw * C, O)  # Ŵᵀ: (K, O), rows in (i, j, c) order
     x_nhwc = x.transpose(0, 2, 3, 1)
     y2 = xp.empty((N * Ho * Wo, O), dtype=x.dtype)  # (M, O) = (N, Ho, Wo, O): channels-last
-    if _pointwise(geo):
-        xp.matmul(_pixel_rows(x_nhwc, geo), w_t, out=y2)
-    else:
-        for n0, n1, cols in _patch_chunks(x_nhwc, geo, workspace):
-            xp.matmul(cols, w_t, out=y2[n0 * Ho * Wo:n1 * Ho * Wo])
-    if bias is not None:
-        y2 += bias
+    parts = host_shares(N, x, N * Ho * Wo * kh * kw * C)  # the numbers of the patches
+
+    def share(k, slot):  # the output rows of images a..b−1 (piece k, on thread ``slot``)
+        a, b = parts.pieces[k]
+        out = y2[a * Ho * Wo:b * Ho * Wo]
+        if _pointwise(geo):
+            xp.matmul(_pixel_rows(x_nhwc[a:b], geo), w_t, out=out)
+        else:
+            for n0, n1, cols in _patch_chunks(x_nhwc[a:b], geo, workspace.part(slot)):
+                xp.matmul(cols, w_t, out=out[n0 * Ho * Wo:n1 * Ho * Wo])
+        if bias is not None:
+            out += bias
+    run_shares(share, parts)
     y = y2.reshape(N, Ho, Wo, O).transpose(0, 3, 1, 2)  # (N, O, Ho, Wo), a view
     return y, Conv2dCache(x, weight, bias is not None, geo, groups, workspace)
 
@@ -153,7 +158,7 @@ def conv2d_fast_backward(dy, cache: Conv2dCache) -> dict:
     elif _flipped_geometry(x.shape, weight.shape, geo) is not None:
         dx, dW = _stride1_grads(x_nhwc, dy_nhwc, weight, geo, workspace)
     else:
-        dx = _input_gradient(dy2, weight, x.shape, geo, workspace)  # col2im
+        dx = _strided_input_gradient(dy2, weight, x.shape, geo, workspace)  # col2im
         dW = _weight_grad(x_nhwc, dy2, weight.shape, geo, workspace)
     grads = {"x": dx, "weight": dW}
     if has_bias:
@@ -184,11 +189,18 @@ def _stride1_grads(x_nhwc, dy_nhwc, weight, geo: ConvGeometry, workspace):
     O, _, kh, kw = weight.shape
     w_flip = weight[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(kh * kw * O, C)
     dx2 = xp.empty((N * H * W, C), dtype=dy_nhwc.dtype)
-    G = xp.zeros((C, kh * kw * O), dtype=dy_nhwc.dtype)
-    part = xp.empty_like(G)
-    for n0, n1, cols in _patch_chunks(dy_nhwc, _flipped_geometry((N, C, H, W), weight.shape, geo), workspace):
-        xp.matmul(cols, w_flip, out=dx2[n0 * H * W:n1 * H * W])
-        G += xp.matmul(x_nhwc[n0:n1].reshape(-1, C).T, cols, out=part)
+    flipped = _flipped_geometry((N, C, H, W), weight.shape, geo)
+    parts = host_shares(N, dy_nhwc, N * H * W * kh * kw * O)  # the numbers of dy's patches
+
+    def share(k, slot):  # ∂L/∂x of images a..b−1, and their part of G
+        a, b = parts.pieces[k]
+        G = xp.zeros((C, kh * kw * O), dtype=dy_nhwc.dtype)
+        part = xp.empty_like(G)
+        for n0, n1, cols in _patch_chunks(dy_nhwc[a:b], flipped, workspace.part(slot)):
+            xp.matmul(cols, w_flip, out=dx2[(a + n0) * H * W:(a + n1) * H * W])
+            G += xp.matmul(x_nhwc[a + n0:a + n1].reshape(-1, C).T, cols, out=part)
+        return G
+    G = sum_in_order(run_shares(share, parts))
     dW = xp.ascontiguousarray(G.reshape(C, kh, kw, O)[:, ::-1, ::-1].transpose(3, 0, 1, 2))
     return dx2.reshape(N, H, W, C).transpose(0, 3, 1, 2), dW
 # --8<-- [end:conv2d_fast]
@@ -201,9 +213,35 @@ def _pointwise_grads(x_nhwc, dy2, weight, geo: ConvGeometry):
     O = weight.shape[0]
     (sh, sw), (Ho, Wo) = geo.stride, geo.out
     dx = xp.zeros((N, H, W, C), dtype=dy2.dtype) if geo.stride != (1, 1) else xp.empty((N, H, W, C), dy2.dtype)
-    dx[:, :sh * (Ho - 1) + 1:sh, :sw * (Wo - 1) + 1:sw] = xp.matmul(dy2, weight.reshape(O, C)).reshape(N, Ho, Wo, C)
-    dW = xp.matmul(dy2.T, _pixel_rows(x_nhwc, geo)).reshape(weight.shape)
+    parts = host_shares(N, dy2, dy2.size + N * Ho * Wo * C)
+
+    def share(k, slot):  # ∂L/∂x of images a..b−1, and their part of ∂L/∂W
+        a, b = parts.pieces[k]
+        dy_k = dy2[a * Ho * Wo:b * Ho * Wo]
+        dx[a:b, :sh * (Ho - 1) + 1:sh, :sw * (Wo - 1) + 1:sw] = xp.matmul(dy_k, weight.reshape(O, C)).reshape(
+            b - a, Ho, Wo, C)
+        return xp.matmul(dy_k.T, _pixel_rows(x_nhwc[a:b], geo))
+    dW = sum_in_order(run_shares(share, parts)).reshape(weight.shape)
     return dx.transpose(0, 3, 1, 2), dW
+
+
+def _strided_input_gradient(dy2, weight, x_shape, geo: ConvGeometry, workspace):
+    """col2im (:func:`~minidl.functional.conv._input_gradient`), one share of the images per
+    thread, each into its own padded buffer and then into its rows of ``∂L/∂x``."""
+    N, C, H, W = x_shape
+    parts = host_shares(N, dy2, dy2.size * C * geo.kernel[0] * geo.kernel[1])
+    if parts.threads == 1:
+        return _input_gradient(dy2, weight, x_shape, geo, workspace)
+    xp = get_array_module(dy2)
+    dx = xp.empty((N, H, W, C), dtype=dy2.dtype)
+    Ho, Wo = geo.out
+
+    def share(k, slot):
+        a, b = parts.pieces[k]
+        part = _input_gradient(dy2[a * Ho * Wo:b * Ho * Wo], weight, (b - a, C, H, W), geo, workspace.part(slot))
+        dx[a:b] = part.transpose(0, 2, 3, 1)
+    run_shares(share, parts)
+    return dx.transpose(0, 3, 1, 2)
 
 
 def _weight_grad(x_nhwc, dy2, w_shape, geo: ConvGeometry, workspace):
@@ -211,8 +249,15 @@ def _weight_grad(x_nhwc, dy2, w_shape, geo: ConvGeometry, workspace):
     xp = get_array_module(dy2)
     O, C, kh, kw = w_shape
     Ho, Wo = geo.out
-    dw_t = xp.zeros((kh * kw * C, O), dtype=dy2.dtype)
-    part = xp.empty_like(dw_t)
-    for n0, n1, cols in _patch_chunks(x_nhwc, geo, workspace):
-        dw_t += xp.matmul(cols.T, dy2[n0 * Ho * Wo:n1 * Ho * Wo], out=part)
+    parts = host_shares(x_nhwc.shape[0], dy2, dy2.shape[0] * kh * kw * C)
+
+    def share(k, slot):  # the part of images a..b−1
+        a, b = parts.pieces[k]
+        dw_t = xp.zeros((kh * kw * C, O), dtype=dy2.dtype)
+        part = xp.empty_like(dw_t)
+        for n0, n1, cols in _patch_chunks(x_nhwc[a:b], geo, workspace.part(slot)):
+            dw_t += xp.matmul(cols.T, dy2[(a + n0) * Ho * Wo:(a + n1) * Ho * Wo], out=part)
+        return dw_t
+    dw_t = sum_in_order(run_shares(share, parts))
     return xp.ascontiguousarray(dw_t.reshape(kh, kw, C, O).transpose(3, 2, 0, 1))
+

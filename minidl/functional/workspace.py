@@ -9,6 +9,8 @@ flat buffer per name and hands out views of its front, so the memory is touched 
 then reused: layers that run one after the other can take turns with it.
 
 A workspace is not thread-safe: two calls that share it must not run at the same time.
+Threads that split one call's work each take a :meth:`Workspace.part` of it: the same store,
+buffers of their own.
 """
 
 from __future__ import annotations
@@ -28,13 +30,14 @@ class Workspace:
     until the next request for the same name: use it within one call.
     """
 
-    def __init__(self, *, grow: bool = True, buffers: dict | None = None):
+    def __init__(self, *, grow: bool = True, buffers: dict | None = None, prefix: str = ""):
         self._buffers = {} if buffers is None else buffers
         self._grow = grow
+        self._prefix = prefix
 
     def array(self, name: str, shape, like):
         """An uninitialised array of ``shape``, with ``like``'s dtype and device."""
-        size = math.prod(shape)
+        size, name = math.prod(shape), self._prefix + name
         buf = self._buffers.get(name)
         fits = (buf is not None and buf.size >= size and buf.dtype == like.dtype
                 and backend.device_of(buf) == backend.device_of(like))
@@ -49,7 +52,15 @@ class Workspace:
     def fixed(self) -> "Workspace":
         """The same buffers, but a request that does not fit gets a temporary array
         instead of growing them (for inference batches, often larger than training ones)."""
-        return Workspace(grow=False, buffers=self._buffers)
+        return Workspace(grow=False, buffers=self._buffers, prefix=self._prefix)
+
+    def part(self, k: int) -> "Workspace":
+        """Part ``k`` of this workspace, for the ``k``-th of several threads: its buffers are
+        its own (their names carry ``k``), kept in this workspace's store. Part 0 is this
+        workspace itself."""
+        if k == 0:
+            return self
+        return Workspace(grow=self._grow, buffers=self._buffers, prefix=f"{self._prefix}{k}/")
 
     def clear(self) -> None:
         """Free every buffer."""

@@ -25,14 +25,15 @@ class Conv2d(Module):
 
     Parameters: ``weight`` (C_out, C_in/groups, kh, kw) and ``bias`` (C_out,), both
     U(−1/√fan_in, 1/√fan_in) at start with ``fan_in = C_in/groups·kh·kw`` (PyTorch's
-    default). Forward: ``y = x ⋆ W + b`` as im2col + GEMM, a chunk of images at a time;
+    default). Forward: ``y = x ⋆ W + b`` as im2col + GEMM, a chunk of images at a time
+    (with a multithreaded BLAS, one share of the batch per thread);
     backward: for stride 1 one im2col of dy per chunk and two GEMMs (the input gradient is a
     convolution of dy with the flipped kernel), else im2col, GEMMs and col2im
     (:mod:`minidl.functional.conv_fast`; the readable pair is :mod:`minidl.functional.conv`).
     The output is channels-last in memory.
 
     ``workspace``: the :class:`~minidl.functional.workspace.Workspace` that holds the
-    im2col patches (one chunk's) while a call runs. Each Conv2d has its own; a network of many
+    im2col patches (one chunk's per thread) while a call runs. Each Conv2d has its own; a network of many
     convolutions gives them one with :func:`share_workspace` (the CIFAR ResNets do), since
     the layers run one after the other and each needs it only during its own call: the
     scratch memory is then the largest layer's, not the sum over layers. Inference calls

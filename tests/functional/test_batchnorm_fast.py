@@ -1,16 +1,28 @@
 """The train-mode BatchNorm the layers run (x − μ cached, long rows) equals the readable pair
 of minidl.functional.batchnorm in float64: outputs, batch statistics and every gradient, for
 every input rank and memory layout, with and without γ and β, and for batch sizes that do and
-do not split into long rows."""
+do not split into long rows, on one thread or with the rows split over several."""
 
 import numpy as np
 import pytest
 
 from minidl import backend
 from minidl.errors import ShapeError
-from minidl.functional import batchnorm, batchnorm_fast
+from minidl.functional import batchnorm, batchnorm_fast, host_threads
 from minidl.functional.batchnorm import batch_norm_train_backward, batch_norm_train_forward
 from minidl.functional.batchnorm_fast import BatchNormFastCache, batch_norm_fast_backward, batch_norm_fast_forward
+
+
+@pytest.fixture(autouse=True)
+def _one_share(monkeypatch):
+    """One thread, whatever the machine's BLAS; the tests that split the rows say so."""
+    monkeypatch.setattr(host_threads, "host_workers", lambda like: 1)
+
+
+def _threads(monkeypatch, n):
+    """Split the work over ``n`` threads (the real pool), however small it is."""
+    monkeypatch.setattr(host_threads, "host_workers", lambda like: n)
+    monkeypatch.setattr(host_threads, "MIN_SHARE", 1)
 
 
 def _x(shape, seed=0, scale=1.0, shift=0.0):
@@ -24,7 +36,11 @@ def _channels_last(a):
 @pytest.mark.parametrize("shape", [(7, 3), (6, 3, 5), (4, 3, 4, 4), (3, 5, 3, 5), (64, 2, 4, 4)])
 @pytest.mark.parametrize("params", ["both", "weight only", "none"])
 @pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
-def test_fast_pair_equals_the_readable_pair(device, to_dev, shape, params, layout):
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_fast_pair_equals_the_readable_pair(device, to_dev, monkeypatch, shape, params, layout, workers):
+    """Also with the long rows split over 2 and 3 threads (the real pool; more threads than
+    rows for the smallest shapes)."""
+    _threads(monkeypatch, workers)
     C = shape[1]
     x, dy = _x(shape, 1, 2.0, 3.0), _x(shape, 2)
     if layout == "channels_last":  # what a convolution hands over: (N, C, H, W) view of (N, H, W, C)
@@ -77,3 +93,18 @@ def test_the_fast_pair_calls_the_fused_functions():
     finally:
         batchnorm_fast.scale_shift, batchnorm_fast.batch_norm_dx = real
     assert calls == ["forward", "dx"] and real[1] is batchnorm.batch_norm_dx
+
+
+def test_threads_give_the_same_bits_every_run(monkeypatch):
+    """Three threads, float32, ten runs: bit-identical outputs, statistics and gradients (the
+    shares' partial sums are added in share order)."""
+    _threads(monkeypatch, 3)
+    x, dy = _x((32, 16, 8, 8), 1, 2.0, 3.0).astype(np.float32), _x((32, 16, 8, 8), 2).astype(np.float32)
+    w, b = _x((16,), 3).astype(np.float32), _x((16,), 4).astype(np.float32)
+    runs = []
+    for _ in range(10):
+        y, cache = batch_norm_fast_forward(x, w, b)
+        g = batch_norm_fast_backward(dy, cache)
+        runs.append([y, cache.batch_mean, cache.batch_var, g["x"], g["weight"], g["bias"]])
+    for run in runs[1:]:
+        assert all(np.array_equal(a, b) for a, b in zip(run, runs[0]))

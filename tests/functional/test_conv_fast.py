@@ -8,7 +8,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from minidl import backend
-from minidl.functional import conv_fast
+from minidl.functional import conv_fast, host_threads
 from minidl.functional.conv import Conv2dCache, conv2d_backward, conv2d_forward
 from minidl.functional.conv_fast import conv2d_fast_backward, conv2d_fast_forward
 from minidl.functional.geometry import conv_output_size, pair
@@ -16,9 +16,16 @@ from minidl.functional.workspace import Workspace
 
 
 @pytest.fixture(autouse=True)
-def _one_blas_thread(monkeypatch):
-    """Chunks are cut only for a single-threaded BLAS: pretend it is one, whatever the machine."""
-    monkeypatch.setattr(conv_fast, "blas_threads", lambda: 1)
+def _one_share(monkeypatch):
+    """One share of the batch (one thread), whatever the machine's BLAS; the tests that split
+    the batch over threads say so."""
+    monkeypatch.setattr(host_threads, "host_workers", lambda like: 1)
+
+
+def _threads(monkeypatch, n):
+    """Split the work over ``n`` threads (the real pool), however small it is."""
+    monkeypatch.setattr(host_threads, "host_workers", lambda like: n)
+    monkeypatch.setattr(host_threads, "MIN_SHARE", 1)
 
 
 def _x(shape, seed=0):
@@ -94,21 +101,76 @@ def test_float32_stays_float32_and_the_workspace_holds_one_chunk():
     assert ws.nbytes < whole_batch_cols / 3  # one chunk: a few of the 64 images
 
 
-def test_a_multithreaded_blas_gets_the_whole_batch_in_one_chunk(monkeypatch):
-    """With several BLAS threads (or off the CPU) one chunk is the whole batch: one large
-    product instead of many small ones whose threads would wait for each other."""
+def test_chunks_are_cut_on_the_cpu_whatever_the_blas_threads():
+    """Each thread works through cache-sized chunks of its own share with a single-threaded
+    BLAS, so the chunk size no longer depends on BLAS's thread count."""
     x = np.zeros((64, 8, 16, 16), np.float32)
-    monkeypatch.setattr(conv_fast, "blas_threads", lambda: 2)
-    assert conv_fast._images_per_chunk(x, 256, 72) == 64
-    monkeypatch.setattr(conv_fast, "blas_threads", lambda: 1)
     assert conv_fast._images_per_chunk(x, 256, 72) == conv_fast.CHUNK_FLOATS // (256 * 72) < 64
 
 
-def test_blas_threads_reads_the_environment(monkeypatch):
-    monkeypatch.undo()  # the real function, not the fixture's stand-in
-    for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("OMP_NUM_THREADS", "3")
-    assert conv_fast.blas_threads() == 3
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
-    assert conv_fast.blas_threads() == 1
+SHARE_CASES = [  # (x shape, weight shape, options): every path of the fast pair
+    ((7, 3, 9, 9), (4, 3, 3, 3), dict(padding=1)),  # stride 1: flipped-kernel input gradient
+    ((7, 3, 9, 9), (4, 3, 3, 3), dict(stride=2, padding=1)),  # strided: col2im, chunked weight gradient
+    ((7, 3, 9, 9), (4, 3, 1, 1), dict(stride=2)),  # 1×1 stride 2
+    ((7, 3, 9, 9), (4, 3, 1, 1), {}),  # 1×1 stride 1
+    ((5, 2, 6, 6), (3, 2, 2, 3), dict(padding=(1, 0), dilation=2)),
+]
+
+
+@pytest.mark.parametrize("workers", [2, 3, 8])
+@pytest.mark.parametrize("case", range(len(SHARE_CASES)))
+def test_shares_on_threads_equal_the_im2col_pair(monkeypatch, workers, case):
+    """The batch cut into pieces of one or two images, taken by 2, 3 and up to 8 threads (as
+    many as pieces), each piece in chunks of one image or a few, on the real pool with BLAS
+    limited to one thread: the im2col pair's numbers in float64."""
+    _threads(monkeypatch, workers)
+    x_shape, w_shape, options = SHARE_CASES[case]
+    x, W, b = _x(x_shape, 1), _x(w_shape, 2), _x((w_shape[0],), 3)
+    for chunk in (1, 200):
+        monkeypatch.setattr(conv_fast, "CHUNK_FLOATS", chunk)
+        ref, fast = _both(lambda a: a, x, W, b, **options)
+        _assert_equal(ref, fast)
+
+
+def test_threads_give_the_same_bits_every_run(monkeypatch):
+    """Three threads, float32, ten runs: bit-identical outputs and gradients (the weight
+    gradient's six partial sums, one per piece, are added in piece order, not in the
+    order the threads take or end them)."""
+    _threads(monkeypatch, 3)
+    monkeypatch.setattr(conv_fast, "CHUNK_FLOATS", 1 << 12)
+    x, W = _x((16, 8, 12, 12), 1).astype(np.float32), _x((8, 8, 3, 3), 2).astype(np.float32)
+    dy = _x((16, 8, 12, 12), 3).astype(np.float32)
+    runs = []
+    for _ in range(10):
+        y, cache = conv2d_fast_forward(x, W, padding=1, workspace=Workspace())
+        g = conv2d_fast_backward(dy, cache)
+        runs.append((y.copy(), g["x"].copy(), g["weight"].copy()))
+    for run in runs[1:]:
+        for got, first in zip(run, runs[0]):
+            assert np.array_equal(got, first)
+
+
+def test_one_blas_thread_runs_one_share_on_the_calling_thread(monkeypatch):
+    """``OPENBLAS_NUM_THREADS=1`` (here ``threadpool_limits(1)``, as an MPI rank beside another
+    would be): every call is one share, run directly, so nothing waits on a second core."""
+    from threadpoolctl import threadpool_limits
+
+    if not host_threads._blas_libraries():
+        pytest.skip("no BLAS library that threadpoolctl can see")
+    monkeypatch.undo()  # the real host_workers
+    monkeypatch.setattr(host_threads, "MIN_SHARE", 1)
+    counts = []
+
+    def counted(work, split):
+        counts.append(split.threads)
+        return host_threads.run_shares(work, split)
+    monkeypatch.setattr(conv_fast, "run_shares", counted)
+    x, W = _x((4, 3, 8, 8), 1), _x((5, 3, 3, 3), 2)
+    with threadpool_limits(limits=1, user_api="blas"):
+        for stride in (1, 2):
+            y, cache = conv2d_fast_forward(x, W, padding=1, stride=stride, workspace=Workspace())
+            conv2d_fast_backward(np.ones(y.shape), cache)
+    assert counts and set(counts) == {1}
+    with threadpool_limits(limits=2, user_api="blas"):
+        y, cache = conv2d_fast_forward(x, W, padding=1, workspace=Workspace())
+    assert counts[-1] == 2
