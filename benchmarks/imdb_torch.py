@@ -161,7 +161,7 @@ def main(argv=None):
         tl = tc = tn = 0
         for b in train:
             loss, out = train_step(model, opt, loss_fn, b, args.clip)
-            tl += float(loss) * len(b.y)
+            tl += loss.item() * len(b.y)  # .item(): a Python float without the requires_grad warning
             tc += int((_predict(out.detach()) == b.y).sum())
             tn += len(b.y)
         test_loss, acc, per_class = _evaluate(model, loss_fn, test)
