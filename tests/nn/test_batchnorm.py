@@ -15,7 +15,7 @@ from fuzzing import (
     mostly,
     on_device,
 )
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from minidl import backend, nn
@@ -40,13 +40,18 @@ def _shapes2d():
 
 
 @given(shape=_shapes2d(), affine=st.sampled_from(["yes", "no", "no bias"]), training=st.booleans())
+@example(shape=(3, 3, 3, 3), affine="no", training=True)  # the case the seed comment below is about
 def test_batchnorm2d_gradcheck(device, to_dev, shape, affine, training):
     m = _bn(nn.BatchNorm2d, shape[1], affine=affine != "no", bias=affine == "yes").to(device)
     if not training:  # eval mode uses the running statistics: make them non-trivial first
         m(to_dev(_x(shape, 7, 2.0, 0.5)))
         m.clear_caches()
         m.eval()
-    r = gradcheck(m, to_dev(_x(shape, scale=3.0, shift=1.0)), randomize_params=True)
+    # seed 11, not 0: gradcheck draws its upstream gradient from a generator seeded 0, and
+    # without parameters to draw first it would be x's own numbers, (x − 1)/3, an affine
+    # function of x per channel, which BatchNorm's backward maps to ~0 (ε/σ² of it): the
+    # 20-seed run caught that case as NOT EXERCISED (affine="no", training)
+    r = gradcheck(m, to_dev(_x(shape, 11, scale=3.0, shift=1.0)), randomize_params=True)
     assert r.ok, str(r)
 
 
