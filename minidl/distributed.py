@@ -110,13 +110,18 @@ def abort_job(code: int = 1) -> None:
         from mpi4py import MPI
     except ImportError:  # no MPI here: nothing can be waiting on this rank
         return
+    _let_output_through()
+    MPI.COMM_WORLD.Abort(int(code))
+
+
+def _let_output_through() -> None:
+    """Flush, then wait a moment before ``MPI_Abort``. The launcher forwards each rank's
+    output through a pipe; when MPI_Abort makes it kill the job, lines still in that pipe
+    can be lost (seen with MPICH's Hydra: a job whose ranks both printed their error showed
+    none, and a traceback cut after its first line)."""
     sys.stdout.flush()
     sys.stderr.flush()
-    # The launcher forwards each rank's output through a pipe; when MPI_Abort makes it kill
-    # the job, lines still in that pipe can be lost (seen with MPICH's Hydra: a job whose
-    # ranks both printed their error showed none). A moment's wait lets them through.
     time.sleep(0.5)
-    MPI.COMM_WORLD.Abort(int(code))
 
 
 # ----------------------------------------------------------------------------- sharding
@@ -588,7 +593,7 @@ def _install_abort_hook(comm) -> None:
 
     def hook(kind, value, tb):
         previous(kind, value, tb)
-        sys.stderr.flush()
+        _let_output_through()
         comm.Abort(1)
 
     hook._minidl_abort = True
