@@ -280,9 +280,10 @@ def host_rng():
     return get_rng(numpy)
 
 
-def new_host_rng(seed: int):
-    """A fresh host generator of its own, seeded with ``seed``, leaving minidl's generators
-    alone (``gradcheck`` draws its directions from one, the same numbers on every device)."""
+def new_host_rng(seed):
+    """A fresh host generator of its own, seeded with ``seed`` (an int, or a sequence of
+    ints naming a stream), leaving minidl's generators alone (``gradcheck`` draws its
+    directions from one, the same numbers on every device)."""
     return numpy.random.default_rng(seed)
 
 

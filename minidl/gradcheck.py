@@ -42,6 +42,12 @@ Two entry points share the pieces below (analytic side, numeric side, comparison
 :func:`gradcheck` for a Module, :func:`gradcheck_pair` for a bare functional pair
 ``y, cache = forward(**arrays, **options)``, ``grads = backward(dy, cache)``.
 
+The random numbers of a check (upstream gradients, redrawn parameters, directions) come
+from ``default_rng([seed, GRADCHECK_STREAM])``: a stream apart from ``default_rng(seed)``,
+which test inputs are usually drawn from. Were they the same stream, a layer without
+parameters whose output has its input's shape would get its own input back as upstream
+gradient, and a ReLU backward returning ``y`` instead of ``G ⊙ [x > 0]`` would pass.
+
 Randomness inside forward (dropout) is made repeatable by re-seeding minidl's generators
 with the same seed before every forward; minidl's global random state is restored after
 the check.
@@ -61,7 +67,7 @@ __all__ = [
     "gradcheck", "gradcheck_pair", "GradcheckReport", "GradcheckError",
     "UNIT_ROUNDOFF", "DEFAULT_EPS", "DEFAULT_RTOL", "ROUNDOFF_SAFETY",
     "objective_scale", "default_atol", "numeric_gradient", "numeric_directional",
-    "compare_full", "compare_direction", "EXERCISED_FACTOR", "is_exercised",
+    "compare_full", "compare_direction", "EXERCISED_FACTOR", "is_exercised", "GRADCHECK_STREAM",
 ]
 
 # --8<-- [start:tolerances]
@@ -408,6 +414,21 @@ def check_problem(problem: _Problem, *, mode: str, eps: float, rtol: float, atol
     return report
 
 
+# The upstream gradients and directions come from a stream of their own: seeded with ``seed``
+# alone it would be numpy's ``default_rng(seed)``, the very stream most tests draw their inputs
+# from, and for a parameterless layer whose output has its input's shape (ReLU, BatchNorm without
+# affine) the upstream G would *equal* the input x. A backward that returned G ⊙ mask = y instead
+# of the true gradient would then pass.  The tag (b"grad" as an int) makes the stream another one.
+GRADCHECK_STREAM = 0x67726164
+
+
+def _check_rng(seed: int):
+    """The host generator a check draws its upstream gradients, random parameters and
+    directions from: ``default_rng([seed, GRADCHECK_STREAM])``, the same on every device and
+    never the stream of ``default_rng(seed)``."""
+    return backend.new_host_rng([int(seed), GRADCHECK_STREAM])
+
+
 def _settings(mode, rtol, tol):
     if mode not in ("full", "direction"):
         raise RangeError(f"gradcheck: mode must be 'full' or 'direction', got {mode!r}")
@@ -449,6 +470,9 @@ def gradcheck(
             tensor, for big layers).
         randomize_params: first redraw every parameter from U(−0.5, 0.5), so that zero
             biases or unit scales cannot hide a missing term.
+        seed: seeds the check's own random stream (upstream gradients, redrawn parameters,
+            directions; never the stream of ``default_rng(seed)`` a test may draw its input
+            from) and minidl's generators before every forward (dropout's masks).
         forward_kwargs: keyword arguments for forward (e.g. ``lengths=...``).
         check_inputs: indices (among the floating inputs) to check; default all. A loss's
             float target, for instance, is an input but not differentiated: ``[0]``.
@@ -473,7 +497,7 @@ def gradcheck(
         raise DTypeError(f"gradcheck: module must be a Module, or the pair (forward, backward, arrays[, options]), "
                          f"got {type(module).__name__}")
     with _rng_state_kept():
-        rng = backend.new_host_rng(seed)  # drawn on the host: the same numbers on every device
+        rng = _check_rng(seed)
         problem = analytic_module(module, inputs, forward_kwargs=dict(forward_kwargs or {}), check_params=check_params,
                                   check_inputs=check_inputs, randomize_params=randomize_params, seed=seed, rng=rng)
         report = check_problem(problem, mode=mode, eps=eps, rtol=rtol, atol=atol, rng=rng, allow_zero=allow_zero)
@@ -519,7 +543,7 @@ def gradcheck_pair(
     """
     rtol = _settings(mode, rtol, None)
     with _rng_state_kept():
-        rng = backend.new_host_rng(seed)  # drawn on the host: the same numbers on every device
+        rng = _check_rng(seed)
         problem = analytic_pair(forward, backward, dict(arrays), dict(options or {}), wrt=wrt, seed=seed, rng=rng)
         report = check_problem(problem, mode=mode, eps=eps, rtol=rtol, atol=atol, rng=rng,
                                allow_zero=list(allow_zero))

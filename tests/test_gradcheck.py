@@ -297,3 +297,39 @@ def test_the_guard_applies_to_functional_pairs_and_both_modes(mode):
     r = gradcheck_pair(fwd, bwd, {"x": _x((2, 2))}, mode=mode)
     assert not r.ok and r.unexercised == ["x"]
     assert gradcheck_pair(fwd, bwd, {"x": _x((2, 2))}, mode=mode, allow_zero=["x"]).ok
+
+
+# --- the check's random numbers are a stream of their own -------------------------------------
+class _ReLUReturningY(nn.ReLU):
+    """A classic slip: ``dx = y`` instead of ``dy ⊙ [x > 0]``. It equals the right answer
+    exactly when the upstream gradient is the input itself."""
+
+    def backward(self, dy):
+        super().backward(dy)  # consume the cache as the right backward would
+        return np.maximum(self._input_for_test, 0.0)
+
+    def forward(self, x):
+        self._input_for_test = x
+        return super().forward(x)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7])
+def test_upstream_is_not_the_stream_tests_draw_their_inputs_from(seed):
+    """Inputs drawn from ``default_rng(seed)`` (as most tests do) and a check with the same
+    seed: were the upstream drawn from that same stream, G would equal x for a same-shape
+    layer, and a ReLU backward returning y would pass. It must fail, and the right one pass."""
+    x = np.random.default_rng(seed).standard_normal((3, 4))
+    assert gradcheck(nn.ReLU(), x, seed=seed).ok
+    r = gradcheck(_ReLUReturningY(), x, seed=seed)
+    assert not r.ok and r.used["input 0"] > 1
+
+
+def test_pair_upstream_is_not_the_input_stream_either():
+    def fwd(x):
+        return np.maximum(x, 0.0), x
+
+    def bwd_returning_y(dy, x):
+        return {"x": np.maximum(x, 0.0)}
+
+    x = np.random.default_rng(0).standard_normal((5,))
+    assert not gradcheck_pair(fwd, bwd_returning_y, {"x": x}).ok
