@@ -54,7 +54,8 @@ def test_every_record_says_where_it_came_from(records):
             for key in ("commit", "wall_seconds", "seed", "summary"):
                 assert m.get(key) is not None, (name, key)
             assert m["machine"]["cpu"] and m["machine"]["cores"] and m["machine"]["blas"], name
-            assert m["load"]["mean"] is not None and rec.history, name
+            # a process killed when a session ended leaves no load samples: then a note says so
+            assert (m["load"]["mean"] is not None or m["load"].get("note")) and rec.history, name
             assert all("epoch" in row for row in rec.history), name
         else:
             assert "transcribed from" in m["source_note"], name

@@ -195,7 +195,7 @@ def import_run(run_dir: Path, name: str | None = None, root: Path | None = None)
         "threads": str(summary["threads"]) if torch_run and summary.get("threads") else env.get("OPENBLAS_NUM_THREADS"),
         "env": env,
         "load": {"start": meta.get("loadavg_start"), "end": meta.get("loadavg_end"), "mean": meta.get("load1_mean"),
-                 "max": meta.get("load1_max")},
+                 "max": meta.get("load1_max"), **({"note": meta["load_note"]} if meta.get("load_note") else {})},
         "summary": summary,
     }
     for key in ("paused", "resumed"):  # stopped for a quiet-machine benchmark / continued with --resume
