@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import statistics
 
+from minidl.history import time_to
 from tools.results.fmt import NOT_RUN, fmt, mark, pct, table
 
 # report B's classifier (report D's runs use it): Embedding(20001, 64) → cell(64, 64) →
@@ -25,17 +26,6 @@ def model_parameters(cell: str) -> int:
     return VOCAB * EMBED + recurrent_parameters(cell) + (HIDDEN * FC + FC) + (FC * CLASSES + CLASSES)
 
 
-def time_to(rec, target: float):
-    """(epoch, seconds) of the first epoch whose test accuracy reaches ``target``, counting
-    every epoch's own seconds (training and test pass), or None."""
-    elapsed = 0.0
-    for row in rec.rows():
-        elapsed += row["seconds"]
-        if row["test_acc"] >= target:
-            return row["epoch"], elapsed
-    return None
-
-
 def efficiency_table(records: dict, pairs: list, target: float = 0.85) -> str:
     """One row per (library, cell): parameters, median seconds per epoch, time to
     ``target``, best accuracy; ``pairs``: [(library label, {"LSTM": name, "GRU": name})]."""
@@ -49,10 +39,10 @@ def efficiency_table(records: dict, pairs: list, target: float = 0.85) -> str:
                 continue
             # "seconds": the training and the test pass (both libraries record it; PyTorch no train_seconds)
             per_epoch = statistics.median(r["seconds"] for r in rec.rows())
-            hit = time_to(rec, target)
+            hit = time_to(rec.rows(), target)  # (first row at or above target, seconds to its end) or None
             best = max(rec.rows(), key=lambda r: r["test_acc"])
             rows.append([library, cell] + params + [
-                f"{per_epoch:.1f} s", f"{hit[1]:.0f} s (epoch {hit[0]})" if hit else "not reached",
+                f"{per_epoch:.1f} s", f"{hit[1]:.0f} s (epoch {hit[0]['epoch']})" if hit else "not reached",
                 f"{pct(best['test_acc'])} ({best['epoch']})", fmt(rec.meta.get("load", {}).get("mean"), "f1"),
                 mark(rec)])
     return table(["library", "cell", "recurrent parameters", "all parameters", "s per epoch, train + test (median)",
@@ -79,11 +69,12 @@ def efficiency_verdict(records: dict, pairs: list, target: float = 0.85) -> str:
         if lstm is None or gru is None:
             continue
         per = [statistics.median(r["seconds"] for r in rec.rows()) for rec in (lstm, gru)]
-        hits = [time_to(rec, target) for rec in (lstm, gru)]
+        hits = [time_to(rec.rows(), target) for rec in (lstm, gru)]
         sentence = f"{library}: an epoch of the GRU takes {per[1] / per[0]:.2f}× the LSTM's"
         if all(hits):
-            sentence += (f"; the GRU reaches {target:.0%} at epoch {hits[1][0]} after {hits[1][1]:.0f} s, the LSTM at "
-                         f"epoch {hits[0][0]} after {hits[0][1]:.0f} s ({hits[1][1] / hits[0][1]:.2f}×)")
+            (lstm_row, lstm_s), (gru_row, gru_s) = hits
+            sentence += (f"; the GRU reaches {target:.0%} at epoch {gru_row['epoch']} after {gru_s:.0f} s, the LSTM at "
+                         f"epoch {lstm_row['epoch']} after {lstm_s:.0f} s ({gru_s / lstm_s:.2f}×)")
         else:
             sentence += "; " + ", ".join(f"the {c} does not reach {target:.0%}" for c, h in zip(("LSTM", "GRU"), hits)
                                          if not h)
