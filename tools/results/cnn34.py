@@ -8,6 +8,7 @@ import statistics
 
 from tools.results.figures import E_CNN34, E_DEGRADATION
 from tools.results.fmt import NOT_RUN, fmt, pct, records_named, table
+from tools.results.twins import loss_gaps
 
 
 def _row(rec, i):
@@ -62,9 +63,8 @@ def cnn34_verdict(records: dict) -> str:
         ours, twin = records.get(E_CNN34[kind]), records.get(E_CNN34[f"{kind} (PyTorch)"])
         if ours is None or twin is None:
             continue
-        k = min(len(ours.rows()), len(twin.rows()))
-        gaps = [abs(x["train_loss"] - y["train_loss"]) / y["train_loss"] for x, y in zip(ours.rows(), twin.rows())]
-        parts.append(f"{kind}: over the {k} epochs both libraries ran, minidl's training loss is within "
+        gaps = [abs(gap) for _, _, gap in loss_gaps(ours, twin)]
+        parts.append(f"{kind}: over the {len(gaps)} epochs both libraries ran, minidl's training loss is within "
                      f"{100 * max(gaps):.1f}% of the twin's (epoch by epoch: "
                      + ", ".join(f"{100 * g:.1f}%" for g in gaps) + ").")
     return " ".join(parts) if parts else "*(The comparison is written once the runs are recorded.)*"
