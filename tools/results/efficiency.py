@@ -4,26 +4,44 @@ after the other on the same machine (``{{table:D-efficiency}}``)."""
 
 from __future__ import annotations
 
+import functools
 import statistics
 
+from minidl.backend import get_rng_state, set_rng_state
 from minidl.history import time_to
+from minidl.models import ImdbClassifier
 from tools.results.fmt import NOT_RUN, fmt, mark, pct, table
 
-# report B's classifier (report D's runs use it): Embedding(20001, 64) → cell(64, 64) →
-# Linear(64, 64) → ReLU → Dropout → Linear(64, 2)
-VOCAB, EMBED, HIDDEN, FC, CLASSES = 20001, 64, 64, 64, 2
-GATES = {"LSTM": 4, "GRU": 3}
+# Report D's runs train report B's classifier as examples/imdb_lstm.py builds it by default (each
+# record's summary args say so): Embedding(20001, 64) → cell(64, 64) → Linear(64, 64) → ReLU →
+# Dropout → Linear(64, 2); the PyTorch twin builds the same layers (its GRU and LSTM, like
+# minidl's, have two bias vectors).
+D_MODEL = dict(vocab_size=20001, embed_dim=64, hidden_size=64, fc_dim=64, num_classes=2)
+
+
+@functools.cache
+def parameter_counts(cell: str) -> dict:
+    """Parameters of report D's classifier with ``cell`` ("LSTM" or "GRU"), counted on the
+    model minidl builds, so the page cannot drift from the code: ``{"embedding", "recurrent",
+    "all"}``. Building it is cheap (the largest tensor is the 20,001 × 64 embedding table)."""
+    state = get_rng_state()  # building draws initial weights: leave minidl's generators as they were
+    model = ImdbClassifier(cell=cell.lower(), **D_MODEL)
+    set_rng_state(state)
+
+    def count(module):
+        return sum(p.data.size for p in module.parameters())
+    return {"embedding": count(model.embedding), "recurrent": count(model.rnn), "all": count(model)}
 
 
 def recurrent_parameters(cell: str) -> int:
-    """W_ih (G·H, D), W_hh (G·H, H) and the two biases (G·H each); G = 4 (LSTM) or 3 (GRU)."""
-    g = GATES[cell]
-    return g * HIDDEN * (EMBED + HIDDEN) + 2 * g * HIDDEN
+    """The recurrent layer's: W_ih (G·H, D), W_hh (G·H, H) and two biases (G·H each); G = 4
+    gate blocks (LSTM) or 3 (GRU)."""
+    return parameter_counts(cell)["recurrent"]
 
 
 def model_parameters(cell: str) -> int:
-    """The whole classifier: embedding, recurrent layer, the two Linear layers."""
-    return VOCAB * EMBED + recurrent_parameters(cell) + (HIDDEN * FC + FC) + (FC * CLASSES + CLASSES)
+    """The whole classifier's: embedding, recurrent layer, the two Linear layers."""
+    return parameter_counts(cell)["all"]
 
 
 def efficiency_table(records: dict, pairs: list, target: float = 0.85) -> str:
@@ -63,7 +81,7 @@ def efficiency_verdict(records: dict, pairs: list, target: float = 0.85) -> str:
     lstm_p, gru_p = recurrent_parameters("LSTM"), recurrent_parameters("GRU")
     text = [f"The GRU has {1 - gru_p / lstm_p:.0%} fewer recurrent parameters than the LSTM (3 gate blocks "
             f"against 4) but only {1 - model_parameters('GRU') / model_parameters('LSTM'):.1%} fewer in all: the "
-            f"embedding holds {VOCAB * EMBED / model_parameters('LSTM'):.0%} of either model."]
+            f"embedding holds {parameter_counts('LSTM')['embedding'] / model_parameters('LSTM'):.0%} of either model."]
     for library, names in pairs:
         lstm, gru = records.get(names["LSTM"]), records.get(names["GRU"])
         if lstm is None or gru is None:
