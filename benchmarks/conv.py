@@ -51,43 +51,12 @@ def bench_minidl(model_name, batch, steps, warmup):
 def bench_torch(model_name, batch, steps, warmup):
     import torch
     import torch.nn as tnn
-
-    class Block(tnn.Module):
-        def __init__(self, cin, cout, stride):
-            super().__init__()
-            self.conv1 = tnn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-            self.bn1 = tnn.BatchNorm2d(cout)
-            self.conv2 = tnn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-            self.bn2 = tnn.BatchNorm2d(cout)
-            self.shortcut = tnn.Sequential()
-            if stride != 1 or cin != cout:
-                self.shortcut = tnn.Sequential(tnn.Conv2d(cin, cout, 1, stride, bias=False), tnn.BatchNorm2d(cout))
-
-        def forward(self, x):
-            out = torch.relu(self.bn1(self.conv1(x)))
-            return torch.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
-
-    class Net(tnn.Module):
-        def __init__(self, blocks, widths):
-            super().__init__()
-            self.conv1 = tnn.Conv2d(3, widths[0], 3, 1, 1, bias=False)
-            self.bn1 = tnn.BatchNorm2d(widths[0])
-            layers, cin = [], widths[0]
-            for k, (n, w) in enumerate(zip(blocks, widths)):
-                for b in range(n):
-                    layers.append(Block(cin, w, 2 if (k > 0 and b == 0) else 1))
-                    cin = w
-            self.layers = tnn.Sequential(*layers)
-            self.linear = tnn.Linear(cin, 10)
-
-        def forward(self, x):
-            out = self.layers(torch.relu(self.bn1(self.conv1(x))))
-            return self.linear(torch.flatten(torch.nn.functional.adaptive_avg_pool2d(out, 1), 1))
+    from torch_twins import TorchResNet  # minidl's ResNet in PyTorch (benchmarks/torch_twins.py)
 
     if os.environ.get("OMP_NUM_THREADS"):
         torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     torch.manual_seed(0)
-    model = Net(*CONFIGS[model_name])
+    model = TorchResNet(*CONFIGS[model_name])
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = tnn.CrossEntropyLoss()
     xn, yn = random_batch(batch)
