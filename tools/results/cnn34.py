@@ -7,12 +7,8 @@ from __future__ import annotations
 import statistics
 
 from tools.results.figures import E_CNN34, E_DEGRADATION
-from tools.results.fmt import NOT_RUN, fmt, pct, records_named, table
+from tools.results.fmt import NOT_RUN, fmt, loss_acc_cells, pct, records_named, table
 from tools.results.twins import loss_gaps
-
-
-def _row(rec, i):
-    return rec.rows()[i] if rec is not None and i < len(rec.rows()) else None
 
 
 def cnn34_table(records: dict) -> str:
@@ -25,12 +21,7 @@ def cnn34_table(records: dict) -> str:
     n = max(len(r.rows()) for r in runs.values() if r)
     rows = []
     for i in range(n):
-        cells = [str(i + 1)]
-        for rec in runs.values():
-            row = _row(rec, i)
-            cells += [fmt(row["train_loss"], "f3"), pct(row["test_acc"], 1)] if row else \
-                [NOT_RUN if rec is None else "—"] * 2
-        rows.append(cells)
+        rows.append([str(i + 1)] + [c for rec in runs.values() for c in loss_acc_cells(rec, i)])
     seconds = ["s per epoch"]
     for rec in runs.values():
         sec = statistics.median(r["seconds"] for r in rec.rows()) if rec else None

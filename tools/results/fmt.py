@@ -55,6 +55,17 @@ def table(header: list, rows: list, align: str | None = None) -> str:
     return "\n".join(lines)
 
 
+def loss_acc_cells(rec: Record | None, i: int, digits: int = 1) -> list:
+    """Epoch ``i + 1`` of ``rec`` as two cells, training loss and test accuracy, for the
+    epoch-by-epoch tables: *not run* without a record, "—" past its last epoch."""
+    if rec is None:
+        return [NOT_RUN] * 2
+    if i >= len(rec.rows()):
+        return ["—"] * 2
+    row = rec.rows()[i]
+    return [fmt(row["train_loss"], "f3"), pct(row["test_acc"], digits)]
+
+
 def seed_mean(recs: list, which: str, epochs: int | None) -> float | None:
     """Mean test accuracy over seeds at the ``which`` epoch; None unless every seed has it."""
     rows = [None if r is None else (r.last(epochs) if which == "last" else r.best(epochs)) for r in recs]
