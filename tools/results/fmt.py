@@ -79,21 +79,6 @@ def mean(values) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def _threads(meta: dict) -> str:
-    """BLAS threads, as ``ranks × threads`` for a run under mpiexec."""
-    threads = meta.get("threads") or "—"
-    return f"{meta['ranks']} × {threads}" if (meta.get("ranks") or 1) > 1 else threads
-
-
-def _wall(meta: dict) -> str:
-    """Wall time, and how much of it the run spent stopped (SIGSTOP for a quiet benchmark)."""
-    wall = fmt(meta.get("wall_seconds"), "s")
-    paused = sum(p.get("seconds", 0) for p in meta.get("paused") or [])
-    if meta.get("resumed"):
-        wall += f" (two processes: resumed after epoch {meta['resumed']['after_epoch']})"
-    return f"{wall} (of which {fmt(paused, 's')} stopped)" if paused else wall
-
-
 def records_named(pairs) -> str:
     """``(record or None, name)`` pairs as a list of record names, *not run* beside the missing."""
     return ", ".join(mark(rec) or f"`{name}` ({NOT_RUN})" for rec, name in pairs)
