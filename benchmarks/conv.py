@@ -30,37 +30,19 @@ import time
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, os.path.dirname(HERE))  # this checkout's minidl
+sys.path.insert(0, HERE)
+from resnet_step import random_batch, set_blas_threads, training_step  # noqa: E402
 
 CONFIGS = {"resnet20": ([3, 3, 3], [16, 32, 64]), "resnet34": ([3, 4, 6, 3], [64, 128, 256, 512])}
 
 
-def _data(batch, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((batch, 3, 32, 32)).astype(np.float32)
-    y = rng.integers(0, 10, size=batch)
-    return x, y
-
-
 def bench_minidl(model_name, batch, steps, warmup):
-    import minidl
-    from minidl.models.resnet import resnet20, resnet34
-    from minidl.nn import CrossEntropyLoss
-    from minidl.optim import Adam
-
-    minidl.manual_seed(0)
-    model = {"resnet20": resnet20, "resnet34": resnet34}[model_name]()
-    loss_fn = CrossEntropyLoss()
-    opt = Adam(model.parameters(), lr=1e-3)
-    x, y = _data(batch)
+    step = training_step(model_name, batch)[-1]
     times = []
     for i in range(warmup + steps):
         t0 = time.perf_counter()
-        opt.zero_grad()
-        loss = loss_fn(model(x), y)
-        model.backward(loss_fn.backward())
-        opt.step()
-        float(loss)
+        step()
         if i >= warmup:
             times.append(time.perf_counter() - t0)
     return times
@@ -69,46 +51,15 @@ def bench_minidl(model_name, batch, steps, warmup):
 def bench_torch(model_name, batch, steps, warmup):
     import torch
     import torch.nn as tnn
-
-    class Block(tnn.Module):
-        def __init__(self, cin, cout, stride):
-            super().__init__()
-            self.conv1 = tnn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-            self.bn1 = tnn.BatchNorm2d(cout)
-            self.conv2 = tnn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-            self.bn2 = tnn.BatchNorm2d(cout)
-            self.shortcut = tnn.Sequential()
-            if stride != 1 or cin != cout:
-                self.shortcut = tnn.Sequential(tnn.Conv2d(cin, cout, 1, stride, bias=False), tnn.BatchNorm2d(cout))
-
-        def forward(self, x):
-            out = torch.relu(self.bn1(self.conv1(x)))
-            return torch.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
-
-    class Net(tnn.Module):
-        def __init__(self, blocks, widths):
-            super().__init__()
-            self.conv1 = tnn.Conv2d(3, widths[0], 3, 1, 1, bias=False)
-            self.bn1 = tnn.BatchNorm2d(widths[0])
-            layers, cin = [], widths[0]
-            for k, (n, w) in enumerate(zip(blocks, widths)):
-                for b in range(n):
-                    layers.append(Block(cin, w, 2 if (k > 0 and b == 0) else 1))
-                    cin = w
-            self.layers = tnn.Sequential(*layers)
-            self.linear = tnn.Linear(cin, 10)
-
-        def forward(self, x):
-            out = self.layers(torch.relu(self.bn1(self.conv1(x))))
-            return self.linear(torch.flatten(torch.nn.functional.adaptive_avg_pool2d(out, 1), 1))
+    from torch_twins import TorchResNet  # minidl's ResNet in PyTorch (benchmarks/torch_twins.py)
 
     if os.environ.get("OMP_NUM_THREADS"):
         torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     torch.manual_seed(0)
-    model = Net(*CONFIGS[model_name])
+    model = TorchResNet(*CONFIGS[model_name])
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = tnn.CrossEntropyLoss()
-    xn, yn = _data(batch)
+    xn, yn = random_batch(batch)
     x, y = torch.from_numpy(xn), torch.from_numpy(yn)
     times = []
     for i in range(warmup + steps):
@@ -135,8 +86,7 @@ def run_child(framework, model, args):
            "--batch", str(args.batch), "--steps", str(args.steps), "--warmup", str(args.warmup)]
     env = dict(os.environ)
     if args.threads:
-        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-            env[var] = str(args.threads)
+        set_blas_threads(args.threads, env)
     out = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if out.returncode != 0:
         if framework == "torch" and "No module named 'torch'" in out.stderr:

@@ -2,12 +2,13 @@
 convolution rows of ``benchmarks/README.md``.
 
 One step = forward + cross-entropy + backward + Adam(1e-3), float32, random CIFAR-shaped
-data (as ``benchmarks/conv.py``). Every ``forward``/``backward`` of the network's modules,
-the loss and ``Adam.step`` run under a timer that measures *CPU time of this process*
-(``time.process_time``), exclusive of the nested calls it makes, so a block's own time is
-its residual additions and a model's own time is its glue. CPU time, unlike wall time,
-does not count the time other programs hold the core, so the shares survive a loaded
-machine better than a stopwatch does (memory bandwidth and caches are still shared).
+data (``benchmarks/resnet_step.py``, the step ``benchmarks/conv.py`` times). Every
+``forward``/``backward`` of the network's modules, the loss and ``Adam.step`` run under a
+timer that measures *CPU time of this process* (``time.process_time``), exclusive of the
+nested calls it makes, so a block's own time is its residual additions and a model's own
+time is its glue. CPU time, unlike wall time, does not count the time other programs hold
+the core, so the shares survive a loaded machine better than a stopwatch does (memory
+bandwidth and caches are still shared).
 
 Within the convolution, the time spent in BLAS (``xp.matmul``) is measured separately:
 the fast path calls ``xp.matmul`` by name, so wrapping ``numpy.matmul`` here counts every
@@ -28,7 +29,9 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, os.path.dirname(HERE))  # this checkout's minidl
+sys.path.insert(0, HERE)
+from resnet_step import set_blas_threads, training_step  # noqa: E402  (imports no NumPy yet)
 
 
 class Timers:
@@ -81,30 +84,9 @@ def main(argv=None):
     if args.threads != 1:  # the layers would split their batch over threads, which the timers' one stack cannot follow
         p.error("--threads: the per-layer timers follow one thread only; for two threads use "
                 "benchmarks/conv_threads.py")
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(args.threads)
+    set_blas_threads(args.threads)  # before NumPy loads
 
-    import numpy as np
-
-    import minidl
-    from minidl.models.resnet import resnet20, resnet34
-    from minidl.nn import CrossEntropyLoss
-    from minidl.optim import Adam
-
-    minidl.manual_seed(0)
-    model = {"resnet20": resnet20, "resnet34": resnet34}[args.model]()
-    loss_fn, opt = CrossEntropyLoss(), Adam(model.parameters(), lr=1e-3)
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((args.batch, 3, 32, 32)).astype(np.float32)
-    y = rng.integers(0, 10, size=args.batch)
-
-    def step():
-        opt.zero_grad()
-        loss = loss_fn(model(x), y)
-        model.backward(loss_fn.backward())
-        opt.step()
-        return float(loss)
-
+    model, loss_fn, opt, step = training_step(args.model, args.batch)
     step()  # warm-up: buffers grown, pages mapped
     timers = Timers()
     instrument(model, loss_fn, opt, timers)

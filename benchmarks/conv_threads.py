@@ -1,10 +1,11 @@
 """How minidl's convolution uses a second BLAS thread: variants A/B in one process.
 
 One ResNet training step (forward, cross-entropy, backward, Adam(1e-3); float32, random
-CIFAR-shaped data, as ``benchmarks/conv.py``) is timed under each variant, the variants'
-steps alternating (variant 1, variant 2, ..., variant 1, ...), so that a change in the
-machine's load falls on all of them alike. Each step's wall time and the process's CPU time
-(all its threads) are recorded; the table gives min and median per variant.
+CIFAR-shaped data: ``benchmarks/resnet_step.py``, the step ``benchmarks/conv.py`` times) is
+timed under each variant, the variants' steps alternating (variant 1, variant 2, ...,
+variant 1, ...), so that a change in the machine's load falls on all of them alike. Each
+step's wall time and the process's CPU time (all its threads) are recorded; the table gives
+min and median per variant.
 
 On a loaded machine the wall time says little about a second thread (the other jobs hold
 the cores), so the table also gives the **critical path**: the step's CPU time less, for
@@ -40,7 +41,9 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, os.path.dirname(HERE))  # this checkout's minidl
+sys.path.insert(0, HERE)
+from resnet_step import set_blas_threads, training_step  # noqa: E402  (imports no NumPy yet)
 
 
 def _variant(name, conv_fast, batchnorm_fast, limits, host_threads):
@@ -82,31 +85,13 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=2, help="BLAS threads (set before NumPy loads)")
     p.add_argument("--variants", default="pool,poolconv,one")
     args = p.parse_args(argv)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(args.threads)
+    set_blas_threads(args.threads)  # before NumPy loads
 
-    import numpy as np
     from threadpoolctl import threadpool_limits
 
-    import minidl
     from minidl.functional import batchnorm_fast, conv_fast, host_threads
-    from minidl.models.resnet import resnet20, resnet34
-    from minidl.nn import CrossEntropyLoss
-    from minidl.optim import Adam
 
-    minidl.manual_seed(0)
-    model = {"resnet20": resnet20, "resnet34": resnet34}[args.model]()
-    loss_fn, opt = CrossEntropyLoss(), Adam(model.parameters(), lr=1e-3)
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((args.batch, 3, 32, 32)).astype(np.float32)
-    y = rng.integers(0, 10, size=args.batch)
-
-    def step():
-        opt.zero_grad()
-        loss_fn(model(x), y)
-        model.backward(loss_fn.backward())
-        opt.step()
-
+    step = training_step(args.model, args.batch)[-1]
     overlapped = [0.0]  # CPU time of the shares beside the longest one, this step
 
     def timed_run_shares(work, split, real=host_threads.run_shares):

@@ -34,6 +34,8 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)  # this checkout's minidl
+from minidl.history import time_to as time_to_epoch  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -86,14 +88,14 @@ def run(argv, env):
 
 
 def time_to(history, wall, target):
-    """(epoch, accuracy, seconds) of the first epoch with test accuracy ≥ target, or None."""
-    startup = wall - sum(row["seconds"] for row in history)
-    elapsed = startup
-    for row in history:
-        elapsed += row["seconds"]
-        if row["test_acc"] >= target:
-            return row["epoch"], row["test_acc"], elapsed
-    return None
+    """(epoch, accuracy, seconds) of the first epoch with test accuracy ≥ target, or None;
+    the seconds count the command's start-up (``wall`` less the epochs' own seconds) too."""
+    hit = time_to_epoch(history, target)
+    if hit is None:
+        return None
+    row, elapsed = hit
+    startup = wall - sum(r["seconds"] for r in history)
+    return row["epoch"], row["test_acc"], startup + elapsed
 
 
 def main(argv=None):

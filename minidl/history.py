@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from .fileio import atomic_write_text
 
-__all__ = ["History"]
+__all__ = ["History", "time_to"]
 
 
 @dataclass
@@ -61,3 +61,20 @@ class History:
             atomic_write_text(path, buf.getvalue())
         else:
             atomic_write_text(path, self.to_json())
+
+
+def time_to(rows, threshold: float, key: str = "test_acc"):
+    """When a run first reached ``threshold``: the first epoch whose ``key`` is ≥ it, and the
+    seconds the run had spent by the end of that epoch.
+
+    ``rows``: the per-epoch records, in order (a :class:`History`, its ``rows``, or the list
+    ``history.json`` holds), each with ``key`` and ``seconds`` (that epoch's own time: the
+    training and the test pass). Returns ``(row, elapsed)``, ``elapsed = Σ seconds`` over
+    the rows up to and including ``row``; ``None`` when no row reaches ``threshold``.
+    """
+    elapsed = 0.0
+    for row in rows.rows if isinstance(rows, History) else rows:
+        elapsed += row["seconds"]
+        if row[key] >= threshold:
+            return row, elapsed
+    return None

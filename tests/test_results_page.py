@@ -460,6 +460,7 @@ def test_the_committed_pages_give_every_headline_outcome(records):
 def test_report_d_efficiency_table(tmp_path):
     """LSTM against GRU: the parameter counts are the library's own, the time to 85% counts
     every epoch's seconds up to the first epoch at or above 85%, a missing run says so."""
+    from minidl.history import time_to
     from minidl.models import ImdbClassifier
     from tools.results import efficiency
 
@@ -472,7 +473,8 @@ def test_report_d_efficiency_table(tmp_path):
                                   "python examples/imdb_lstm.py --epochs 15 --seed 1"), root=res)
     recs = load.load_records(res)
     first = next(i for i, a in enumerate(ACCS) if a >= 0.85)
-    epoch, seconds = efficiency.time_to(recs["D-lstm-s1"], 0.85)
+    row, seconds = time_to(recs["D-lstm-s1"].rows(), 0.85)  # the helper the table uses
+    epoch = row["epoch"]
     assert epoch == first + 1
     assert seconds == pytest.approx(sum(r["seconds"] for r in recs["D-lstm-s1"].rows()[: first + 1]))
     lines = tables.TABLES["D-efficiency"](recs).splitlines()

@@ -7,11 +7,8 @@ from __future__ import annotations
 import statistics
 
 from tools.results.figures import E_CNN34, E_DEGRADATION
-from tools.results.fmt import NOT_RUN, fmt, pct, records_named, table
-
-
-def _row(rec, i):
-    return rec.rows()[i] if rec is not None and i < len(rec.rows()) else None
+from tools.results.fmt import NOT_RUN, fmt, loss_acc_cells, pct, records_named, table
+from tools.results.twins import loss_gaps
 
 
 def cnn34_table(records: dict) -> str:
@@ -24,12 +21,7 @@ def cnn34_table(records: dict) -> str:
     n = max(len(r.rows()) for r in runs.values() if r)
     rows = []
     for i in range(n):
-        cells = [str(i + 1)]
-        for rec in runs.values():
-            row = _row(rec, i)
-            cells += [fmt(row["train_loss"], "f3"), pct(row["test_acc"], 1)] if row else \
-                [NOT_RUN if rec is None else "—"] * 2
-        rows.append(cells)
+        rows.append([str(i + 1)] + [c for rec in runs.values() for c in loss_acc_cells(rec, i)])
     seconds = ["s per epoch"]
     for rec in runs.values():
         sec = statistics.median(r["seconds"] for r in rec.rows()) if rec else None
@@ -62,9 +54,8 @@ def cnn34_verdict(records: dict) -> str:
         ours, twin = records.get(E_CNN34[kind]), records.get(E_CNN34[f"{kind} (PyTorch)"])
         if ours is None or twin is None:
             continue
-        k = min(len(ours.rows()), len(twin.rows()))
-        gaps = [abs(x["train_loss"] - y["train_loss"]) / y["train_loss"] for x, y in zip(ours.rows(), twin.rows())]
-        parts.append(f"{kind}: over the {k} epochs both libraries ran, minidl's training loss is within "
+        gaps = [abs(gap) for _, _, gap in loss_gaps(ours, twin)]
+        parts.append(f"{kind}: over the {len(gaps)} epochs both libraries ran, minidl's training loss is within "
                      f"{100 * max(gaps):.1f}% of the twin's (epoch by epoch: "
                      + ", ".join(f"{100 * g:.1f}%" for g in gaps) + ").")
     return " ".join(parts) if parts else "*(The comparison is written once the runs are recorded.)*"

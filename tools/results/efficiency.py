@@ -4,36 +4,44 @@ after the other on the same machine (``{{table:D-efficiency}}``)."""
 
 from __future__ import annotations
 
+import functools
 import statistics
 
+from minidl.backend import get_rng_state, set_rng_state
+from minidl.history import time_to
+from minidl.models import ImdbClassifier
 from tools.results.fmt import NOT_RUN, fmt, mark, pct, table
 
-# report B's classifier (report D's runs use it): Embedding(20001, 64) → cell(64, 64) →
-# Linear(64, 64) → ReLU → Dropout → Linear(64, 2)
-VOCAB, EMBED, HIDDEN, FC, CLASSES = 20001, 64, 64, 64, 2
-GATES = {"LSTM": 4, "GRU": 3}
+# Report D's runs train report B's classifier as examples/imdb_lstm.py builds it by default (each
+# record's summary args say so): Embedding(20001, 64) → cell(64, 64) → Linear(64, 64) → ReLU →
+# Dropout → Linear(64, 2); the PyTorch twin builds the same layers (its GRU and LSTM, like
+# minidl's, have two bias vectors).
+D_MODEL = dict(vocab_size=20001, embed_dim=64, hidden_size=64, fc_dim=64, num_classes=2)
+
+
+@functools.cache
+def parameter_counts(cell: str) -> dict:
+    """Parameters of report D's classifier with ``cell`` ("LSTM" or "GRU"), counted on the
+    model minidl builds, so the page cannot drift from the code: ``{"embedding", "recurrent",
+    "all"}``. Building it is cheap (the largest tensor is the 20,001 × 64 embedding table)."""
+    state = get_rng_state()  # building draws initial weights: leave minidl's generators as they were
+    model = ImdbClassifier(cell=cell.lower(), **D_MODEL)
+    set_rng_state(state)
+
+    def count(module):
+        return sum(p.data.size for p in module.parameters())
+    return {"embedding": count(model.embedding), "recurrent": count(model.rnn), "all": count(model)}
 
 
 def recurrent_parameters(cell: str) -> int:
-    """W_ih (G·H, D), W_hh (G·H, H) and the two biases (G·H each); G = 4 (LSTM) or 3 (GRU)."""
-    g = GATES[cell]
-    return g * HIDDEN * (EMBED + HIDDEN) + 2 * g * HIDDEN
+    """The recurrent layer's: W_ih (G·H, D), W_hh (G·H, H) and two biases (G·H each); G = 4
+    gate blocks (LSTM) or 3 (GRU)."""
+    return parameter_counts(cell)["recurrent"]
 
 
 def model_parameters(cell: str) -> int:
-    """The whole classifier: embedding, recurrent layer, the two Linear layers."""
-    return VOCAB * EMBED + recurrent_parameters(cell) + (HIDDEN * FC + FC) + (FC * CLASSES + CLASSES)
-
-
-def time_to(rec, target: float):
-    """(epoch, seconds) of the first epoch whose test accuracy reaches ``target``, counting
-    every epoch's own seconds (training and test pass), or None."""
-    elapsed = 0.0
-    for row in rec.rows():
-        elapsed += row["seconds"]
-        if row["test_acc"] >= target:
-            return row["epoch"], elapsed
-    return None
+    """The whole classifier's: embedding, recurrent layer, the two Linear layers."""
+    return parameter_counts(cell)["all"]
 
 
 def efficiency_table(records: dict, pairs: list, target: float = 0.85) -> str:
@@ -49,10 +57,10 @@ def efficiency_table(records: dict, pairs: list, target: float = 0.85) -> str:
                 continue
             # "seconds": the training and the test pass (both libraries record it; PyTorch no train_seconds)
             per_epoch = statistics.median(r["seconds"] for r in rec.rows())
-            hit = time_to(rec, target)
+            hit = time_to(rec.rows(), target)  # (first row at or above target, seconds to its end) or None
             best = max(rec.rows(), key=lambda r: r["test_acc"])
             rows.append([library, cell] + params + [
-                f"{per_epoch:.1f} s", f"{hit[1]:.0f} s (epoch {hit[0]})" if hit else "not reached",
+                f"{per_epoch:.1f} s", f"{hit[1]:.0f} s (epoch {hit[0]['epoch']})" if hit else "not reached",
                 f"{pct(best['test_acc'])} ({best['epoch']})", fmt(rec.meta.get("load", {}).get("mean"), "f1"),
                 mark(rec)])
     return table(["library", "cell", "recurrent parameters", "all parameters", "s per epoch, train + test (median)",
@@ -73,17 +81,18 @@ def efficiency_verdict(records: dict, pairs: list, target: float = 0.85) -> str:
     lstm_p, gru_p = recurrent_parameters("LSTM"), recurrent_parameters("GRU")
     text = [f"The GRU has {1 - gru_p / lstm_p:.0%} fewer recurrent parameters than the LSTM (3 gate blocks "
             f"against 4) but only {1 - model_parameters('GRU') / model_parameters('LSTM'):.1%} fewer in all: the "
-            f"embedding holds {VOCAB * EMBED / model_parameters('LSTM'):.0%} of either model."]
+            f"embedding holds {parameter_counts('LSTM')['embedding'] / model_parameters('LSTM'):.0%} of either model."]
     for library, names in pairs:
         lstm, gru = records.get(names["LSTM"]), records.get(names["GRU"])
         if lstm is None or gru is None:
             continue
         per = [statistics.median(r["seconds"] for r in rec.rows()) for rec in (lstm, gru)]
-        hits = [time_to(rec, target) for rec in (lstm, gru)]
+        hits = [time_to(rec.rows(), target) for rec in (lstm, gru)]
         sentence = f"{library}: an epoch of the GRU takes {per[1] / per[0]:.2f}× the LSTM's"
         if all(hits):
-            sentence += (f"; the GRU reaches {target:.0%} at epoch {hits[1][0]} after {hits[1][1]:.0f} s, the LSTM at "
-                         f"epoch {hits[0][0]} after {hits[0][1]:.0f} s ({hits[1][1] / hits[0][1]:.2f}×)")
+            (lstm_row, lstm_s), (gru_row, gru_s) = hits
+            sentence += (f"; the GRU reaches {target:.0%} at epoch {gru_row['epoch']} after {gru_s:.0f} s, the LSTM at "
+                         f"epoch {lstm_row['epoch']} after {lstm_s:.0f} s ({gru_s / lstm_s:.2f}×)")
         else:
             sentence += "; " + ", ".join(f"the {c} does not reach {target:.0%}" for c, h in zip(("LSTM", "GRU"), hits)
                                          if not h)

@@ -55,6 +55,17 @@ def table(header: list, rows: list, align: str | None = None) -> str:
     return "\n".join(lines)
 
 
+def loss_acc_cells(rec: Record | None, i: int, digits: int = 1) -> list:
+    """Epoch ``i + 1`` of ``rec`` as two cells, training loss and test accuracy, for the
+    epoch-by-epoch tables: *not run* without a record, "—" past its last epoch."""
+    if rec is None:
+        return [NOT_RUN] * 2
+    if i >= len(rec.rows()):
+        return ["—"] * 2
+    row = rec.rows()[i]
+    return [fmt(row["train_loss"], "f3"), pct(row["test_acc"], digits)]
+
+
 def seed_mean(recs: list, which: str, epochs: int | None) -> float | None:
     """Mean test accuracy over seeds at the ``which`` epoch; None unless every seed has it."""
     rows = [None if r is None else (r.last(epochs) if which == "last" else r.best(epochs)) for r in recs]
@@ -66,21 +77,6 @@ def seed_mean(recs: list, which: str, epochs: int | None) -> float | None:
 def mean(values) -> float | None:
     values = [v for v in values if v is not None]
     return sum(values) / len(values) if values else None
-
-
-def _threads(meta: dict) -> str:
-    """BLAS threads, as ``ranks × threads`` for a run under mpiexec."""
-    threads = meta.get("threads") or "—"
-    return f"{meta['ranks']} × {threads}" if (meta.get("ranks") or 1) > 1 else threads
-
-
-def _wall(meta: dict) -> str:
-    """Wall time, and how much of it the run spent stopped (SIGSTOP for a quiet benchmark)."""
-    wall = fmt(meta.get("wall_seconds"), "s")
-    paused = sum(p.get("seconds", 0) for p in meta.get("paused") or [])
-    if meta.get("resumed"):
-        wall += f" (two processes: resumed after epoch {meta['resumed']['after_epoch']})"
-    return f"{wall} (of which {fmt(paused, 's')} stopped)" if paused else wall
 
 
 def records_named(pairs) -> str:

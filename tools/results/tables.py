@@ -13,6 +13,7 @@ from tools.results.fmt import (
     acc_epoch,
     fmt,
     grad_norm_ratio,
+    loss_acc_cells,
     mark,
     mean,
     pct,
@@ -204,12 +205,7 @@ def cifar_table(records: dict, res_name: str, plain_name: str, digits: int = 1) 
     n = max(len(a.rows()) if a else 0, len(b.rows()) if b else 0)
     rows = []
     for i in range(n):
-        cells = [str(i + 1)]
-        for rec in (a, b):
-            row = rec.rows()[i] if rec and i < len(rec.rows()) else None
-            cells += [fmt(row["train_loss"], "f3"), pct(row["test_acc"], digits)] if row else [NOT_RUN if rec is None
-                                                                                             else "—"] * 2
-        rows.append(cells)
+        rows.append([str(i + 1)] + loss_acc_cells(a, i, digits) + loss_acc_cells(b, i, digits))
     return table(["epoch", "ResNet-20 train loss", "ResNet-20 test acc", "Plain-20 train loss", "Plain-20 test acc"],
                  rows, "rrrrr") + f"\n\nRecords: {records_named(((a, res_name), (b, plain_name)))}."
 
