@@ -2,7 +2,6 @@
 weights and batches give the same steps (float64: to rounding; float32: to ~1e-5), and a
 smoke run of both on a miniature CIFAR release writes histories that lie side by side."""
 
-import importlib.util
 import json
 import os
 import sys
@@ -10,27 +9,19 @@ import sys
 import numpy as np
 import pytest
 from data_samples import write_cifar_release
+from script_loader import ROOT, load_script
 
 torch = pytest.importorskip("torch")
 
 from minidl import backend, nn, optim  # noqa: E402
 from minidl.models.resnet import cifar_resnet  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def _load(path, name):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, *path))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
 
 @pytest.fixture(scope="module")
 def twin():
     sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
     try:
-        yield _load(("benchmarks", "cifar_torch.py"), "cifar_torch")
+        yield load_script(("benchmarks", "cifar_torch.py"), "cifar_torch")
     finally:
         sys.path.remove(os.path.join(ROOT, "benchmarks"))
 
@@ -93,7 +84,7 @@ def test_the_first_float32_loss_agrees_to_1e5(twin, shortcut):
 def test_the_example_prepares_the_same_start_and_batches_every_time(tmp_path):
     data = tmp_path / "data"
     write_cifar_release(data / "cifar-10-batches-bin", n=3)
-    ex = _load(("examples", "cifar10_resnet.py"), "cifar10_resnet")
+    ex = load_script(("examples", "cifar10_resnet.py"), "cifar10_resnet")
     args = ex.parse_args(["--data", str(data), "--depth", "34", "--width", "2", "--batch-size", "4", "--limit", "12",
                           "--seed", "5", "--augment"])
     first, again = ex.prepare(args), ex.prepare(args)
@@ -114,7 +105,7 @@ def test_the_twin_and_the_example_write_histories_that_lie_side_by_side(twin, tm
     # one batch of all 15 images per epoch: the first epoch's loss is the first step's
     flags = ["--data", str(data), "--depth", "34", "--width", "2", "--batch-size", "15", "--epochs", "2",
              "--seed", "5"] + (["--plain"] if plain else [])
-    ex = _load(("examples", "cifar10_resnet.py"), "cifar10_resnet")
+    ex = load_script(("examples", "cifar10_resnet.py"), "cifar10_resnet")
     ours = ex.main(flags + ["--out", str(tmp_path / "minidl"), "--progress", "off"])
     theirs = twin.main(flags + ["--out", str(tmp_path / "torch"), "--threads", "1"])
     rows = json.loads((tmp_path / "torch" / "history.json").read_text())
@@ -131,7 +122,8 @@ def test_the_twin_and_the_example_write_histories_that_lie_side_by_side(twin, tm
 
 
 def test_the_twin_refuses_what_only_the_example_does(twin, tmp_path, capsys):
-    for flags in (["--resume"], ["--compare", "x"], ["--threads", "0"], ["--width", "0"], ["--depth", "50"]):
+    for flags in (["--compare", "x"], ["--allow-config-change"], ["--device", "cuda"], ["--threads", "0"],
+                  ["--width", "0"], ["--depth", "50"]):
         with pytest.raises(SystemExit) as e:
             twin.main(flags + ["--out", str(tmp_path / "o")])
         assert e.value.code == 2, flags

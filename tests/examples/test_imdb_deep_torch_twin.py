@@ -3,21 +3,18 @@ LSTM-4 on the native torch.nn.LSTM): the example's fresh weights copied into the
 the same logits before any step (and a wrong gate order would not), the same batches give
 the same Adam steps, and both scripts write histories that lie side by side."""
 
-import importlib.util
 import json
 import os
 import sys
 
 import numpy as np
 import pytest
+from fake_imdb import make_aclimdb
+from script_loader import ROOT, load_script
 
 torch = pytest.importorskip("torch")
 
 from minidl import backend, nn, optim  # noqa: E402
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "tests"))
-from fake_imdb import make_aclimdb  # noqa: E402
 
 H = 5  # hidden size: tiny, the gate blocks are rows [0:5], [5:10], [10:15], [15:20]
 # float32 logits: both libraries compute the same sums in different orders, each operation
@@ -27,18 +24,11 @@ H = 5  # hidden size: tiny, the gate blocks are rows [0:5], [5:10], [10:15], [15
 LOGIT_ATOL = 2e-6
 
 
-def _load(path, name):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, *path))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.fixture(scope="module")
 def twin():
     sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
     try:
-        yield _load(("benchmarks", "imdb_deep_torch.py"), "imdb_deep_torch")
+        yield load_script(("benchmarks", "imdb_deep_torch.py"), "imdb_deep_torch")
     finally:
         sys.path.remove(os.path.join(ROOT, "benchmarks"))
 
@@ -167,7 +157,7 @@ def test_the_twin_refuses_reslstm8_and_what_only_the_example_does(twin, data, tm
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert err.count("error:") == 1 and "--model reslstm8" in err and "no native torch.nn.LSTM" in err
-    for flags in (["--resume"], ["--allow-config-change"], ["--device", "cuda"], ["--threads", "0"],
+    for flags in (["--allow-config-change"], ["--device", "cuda"], ["--threads", "0"],
                   ["--hidden-size", "0"], ["--model", "lstm5"]):
         with pytest.raises(SystemExit) as e:
             twin.main(_flags(data, "lstm4") + flags + ["--out", str(tmp_path / "o")])
