@@ -129,3 +129,66 @@ def test_the_twin_refuses_what_only_the_example_does(twin, tmp_path, capsys):
         assert e.value.code == 2, flags
         assert capsys.readouterr().err.count("error:") == 1
     assert not (tmp_path / "o").exists()
+
+
+TIMES = {"train_seconds", "seconds"}  # the only columns a resumed run may not repeat
+RUN_NOTES = {"wall_seconds", "data_seconds", "seconds_per_epoch", "resumed_after_epochs", "args"}
+
+
+def _without(rows, keys):
+    return [{k: v for k, v in r.items() if k not in keys} for r in rows]
+
+
+def _checkpoint(folder):
+    """Every array of the twin's checkpoint, read without pickle (an object array would raise)."""
+    with np.load(folder / "torch_last.npz", allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def _resume_flags(data):
+    # 15 images in batches of 4: four steps an epoch, each epoch's order, crops and flips its own
+    return ["--data", str(data), "--depth", "20", "--width", "2", "--batch-size", "4", "--seed", "5", "--augment",
+            "--threads", "1"]
+
+
+def test_a_resumed_run_is_the_uninterrupted_run(twin, tmp_path, capsys):
+    """3 epochs at once against 1, then --resume to 2, then to 3: the same rows (but their
+    seconds), the same final weights, Adam moments, step counts, generator and summary. Without
+    restoring Adam's state (or the loader's epoch) the rows of epochs 2 and 3 differ."""
+    data = tmp_path / "data"
+    write_cifar_release(data / "cifar-10-batches-bin", n=3)
+    flags = _resume_flags(data)
+    whole = twin.main(flags + ["--epochs", "3", "--out", str(tmp_path / "whole")])
+    twin.main(flags + ["--epochs", "1", "--out", str(tmp_path / "parts")])
+    torch.manual_seed(123)  # whatever the process did before: the checkpoint decides
+    twin.main(flags + ["--epochs", "2", "--out", str(tmp_path / "parts"), "--resume"])
+    parts = twin.main(flags + ["--epochs", "3", "--out", str(tmp_path / "parts"), "--resume"])
+    assert "resumed from" in capsys.readouterr().out
+    rows = [json.loads((tmp_path / d / "history.json").read_text()) for d in ("whole", "parts")]
+    assert [r["epoch"] for r in rows[1]] == [1, 2, 3] and _without(rows[0], TIMES) == _without(rows[1], TIMES)
+    assert rows[1] == parts["history"]
+    a, b = _checkpoint(tmp_path / "whole"), _checkpoint(tmp_path / "parts")
+    assert set(a) == set(b) and any(k.startswith("optim/") for k in a)
+    for key in a:
+        if key not in ("meta", "history"):  # JSON texts holding seconds; the rows are compared above
+            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    summaries = [json.loads((tmp_path / d / "summary.json").read_text()) for d in ("whole", "parts")]
+    assert summaries[1]["resumed_after_epochs"] == [1, 2] and summaries[0]["resumed_after_epochs"] == []
+    assert _without([summaries[0]], RUN_NOTES) == _without([summaries[1]], RUN_NOTES)
+    assert whole["best_acc"] == parts["best_acc"]
+
+
+def test_a_resume_with_other_settings_is_refused_in_one_line(twin, tmp_path, capsys):
+    data = tmp_path / "data"
+    write_cifar_release(data / "cifar-10-batches-bin", n=3)
+    out = str(tmp_path / "run")
+    twin.main(_resume_flags(data) + ["--epochs", "1", "--out", out])
+    capsys.readouterr()
+    for change, named in ((["--width", "3"], "--width 2 (this run: 3)"), (["--seed", "6"], "--seed 5 (this run: 6)"),
+                          (["--plain"], "--model 'resnet20' (this run: 'plain20')")):
+        with pytest.raises(SystemExit) as e:
+            twin.main(_resume_flags(data) + change + ["--epochs", "2", "--out", out, "--resume"])
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and err.count("error:") == 1 and len(err.strip().splitlines()) == 1, err
+        assert named in err and "torch_last.npz" in err, err
+    assert [r["epoch"] for r in json.loads((tmp_path / "run" / "history.json").read_text())] == [1]
