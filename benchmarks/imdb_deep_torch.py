@@ -30,13 +30,27 @@ PyTorch's packed LSTM is slow on the CPU, so the BiLSTM-2 twin takes longer than
 
 ``reslstm8`` is refused: its residual around each layer has no native ``torch.nn.LSTM``.
 
-What still differs between the two runs: the dropout masks (each library draws its own) and
-float32 rounding, amplified a little by training. Writes to ``--out`` (default
+What still differs between the two runs: the dropout masks (each library draws its own;
+the twin's come from torch's generator, seeded with ``--seed``) and float32 rounding,
+amplified a little by training. Writes to ``--out`` (default
 ``runs/imdb_deep_torch_<model>_h<hidden>``) ``history.json``/``.csv`` with the example's
-columns, ``grad_norms.json``/``.png`` (each layer's gradient norm, as the example records it)
-and ``summary.json`` (the example's fields, ``library: pytorch``, the torch version and
-threads). One process, on the CPU, no resume. PyTorch is a reference here, never a
-dependency of minidl.
+columns, ``grad_norms.json``/``.png`` (each layer's gradient norm, as the example records it),
+``summary.json`` (the example's fields, ``library: pytorch``, the torch version and threads,
+``resumed_after_epochs``) and after every epoch ``torch_last.npz``, the checkpoint
+(:mod:`twin_checkpoint`: the net, Adam's state, torch's generator, the loader's epoch, the
+history, the gradient-norm rows and step counter; no pickle). ``--resume`` continues an
+interrupted run from it, exactly: the rows, gradient norms, weights and summary are those of
+a run that was never stopped (unlike the example's resume, whose ``grad_norms.json`` lacks
+the epochs before it). A resume with other settings (``--seed``, ``--hidden-size``,
+``--dropout`` ...) is refused in one ``error:`` line (exit 2); a ``--resume`` with no
+checkpoint in ``--out`` starts from epoch 1, as the example's does; a folder holding a run is
+refused without ``--resume`` or ``--overwrite``. The same command with ``--resume`` added
+continues it::
+
+    MINIDL_DATA=path/to/data python benchmarks/imdb_deep_torch.py --model bilstm2 --hidden-size 64 \\
+        --epochs 10 --seed 0 --resume
+
+On the CPU only. PyTorch is a reference here, never a dependency of minidl.
 """
 
 from __future__ import annotations
