@@ -22,11 +22,11 @@ and ``summary.json`` (the example's fields, ``library: pytorch``, the torch vers
 threads, ``resumed_after_epochs``), and after every epoch ``torch_last.npz``, the checkpoint
 (:mod:`twin_checkpoint`: the net, Adam's state, torch's generator, the loader's epoch, the
 history; no pickle). ``--resume`` continues an interrupted run from it, exactly: the rows,
-weights and summary are those of a run that was never stopped. A resume with other settings
-(``--seed``, ``--width``, ``--lr`` ...) is refused in one ``error:`` line (exit 2); a
-``--resume`` with no checkpoint in ``--out`` starts from epoch 1, as the example's does; a
-folder holding a run is refused without ``--resume`` or ``--overwrite``. The same command
-with ``--resume`` added continues it::
+weights and summary are those of a run that was never stopped, but for the seconds. A resume
+with other settings (``--seed``, ``--width``, ``--lr`` ...) is refused in one ``error:`` line
+(exit 2); a ``--resume`` with no checkpoint in ``--out`` starts from epoch 1, as the
+example's does; a folder holding a run is refused without ``--resume`` or ``--overwrite``.
+The same command with ``--resume`` added continues it::
 
     MINIDL_DATA=path/to/data python benchmarks/cifar_torch.py --depth 34 --width 16 --seed 0 --out runs/t_resnet34 \\
         --resume

@@ -40,12 +40,12 @@ columns, ``grad_norms.json``/``.png`` (each layer's gradient norm, as the exampl
 (:mod:`twin_checkpoint`: the net, Adam's state, torch's generator, the loader's epoch, the
 history, the gradient-norm rows and step counter; no pickle). ``--resume`` continues an
 interrupted run from it, exactly: the rows, gradient norms, weights and summary are those of
-a run that was never stopped (unlike the example's resume, whose ``grad_norms.json`` lacks
-the epochs before it). A resume with other settings (``--seed``, ``--hidden-size``,
-``--dropout`` ...) is refused in one ``error:`` line (exit 2); a ``--resume`` with no
-checkpoint in ``--out`` starts from epoch 1, as the example's does; a folder holding a run is
-refused without ``--resume`` or ``--overwrite``. The same command with ``--resume`` added
-continues it::
+a run that was never stopped, but for the seconds (the example's resume leaves the epochs
+before it out of ``grad_norms.json``). A resume with other settings (``--seed``,
+``--hidden-size``, ``--dropout`` ...) is refused in one ``error:`` line (exit 2); a
+``--resume`` with no checkpoint in ``--out`` starts from epoch 1, as the example's does; a
+folder holding a run is refused without ``--resume`` or ``--overwrite``. The same command
+with ``--resume`` added continues it::
 
     MINIDL_DATA=path/to/data python benchmarks/imdb_deep_torch.py --model bilstm2 --hidden-size 64 \\
         --epochs 10 --seed 0 --resume
