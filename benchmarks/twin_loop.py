@@ -104,10 +104,14 @@ class TwinRun:
         path = os.path.join(out, CHECKPOINT)
         if overwrite and os.path.exists(path):
             os.unlink(path)
-        self.ck = read_checkpoint(out) if resume else None
-        if self.ck is not None:
-            refuse_other_settings(prog, path, self.ck["meta"]["settings"], settings)
-        elif resume and log:
+        try:
+            self.ck = read_checkpoint(out) if resume else None
+            if self.ck is not None:
+                refuse_other_settings(prog, path, self.ck["meta"]["settings"], settings)
+        except BaseException:  # a damaged checkpoint, other settings: the folder is not ours to keep
+            self.folder.release()
+            raise
+        if resume and self.ck is None and log:
             log(f"--resume: no {CHECKPOINT} in {out}: starting from epoch 1")
         self.history, self.epoch, self.extra = History(), 0, {}
         self.wall_before, self.resumed_after = 0.0, []

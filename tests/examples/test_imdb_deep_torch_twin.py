@@ -223,6 +223,7 @@ def test_a_resume_with_other_settings_is_refused_in_one_line(twin, data, tmp_pat
         err = capsys.readouterr().err
         assert e.value.code == 2 and err.count("error:") == 1 and len(err.strip().splitlines()) == 1, err
         assert named in err and "torch_last.npz" in err, err
+        assert not (tmp_path / "run" / "run.lock").exists()  # the refused run leaves the folder free
     assert [r["epoch"] for r in json.loads((tmp_path / "run" / "history.json").read_text())] == [1]
 
 
