@@ -50,7 +50,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import twin_loop  # noqa: E402
 from torch_twins import TorchResNet  # noqa: E402
-from twin_loop import TwinRun  # noqa: E402
 
 from minidl import asnumpy  # noqa: E402
 from minidl.cli import run as cli_run  # noqa: E402
@@ -125,7 +124,7 @@ def main(argv=None) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     out = args.out or f"runs/cifar10_torch_{args.name}_w{args.width}"
-    run = TwinRun(out, settings(args), resume=args.resume, overwrite=args.overwrite, prog="cifar_torch.py")
+    run = twin_loop.TwinRun(out, settings(args), resume=args.resume, overwrite=args.overwrite, prog="cifar_torch.py")
     try:
         prep = ex.prepare(args)  # the example's seed, data, batches and start weights
         net = ex.describe(args, prep.model)

@@ -69,7 +69,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import twin_loop  # noqa: E402
 from torch_twins import TorchImdb  # noqa: E402
-from twin_loop import TwinRun  # noqa: E402
 
 from minidl import asnumpy  # noqa: E402
 from minidl.cli import run as cli_run  # noqa: E402
@@ -205,7 +204,8 @@ def main(argv=None) -> dict:
     args = parse_args(ex, argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    run = TwinRun(args.out, settings(args), resume=args.resume, overwrite=args.overwrite, prog="imdb_deep_torch.py")
+    run = twin_loop.TwinRun(args.out, settings(args), resume=args.resume, overwrite=args.overwrite,
+                            prog="imdb_deep_torch.py")
     try:
         prep = ex.prepare(args)  # the example's seed, data, batches and start weights
         torch.manual_seed(args.seed)  # the dropout masks: the same in every run of this seed
