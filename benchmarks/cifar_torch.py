@@ -19,7 +19,20 @@ Writes to ``--out`` (default ``runs/cifar10_torch_<kind><depth>_w<width>``) ``hi
 ``.csv`` with the example's columns (``train_loss``, ``train_acc``, ``test_loss``,
 ``test_acc``, ``test_balanced_acc``, ``test_acc_class0..9``, ``train_seconds``, ``seconds``)
 and ``summary.json`` (the example's fields, ``library: pytorch``, the torch version and
-threads). One process, no resume. PyTorch is a reference here, never a dependency of minidl.
+threads, ``resumed_after_epochs``), and after every epoch ``torch_last.npz``, the checkpoint
+(:mod:`twin_checkpoint`: the net, Adam's state, torch's generator, the loader's epoch, the
+history; no pickle). ``--resume`` continues an interrupted run from it, exactly: the rows,
+weights and summary are those of a run that was never stopped, but for the seconds. A resume
+with other settings (``--seed``, ``--width``, ``--lr`` ...) is refused in one ``error:`` line
+(exit 2); a ``--resume`` with no checkpoint in ``--out`` starts from epoch 1, as the
+example's does; a folder holding a run is refused without ``--resume`` or ``--overwrite``.
+The same command with ``--resume`` added continues it::
+
+    MINIDL_DATA=path/to/data python benchmarks/cifar_torch.py --depth 34 --width 16 --seed 0 --out runs/t_resnet34 \\
+        --resume
+
+torch's generator is seeded with ``--seed`` (no layer of these nets draws from it). CPU
+only; PyTorch is a reference here, never a dependency of minidl.
 """
 
 from __future__ import annotations
@@ -27,23 +40,21 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import math
 import os
 import sys
-import time
 
 import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import twin_loop  # noqa: E402
 from torch_twins import TorchResNet  # noqa: E402
 
 from minidl import asnumpy  # noqa: E402
+from minidl.cli import run as cli_run  # noqa: E402
 from minidl.fileio import atomic_write_text  # noqa: E402
-from minidl.metrics import Tally, balanced_accuracy_from_confusion, per_class_accuracy_from_confusion  # noqa: E402
 from minidl.models import resnet  # noqa: E402
-from minidl.train import History  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -67,64 +78,40 @@ def twin_of(model, args) -> TorchResNet:
     return tm
 
 
+def inputs(batch) -> tuple:
+    """A minidl ``Batch``'s images as the module's input: ((B, 3, 32, 32) tensor,)."""
+    return (torch.from_numpy(np.asarray(batch.x)),)
+
+
 def train_step(tm, opt, loss_fn, batch):
     """One step on a minidl ``Batch`` (x (B, 3, 32, 32), y (B,)): forward, cross-entropy,
     backward, Adam. Returns (loss, logits) as host values: a float and a (B, 10) array."""
-    opt.zero_grad()
-    out = tm(torch.from_numpy(np.asarray(batch.x)))
-    loss = loss_fn(out, torch.from_numpy(np.asarray(batch.y, dtype=np.int64)))
-    loss.backward()
-    opt.step()
-    return loss.item(), out.detach().numpy()
+    return twin_loop.train_step(tm, opt, loss_fn, inputs(batch), torch.from_numpy(np.asarray(batch.y, np.int64)))
 
 
-def evaluate(tm, loss_fn, loader) -> dict:
-    """Loss, accuracy, balanced and per-class accuracy over ``loader`` in eval mode,
-    summed as minidl's ``evaluate`` sums them (:class:`~minidl.metrics.Tally`)."""
-    tm.eval()
-    tally = Tally(confusion=True)
-    with torch.no_grad():
-        for b in loader:
-            out = tm(torch.from_numpy(np.asarray(b.x)))
-            loss = loss_fn(out, torch.from_numpy(np.asarray(b.y, dtype=np.int64)))
-            tally.add(float(loss), out.numpy(), b.y, out.shape[1])
-    tm.train()
-    per_class = per_class_accuracy_from_confusion(tally.confusion)
-    return {"loss": tally.loss, "acc": tally.acc, "balanced_acc": balanced_accuracy_from_confusion(tally.confusion),
-            "per_class_acc": per_class}
-
-
-def train_epoch(tm, opt, loss_fn, loader, epoch: int, test_loader) -> dict:
-    """One epoch and its evaluation: a row of the example's history."""
-    t0 = time.perf_counter()
-    tm.train()
-    tally = Tally()
-    for b in loader:
-        loss, out = train_step(tm, opt, loss_fn, b)
-        if not math.isfinite(loss):
-            raise FloatingPointError(f"loss is {loss} at epoch {epoch}: training diverged")
-        tally.add(loss, out, b.y)
-    train_seconds = time.perf_counter() - t0
-    ev = evaluate(tm, loss_fn, test_loader)
-    row = {"epoch": epoch, "train_loss": tally.loss, "train_acc": tally.acc, "test_loss": ev["loss"],
-           "test_acc": ev["acc"], "test_balanced_acc": ev["balanced_acc"]}
-    for c, a in enumerate(ev["per_class_acc"]):
-        row[f"test_acc_class{c}"] = None if math.isnan(a) else float(a)
-    row.update(train_seconds=round(train_seconds, 3), seconds=round(time.perf_counter() - t0, 3))
-    return row
+def settings(args) -> dict:
+    """What the run is, stored in its checkpoint and compared on ``--resume`` (flag: value):
+    the example's ``run_config`` and the learning rate."""
+    return {"--model": args.name, "--depth": args.depth, "--width": args.width, "--batch-size": args.batch_size,
+            "--lr": args.lr, "--augment": args.augment, "--seed": args.seed, "--limit": args.limit,
+            "--test-limit": args.test_limit}
 
 
 def parse_args(ex, argv):
-    pre = argparse.ArgumentParser(add_help=False)
+    """The example's flags and ``--threads``; what only the example does (``--compare``,
+    ``--allow-config-change``, a GPU) ends with one ``error:`` line, exit 2."""
+    pre = argparse.ArgumentParser(prog="cifar_torch.py", add_help=False)
     pre.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
     own, rest = pre.parse_known_args(argv)
     if "-h" in rest or "--help" in rest:
         print(__doc__)
     args = ex.parse_args(rest)
-    for flag, given in (("--resume", args.resume), ("--compare", args.compare), ("--allow-config-change",
-                        args.allow_config_change), ("--device", args.device != "cpu")):
+    for flag, given, why in (("--compare", args.compare, "the twin trains, it does not plot"),
+                             ("--allow-config-change", args.allow_config_change,
+                              "the twin resumes with its checkpoint's settings only"),
+                             ("--device", args.device != "cpu", "the twin runs on the CPU")):
         if given:
-            pre.error(f"{flag} is the example's; the twin runs once, on the CPU")
+            pre.error(f"{flag} is the example's: {why}")
     if own.threads is not None and own.threads < 1:
         pre.error(f"--threads must be >= 1, got {own.threads}")
     args.threads = own.threads
@@ -136,37 +123,29 @@ def main(argv=None) -> dict:
     args = parse_args(ex, argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    t_start = time.perf_counter()
-    run = ex.prepare(args)  # the example's seed, data, batches and start weights
-    net = ex.describe(args, run.model)
-    tm = twin_of(run.model, args)
-    opt = torch.optim.Adam(tm.parameters(), lr=args.lr)
-    loss_fn = torch.nn.CrossEntropyLoss()
     out = args.out or f"runs/cifar10_torch_{args.name}_w{args.width}"
-    os.makedirs(out, exist_ok=True)
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}; {args.name}, width {args.width} "
-          f"(stages {net['stage_widths']}), {net['parameters']:,} parameters; {len(run.train)} train / "
-          f"{len(run.test)} test images; batch {args.batch_size}, Adam lr {args.lr}, augment {args.augment}")
-    hist = History()
-    for epoch in range(1, args.epochs + 1):
-        row = train_epoch(tm, opt, loss_fn, run.train_loader, epoch, run.test_loader)
-        hist.append(**row)
-        hist.save(os.path.join(out, "history.json"))
-        hist.save(os.path.join(out, "history.csv"))
-        print(f"epoch {epoch:3d}  train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f}  "
-              f"test loss {row['test_loss']:.4f} acc {row['test_acc']:.4f}  ({row['seconds']:.1f} s)")
-    wall = time.perf_counter() - t_start
-    best, last = hist.best("test_acc"), hist.rows[-1]
-    summary = {**net, "library": "pytorch", "best_acc": best["test_acc"], "best_epoch": best["epoch"],
-               "last_acc": last["test_acc"], "last_epoch": last["epoch"], "wall_seconds": wall,
-               "data_seconds": run.t_data, "seconds_per_epoch": sum(hist["seconds"]) / len(hist),
-               "world_size": 1, "torch": torch.__version__, "threads": torch.get_num_threads(),
-               "args": {k: v for k, v in vars(args).items()}}
-    atomic_write_text(os.path.join(out, "summary.json"), json.dumps(summary, indent=1))
-    print(f"best test acc {best['test_acc']:.2%} (epoch {best['epoch']}); last {last['test_acc']:.2%}; "
-          f"wall time {wall:.1f} s; outputs in {out}/")
+    run = twin_loop.TwinRun(out, settings(args), resume=args.resume, overwrite=args.overwrite, prog="cifar_torch.py")
+    try:
+        prep = ex.prepare(args)  # the example's seed, data, batches and start weights
+        net = ex.describe(args, prep.model)
+        torch.manual_seed(args.seed)
+        tm = twin_of(prep.model, args)
+        opt = torch.optim.Adam(tm.parameters(), lr=args.lr)
+        loss_fn = torch.nn.CrossEntropyLoss()
+        print(f"torch {torch.__version__}, threads {torch.get_num_threads()}; {args.name}, width {args.width} "
+              f"(stages {net['stage_widths']}), {net['parameters']:,} parameters; {len(prep.train)} train / "
+              f"{len(prep.test)} test images; batch {args.batch_size}, Adam lr {args.lr}, augment {args.augment}")
+        run.restore(tm, opt, prep.train_loader)
+        hist = run.train(args.epochs, lambda epoch: twin_loop.train_epoch(
+            tm, opt, loss_fn, prep.train_loader, prep.test_loader, epoch, inputs), tm, opt, prep.train_loader)
+        summary = {**net, **run.summary(prep.t_data), "world_size": 1, "args": dict(vars(args))}
+        atomic_write_text(os.path.join(out, "summary.json"), json.dumps(summary, indent=1))
+    finally:
+        run.close()
+    print(f"best test acc {summary['best_acc']:.2%} (epoch {summary['best_epoch']}); last {summary['last_acc']:.2%}; "
+          f"wall time {summary['wall_seconds']:.1f} s; outputs in {out}/")
     return dict(summary, history=hist.rows)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(cli_run(main, sys.argv[1:]))  # a user error (no data, a damaged checkpoint, a held --out): one line

@@ -30,13 +30,27 @@ PyTorch's packed LSTM is slow on the CPU, so the BiLSTM-2 twin takes longer than
 
 ``reslstm8`` is refused: its residual around each layer has no native ``torch.nn.LSTM``.
 
-What still differs between the two runs: the dropout masks (each library draws its own) and
-float32 rounding, amplified a little by training. Writes to ``--out`` (default
+What still differs between the two runs: the dropout masks (each library draws its own;
+the twin's come from torch's generator, seeded with ``--seed``) and float32 rounding,
+amplified a little by training. Writes to ``--out`` (default
 ``runs/imdb_deep_torch_<model>_h<hidden>``) ``history.json``/``.csv`` with the example's
-columns, ``grad_norms.json``/``.png`` (each layer's gradient norm, as the example records it)
-and ``summary.json`` (the example's fields, ``library: pytorch``, the torch version and
-threads). One process, on the CPU, no resume. PyTorch is a reference here, never a
-dependency of minidl.
+columns, ``grad_norms.json``/``.png`` (each layer's gradient norm, as the example records it),
+``summary.json`` (the example's fields, ``library: pytorch``, the torch version and threads,
+``resumed_after_epochs``) and after every epoch ``torch_last.npz``, the checkpoint
+(:mod:`twin_checkpoint`: the net, Adam's state, torch's generator, the loader's epoch, the
+history, the gradient-norm rows and step counter; no pickle). ``--resume`` continues an
+interrupted run from it, exactly: the rows, gradient norms, weights and summary are those of
+a run that was never stopped, but for the seconds (the example's resume leaves the epochs
+before it out of ``grad_norms.json``). A resume with other settings (``--seed``,
+``--hidden-size``, ``--dropout`` ...) is refused in one ``error:`` line (exit 2); a
+``--resume`` with no checkpoint in ``--out`` starts from epoch 1, as the example's does; a
+folder holding a run is refused without ``--resume`` or ``--overwrite``. The same command
+with ``--resume`` added continues it::
+
+    MINIDL_DATA=path/to/data python benchmarks/imdb_deep_torch.py --model bilstm2 --hidden-size 64 \\
+        --epochs 10 --seed 0 --resume
+
+On the CPU only. PyTorch is a reference here, never a dependency of minidl.
 """
 
 from __future__ import annotations
@@ -44,22 +58,21 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import math
 import os
 import sys
-import time
+from types import SimpleNamespace
 
 import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import twin_loop  # noqa: E402
 from torch_twins import TorchImdb  # noqa: E402
 
 from minidl import asnumpy  # noqa: E402
+from minidl.cli import run as cli_run  # noqa: E402
 from minidl.fileio import atomic_write_text  # noqa: E402
-from minidl.metrics import Tally, balanced_accuracy_from_confusion, per_class_accuracy_from_confusion  # noqa: E402
-from minidl.train import History  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NO_TWIN = {"reslstm8": "its residual around each layer (u_{l+1} = LSTM_l(u_l) + u_l) has no native "
@@ -109,7 +122,8 @@ def twin_of(model, args) -> TorchDeepImdb:
     return tm
 
 
-def _tensors(batch):
+def _tensors(batch) -> tuple:
+    """A minidl ``Batch``'s module inputs: ids (B, T) and lengths (B,), int64 tensors."""
     return torch.from_numpy(np.asarray(batch.x, dtype=np.int64)), torch.from_numpy(np.asarray(batch.lengths,
                                                                                                dtype=np.int64))
 
@@ -129,61 +143,40 @@ def train_step(tm, opt, loss_fn, batch, record=None):
     """One step on a minidl ``Batch`` (x (B, T) ids, lengths (B,), y (B,)): forward,
     cross-entropy, backward, ``record()`` (before the step), Adam. Returns (loss, logits)
     as host values: a float and a (B, 2) array."""
-    opt.zero_grad()
-    out = tm(*_tensors(batch))
-    loss = loss_fn(out, torch.from_numpy(np.asarray(batch.y, dtype=np.int64)))
-    loss.backward()
-    if record is not None:
-        record()
-    opt.step()
-    return loss.item(), out.detach().numpy()
+    return twin_loop.train_step(tm, opt, loss_fn, _tensors(batch), torch.from_numpy(np.asarray(batch.y, np.int64)),
+                                record)
 
 
-def evaluate(tm, loss_fn, loader) -> dict:
-    """Loss, accuracy, balanced and per-class accuracy over ``loader`` in eval mode, summed
-    as minidl's ``evaluate`` sums them (:class:`~minidl.metrics.Tally`)."""
-    tm.eval()
-    tally = Tally(confusion=True)
-    with torch.no_grad():
-        for b in loader:
-            out = tm(*_tensors(b))
-            loss = loss_fn(out, torch.from_numpy(np.asarray(b.y, dtype=np.int64)))
-            tally.add(float(loss), out.numpy(), b.y, out.shape[1])
-    tm.train()
-    return {"loss": tally.loss, "acc": tally.acc, "balanced_acc": balanced_accuracy_from_confusion(tally.confusion),
-            "per_class_acc": per_class_accuracy_from_confusion(tally.confusion)}
-
-
-def train_epoch(tm, opt, loss_fn, run, epoch: int, grads) -> dict:
-    """One epoch and its evaluation: a row of the example's history. ``grads`` (step count,
-    every, layer_of, rows) receives a row of layer norms every ``every`` steps."""
-    t0 = time.perf_counter()
-    tm.train()
-    tally = Tally()
+def grad_recorder(tm, every: int, layer_of) -> SimpleNamespace:
+    """``record()`` appends a row of layer norms every ``every`` steps to ``rows`` and counts
+    the steps in ``step``: the state a checkpoint carries (``state()``, ``load(state)``)."""
+    g = SimpleNamespace(step=0, rows=[])
 
     def record():
-        if grads["step"] % grads["every"] == 0:
-            grads["rows"].append({"step": grads["step"], "norms": layer_norms(tm, grads["layer_of"])})
-        grads["step"] += 1
+        if g.step % every == 0:
+            g.rows.append({"step": g.step, "norms": layer_norms(tm, layer_of)})
+        g.step += 1
 
-    for i, b in enumerate(run.train_loader, 1):
-        loss, out = train_step(tm, opt, loss_fn, b, record)
-        if not math.isfinite(loss):
-            raise FloatingPointError(f"loss is {loss} at epoch {epoch}, step {i}: training diverged")
-        tally.add(loss, out, b.y)
-    train_seconds = time.perf_counter() - t0
-    ev = evaluate(tm, loss_fn, run.test_loader)
-    row = {"epoch": epoch, "train_loss": tally.loss, "train_acc": tally.acc, "test_loss": ev["loss"],
-           "test_acc": ev["acc"], "test_balanced_acc": ev["balanced_acc"]}
-    for c, a in enumerate(ev["per_class_acc"]):
-        row[f"test_acc_class{c}"] = None if math.isnan(a) else float(a)
-    row.update(train_seconds=round(train_seconds, 3), seconds=round(time.perf_counter() - t0, 3))
-    return row
+    def load(state):
+        g.step, g.rows = int(state.get("grad_step", 0)), list(state.get("grad_rows", []))
+
+    g.record, g.load = record, load
+    g.state = lambda: {"grad_step": g.step, "grad_rows": g.rows}
+    return g
+
+
+def settings(args) -> dict:
+    """What the run is, stored in its checkpoint and compared on ``--resume`` (flag: value):
+    every flag but the epochs, the paths, the threads and what only the example reads."""
+    keys = ("model", "embed_dim", "hidden_size", "dropout", "batch_size", "lr", "vocab_size", "max_len", "seed",
+            "limit", "grad_every", "pack")
+    return {"--" + k.replace("_", "-"): getattr(args, k) for k in keys}
 
 
 def parse_args(ex, argv):
     """The example's flags, ``--threads``, ``--pack`` and ``--out`` (another default); what
-    only the example does (resume, a GPU, reslstm8) ends with one ``error:`` line, exit 2."""
+    only the example does (a GPU, --allow-config-change, reslstm8) ends with one ``error:``
+    line, exit 2."""
     pre = argparse.ArgumentParser(prog="imdb_deep_torch.py", add_help=False)
     pre.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
     pre.add_argument("--pack", action="store_true", help="one direction too: pack_padded_sequence (same numbers)")
@@ -192,10 +185,11 @@ def parse_args(ex, argv):
     if "-h" in rest or "--help" in rest:
         print(__doc__)
     args = ex.parse_args(rest)
-    for flag, given in (("--resume", args.resume), ("--allow-config-change", args.allow_config_change),
-                        ("--device", args.device != "cpu")):
+    for flag, given, why in (("--allow-config-change", args.allow_config_change,
+                              "the twin resumes with its checkpoint's settings only"),
+                             ("--device", args.device != "cpu", "the twin runs on the CPU")):
         if given:
-            pre.error(f"{flag} is the example's; the twin runs once, on the CPU")
+            pre.error(f"{flag} is the example's: {why}")
     if args.model in NO_TWIN:
         pre.error(f"--model {args.model}: {NO_TWIN[args.model]}")
     if own.threads is not None and own.threads < 1:
@@ -210,42 +204,39 @@ def main(argv=None) -> dict:
     args = parse_args(ex, argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    t_start = time.perf_counter()
-    run = ex.prepare(args)  # the example's seed, data, batches and start weights
-    tm = twin_of(run.model, args)
-    opt = torch.optim.Adam(tm.parameters(), lr=args.lr)  # betas, eps as minidl's Adam: (0.9, 0.999), 1e-8
-    loss_fn = torch.nn.CrossEntropyLoss()
-    params = sum(p.numel() for p in tm.parameters())
-    os.makedirs(args.out, exist_ok=True)
-    print(tm)
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}; {args.model}, hidden {args.hidden_size}, "
-          f"{params:,} parameters; {len(run.data.train)} train / {len(run.data.test)} test reviews; batch "
-          f"{args.batch_size}, Adam lr {args.lr}; last state by {'packing' if tm.pack else 'the output at length - 1'}")
-    hist, grads = History(), {"step": 0, "every": args.grad_every, "layer_of": ex.layer_of, "rows": []}
-    for epoch in range(1, args.epochs + 1):
-        row = train_epoch(tm, opt, loss_fn, run, epoch, grads)
-        hist.append(**row)
-        hist.save(os.path.join(args.out, "history.json"))
-        hist.save(os.path.join(args.out, "history.csv"))
-        print(f"epoch {epoch:3d}  train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f}  "
-              f"test loss {row['test_loss']:.4f} acc {row['test_acc']:.4f}  ({row['seconds']:.1f} s)")
-    wall = time.perf_counter() - t_start
-    best, last = hist.best("test_acc"), hist.rows[-1]
-    ex.plot_grad_norms(grads["rows"], os.path.join(args.out, "grad_norms.png"),
-                       f"{args.model} (PyTorch): gradient norm per layer (hidden {args.hidden_size})")
-    summary = {"library": "pytorch", "model": args.model, "hidden_size": args.hidden_size, "parameters": params,
-               "best_acc": best["test_acc"], "best_epoch": best["epoch"], "last_acc": last["test_acc"],
-               "last_epoch": last["epoch"], "wall_seconds": wall, "data_seconds": run.t_data,
-               "seconds_per_epoch": sum(hist["seconds"]) / len(hist), "torch": torch.__version__,
-               "threads": torch.get_num_threads(), "last_state": "packed" if tm.pack else "output at length - 1",
-               "args": vars(args)}
-    for name, obj in (("grad_norms.json", {"every": args.grad_every, "rows": grads["rows"]}),
-                      ("summary.json", summary)):
-        atomic_write_text(os.path.join(args.out, name), json.dumps(obj, indent=1))
-    print(f"best test acc {best['test_acc']:.2%} (epoch {best['epoch']}); last {last['test_acc']:.2%}; "
-          f"wall time {wall:.1f} s; outputs in {args.out}/")
-    return dict(summary, history=hist.rows, grad_norms=grads["rows"])
+    run = twin_loop.TwinRun(args.out, settings(args), resume=args.resume, overwrite=args.overwrite,
+                            prog="imdb_deep_torch.py")
+    try:
+        prep = ex.prepare(args)  # the example's seed, data, batches and start weights
+        torch.manual_seed(args.seed)  # the dropout masks: the same in every run of this seed
+        tm = twin_of(prep.model, args)
+        opt = torch.optim.Adam(tm.parameters(), lr=args.lr)  # betas, eps as minidl's Adam: (0.9, 0.999), 1e-8
+        loss_fn = torch.nn.CrossEntropyLoss()
+        params = sum(p.numel() for p in tm.parameters())
+        print(tm)
+        print(f"torch {torch.__version__}, threads {torch.get_num_threads()}; {args.model}, hidden "
+              f"{args.hidden_size}, {params:,} parameters; {len(prep.data.train)} train / {len(prep.data.test)} test "
+              f"reviews; batch {args.batch_size}, Adam lr {args.lr}; last state by "
+              f"{'packing' if tm.pack else 'the output at length - 1'}")
+        grads = grad_recorder(tm, args.grad_every, ex.layer_of)
+        grads.load(run.restore(tm, opt, prep.train_loader))
+        hist = run.train(args.epochs, lambda epoch: twin_loop.train_epoch(
+            tm, opt, loss_fn, prep.train_loader, prep.test_loader, epoch, _tensors, grads.record), tm, opt,
+            prep.train_loader, grads.state)
+        ex.plot_grad_norms(grads.rows, os.path.join(args.out, "grad_norms.png"),
+                           f"{args.model} (PyTorch): gradient norm per layer (hidden {args.hidden_size})")
+        summary = {"model": args.model, "hidden_size": args.hidden_size, "parameters": params,
+                   **run.summary(prep.t_data), "last_state": "packed" if tm.pack else "output at length - 1",
+                   "args": dict(vars(args))}
+        for name, obj in (("grad_norms.json", {"every": args.grad_every, "rows": grads.rows}),
+                          ("summary.json", summary)):
+            atomic_write_text(os.path.join(args.out, name), json.dumps(obj, indent=1))
+    finally:
+        run.close()
+    print(f"best test acc {summary['best_acc']:.2%} (epoch {summary['best_epoch']}); last {summary['last_acc']:.2%}; "
+          f"wall time {summary['wall_seconds']:.1f} s; outputs in {args.out}/")
+    return dict(summary, history=hist.rows, grad_norms=grads.rows)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(cli_run(main, sys.argv[1:]))  # a user error (no data, a damaged checkpoint, a held --out): one line

@@ -2,7 +2,6 @@
 weights and batches give the same steps (float64: to rounding; float32: to ~1e-5), and a
 smoke run of both on a miniature CIFAR release writes histories that lie side by side."""
 
-import importlib.util
 import json
 import os
 import sys
@@ -10,27 +9,19 @@ import sys
 import numpy as np
 import pytest
 from data_samples import write_cifar_release
+from script_loader import ROOT, load_script
 
 torch = pytest.importorskip("torch")
 
 from minidl import backend, nn, optim  # noqa: E402
 from minidl.models.resnet import cifar_resnet  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def _load(path, name):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, *path))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
 
 @pytest.fixture(scope="module")
 def twin():
     sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
     try:
-        yield _load(("benchmarks", "cifar_torch.py"), "cifar_torch")
+        yield load_script(("benchmarks", "cifar_torch.py"), "cifar_torch")
     finally:
         sys.path.remove(os.path.join(ROOT, "benchmarks"))
 
@@ -93,7 +84,7 @@ def test_the_first_float32_loss_agrees_to_1e5(twin, shortcut):
 def test_the_example_prepares_the_same_start_and_batches_every_time(tmp_path):
     data = tmp_path / "data"
     write_cifar_release(data / "cifar-10-batches-bin", n=3)
-    ex = _load(("examples", "cifar10_resnet.py"), "cifar10_resnet")
+    ex = load_script(("examples", "cifar10_resnet.py"), "cifar10_resnet")
     args = ex.parse_args(["--data", str(data), "--depth", "34", "--width", "2", "--batch-size", "4", "--limit", "12",
                           "--seed", "5", "--augment"])
     first, again = ex.prepare(args), ex.prepare(args)
@@ -114,7 +105,7 @@ def test_the_twin_and_the_example_write_histories_that_lie_side_by_side(twin, tm
     # one batch of all 15 images per epoch: the first epoch's loss is the first step's
     flags = ["--data", str(data), "--depth", "34", "--width", "2", "--batch-size", "15", "--epochs", "2",
              "--seed", "5"] + (["--plain"] if plain else [])
-    ex = _load(("examples", "cifar10_resnet.py"), "cifar10_resnet")
+    ex = load_script(("examples", "cifar10_resnet.py"), "cifar10_resnet")
     ours = ex.main(flags + ["--out", str(tmp_path / "minidl"), "--progress", "off"])
     theirs = twin.main(flags + ["--out", str(tmp_path / "torch"), "--threads", "1"])
     rows = json.loads((tmp_path / "torch" / "history.json").read_text())
@@ -131,9 +122,73 @@ def test_the_twin_and_the_example_write_histories_that_lie_side_by_side(twin, tm
 
 
 def test_the_twin_refuses_what_only_the_example_does(twin, tmp_path, capsys):
-    for flags in (["--resume"], ["--compare", "x"], ["--threads", "0"], ["--width", "0"], ["--depth", "50"]):
+    for flags in (["--compare", "x"], ["--allow-config-change"], ["--device", "cuda"], ["--threads", "0"],
+                  ["--width", "0"], ["--depth", "50"]):
         with pytest.raises(SystemExit) as e:
             twin.main(flags + ["--out", str(tmp_path / "o")])
         assert e.value.code == 2, flags
         assert capsys.readouterr().err.count("error:") == 1
     assert not (tmp_path / "o").exists()
+
+
+TIMES = {"train_seconds", "seconds"}  # the only columns a resumed run may not repeat
+RUN_NOTES = {"wall_seconds", "data_seconds", "seconds_per_epoch", "resumed_after_epochs", "args"}
+
+
+def _without(rows, keys):
+    return [{k: v for k, v in r.items() if k not in keys} for r in rows]
+
+
+def _checkpoint(folder):
+    """Every array of the twin's checkpoint, read without pickle (an object array would raise)."""
+    with np.load(folder / "torch_last.npz", allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def _resume_flags(data):
+    # 15 images in batches of 4: four steps an epoch, each epoch's order, crops and flips its own
+    return ["--data", str(data), "--depth", "20", "--width", "2", "--batch-size", "4", "--seed", "5", "--augment",
+            "--threads", "1"]
+
+
+def test_a_resumed_run_is_the_uninterrupted_run(twin, tmp_path, capsys):
+    """3 epochs at once against 1, then --resume to 2, then to 3: the same rows (but their
+    seconds), the same final weights, Adam moments, step counts, generator and summary. Without
+    restoring Adam's state (or the loader's epoch) the rows of epochs 2 and 3 differ."""
+    data = tmp_path / "data"
+    write_cifar_release(data / "cifar-10-batches-bin", n=3)
+    flags = _resume_flags(data)
+    whole = twin.main(flags + ["--epochs", "3", "--out", str(tmp_path / "whole")])
+    twin.main(flags + ["--epochs", "1", "--out", str(tmp_path / "parts")])
+    torch.manual_seed(123)  # whatever the process did before: the checkpoint decides
+    twin.main(flags + ["--epochs", "2", "--out", str(tmp_path / "parts"), "--resume"])
+    parts = twin.main(flags + ["--epochs", "3", "--out", str(tmp_path / "parts"), "--resume"])
+    assert "resumed from" in capsys.readouterr().out
+    rows = [json.loads((tmp_path / d / "history.json").read_text()) for d in ("whole", "parts")]
+    assert [r["epoch"] for r in rows[1]] == [1, 2, 3] and _without(rows[0], TIMES) == _without(rows[1], TIMES)
+    assert rows[1] == parts["history"]
+    a, b = _checkpoint(tmp_path / "whole"), _checkpoint(tmp_path / "parts")
+    assert set(a) == set(b) and any(k.startswith("optim/") for k in a)
+    for key in a:
+        if key not in ("meta", "history"):  # JSON texts holding seconds; the rows are compared above
+            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    summaries = [json.loads((tmp_path / d / "summary.json").read_text()) for d in ("whole", "parts")]
+    assert summaries[1]["resumed_after_epochs"] == [1, 2] and summaries[0]["resumed_after_epochs"] == []
+    assert _without([summaries[0]], RUN_NOTES) == _without([summaries[1]], RUN_NOTES)
+    assert whole["best_acc"] == parts["best_acc"]
+
+
+def test_a_resume_with_other_settings_is_refused_in_one_line(twin, tmp_path, capsys):
+    data = tmp_path / "data"
+    write_cifar_release(data / "cifar-10-batches-bin", n=3)
+    out = str(tmp_path / "run")
+    twin.main(_resume_flags(data) + ["--epochs", "1", "--out", out])
+    capsys.readouterr()
+    for change, named in ((["--width", "3"], "--width 2 (this run: 3)"), (["--seed", "6"], "--seed 5 (this run: 6)"),
+                          (["--plain"], "--model 'resnet20' (this run: 'plain20')")):
+        with pytest.raises(SystemExit) as e:
+            twin.main(_resume_flags(data) + change + ["--epochs", "2", "--out", out, "--resume"])
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and err.count("error:") == 1 and len(err.strip().splitlines()) == 1, err
+        assert named in err and "torch_last.npz" in err, err
+    assert [r["epoch"] for r in json.loads((tmp_path / "run" / "history.json").read_text())] == [1]

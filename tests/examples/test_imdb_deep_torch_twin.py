@@ -3,21 +3,18 @@ LSTM-4 on the native torch.nn.LSTM): the example's fresh weights copied into the
 the same logits before any step (and a wrong gate order would not), the same batches give
 the same Adam steps, and both scripts write histories that lie side by side."""
 
-import importlib.util
 import json
 import os
 import sys
 
 import numpy as np
 import pytest
+from fake_imdb import make_aclimdb
+from script_loader import ROOT, load_script
 
 torch = pytest.importorskip("torch")
 
 from minidl import backend, nn, optim  # noqa: E402
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "tests"))
-from fake_imdb import make_aclimdb  # noqa: E402
 
 H = 5  # hidden size: tiny, the gate blocks are rows [0:5], [5:10], [10:15], [15:20]
 # float32 logits: both libraries compute the same sums in different orders, each operation
@@ -27,18 +24,11 @@ H = 5  # hidden size: tiny, the gate blocks are rows [0:5], [5:10], [10:15], [15
 LOGIT_ATOL = 2e-6
 
 
-def _load(path, name):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, *path))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.fixture(scope="module")
 def twin():
     sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
     try:
-        yield _load(("benchmarks", "imdb_deep_torch.py"), "imdb_deep_torch")
+        yield load_script(("benchmarks", "imdb_deep_torch.py"), "imdb_deep_torch")
     finally:
         sys.path.remove(os.path.join(ROOT, "benchmarks"))
 
@@ -167,10 +157,85 @@ def test_the_twin_refuses_reslstm8_and_what_only_the_example_does(twin, data, tm
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert err.count("error:") == 1 and "--model reslstm8" in err and "no native torch.nn.LSTM" in err
-    for flags in (["--resume"], ["--allow-config-change"], ["--device", "cuda"], ["--threads", "0"],
+    for flags in (["--allow-config-change"], ["--device", "cuda"], ["--threads", "0"],
                   ["--hidden-size", "0"], ["--model", "lstm5"]):
         with pytest.raises(SystemExit) as e:
             twin.main(_flags(data, "lstm4") + flags + ["--out", str(tmp_path / "o")])
         assert e.value.code == 2, flags
         assert capsys.readouterr().err.count("error:") == 1, flags
     assert not (tmp_path / "o").exists()
+
+
+TIMES = {"train_seconds", "seconds"}  # the only columns a resumed run may not repeat
+RUN_NOTES = {"wall_seconds", "data_seconds", "seconds_per_epoch", "resumed_after_epochs", "args"}
+
+
+def _without(rows, keys):
+    return [{k: v for k, v in r.items() if k not in keys} for r in rows]
+
+
+def _checkpoint(folder):
+    """Every array of the twin's checkpoint, read without pickle (an object array would raise)."""
+    with np.load(folder / "torch_last.npz", allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def _dropout_flags(data, model, *more):
+    # dropout 0.3 between the layers and before the head: the masks come from torch's generator
+    return ["--data", data, "--model", model, "--embed-dim", "6", "--hidden-size", str(H), "--batch-size", "16",
+            "--dropout", "0.3", "--seed", "3", "--grad-every", "3", "--no-download", "--threads", "1", *more]
+
+
+@pytest.mark.parametrize("model", ["bilstm2", "lstm4"])
+def test_a_resumed_run_is_the_uninterrupted_run(twin, data, tmp_path, model, capsys):
+    """3 epochs at once against 2, then --resume to 3, with dropout: the same rows (but their
+    seconds), gradient-norm rows, final weights, Adam moments, step counts, generator and
+    summary. Without restoring torch's generator (the masks of epoch 3) or Adam's state the
+    rows of epoch 3 differ."""
+    whole = twin.main(_dropout_flags(data, model, "--epochs", "3", "--out", str(tmp_path / "whole")))
+    twin.main(_dropout_flags(data, model, "--epochs", "2", "--out", str(tmp_path / "parts")))
+    torch.manual_seed(123)  # whatever the process did before: the checkpoint decides
+    parts = twin.main(_dropout_flags(data, model, "--epochs", "3", "--out", str(tmp_path / "parts"), "--resume"))
+    assert "resumed from" in capsys.readouterr().out
+    rows = [json.loads((tmp_path / d / "history.json").read_text()) for d in ("whole", "parts")]
+    assert [r["epoch"] for r in rows[1]] == [1, 2, 3] and _without(rows[0], TIMES) == _without(rows[1], TIMES)
+    assert rows[1] == parts["history"] and whole["grad_norms"] == parts["grad_norms"]
+    norms = [json.loads((tmp_path / d / "grad_norms.json").read_text()) for d in ("whole", "parts")]
+    assert norms[0] == norms[1] and [r["step"] for r in norms[1]["rows"]] == [0, 3, 6, 9]  # 4 steps an epoch
+    a, b = _checkpoint(tmp_path / "whole"), _checkpoint(tmp_path / "parts")
+    assert set(a) == set(b) and any(k.startswith("optim/") for k in a) and a["torch_rng"].dtype == np.uint8
+    for key in a:
+        if key not in ("meta", "history"):  # JSON texts holding seconds; the rows are compared above
+            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    summaries = [json.loads((tmp_path / d / "summary.json").read_text()) for d in ("whole", "parts")]
+    assert summaries[1]["resumed_after_epochs"] == [2] and summaries[0]["resumed_after_epochs"] == []
+    assert _without([summaries[0]], RUN_NOTES) == _without([summaries[1]], RUN_NOTES)
+
+
+def test_a_resume_with_other_settings_is_refused_in_one_line(twin, data, tmp_path, capsys):
+    out = str(tmp_path / "run")
+    twin.main(_dropout_flags(data, "lstm4", "--epochs", "1", "--out", out))
+    capsys.readouterr()
+    for change, named in ((["--hidden-size", "6"], "--hidden-size 5 (this run: 6)"),
+                          (["--seed", "4"], "--seed 3 (this run: 4)"), (["--dropout", "0.5"], "--dropout 0.3")):
+        with pytest.raises(SystemExit) as e:
+            twin.main(_dropout_flags(data, "lstm4", "--epochs", "2", "--out", out, "--resume", *change))
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and err.count("error:") == 1 and len(err.strip().splitlines()) == 1, err
+        assert named in err and "torch_last.npz" in err, err
+        assert not (tmp_path / "run" / "run.lock").exists()  # the refused run leaves the folder free
+    assert [r["epoch"] for r in json.loads((tmp_path / "run" / "history.json").read_text())] == [1]
+
+
+def test_the_run_folder_is_opened_as_the_examples_open_it(twin, data, tmp_path, capsys):
+    """A folder holding a run is refused without --resume or --overwrite; --resume where no
+    checkpoint is starts from epoch 1, as the examples' --resume does."""
+    from minidl.errors import RunFolderError
+
+    out = str(tmp_path / "run")
+    twin.main(_dropout_flags(data, "lstm4", "--epochs", "1", "--out", out, "--resume"))
+    assert "no torch_last.npz" in capsys.readouterr().out
+    with pytest.raises(RunFolderError, match="already holds a run"):
+        twin.main(_dropout_flags(data, "lstm4", "--epochs", "1", "--out", out))
+    again = twin.main(_dropout_flags(data, "lstm4", "--epochs", "1", "--out", out, "--overwrite"))
+    assert again["resumed_after_epochs"] == [] and [r["epoch"] for r in again["history"]] == [1]
