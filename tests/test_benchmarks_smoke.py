@@ -1,13 +1,13 @@
 """The benchmark scripts still run (tiny sizes): they are how every speed figure in the
 docs is made, so a change that breaks one should fail here, not in the next benchmark run."""
 
-import importlib.util
 import os
 import subprocess
 import sys
 
 import pytest
 from fake_imdb import make_aclimdb
+from script_loader import load_script
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -50,9 +50,7 @@ def test_imdb_torch_reference_runs_with_clipping(tmp_path, monkeypatch):
     pytest.importorskip("torch")
     monkeypatch.setenv("MINIDL_CACHE", str(tmp_path / "cache"))
     data = make_aclimdb(tmp_path / "data", n_per_class=40)
-    spec = importlib.util.spec_from_file_location("imdb_torch", os.path.join(ROOT, "benchmarks", "imdb_torch.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script(("benchmarks", "imdb_torch.py"), "imdb_torch")
     res = mod.main(["--data", data, "--epochs", "2", "--cell", "rnn", "--clip", "0.5", "--threads", "1"])
     assert [r["epoch"] for r in res["rows"]] == [1, 2]
     assert 0.0 <= res["best_acc"] <= 1.0 and res["best_epoch"] in (1, 2)

@@ -1,12 +1,12 @@
 """`examples/cifar10_resnet.py` end to end on a miniature binary release (ResNet-20, a few
 random images, one epoch), its resume, `--compare`, and its one-line errors."""
 
-import importlib.util
 import json
 import os
 
 import pytest
 from data_samples import write_cifar_release
+from script_loader import load_script
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -16,10 +16,7 @@ def _write_release(folder, n):
 
 
 def _load_example():
-    spec = importlib.util.spec_from_file_location("cifar10_resnet", os.path.join(ROOT, "examples", "cifar10_resnet.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(("examples", "cifar10_resnet.py"), "cifar10_resnet")
 
 
 @pytest.fixture(autouse=True)

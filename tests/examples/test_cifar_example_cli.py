@@ -2,21 +2,18 @@
 (here the network is a fake that fails), says what to do offline in one line, and with
 --no-download never touches the network. Training itself: tests/examples/test_cifar10_resnet_example.py."""
 
-import importlib.util
 import os
 import urllib.error
 import urllib.request
 
 import pytest
+from script_loader import load_script
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _load_example():
-    spec = importlib.util.spec_from_file_location("cifar10_resnet", os.path.join(ROOT, "examples", "cifar10_resnet.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(("examples", "cifar10_resnet.py"), "cifar10_resnet")
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ one-line errors, ``--device cuda`` without a GPU, and the ``--no-download`` advi
 names_rnn.py and imdb_deep_lstm.py."""
 
 import argparse
-import importlib.util
 import io
 import os
 import sys
@@ -14,6 +13,7 @@ from contextlib import redirect_stderr
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from script_loader import load_script
 
 from minidl import backend, cli
 from minidl.errors import CheckpointError, DataError, RangeError
@@ -26,10 +26,7 @@ _MODULES = {}
 
 def example(name):
     if name not in _MODULES:
-        spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "examples", f"{name}.py"))
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        _MODULES[name] = mod
+        _MODULES[name] = load_script(("examples", f"{name}.py"), name)
     return _MODULES[name]
 
 

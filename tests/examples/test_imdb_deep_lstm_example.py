@@ -1,7 +1,6 @@
 """examples/imdb_deep_lstm.py end to end on a synthetic aclImdb folder: it trains, and it
 records one gradient norm per recurrent layer."""
 
-import importlib.util
 import json
 import os
 import sys
@@ -11,13 +10,11 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 from fake_imdb import make_aclimdb  # noqa: E402
+from script_loader import load_script  # noqa: E402
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("imdb_deep_lstm", os.path.join(ROOT, "examples", "imdb_deep_lstm.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(("examples", "imdb_deep_lstm.py"), "imdb_deep_lstm")
 
 
 @pytest.mark.parametrize("model,layers", [("lstm8", 8), ("reslstm8", 8), ("bilstm2", 2)])

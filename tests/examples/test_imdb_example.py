@@ -3,7 +3,6 @@ download on a fresh machine (the network replaced by a fake server), what it say
 or with --no-download, and the one-line errors (no traceback, exit code 1)."""
 
 import hashlib
-import importlib.util
 import io
 import json
 import os
@@ -14,6 +13,7 @@ import urllib.request
 
 import pytest
 from fake_imdb import make_aclimdb, make_aclimdb_archive
+from script_loader import load_script
 
 import minidl.data.imdb as imdb_data
 from minidl.errors import TrainingDiverged
@@ -21,10 +21,7 @@ from minidl.errors import TrainingDiverged
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 def _load_example():
-    spec = importlib.util.spec_from_file_location("imdb_lstm", os.path.join(ROOT, "examples", "imdb_lstm.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(("examples", "imdb_lstm.py"), "imdb_lstm")
 
 
 @pytest.mark.parametrize("extra", [["--epochs", "1"], ["--epochs", "2", "--cell", "gru", "--loss", "bce"]])

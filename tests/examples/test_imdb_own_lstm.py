@@ -1,19 +1,16 @@
 """examples/imdb_lstm.py --cell lstmcell (report B's own LSTM, nn.LSTMCell stepped in
 Python) trains end to end and follows the fused LSTM's run from the same seed."""
 
-import importlib.util
 import os
 
 import pytest
+from script_loader import load_script
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def load(*path):
-    spec = importlib.util.spec_from_file_location(path[-1][:-3], os.path.join(ROOT, *path))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(path, path[-1][:-3])
 
 
 def test_own_lstm_run_follows_the_fused_lstm(tmp_path, monkeypatch):

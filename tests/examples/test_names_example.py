@@ -2,13 +2,13 @@
 protocols, every model, exact resume, the tutorial's sampler, learning, and the PyTorch
 twin (benchmarks/names_torch.py) following the very same trajectory."""
 
-import importlib.util
 import json
 import os
 import sys
 
 import numpy as np
 import pytest
+from script_loader import load_script
 
 import minidl
 
@@ -34,10 +34,7 @@ def make_names(root, per_language=30, seed=0):
 
 
 def load(path, name):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, *path))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(path, name)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ any data is read, and a save that fails (a full disk) ends in one error line wit
 previous checkpoint intact (minidl.checkpoint)."""
 
 import errno
-import importlib.util
 import json
 import os
 import socket
@@ -12,6 +11,7 @@ import sys
 
 import numpy as np
 import pytest
+from script_loader import load_script
 
 import minidl
 from minidl import cli, nn, optim, runfolder
@@ -103,10 +103,7 @@ def test_an_unusable_out_fails_at_once(tmp_path, monkeypatch, case):
 
 
 def _example(name):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "examples", f"{name}.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(("examples", f"{name}.py"), name)
 
 
 @pytest.mark.parametrize("out", ["", "file"])
