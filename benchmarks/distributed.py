@@ -240,7 +240,7 @@ def torch_step(args):
     ours, _ = minidl_model(args)  # the twin starts from the minidl setups' weights
     if args.model == "lstm":
         imdb_torch = _load_benchmark("imdb_torch")
-        model = imdb_torch.TorchImdb(20001, 64, 64, "lstm", 64, 0.5)
+        model = imdb_torch.TorchImdb(20001, 64, 64, "lstm", fc_dim=64, dropout=0.5)
     else:
         model = _load_benchmark("torch_twins").TorchResNet([3, 3, 3], [16, 32, 64], num_classes=10)
     model.load_state_dict({k: torch.tensor(minidl.asnumpy(v)) for k, v in ours.state_dict().items()}, strict=True)

@@ -87,29 +87,16 @@ def load_example():
     return mod
 
 
-class TorchDeepImdb(TorchImdb):
-    """:class:`~torch_twins.TorchImdb` (no hidden Linear: ``fc_dim=None``) fed each review's
-    length: forward(ids (B, T) int64, lengths (B,) int64 on the CPU) -> logits (B, 2)."""
-
-    def __init__(self, vocab, embed, hidden, layers, bidirectional, dropout, pack=False):
-        super().__init__(vocab, embed, hidden, "lstm", layers, bidirectional, rnn_dropout=dropout, fc_dim=None,
-                         dropout=dropout)
-        self.pack = pack or bidirectional
-
-    def forward(self, ids, lengths):
-        x = self.embedding(ids.T)  # (T, B, E), time-major like minidl's
-        if self.pack:
-            packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, enforce_sorted=False)
-            _, (h_n, _) = self.rnn(packed)  # (layers·dirs, B, H), in the batch's own order
-            y = h_n[-1] if self.dirs == 1 else torch.cat([h_n[-2], h_n[-1]], 1)
-        else:  # one direction, padding after the tokens: the output at length − 1 is h_n
-            out, _ = self.rnn(x)
-            y = out[lengths - 1, torch.arange(out.shape[1])]
-        return self.fc2(self.dropout(y))
+def TorchDeepImdb(vocab, embed, hidden, layers, bidirectional, dropout, pack=False) -> TorchImdb:
+    """Report E's text model in PyTorch: :class:`~torch_twins.TorchImdb` on a stacked LSTM with
+    dropout ``dropout`` between the layers and before the head, no hidden Linear
+    (``fc_dim=None``); fed each review's length, packed when bidirectional (or ``pack``)."""
+    return TorchImdb(vocab, embed, hidden, "lstm", layers, bidirectional, rnn_dropout=dropout, fc_dim=None,
+                     dropout=dropout, pack=pack)
 
 
-def twin_of(model, args) -> TorchDeepImdb:
-    """A :class:`TorchDeepImdb` of the shape of ``model`` (a minidl ``ImdbClassifier`` on
+def twin_of(model, args) -> TorchImdb:
+    """A :func:`TorchDeepImdb` of the shape of ``model`` (a minidl ``ImdbClassifier`` on
     ``nn.LSTM``, ``fc_dim=None``) holding its weights (every name must match: ``strict``;
     the dtype is the minidl model's). ``args``: ``dropout`` and ``pack``."""
     rnn = model.rnn

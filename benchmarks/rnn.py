@@ -62,6 +62,7 @@ import tracemalloc  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # torch_twins
 import minidl  # noqa: E402
 from minidl.models.char_rnn import CharRNN  # noqa: E402
 from minidl.models.imdb import ImdbClassifier  # noqa: E402
@@ -90,31 +91,11 @@ CASES = {
 
 
 def torch_classifier(vocab, embed, hidden, cell, layers, bi, rnn_dropout, fc_dim):
-    nn = torch.nn
+    """The same model in PyTorch, with ImdbClassifier's parameter names (the twins' class);
+    fed no lengths: the benchmark's reviews all run to T."""
+    from torch_twins import TorchImdb
 
-    class TorchImdb(nn.Module):  # the same model, same parameter names as ImdbClassifier
-        def __init__(self):
-            super().__init__()
-            self.dirs = 2 if bi else 1
-            self.embedding = nn.Embedding(vocab, embed, padding_idx=0)
-            rnn_cls = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[cell]
-            self.rnn = rnn_cls(embed, hidden, num_layers=layers, bidirectional=bi, dropout=rnn_dropout)
-            feat = hidden * self.dirs
-            self.head = [] if fc_dim is None else [nn.Linear(feat, fc_dim), nn.ReLU()]
-            if fc_dim is not None:
-                self.fc1 = self.head[0]
-            self.dropout = nn.Dropout(0.5)
-            self.fc2 = nn.Linear(fc_dim or feat, 2)
-
-        def forward(self, ids):
-            _, state = self.rnn(self.embedding(ids.T))
-            h_n = state[0] if isinstance(state, tuple) else state
-            y = h_n[-1] if self.dirs == 1 else torch.cat([h_n[-2], h_n[-1]], 1)
-            for m in self.head:
-                y = m(y)
-            return self.fc2(self.dropout(y))
-
-    return TorchImdb()
+    return TorchImdb(vocab, embed, hidden, cell, layers, bi, rnn_dropout, fc_dim, dropout=0.5)
 
 
 def classifier_steps(name, B, T):
