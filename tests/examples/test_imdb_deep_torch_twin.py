@@ -239,3 +239,41 @@ def test_the_run_folder_is_opened_as_the_examples_open_it(twin, data, tmp_path, 
         twin.main(_dropout_flags(data, "lstm4", "--epochs", "1", "--out", out))
     again = twin.main(_dropout_flags(data, "lstm4", "--epochs", "1", "--out", out, "--overwrite"))
     assert again["resumed_after_epochs"] == [] and [r["epoch"] for r in again["history"]] == [1]
+
+
+@pytest.mark.parametrize("site", ["between the layers", "before the head"])
+@pytest.mark.parametrize("model", ["lstm4", "bilstm2"])
+def test_dropout_is_the_same_distribution_in_both(twin, model, site):
+    """The twins draw their own dropout masks, so their training runs part ways; what must be
+    the same is where dropout acts and how strongly. Dropout at one site only (between the
+    recurrent layers, or before the head), the same weights and batch, 400 training-mode
+    forwards in each library: the logits' mean over the masks agrees within five standard
+    errors element by element, and their variance over the masks (zero without dropout, a
+    third at p = 0.25) agrees within 25% summed over the batch. Fixed seeds."""
+    from types import SimpleNamespace
+
+    from minidl.models import ImdbClassifier
+
+    backend.manual_seed(0)
+    layers, bi = {"lstm4": (4, False), "bilstm2": (2, True)}[model]
+    p_rnn, p_head = (0.5, 0.0) if site == "between the layers" else (0.0, 0.5)
+    ours = ImdbClassifier(40, 6, 6, cell="lstm", num_layers=layers, bidirectional=bi, rnn_dropout=p_rnn,
+                          dropout=p_head, fc_dim=None)
+    for i, p in enumerate(ours.parameters()):  # U(-1, 1): outputs that depend on the masks
+        p.data[...] = np.random.default_rng(i).uniform(-1, 1, p.data.shape).astype(p.data.dtype)
+    theirs = twin.twin_of(ours, SimpleNamespace(dropout=0.5, pack=False))
+    theirs.rnn.dropout, theirs.dropout.p = p_rnn, p_head
+    rng = np.random.default_rng(1)
+    ids, lengths = rng.integers(1, 40, (12, 9)), rng.integers(2, 10, 12)
+    ids[np.arange(9)[None, :] >= lengths[:, None]] = 0
+    n = 400
+    ours.train()
+    a = np.stack([backend.asnumpy(ours(ids, lengths)) for _ in range(n)]).astype(np.float64)  # (n, B, 2)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        b = np.stack([theirs(torch.from_numpy(ids), torch.from_numpy(lengths)).numpy() for _ in range(n)])
+    b = b.astype(np.float64)
+    se = np.sqrt((a.var(0) + b.var(0)) / n)
+    assert np.all(np.abs(a.mean(0) - b.mean(0)) <= 5 * se + 1e-6), np.abs(a.mean(0) - b.mean(0)).max()
+    assert b.var(0).sum() > 1e-3  # dropout at this site moves the logits
+    assert 0.8 < a.var(0).sum() / b.var(0).sum() < 1.25, (a.var(0).sum(), b.var(0).sum())
