@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from fake_imdb import make_aclimdb
 from script_loader import ROOT, load_script
+from twin_resume import RUN_NOTES, TIMES, checkpoint_arrays, without
 
 torch = pytest.importorskip("torch")
 
@@ -166,20 +167,6 @@ def test_the_twin_refuses_reslstm8_and_what_only_the_example_does(twin, data, tm
     assert not (tmp_path / "o").exists()
 
 
-TIMES = {"train_seconds", "seconds"}  # the only columns a resumed run may not repeat
-RUN_NOTES = {"wall_seconds", "data_seconds", "seconds_per_epoch", "resumed_after_epochs", "args"}
-
-
-def _without(rows, keys):
-    return [{k: v for k, v in r.items() if k not in keys} for r in rows]
-
-
-def _checkpoint(folder):
-    """Every array of the twin's checkpoint, read without pickle (an object array would raise)."""
-    with np.load(folder / "torch_last.npz", allow_pickle=False) as z:
-        return {k: z[k] for k in z.files}
-
-
 def _dropout_flags(data, model, *more):
     # dropout 0.3 between the layers and before the head: the masks come from torch's generator
     return ["--data", data, "--model", model, "--embed-dim", "6", "--hidden-size", str(H), "--batch-size", "16",
@@ -198,18 +185,18 @@ def test_a_resumed_run_is_the_uninterrupted_run(twin, data, tmp_path, model, cap
     parts = twin.main(_dropout_flags(data, model, "--epochs", "3", "--out", str(tmp_path / "parts"), "--resume"))
     assert "resumed from" in capsys.readouterr().out
     rows = [json.loads((tmp_path / d / "history.json").read_text()) for d in ("whole", "parts")]
-    assert [r["epoch"] for r in rows[1]] == [1, 2, 3] and _without(rows[0], TIMES) == _without(rows[1], TIMES)
+    assert [r["epoch"] for r in rows[1]] == [1, 2, 3] and without(rows[0], TIMES) == without(rows[1], TIMES)
     assert rows[1] == parts["history"] and whole["grad_norms"] == parts["grad_norms"]
     norms = [json.loads((tmp_path / d / "grad_norms.json").read_text()) for d in ("whole", "parts")]
     assert norms[0] == norms[1] and [r["step"] for r in norms[1]["rows"]] == [0, 3, 6, 9]  # 4 steps an epoch
-    a, b = _checkpoint(tmp_path / "whole"), _checkpoint(tmp_path / "parts")
+    a, b = checkpoint_arrays(tmp_path / "whole"), checkpoint_arrays(tmp_path / "parts")
     assert set(a) == set(b) and any(k.startswith("optim/") for k in a) and a["torch_rng"].dtype == np.uint8
     for key in a:
         if key not in ("meta", "history"):  # JSON texts holding seconds; the rows are compared above
             np.testing.assert_array_equal(a[key], b[key], err_msg=key)
     summaries = [json.loads((tmp_path / d / "summary.json").read_text()) for d in ("whole", "parts")]
     assert summaries[1]["resumed_after_epochs"] == [2] and summaries[0]["resumed_after_epochs"] == []
-    assert _without([summaries[0]], RUN_NOTES) == _without([summaries[1]], RUN_NOTES)
+    assert without([summaries[0]], RUN_NOTES) == without([summaries[1]], RUN_NOTES)
 
 
 def test_a_resume_with_other_settings_is_refused_in_one_line(twin, data, tmp_path, capsys):
