@@ -14,6 +14,12 @@ For each of ``exercise.cases`` random cases (seeded: the same cases on every run
 
 A quantity passes when it is right in every case; the report gives, per quantity, the
 largest error over the cases and the diagnosis of the first case where it is wrong.
+
+Where the forward has several outputs with their own upstream gradients (an LSTM step's
+∂L/∂h' and ∂L/∂c'; BPTT's per-step outputs and final state) and something is wrong, the
+cases are run once more per upstream gradient, the others set to zero (:func:`split_by_path`).
+A backward pass is linear in its upstream gradients, so a mistake that shows with ∂L/∂h'
+alone and not with ∂L/∂c' alone lies where only ∂L/∂h' flows, before the two paths meet.
 """
 
 from __future__ import annotations
@@ -28,8 +34,8 @@ from ..gradcheck import DEFAULT_EPS, DEFAULT_RTOL, compare_full, default_atol, n
 from .diagnose import close, diagnose, errors
 from .spec import Case, Exercise
 
-__all__ = ["PASS", "FAIL", "NOT_IMPLEMENTED", "ERROR", "QuantityResult", "Report", "ReferenceMismatch",
-           "Prepared", "prepare", "grade"]
+__all__ = ["PASS", "FAIL", "NOT_IMPLEMENTED", "ERROR", "QuantityResult", "PathResult", "Report",
+           "ReferenceMismatch", "Prepared", "prepare", "grade", "split_by_path"]
 
 PASS, FAIL, NOT_IMPLEMENTED, ERROR = "pass", "fail", "not implemented yet", "error"
 
@@ -61,6 +67,40 @@ class QuantityResult:
         return f"  ✗ {self.name:<{width}}  {self.message}\n    {'':<{width}}  {size + '; ' if size else ''}{where}"
 
 
+@dataclass(frozen=True)
+class PathResult:
+    """The cases rerun with only the upstream gradient ``alone`` non-zero (``zeroed``: the
+    others); ``wrong``: the quantities that are then wrong, in the order of the outputs."""
+
+    alone: str
+    zeroed: tuple
+    wrong: tuple
+
+
+def path_lines(paths: list, n_outputs: int) -> list:
+    """The report's lines for :func:`split_by_path`'s results: one per upstream gradient, then
+    where the mistake is (on one path only, on the part they share, or in how they add up)."""
+    width = max(len(p.alone) for p in paths)
+    lines = []
+    for k, p in enumerate(paths):
+        head = "  paths:" if k == 0 else "        "
+        zero = ", ".join(p.zeroed) + " = 0"
+        said = "all right" if not p.wrong else f"{len(p.wrong)} of {n_outputs} wrong ({', '.join(p.wrong)})"
+        lines.append(f"{head} {p.alone:<{width}} alone ({zero}): {said}")
+    bad = [p.alone for p in paths if p.wrong]
+    good = [p.alone for p in paths if not p.wrong]
+    if bad and good:
+        where = (f"the mistake is on a path that only {' and '.join(bad)} takes "
+                 f"(with {' and '.join(good)} alone every quantity is right)")
+    elif bad:
+        where = "wrong with each alone: the mistake is (also) in a part every path goes through"
+    else:
+        where = ("right with each alone, wrong with them together: the paths do not add up "
+                 "(an overwrite or a product where a sum belongs?)")
+    lines.append(f"         → {where}")
+    return lines
+
+
 @dataclass
 class Report:
     """What :func:`grade` found. ``status`` is PASS, FAIL, NOT_IMPLEMENTED or ERROR;
@@ -71,6 +111,7 @@ class Report:
     quantities: list = field(default_factory=list)
     detail: str = ""
     cases: int = 0
+    paths: list = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -84,6 +125,8 @@ class Report:
         width = max(len(q.name) for q in self.quantities)
         lines = [f"{self.exercise} ({self.cases} random cases, float64)"]
         lines += [q.line(width) for q in self.quantities]
+        if self.paths:
+            lines += path_lines(self.paths, len(self.quantities))
         right = sum(q.ok for q in self.quantities)
         n = len(self.quantities)
         noun = "quantity" if n == 1 else "quantities"
@@ -222,6 +265,42 @@ def _compare(result: QuantityResult, got: tuple, k: int, ref: tuple, numeric, ex
         result.ok, result.message, result.case = False, message, f"{case_no}: {case.describe()}"
 
 
+def _upstream_names(exercise: Exercise) -> tuple:
+    """The distinct upstream gradients' names, in order (an output without one left out)."""
+    names = exercise.upstream
+    names = () if names is None else ((names,) if isinstance(names, str) else tuple(names))
+    return tuple(dict.fromkeys(n for n in names if n is not None))
+
+
+def split_by_path(exercise: Exercise, fn, prepared: Prepared) -> list:
+    """For an exercise with two or more upstream gradients: rerun every case once per upstream
+    gradient with the others set to zero, the reference recomputed for that case, and list
+    per upstream gradient the quantities that are then wrong (a :class:`PathResult` each).
+    ``[]`` for one upstream gradient, or when ``fn`` raises or returns the wrong number of
+    values on such a case (the full report already says what is wrong)."""
+    names = _upstream_names(exercise)
+    if len(names) < 2:
+        return []
+    results = []
+    for alone in names:
+        zeroed = tuple(n for n in names if n != alone)
+        wrong = set()
+        for case in prepared.cases:
+            args = {k: np.zeros_like(v) if k in zeroed else v for k, v in case.args.items()}
+            solo = Case(args=args, inputs=case.inputs, factors=case.factors)
+            ref = _as_tuple(exercise.reference(solo), exercise, f"the reference of {exercise.name}")
+            try:
+                got = _as_tuple(fn(**{k: _copy(v) for k, v in args.items()}), exercise, exercise.name)
+            except Exception:  # noqa: BLE001 — the full report already shows the student's error
+                return []
+            for k, name in enumerate(exercise.outputs):
+                arr = None if got[k] is None else _float_array(got[k], np.shape(ref[k]))
+                if arr is None or not close(arr, np.asarray(ref[k])):
+                    wrong.add(name)
+        results.append(PathResult(alone, zeroed, tuple(n for n in exercise.outputs if n in wrong)))
+    return results
+
+
 def grade(exercise: Exercise, fn, *, seed: int = 0) -> Report:
     """Grade ``fn`` (the student's function, called as ``fn(**case.args)``) on the exercise's
     random cases. Returns a :class:`Report`; ``print(report)`` says what is wrong."""
@@ -242,4 +321,5 @@ def grade(exercise: Exercise, fn, *, seed: int = 0) -> Report:
         for k, result in enumerate(results):
             _compare(result, got, k, ref, num.get(result.name), exercise, case, i + 1, terms)
     status = PASS if all(r.ok for r in results) else FAIL
-    return Report(exercise.name, status, results, cases=len(prepared.cases))
+    paths = split_by_path(exercise, fn, prepared) if status == FAIL else []
+    return Report(exercise.name, status, results, cases=len(prepared.cases), paths=paths)

@@ -215,10 +215,12 @@ RNN_BPTT = Exercise(
     mutants=(
         Mutant("weight gradients overwritten at every step, not summed over time", bptt_overwrites_weight_grads,
                ("dW_ih", "dW_hh", "db_ih", "missing term: the steps after the first", "add up over time")),
-        Mutant("dz_t = dh_t, the tanh' forgotten", bptt_no_tanh_slope, ("dx", "missing term: the tanh'")),
+        Mutant("dz_t = dh_t, the tanh' forgotten", bptt_no_tanh_slope,
+               ("dx", "missing term: the tanh'", "a part every path goes through")),
         Mutant("∂L/∂h_t without what step t + 1 sends back", bptt_drops_the_future,
                ("dh0", "missing term: the gradient from the future")),
-        Mutant("d_h_n ignored", bptt_ignores_d_h_n, ("dh0", "missing term: d_h_n")),
+        Mutant("d_h_n ignored", bptt_ignores_d_h_n, ("dh0", "missing term: d_h_n", "d_out alone (d_h_n = 0): all right",
+                                                      "a path that only d_h_n takes")),
     ),
 )
 
