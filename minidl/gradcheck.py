@@ -36,7 +36,10 @@ would catch that tensor's gradient being dropped (|0 − n| > atol + rtol·|n|).
 
 The report prints, per tensor, the relative error ``‖a − n‖ / (‖a‖ + ‖n‖)`` (about 1e-9
 for a correct float64 backward, 1e-2 or worse for a wrong one) and how much of the
-tolerance its worst element used.
+tolerance its worst element used. Under a failing tensor (mode ``"full"``) it says what the
+analytic gradient looks like against the numeric one (:func:`describe_mismatch`): all zero,
+the transpose, a constant multiple (a flipped sign; ``1/k`` for an axis of size k, a mean
+where a sum belongs), or how many elements are off and where the largest difference is.
 
 Two entry points share the pieces below (analytic side, numeric side, comparison):
 :func:`gradcheck` for a Module, :func:`gradcheck_pair` for a bare functional pair
@@ -68,6 +71,7 @@ __all__ = [
     "UNIT_ROUNDOFF", "DEFAULT_EPS", "DEFAULT_RTOL", "ROUNDOFF_SAFETY",
     "objective_scale", "default_atol", "numeric_gradient", "numeric_directional",
     "compare_full", "compare_direction", "EXERCISED_FACTOR", "is_exercised", "GRADCHECK_STREAM",
+    "describe_mismatch",
 ]
 
 # --8<-- [start:tolerances]
@@ -102,8 +106,9 @@ class GradcheckReport:
     |a − n| / (atol + rtol·scale) over the tensor's elements, the fraction of the tolerance
     used. ``unexercised``: the tensors whose numeric gradient never rose above the round-off
     floor (the check could not have failed for them); ``allowed_zero``: those of them the
-    caller declared zero by construction. ``ok`` is True when every ``used`` is at most 1
-    and every unexercised tensor is allowed.
+    caller declared zero by construction. ``mismatches[name]``: for a failing tensor, what
+    its analytic gradient looks like against the numeric one (:func:`describe_mismatch`).
+    ``ok`` is True when every ``used`` is at most 1 and every unexercised tensor is allowed.
     """
 
     errors: dict = field(default_factory=dict)
@@ -111,6 +116,7 @@ class GradcheckReport:
     used: dict = field(default_factory=dict)
     unexercised: list = field(default_factory=list)
     allowed_zero: list = field(default_factory=list)
+    mismatches: dict = field(default_factory=dict)
     rtol: float = DEFAULT_RTOL
     atol: float = 0.0
     eps: float = DEFAULT_EPS
@@ -159,6 +165,8 @@ class GradcheckReport:
                          "could not fail; change the inputs/parameters, or pass allow_zero=[...] if it is "
                          "zero by construction")
             lines.append(f"{name:<{width}}  {e:9.2e}  {self.max_abs[name]:9.2e}  {self.used[name]:8.2g}{flag}")
+            if name in self.mismatches:
+                lines.append(f"{'':<{width}}  ↳ {self.mismatches[name]}")
         return "\n".join(lines)
 
 
@@ -375,6 +383,65 @@ def compare_direction(exact: float, numeric: float, grad_norm: float, direction_
 # --8<-- [end:compare]
 
 
+def _multiple_message(c: float, sizes) -> str:
+    """Words for analytic = c · numeric, c ≠ 1."""
+    sign = ", and the sign is flipped" if c < 0 else ""
+    a = abs(c)
+    k = round(1 / a) if a < 1 else 0
+    if k >= 2 and abs(1 / a - k) < 1e-6 * k:
+        why = (f": a mean over an axis of size {k} where a sum belongs, or an extra 1/{k}?" if k in sizes else
+               f": an extra 1/{k}?")
+        return f"analytic = numeric / {k}{sign}{why}"
+    k = round(a)
+    if k >= 2 and abs(a - k) < 1e-6 * k:
+        why = f" (a sum over an axis of size {k} where a mean belongs?)" if k in sizes else ""
+        times = "twice" if k == 2 else f"{k} times"
+        return f"analytic = {k} × numeric{sign}: a term counted {times}, or a 1/{k} left out?{why}"
+    return f"analytic = {c:.4g} × numeric{sign}: off by a constant factor"
+
+
+def _unravel(flat: int, shape) -> tuple:
+    """The index tuple of element ``flat`` of a C-ordered array of ``shape`` (host arithmetic)."""
+    at = []
+    for size in reversed(shape):
+        flat, i = divmod(flat, size)
+        at.append(i)
+    return tuple(reversed(at))
+
+
+def describe_mismatch(analytic, numeric, atol: float, rtol: float, sizes=()) -> str:
+    """What a failing tensor's analytic gradient ``a`` looks like against the numeric ``n``, in
+    one line, judged with the check's own tolerance (``|a' − n| ≤ atol + rtol·|n|``):
+
+    * all zero: nothing reaches this tensor in backward;
+    * the transpose of ``n`` (a square gradient);
+    * ``c · n`` for one number c: the sign flipped (c = −1), ``n / k`` with k an axis size
+      of the checked arrays (``sizes``): a mean where a sum belongs; ``k · n``;
+    * otherwise how many elements are beyond the tolerance and where the largest
+      difference is (one row, one time step, one gate: the index says which).
+    """
+    xp = backend.get_array_module(analytic)
+
+    def fits(candidate) -> bool:
+        return compare_full(candidate, numeric, atol, rtol)[2] <= 1.0
+
+    if not bool(xp.any(analytic)):
+        return "analytic is all zero: nothing reaches this tensor in backward"
+    if analytic.ndim == 2 and analytic.shape[0] == analytic.shape[1] and fits(analytic.T):
+        return "analytic is the transpose of numeric: a product taken the wrong way round?"
+    nn = float(xp.vdot(numeric.ravel(), numeric.ravel()))
+    if nn > 0:
+        c = float(xp.vdot(analytic.ravel(), numeric.ravel())) / nn
+        if c != 0 and abs(c - 1) > 1e-6 and fits(analytic / c):
+            return "sign flipped: analytic = −numeric" if abs(c + 1) < 1e-6 else _multiple_message(c, set(sizes))
+    diff = xp.abs(analytic - numeric)
+    off = diff > atol + rtol * xp.abs(numeric)
+    at = _unravel(int(xp.argmax(diff)), diff.shape)
+    where = at if len(at) != 1 else at[0]
+    return (f"{int(xp.count_nonzero(off))} of {analytic.size} elements beyond the tolerance; the largest "
+            f"difference at index {where}: analytic {float(analytic[at]):.6g}, numeric {float(numeric[at]):.6g}")
+
+
 # ----------------------------------------------------------------------------- orchestration
 def is_exercised(numeric, atol: float) -> bool:
     """Could the check fail for this tensor? Yes when some element of the numeric gradient
@@ -411,6 +478,12 @@ def check_problem(problem: _Problem, *, mode: str, eps: float, rtol: float, atol
         report.errors[name], report.max_abs[name], report.used[name] = result
         if array.size and not is_exercised(numeric, atol):
             report.unexercised.append(name)
+        if not result[2] <= 1.0 and mode == "full":
+            sizes = {int(k) for a, _ in problem.tensors.values() for k in a.shape}
+            report.mismatches[name] = describe_mismatch(grad, numeric, atol, rtol, sizes)
+        elif not result[2] <= 1.0:
+            report.mismatches[name] = ("one direction cannot say where: mode='full' (on a smaller input if this "
+                                       "one is large) says what the difference looks like")
     return report
 
 

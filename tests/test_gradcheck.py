@@ -333,3 +333,61 @@ def test_pair_upstream_is_not_the_input_stream_either():
 
     x = np.random.default_rng(0).standard_normal((5,))
     assert not gradcheck_pair(fwd, bwd_returning_y, {"x": x}).ok
+
+
+# ---- what a failing tensor's gradient looks like (report.mismatches, the "↳" lines) ----------
+class _Wrong(nn.Linear):
+    """A Linear whose backward goes wrong in one of the ways a hand derivation does."""
+
+    def __init__(self, n_in, n_out, how):
+        super().__init__(n_in, n_out)
+        self.how = how
+
+    def backward(self, dy):
+        x = self.saved().x
+        dW, db, dx = dy.T @ x, dy.sum(axis=0), dy @ self.weight.data
+        if self.how == "mean":
+            db = dy.mean(axis=0)
+        elif self.how == "transpose":
+            dW = dW.T
+        elif self.how == "sign":
+            dx = -dx
+        elif self.how == "twice":
+            db = 2 * db
+        elif self.how == "zero":
+            dW = 0 * dW
+        elif self.how == "one element":
+            dx = dx.copy()
+            dx[2, 1] += 0.25
+        elif self.how == "scaled":
+            dx = 0.7 * dx
+        self.weight.grad += dW
+        self.bias.grad += db
+        return dx
+
+
+@pytest.mark.parametrize("how,tensor,words", [
+    ("mean", "bias", "analytic = numeric / 5: a mean over an axis of size 5 where a sum belongs"),
+    ("transpose", "weight", "analytic is the transpose of numeric"),
+    ("sign", "input 0", "sign flipped: analytic = −numeric"),
+    ("twice", "bias", "analytic = 2 × numeric: a term counted twice, or a 1/2 left out?"),
+    ("zero", "weight", "analytic is all zero: nothing reaches this tensor in backward"),
+    ("one element", "input 0", "1 of 20 elements beyond the tolerance; the largest difference at index (2, 1)"),
+    ("scaled", "input 0", "analytic = 0.7 × numeric: off by a constant factor"),
+])
+def test_a_failing_tensor_is_told_what_its_gradient_looks_like(how, tensor, words, to_dev):
+    m = _Wrong(4, 4, how).double().to(backend.device_of(to_dev(np.zeros(1))))
+    r = gradcheck(m, to_dev(_x((5, 4))), randomize_params=True)
+    assert not r.ok and list(r.mismatches) == [tensor], str(r)
+    assert r.mismatches[tensor].startswith(words), r.mismatches[tensor]
+    line = str(r).splitlines()
+    at = next(i for i, text in enumerate(line) if text.startswith(tensor))
+    assert "<-- FAIL" in line[at] and line[at + 1].strip() == "↳ " + r.mismatches[tensor]
+
+
+def test_a_passing_check_has_no_mismatch_lines_and_direction_mode_points_to_full():
+    x = _x((5, 4))
+    r = gradcheck(nn.Linear(4, 4).double(), x, randomize_params=True)
+    assert r.ok and r.mismatches == {} and "↳" not in str(r)
+    r = gradcheck(_Wrong(4, 4, "sign").double(), x, randomize_params=True, mode="direction")
+    assert not r.ok and list(r.mismatches) == ["input 0"] and "mode='full'" in r.mismatches["input 0"]

@@ -35,7 +35,9 @@ block, or the check fails (``--update`` inserts the missing output blocks).
 
 Numbers are compared with a slack of one unit in their last printed digit (so that a
 different BLAS rounding ``7.7e-18`` vs ``7.8e-18`` passes, and ``7.7e-18`` vs ``9.1e-18``
-fails); everything else must match exactly (trailing spaces ignored).
+fails), except integers, written without a decimal point or an exponent: a count, a size,
+an index, a shape must be exactly the one printed (``3 of 7 right`` is not ``4 of 7``);
+everything else must match exactly (trailing spaces ignored).
 
 The same blocks are the chapter's Jupyter notebook (docs/tools/notebooks.py), and
 tests/docs/test_notebooks.py compares what the notebook prints with them, by same_output().
@@ -160,7 +162,13 @@ def _unit(token: str) -> float:
 ROUNDOFF_BELOW, ROUNDOFF_NOISE, ROUNDOFF_FACTOR = 1.0, 1e-4, 100.0
 
 
+def _is_integer(token: str) -> bool:
+    return not any(c in token for c in ".eE")
+
+
 def _same_number(x: str, y: str, roundoff: bool) -> bool:
+    if _is_integer(x) and _is_integer(y):  # a count, a size, an index: no rounding slack
+        return int(x.replace(",", "")) == int(y.replace(",", ""))
     fx, fy = float(x.replace(",", "")), float(y.replace(",", ""))
     if roundoff and max(abs(fx), abs(fy)) < ROUNDOFF_BELOW and fx * fy >= 0:  # a round-off measurement
         lo, hi = sorted((abs(fx), abs(fy)))
