@@ -105,6 +105,9 @@ def worker(kind: str, steps: int, example_flags: list) -> dict:
 
 
 def _spawn(kind: str, steps: int, example_flags: list, coretype: str | None = None) -> dict:
+    """:func:`worker` in a child process, one BLAS thread, under OpenBLAS kernel ``coretype``
+    (None: the one OpenBLAS picks for this CPU). A child, because OpenBLAS reads
+    ``OPENBLAS_CORETYPE`` once, when NumPy loads."""
     env = dict(os.environ)
     set_blas_threads(1, env)
     if coretype:
