@@ -542,3 +542,12 @@ def test_report_e_text_twins_table(tmp_path):
     t = tables.TABLES["E-text-twins"](load.load_records(res))
     assert "|  | 2 | 0.5000 | 0.4762 | +5.0% | 80.00% | 79.00% |  |" in t
     assert "| 3 |" not in t  # only the epochs both ran
+
+
+def test_the_wall_time_says_how_many_processes_a_resumed_run_took():
+    assert provenance.wall({"wall_seconds": 100.0}) == "100 s"
+    two = {"wall_seconds": 100.0, "resumed": {"after_epoch": 9}}  # records written before "after_epochs"
+    assert provenance.wall(two) == "100 s (two processes: resumed after epoch 9)"
+    three = {"wall_seconds": 17890.0, "resumed": {"after_epoch": 10, "after_epochs": [2, 10]},
+             "paused": [{"seconds": 60.0}]}
+    assert provenance.wall(three) == "17,890 s (three processes: resumed after epochs 2 and 10) (of which 60 s stopped)"

@@ -26,8 +26,10 @@ def wall(meta: dict) -> str:
     """Wall time, and how much of it the run spent stopped (SIGSTOP for a quiet benchmark)."""
     text = fmt(meta.get("wall_seconds"), "s")
     paused = sum(p.get("seconds", 0) for p in meta.get("paused") or [])
-    if meta.get("resumed"):
-        text += f" (two processes: resumed after epoch {meta['resumed']['after_epoch']})"
+    if meta.get("resumed"):  # one process per session it ran in, each continuing the last one's checkpoint
+        after = meta["resumed"].get("after_epochs") or [meta["resumed"]["after_epoch"]]
+        count = {2: "two", 3: "three", 4: "four", 5: "five"}.get(len(after) + 1, str(len(after) + 1))
+        text += f" ({count} processes: resumed after epoch{'s' if len(after) > 1 else ''} {' and '.join(map(str, after))})"
     return f"{text} (of which {fmt(paused, 's')} stopped)" if paused else text
 
 
