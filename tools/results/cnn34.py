@@ -50,6 +50,11 @@ def cnn34_verdict(records: dict) -> str:
             f"{pct(b['test_acc'], 1)} (best {pct(best_plain['test_acc'], 1)} at epoch {best_plain['epoch']}); "
             f"ResNet-34 is ahead at {ahead} of {k} epochs, and its training loss is "
             f"{a['train_loss']:.3f} against {b['train_loss']:.3f}.")
+        # how many epochs of ResNet-34 the plain net's training took: the first epoch whose loss is as low
+        caught = next((r["epoch"] for r in res.rows() if r["train_loss"] <= b["train_loss"]), None)
+        if caught is not None and caught < k:
+            parts.append(f"The training loss Plain-34 reaches after {k} epochs, ResNet-34 had reached after "
+                         f"{caught}.")
     for kind in ("ResNet-34", "Plain-34"):
         ours, twin = records.get(E_CNN34[kind]), records.get(E_CNN34[f"{kind} (PyTorch)"])
         if ours is None or twin is None:
