@@ -29,7 +29,8 @@ def wall(meta: dict) -> str:
     if meta.get("resumed"):  # one process per session it ran in, each continuing the last one's checkpoint
         after = meta["resumed"].get("after_epochs") or [meta["resumed"]["after_epoch"]]
         count = {2: "two", 3: "three", 4: "four", 5: "five"}.get(len(after) + 1, str(len(after) + 1))
-        text += f" ({count} processes: resumed after epoch{'s' if len(after) > 1 else ''} {' and '.join(map(str, after))})"
+        epochs = f"epoch{'s' if len(after) > 1 else ''} {' and '.join(map(str, after))}"
+        text += f" ({count} processes: resumed after {epochs})"
     return f"{text} (of which {fmt(paused, 's')} stopped)" if paused else text
 
 
