@@ -27,7 +27,6 @@ is refused. CPU only; PyTorch is a reference here, never a dependency of minidl.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import statistics
@@ -36,6 +35,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from example_module import load_example  # noqa: E402
 from resnet_step import set_blas_threads  # noqa: E402
 
 from minidl.cli import run as cli_run  # noqa: E402
@@ -61,20 +61,11 @@ def parse_args(argv):
     return own, example_flags
 
 
-def _example():
-    """examples/cifar10_resnet.py as a module (its parser and ``prepare``)."""
-    path = os.path.join(os.path.dirname(os.path.dirname(HERE)), "examples", "cifar10_resnet.py")
-    spec = importlib.util.spec_from_file_location("cifar10_resnet", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def worker(kind: str, steps: int, example_flags: list) -> dict:
     """One run, in this process: ``{"losses": [...], "blas": OpenBLAS's kernel or None}``."""
     from threadpoolctl import threadpool_info
 
-    ex = _example()
+    ex = load_example("cifar10_resnet")
     args = ex.parse_args(example_flags)
     prep = ex.prepare(args)
     losses = []
@@ -138,7 +129,7 @@ def main(argv=None) -> dict:
     if own.worker:
         print(json.dumps(worker(own.worker, own.steps, example_flags)))
         return {}
-    _example().parse_args(example_flags)  # a bad example flag ends here, before three runs start
+    load_example("cifar10_resnet").parse_args(example_flags)  # a bad example flag ends here, before three runs start
     base = _spawn("minidl", own.steps, example_flags)
     control = _spawn("minidl", own.steps, example_flags, own.coretype)
     if base["blas"] is None or control["blas"] == base["blas"]:

@@ -38,7 +38,6 @@ only; PyTorch is a reference here, never a dependency of minidl.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import sys
@@ -48,6 +47,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import example_module  # noqa: E402
 import twin_loop  # noqa: E402
 from torch_twins import TorchResNet  # noqa: E402
 
@@ -61,10 +61,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def load_example():
     """examples/cifar10_resnet.py as a module (its parser, ``prepare``, ``describe``)."""
-    spec = importlib.util.spec_from_file_location("cifar10_resnet", os.path.join(ROOT, "examples", "cifar10_resnet.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return example_module.load_example("cifar10_resnet")
 
 
 def twin_of(model, args) -> TorchResNet:

@@ -56,7 +56,6 @@ On the CPU only. PyTorch is a reference here, never a dependency of minidl.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import sys
@@ -67,6 +66,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import example_module  # noqa: E402
 import twin_loop  # noqa: E402
 from torch_twins import TorchImdb  # noqa: E402
 
@@ -81,10 +81,7 @@ NO_TWIN = {"reslstm8": "its residual around each layer (u_{l+1} = LSTM_l(u_l) + 
 
 def load_example():
     """examples/imdb_deep_lstm.py as a module (its parser, ``MODELS``, ``prepare``, ``layer_of``)."""
-    spec = importlib.util.spec_from_file_location("imdb_deep_lstm", os.path.join(ROOT, "examples", "imdb_deep_lstm.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return example_module.load_example("imdb_deep_lstm")
 
 
 def TorchDeepImdb(vocab, embed, hidden, layers, bidirectional, dropout, pack=False) -> TorchImdb:

@@ -162,14 +162,20 @@ def _copy(value):
     return value.copy() if isinstance(value, np.ndarray) else value
 
 
+def _upstream(exercise: Exercise) -> tuple:
+    """``exercise.upstream`` as a tuple, one entry per forward output (None: no upstream);
+    ``()`` when the forward returns the objective itself."""
+    names = exercise.upstream
+    return () if names is None else ((names,) if isinstance(names, str) else tuple(names))
+
+
 def numeric_gradients(exercise: Exercise, case: Case) -> dict:
     """``{output: (∂L/∂input by central differences, atol)}`` for every ``grad_of`` entry,
     with L = Σ_k ⟨G_k, y_k⟩ (``upstream`` names the G_k in ``case.args``) or L = y."""
     if not exercise.grad_of:
         return {}
     inputs = {k: np.ascontiguousarray(_copy(v)) if isinstance(v, np.ndarray) else v for k, v in case.inputs.items()}
-    names = exercise.upstream
-    names = () if names is None else ((names,) if isinstance(names, str) else tuple(names))
+    names = _upstream(exercise)
     live = [k for k, n in enumerate(names) if n is not None]  # an output without upstream: not in L
     upstream = [np.asarray(case.args[names[k]], dtype=np.float64) for k in live]
 
@@ -267,9 +273,7 @@ def _compare(result: QuantityResult, got: tuple, k: int, ref: tuple, numeric, ex
 
 def _upstream_names(exercise: Exercise) -> tuple:
     """The distinct upstream gradients' names, in order (an output without one left out)."""
-    names = exercise.upstream
-    names = () if names is None else ((names,) if isinstance(names, str) else tuple(names))
-    return tuple(dict.fromkeys(n for n in names if n is not None))
+    return tuple(dict.fromkeys(n for n in _upstream(exercise) if n is not None))
 
 
 def split_by_path(exercise: Exercise, fn, prepared: Prepared) -> list:
