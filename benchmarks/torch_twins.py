@@ -8,6 +8,17 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.func import functional_call
+
+
+def reverse_within_lengths(x, lengths):
+    """x (T, B, F) with each column's first ``lengths[b]`` steps in reverse order and its
+    padding left where it is: step t of column b becomes step L_b − 1 − t (t < L_b). The
+    map is its own inverse, so the same call turns a reversed output back."""
+    t = torch.arange(x.shape[0]).unsqueeze(1)  # (T, 1)
+    L = lengths.unsqueeze(0)  # (1, B)
+    index = torch.where(t < L, L - 1 - t, t)  # (T, B)
+    return x.gather(0, index.unsqueeze(2).expand_as(x))
 
 
 class TorchImdb(nn.Module):
@@ -20,12 +31,20 @@ class TorchImdb(nn.Module):
     found:
 
     * no ``lengths``: the final state ``h_n`` (every review runs to T: no padding);
-    * ``pack`` (or bidirectional, whose reverse direction must start at each review's own
-      last token): ``pack_padded_sequence``, then ``h_n``;
-    * otherwise the output at step ``length − 1``. Padding comes after the tokens and the
-      layer runs forward only, so that output *is* the last real state: the same numbers as
-      packing, and about 10× faster on a CPU (a packed LSTM step 2.4 s against 0.25 s, one
-      thread, report B's sizes).
+    * ``pack``: ``pack_padded_sequence``, then ``h_n``;
+    * one direction: the output at step ``length − 1``. Padding comes after the tokens and
+      the layer runs forward only, so that output *is* the last real state: the same numbers
+      as packing, and about 10× faster on a CPU (a packed LSTM step 2.4 s against 0.25 s, one
+      thread, report B's sizes);
+    * two directions: the reverse direction must start at each review's own last token, so
+      each layer runs as two one-directional passes on the native module's own parameters
+      (``torch.func.functional_call``): forward on the padded input, backward on the input
+      with each review's tokens reversed in place (:func:`reverse_within_lengths`), its output
+      reversed back, the two concatenated; between the layers the module's own dropout. The
+      last real state is the forward output at ``length − 1`` and the reverse output at step 0:
+      what packing computes (a test compares outputs and gradients in float64), at the speed of
+      an unpacked layer. The weights stay those of the one ``nn.LSTM(num_layers=…,
+      bidirectional=True)``.
 
     Submodules are built in the order embedding, rnn, fc1, fc2, as before the three twins
     were one class: torch's generator is then in the same state after construction, and the
@@ -37,10 +56,16 @@ class TorchImdb(nn.Module):
         super().__init__()
         self.dirs = 2 if bidirectional else 1
         self.output = output
-        self.pack = pack or bidirectional
+        self.pack = pack
         self.embedding = nn.Embedding(vocab, embed, padding_idx=0)
         rnn_cls = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[cell]
         self.rnn = rnn_cls(embed, hidden, num_layers=layers, bidirectional=bidirectional, dropout=rnn_dropout)
+        # one-directional layers that only lend their forward code to the bidirectional path:
+        # a tuple, so not submodules (no parameters, no state_dict entries); built with torch's
+        # generator put back, so a seeded run's dropout masks do not depend on them
+        with torch.random.fork_rng(devices=[]):
+            self._one_direction = (rnn_cls(embed, hidden), rnn_cls(self.dirs * hidden, hidden)) if self.dirs == 2 \
+                else ()
         feat = hidden * self.dirs
         self.fc1 = nn.Linear(feat, fc_dim) if fc_dim else None  # fc_dim None/0: report A's and E's head
         self.dropout = nn.Dropout(dropout)
@@ -50,9 +75,32 @@ class TorchImdb(nn.Module):
         """The top layer's final state(s) from ``h_n`` (layers·dirs, B, H): (B, dirs·H)."""
         return h_n[-1] if self.dirs == 1 else torch.cat([h_n[-2], h_n[-1]], 1)
 
+    def _bidirectional_by_reversal(self, x, lengths):
+        """The two-directional stack on x (T, B, E) whose column b has ``lengths[b]`` real
+        steps: the top layer's last real states (B, 2H), forward then reverse."""
+        rnn = self.rnn
+        for layer in range(rnn.num_layers):
+            if layer > 0:  # nn.LSTM's own dropout sits between the layers, none after the top
+                x = nn.functional.dropout(x, rnn.dropout, self.training)
+            outputs = []
+            for suffix in ("", "_reverse"):
+                params = {f"{w}_l0": getattr(rnn, f"{w}_l{layer}{suffix}")
+                          for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+                one = self._one_direction[min(layer, 1)]
+                if suffix:
+                    out, _ = functional_call(one, params, (reverse_within_lengths(x, lengths),))
+                    outputs.append(reverse_within_lengths(out, lengths))
+                else:
+                    outputs.append(functional_call(one, params, (x,))[0])
+            x = torch.cat(outputs, 2)
+        H = rnn.hidden_size
+        return torch.cat([x[lengths - 1, torch.arange(x.shape[1]), :H], x[0, :, H:]], 1)
+
     def forward(self, ids, lengths=None):
         x = self.embedding(ids.T)  # (T, B, E), time-major like minidl's
-        if lengths is None or self.pack:
+        if lengths is not None and self.dirs == 2 and not self.pack:
+            y = self._bidirectional_by_reversal(x, lengths)
+        elif lengths is None or self.pack:
             if lengths is not None:
                 x = nn.utils.rnn.pack_padded_sequence(x, lengths, enforce_sorted=False)
             _, state = self.rnn(x)  # h_n in the batch's own order, packed or not
