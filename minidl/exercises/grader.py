@@ -24,6 +24,7 @@ alone and not with ∂L/∂c' alone lies where only ∂L/∂h' flows, before the
 
 from __future__ import annotations
 
+import copy
 import traceback
 from dataclasses import dataclass, field
 
@@ -159,7 +160,10 @@ def _as_tuple(values, exercise: Exercise, who: str) -> tuple:
 
 
 def _copy(value):
-    return value.copy() if isinstance(value, np.ndarray) else value
+    """A fresh copy for one call of the student's function: an array, or a cache holding arrays
+    (a dict, a list of a layer's caches), so that an edit in place, or a library backward that
+    writes over its cache (``lstm_backward``), cannot leak into the next call."""
+    return value.copy() if isinstance(value, np.ndarray) else copy.deepcopy(value)
 
 
 def _upstream(exercise: Exercise) -> tuple:
