@@ -41,13 +41,16 @@ class Case:
     factors: dict = field(default_factory=dict)
 
     def describe(self) -> str:
-        """``"dy (2, 4), x (2, 3), W (4, 3)"``: the shapes of the array arguments (scalars by value)."""
+        """``"dy (2, 4), x (2, 3), W (4, 3)"``: the shapes of the array arguments (scalars and
+        tuples of ints by value)."""
         parts = []
         for k, v in self.args.items():
             if hasattr(v, "shape") and getattr(v, "ndim", 0) > 0:
                 parts.append(f"{k} {tuple(v.shape)}")
             elif isinstance(v, (int, float)) or hasattr(v, "shape"):
                 parts.append(f"{k}={float(v):.3g}" if isinstance(v, float) else f"{k}={v}")
+            elif isinstance(v, tuple) and v and all(isinstance(e, int) for e in v):
+                parts.append(f"{k}={v}")  # a window or a shape: kernel_size=(2, 3)
         return ", ".join(parts)
 
 

@@ -44,12 +44,15 @@ def test_a_typical_mistake_fails_with_its_diagnosis(ex, mutant):
 @pytest.mark.parametrize("ex", EXERCISES, ids=lambda e: e.name)
 def test_every_case_is_non_trivial(ex):
     """A quantity that is zero in a case would let an all-zero answer pass it: at least a
-    quarter of every quantity's elements (and at least one) are non-zero in every case."""
+    tenth of every quantity's elements (and at least one) are non-zero in every case. (Not
+    more: max pooling's dx is non-zero at each window's winner only, one pixel in six for
+    3×2 windows at stride 2; ReLU's and dropout's are zero where their masks are, the
+    others are dense.)"""
     prepared = prepare(ex)
     for i, ref in enumerate(prepared.references):
         for name, value in zip(ex.outputs, ref):
             value = np.asarray(value)
-            assert np.count_nonzero(value) >= max(1, value.size / 4), f"{ex.name} case {i + 1}: {name} is ~0"
+            assert np.count_nonzero(value) >= max(1, value.size / 10), f"{ex.name} case {i + 1}: {name} is ~0"
 
 
 @pytest.mark.parametrize("ex", EXERCISES, ids=lambda e: e.name)
