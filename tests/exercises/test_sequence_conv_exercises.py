@@ -1,4 +1,4 @@
-"""The recurrent, convolution and residual exercises: the forwards their stubs show the
+"""The recurrent, convolution, pooling and residual exercises: the forwards their stubs show the
 student are the library's, and their diagnoses do not hang on the default seed."""
 
 import importlib
@@ -15,7 +15,8 @@ from minidl.functional.lstm import lstm_step_reference
 from minidl.functional.rnn import rnn_forward, rnn_step_reference
 
 NAMES = ("rnn_step_backward", "rnn_bptt_backward", "lstm_step_backward", "gru_step_backward",
-         "gru_step_backward_cho", "col2im", "conv2d_im2col", "basic_block_backward")
+         "gru_step_backward_cho", "col2im", "conv2d_im2col", "basic_block_backward", "residual_stack_backward",
+         "max_pool_backward")
 
 
 def stub(name):
@@ -65,6 +66,32 @@ def test_the_stubs_basic_block_forward_is_the_catalog_s():
     y, cache = stub("basic_block_backward").basic_block_forward(**case.inputs)
     ref, ref_cache = basic_block.block_forward(**case.inputs)
     assert np.array_equal(y, ref) and np.array_equal(cache["s"], ref_cache["s"])
+
+
+def test_the_stubs_residual_stack_forward_is_the_module_s():
+    """The stub's three layers, skips around the upper two, against ``nn.ResidualStackLSTM``
+    holding the same weights: u_3 and h_n (the stack's states, skips included)."""
+    from minidl import nn
+
+    case = registry.get("residual_stack_backward").make_case(np.random.default_rng(4), 0)
+    x = case.inputs["x"]
+    layers = [{w: case.inputs[f"{w}_{l}"] for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")} for l in range(3)]
+    u, h_n, _ = stub("residual_stack_backward").residual_stack_forward(x, layers)
+    stack = nn.ResidualStackLSTM(x.shape[2], layers[0]["weight_hh"].shape[1], num_layers=3).double()
+    for l, weights in enumerate(layers):
+        for w, value in weights.items():
+            getattr(stack.layers[l], f"{w}_l0").data[...] = value
+    ref, (ref_h_n, _) = stack(x)
+    assert np.allclose(u, ref) and np.allclose(h_n, ref_h_n)
+
+
+@pytest.mark.parametrize("kernel,stride", [((2, 2), 2), ((3, 3), 1), ((2, 3), 1), ((3, 2), 2)])
+def test_the_stubs_max_pool_forward_is_the_library_s(kernel, stride):
+    from minidl.functional.pool import max_pool2d_forward
+
+    x = np.random.default_rng(5).standard_normal((2, 3, 6, 5))
+    y = stub("max_pool_backward").max_pool_forward(x, kernel, stride)
+    assert np.array_equal(y, max_pool2d_forward(x, kernel, stride=stride)[0])
 
 
 def test_the_basic_block_cases_have_mixed_relu_masks():
