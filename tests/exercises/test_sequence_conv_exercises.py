@@ -11,12 +11,12 @@ from minidl.exercises.catalog import basic_block
 from minidl.exercises.grader import FAIL
 from minidl.functional.conv import im2col
 from minidl.functional.gru import gru_step_reference
-from minidl.functional.lstm import lstm_step_reference
+from minidl.functional.lstm import lstm_forward, lstm_step_reference
 from minidl.functional.rnn import rnn_forward, rnn_step_reference
 
 NAMES = ("rnn_step_backward", "rnn_bptt_backward", "lstm_step_backward", "gru_step_backward",
          "gru_step_backward_cho", "col2im", "conv2d_im2col", "basic_block_backward", "residual_stack_backward",
-         "max_pool_backward")
+         "max_pool_backward", "lstm_bptt_backward")
 
 
 def stub(name):
@@ -66,6 +66,14 @@ def test_the_stubs_basic_block_forward_is_the_catalog_s():
     y, cache = stub("basic_block_backward").basic_block_forward(**case.inputs)
     ref, ref_cache = basic_block.block_forward(**case.inputs)
     assert np.array_equal(y, ref) and np.array_equal(cache["s"], ref_cache["s"])
+
+
+def test_the_stubs_lstm_sequence_forward_is_the_fused_layer_s():
+    case = registry.get("lstm_bptt_backward").make_case(np.random.default_rng(6), 1)
+    (out, h_n, c_n), caches = stub("lstm_bptt_backward").lstm_sequence_forward(**case.inputs)
+    ref_out, ref_h_n, ref_c_n = lstm_forward(**case.inputs)[0]
+    assert np.allclose(out, ref_out) and np.allclose(h_n, ref_h_n) and np.allclose(c_n, ref_c_n)
+    assert len(caches) == out.shape[0]
 
 
 def test_the_stubs_residual_stack_forward_is_the_module_s():
