@@ -1,5 +1,5 @@
-"""The recurrent, convolution, pooling and residual exercises: the forwards their stubs show the
-student are the library's, and their diagnoses do not hang on the default seed."""
+"""The recurrent, convolution, pooling, residual and clipping exercises: the forwards their stubs
+show the student are the library's, and their diagnoses do not hang on the default seed."""
 
 import importlib
 
@@ -16,7 +16,7 @@ from minidl.functional.rnn import rnn_forward, rnn_step_reference
 
 NAMES = ("rnn_step_backward", "rnn_bptt_backward", "lstm_step_backward", "gru_step_backward",
          "gru_step_backward_cho", "col2im", "conv2d_im2col", "basic_block_backward", "residual_stack_backward",
-         "max_pool_backward", "lstm_bptt_backward")
+         "max_pool_backward", "lstm_bptt_backward", "clip_grad_norm")
 
 
 def stub(name):
