@@ -16,7 +16,7 @@ from minidl.functional.rnn import rnn_forward, rnn_step_reference
 
 NAMES = ("rnn_step_backward", "rnn_bptt_backward", "lstm_step_backward", "gru_step_backward",
          "gru_step_backward_cho", "col2im", "conv2d_im2col", "basic_block_backward", "residual_stack_backward",
-         "max_pool_backward", "lstm_bptt_backward", "clip_grad_norm")
+         "max_pool_backward", "lstm_bptt_backward", "clip_grad_norm", "numeric_gradient")
 
 
 def stub(name):
