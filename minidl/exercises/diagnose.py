@@ -13,7 +13,8 @@ The checks run in this order, the first that fits gives the message:
 6. S = G − T_k for a declared term T_k: "missing term: k"; S = G − 2T_k: k's sign;
 7. declared gate blocks: which blocks are off, and how (each block checked as 4–5);
 8. S = G ⊙ c with one factor per column (a per-feature scale such as γ missing);
-9. otherwise: the values differ, at how many elements, and where the largest error is.
+9. otherwise: the values differ, at how many elements, and where the largest error is;
+   for a quantity with a time axis, at which steps it is right and at which wrong.
 
 A float32 (or float16) answer that fails is also told to compute in float64.
 
@@ -143,6 +144,32 @@ def _largest(s, g) -> str:
             f"expected {g[at] + 0.0:.6g}, got {s[at] + 0.0:.6g}")
 
 
+def _spans(steps: list) -> str:
+    """[0, 1, 2, 5] -> "0…2, 5"."""
+    parts, start = [], None
+    for k, t in enumerate(steps):
+        if start is None:
+            start = t
+        if k + 1 == len(steps) or steps[k + 1] != t + 1:
+            parts.append(f"{start}" if start == t else f"{start}…{t}")
+            start = None
+    return ", ".join(parts)
+
+
+def _by_step(s, g, axis: int) -> str:
+    """"; by step: right at t = …, wrong at t = …" when some steps of the time axis are right and
+    some wrong ("" otherwise), and what "right at the last step only" points to."""
+    T = g.shape[axis]
+    ok = [close(np.take(s, t, axis=axis), np.take(g, t, axis=axis)) for t in range(T)]
+    if T < 2 or all(ok) or not any(ok):
+        return ""
+    right, wrong = [t for t in range(T) if ok[t]], [t for t in range(T) if not ok[t]]
+    text = f"; by step: right at t = {_spans(right)}, wrong at t = {_spans(wrong)}"
+    if right == [T - 1]:
+        text += " (the last step only: look at what ∂L/∂h_t receives at the steps before it)"
+    return text
+
+
 def _blocks(s, g, blocks) -> str | None:
     if g.shape[blocks.axis] % len(blocks.names):
         return None
@@ -167,11 +194,13 @@ def _simple(s, g, factors) -> str | None:
     return _scaled(s, g, factors)
 
 
-def diagnose(s, g, *, terms: dict | None = None, blocks=None, factors: dict | None = None) -> str | None:
+def diagnose(s, g, *, terms: dict | None = None, blocks=None, factors: dict | None = None,
+             step_axis: int | None = None) -> str | None:
     """None when S equals G; otherwise one line saying what is wrong (see the module doc).
 
     ``terms``: named parts of G; ``blocks``: a :class:`~minidl.exercises.spec.Blocks`;
-    ``factors``: named factors of the case (``{"1/N (N = 4, the batch size)": 0.25}``).
+    ``factors``: named factors of the case (``{"1/N (N = 4, the batch size)": 0.25}``);
+    ``step_axis``: G's time axis, if it has one.
     """
     dtype = getattr(s, "dtype", None)
     s, problem = _as_array(s)
@@ -186,5 +215,6 @@ def diagnose(s, g, *, terms: dict | None = None, blocks=None, factors: dict | No
     message = _simple(s, g, factors or {}) or (_terms(s, g, terms) if terms else None)
     if message is None and blocks is not None:
         message = _blocks(s, g, blocks)
-    message = message or _per_column(s, g) or _largest(s, g)
+    if message is None:
+        message = _per_column(s, g) or _largest(s, g) + ("" if step_axis is None else _by_step(s, g, step_axis))
     return message + _low_precision(dtype)

@@ -106,6 +106,9 @@ class Exercise:
             (usually summing to it). A student value equal to the gradient minus one part
             is reported as "missing term: <name>"; minus twice a part as that term's sign.
         blocks: ``{output: Blocks(axis, names)}`` for gradients laid out by gate.
+        steps: ``{output: axis}`` for a quantity with a time axis (a sequence's dx: axis 0).
+            When nothing more specific fits, the report says at which steps it is right and
+            at which wrong: a BPTT mistake shows as "right at the last step only".
         mutants: typical wrong solutions; the tests require at least three.
         cases: how many random cases a check draws.
         order: the exercise's place among its chapter's exercises (lower first; then by name).
@@ -122,6 +125,7 @@ class Exercise:
     grad_of: dict = field(default_factory=dict)
     terms: Callable | None = None
     blocks: dict = field(default_factory=dict)
+    steps: dict = field(default_factory=dict)
     mutants: tuple = ()
     cases: int = 4
     order: int = 100

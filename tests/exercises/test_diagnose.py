@@ -68,3 +68,19 @@ def test_a_per_column_scale_and_a_low_precision_answer_are_named():
     message = diagnose((G + 1e-3).astype(np.float32), G)
     assert "values differ" in message and "float32" in message
     assert diagnose(G.astype(np.float32), G.astype(np.float32).astype(np.float64)) is None
+
+
+def test_a_sequence_gradient_is_told_at_which_steps_it_is_right():
+    """For a quantity with a time axis the fallback line says which steps are right; it says
+    nothing when every step is wrong, and nothing without ``step_axis``."""
+    g = np.random.default_rng(0).standard_normal((5, 2, 3))
+    s = g.copy()
+    s[:2] += 1.0
+    s[3, 0, 0] += 0.5
+    message = diagnose(s, g, step_axis=0)
+    assert "by step: right at t = 2, 4, wrong at t = 0…1, 3" in message, message
+    assert "by step" not in diagnose(s, g)
+    assert "by step" not in diagnose(g + 1.0 + g * g, g, step_axis=0)
+    s = g.copy()
+    s[:4] *= 1.5 + g[:4]  # wrong everywhere but the last step
+    assert "right at t = 4, wrong at t = 0…3 (the last step only" in diagnose(s, g, step_axis=0)

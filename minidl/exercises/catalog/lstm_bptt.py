@@ -49,14 +49,15 @@ def forward(**inputs):
     return lstm_forward(**inputs)[0]
 
 
-def _bptt(d_out, d_h_n, d_c_n, caches, *, cell=True, future=True, accumulate=True, final_c=True):
+def _bptt(d_out, d_h_n, d_c_n, caches, *, cell=True, future=True, accumulate=True, final_c=True, outputs=True):
     """BPTT, or one typical mistake in it: ∂L/∂c_t without what step t + 1 sends back (the cell
-    path cut), ∂L/∂h_t without it, the weight gradients overwritten, d_c_n ignored."""
+    path cut), ∂L/∂h_t without it, the weight gradients overwritten, d_c_n ignored, d_out[t]
+    added at the last step only."""
     dx = [None] * len(caches)
     dW_ih, dW_hh, db = 0.0, 0.0, 0.0
     dh, dc = d_h_n, (d_c_n if final_c else np.zeros_like(d_c_n))
     for t in range(len(caches) - 1, -1, -1):
-        g = lstm_step_reference_backward((dh + d_out[t], dc), caches[t])
+        g = lstm_step_reference_backward((dh + d_out[t] if outputs or t == len(caches) - 1 else dh, dc), caches[t])
         dx[t] = g["x"]
         keep = 1.0 if accumulate else 0.0
         dW_ih, dW_hh, db = keep * dW_ih + g["weight_ih"], keep * dW_hh + g["weight_hh"], keep * db + g["bias_ih"]
@@ -106,6 +107,12 @@ def drops_the_future_h(d_out, d_h_n, d_c_n, caches):
     return _bptt(d_out, d_h_n, d_c_n, caches, future=False)
 
 
+def outputs_at_the_last_step_only(d_out, d_h_n, d_c_n, caches):
+    """Wrong on purpose: d_out[t] added to ∂L/∂h_t at the last step only, as if out were h_n. No
+    declared term fits; the report says dx is right at the last step only."""
+    return _bptt(d_out, d_h_n, d_c_n, caches, outputs=False)
+
+
 EXERCISE = Exercise(
     name="lstm_bptt_backward",
     title="LSTM over a sequence: BPTT with the cell path",
@@ -118,6 +125,7 @@ EXERCISE = Exercise(
     grad_of={"dx": "x", "dh0": "h0", "dc0": "c0", "dW_ih": "weight_ih", "dW_hh": "weight_hh", "db": "bias_ih"},
     terms=terms,
     blocks={"dW_ih": GATES, "dW_hh": GATES, "db": GATES},
+    steps={"dx": 0},  # time-major: the report says at which steps dx is right
     order=200,  # after lstm_step_backward: the loop around the step
     mutants=(
         Mutant("∂L/∂c_{t−1} from step t thrown away", cuts_the_cell_path,
@@ -128,5 +136,7 @@ EXERCISE = Exercise(
                ("dc0", "missing term: d_c_n", "a path that only d_c_n takes")),
         Mutant("∂L/∂h_t without what step t + 1 sends back", drops_the_future_h,
                ("dh0", "missing term: the gradient from the future")),
+        Mutant("d_out[t] added at the last step only", outputs_at_the_last_step_only,
+               ("dx", "by step: right at t = ", "the last step only", "a path that only d_out takes")),
     ),
 )
