@@ -4,8 +4,9 @@ through time around the textbook step (reference: the library's fused layer,
 
 import numpy as np
 
-from ...functional.lstm import lstm_backward, lstm_forward, lstm_step_reference, lstm_step_reference_backward
+from ...functional.lstm import lstm_backward, lstm_forward, lstm_step_reference_backward
 from ..spec import Blocks, Case, Exercise, Mutant
+from ..stubs.lstm_bptt_backward import lstm_sequence_forward  # the stub's forward: one source
 
 SHAPES = ((3, 2, 3, 4), (5, 3, 4, 2), (2, 1, 2, 3), (4, 2, 3, 3))  # (T, B, D, H), T ≥ 2; D ≠ H first
 OUTPUTS = ("dx", "dh0", "dc0", "dW_ih", "dW_hh", "db")
@@ -13,25 +14,15 @@ GATES = Blocks(0, ("i", "f", "g", "o"))
 WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
-def sequence_forward(x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh):
-    """The stub's forward: the textbook step T times -> ((out, h_n, c_n), caches)."""
-    h, c, out, caches = h0, c0, [], []
-    for t in range(x.shape[0]):
-        (h, c), cache = lstm_step_reference(x[t], h, c, weight_ih, weight_hh, bias_ih, bias_hh)
-        out.append(h)
-        caches.append(cache)
-    return (np.stack(out), h, c), caches
-
-
 def make_case(rng, i):
     """The i-th case (T, B, D, H of ``SHAPES``): weights of scale 0.5; ``args`` are d_out (T, B, H),
-    d_h_n, d_c_n (B, H) and :func:`sequence_forward`'s caches."""
+    d_h_n, d_c_n (B, H) and the stub's ``lstm_sequence_forward``'s caches (one per step)."""
     T, B, D, H = SHAPES[i % len(SHAPES)]
     inputs = {"x": rng.standard_normal((T, B, D)), "h0": rng.standard_normal((B, H)),
               "c0": rng.standard_normal((B, H)), "weight_ih": 0.5 * rng.standard_normal((4 * H, D)),
               "weight_hh": 0.5 * rng.standard_normal((4 * H, H)), "bias_ih": 0.5 * rng.standard_normal(4 * H),
               "bias_hh": 0.5 * rng.standard_normal(4 * H)}
-    _, caches = sequence_forward(**inputs)
+    _, caches = lstm_sequence_forward(**inputs)
     args = {"d_out": rng.standard_normal((T, B, H)), "d_h_n": rng.standard_normal((B, H)),
             "d_c_n": rng.standard_normal((B, H)), "caches": caches}
     return Case(args=args, inputs=inputs)

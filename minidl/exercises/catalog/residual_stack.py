@@ -6,9 +6,10 @@ import copy
 
 import numpy as np
 
-from ...functional.lstm import lstm_backward, lstm_forward
+from ...functional.lstm import lstm_backward
 from ...nn.residual_stack_lstm import ResidualStackLSTM
 from ..spec import Blocks, Case, Exercise, Mutant
+from ..stubs.residual_stack_backward import residual_stack_forward  # the stub's forward: one source
 
 L = 3  # layers: the first without a skip, two with one
 SHAPES = ((3, 2, 4, 3), (4, 3, 2, 2), (2, 1, 3, 4), (3, 2, 3, 3))  # (T, B, D, H): D ≠ H first, a batch of one
@@ -17,25 +18,13 @@ OUTPUTS = ("dx",) + tuple(f"{g}_{l}" for l in range(L) for g in ("dW_ih", "dW_hh
 GATES = Blocks(0, ("i", "f", "g", "o"))
 
 
-def stack_forward(x, layers):
-    """u_1 = LSTM_0(x), u_{l+1} = LSTM_l(u_l) + u_l -> (u_L, h_n (L, B, H), caches): the stub's forward."""
-    u, h_n, caches = x, [], []
-    for l, weights in enumerate(layers):
-        zeros = np.zeros((x.shape[1], weights["weight_hh"].shape[1]))
-        (out, _, _), cache = lstm_forward(u, zeros, zeros, **weights)
-        u = out if l == 0 else out + u
-        h_n.append(u[-1])
-        caches.append(cache)
-    return u, np.stack(h_n), caches
-
-
 def _layers(inputs):
     return [{w: inputs[f"{w}_{l}"] for w in WEIGHTS} for l in range(L)]
 
 
 def make_case(rng, i):
     """The i-th case (T, B, D, H of ``SHAPES``): weights of scale 0.5; ``args`` are d_out (T, B, H),
-    d_h_n (L, B, H) and :func:`stack_forward`'s caches."""
+    d_h_n (L, B, H) and the stub's ``residual_stack_forward``'s caches."""
     T, B, D, H = SHAPES[i % len(SHAPES)]
     inputs = {"x": rng.standard_normal((T, B, D))}
     for l in range(L):
@@ -44,7 +33,7 @@ def make_case(rng, i):
                        f"weight_hh_{l}": 0.5 * rng.standard_normal((4 * H, H)),
                        f"bias_ih_{l}": 0.5 * rng.standard_normal(4 * H),
                        f"bias_hh_{l}": 0.5 * rng.standard_normal(4 * H)})
-    _, _, caches = stack_forward(inputs["x"], _layers(inputs))
+    _, _, caches = residual_stack_forward(inputs["x"], _layers(inputs))
     args = {"d_out": rng.standard_normal((T, B, H)), "d_h_n": rng.standard_normal((L, B, H)), "caches": caches}
     return Case(args=args, inputs=inputs)
 
@@ -64,7 +53,7 @@ def reference(case):
 
 def forward(x, **weights):
     """(u_L (T, B, H), h_n (L, B, H)): the forward whose finite differences check every gradient."""
-    u, h_n, _ = stack_forward(x, _layers(weights))
+    u, h_n, _ = residual_stack_forward(x, _layers(weights))
     return u, h_n
 
 
