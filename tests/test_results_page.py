@@ -315,10 +315,14 @@ def test_report_e_text_section(tmp_path):
     readme = tables.readme_table(recs)
     assert "| E | LSTM-8 (hidden 64, CPU scale) | does not train | 50.00% (5) / 52.00% (4) | — |" in readme
 
-    # a different outcome is said as it is
+    # a different outcome is said as it is: LSTM-8 past 60% in its last epoch only is a delay
     recs["E-lstm8-h64-s0"].history[-1]["test_acc"] = 0.83
-    assert "is **not** reproduced" in tables.e_text_verdict(recs) and "LSTM-8 trains (best 83.00% (5))" in \
-        tables.e_text_verdict(recs)
+    verdict = tables.e_text_verdict(recs)
+    assert "LSTM-8 trains (best 83.00% (5); ≥ 60% from epoch 5)" in verdict, verdict
+    assert "shows here as a delay, not a failure: the plain 8-layer stack stays below 60% for 4 epochs" in verdict
+    assert "the 4-layer one passes 60% in epoch 1" in verdict
+    recs["E-lstm8-h64-s0"].history[0]["test_acc"] = 0.61  # from epoch 1, as the others: not even a delay
+    assert "is **not** reproduced" in tables.e_text_verdict(recs)
     del recs["E-reslstm8-h64-s0"]
     assert "Not run: residual LSTM-8." in tables.e_text_verdict(recs)
     assert "| residual LSTM-8 | ≈ 88% | 0 | not run |" in tables.e_text_table(recs)

@@ -91,6 +91,12 @@ def trains(rec: Record) -> bool | None:
     return None if best is None else best["test_acc"] >= TRAINS_AT
 
 
+def trains_from(rec: Record) -> int | None:
+    """The first epoch whose test accuracy reaches ``TRAINS_AT`` (None: none does)."""
+    return next((r["epoch"] for r in rec.rows() if r.get("test_acc") is not None and r["test_acc"] >= TRAINS_AT),
+                None)
+
+
 def grad_norm_ratio(rec: Record) -> float | None:
     """Median over the recorded steps of ‖∂L/∂θ‖ of the bottom layer over that of the top layer
     (the layer next to the head): far below 1 when the gradient vanishes on its way down."""
