@@ -28,8 +28,8 @@ token, as minidl's ``lengths`` make it: each layer runs as a forward pass and a 
 review reversed within its length, on the native module's own weights
 (:class:`~torch_twins.TorchImdb`). Both give the numbers ``pack_padded_sequence`` gives (a test
 compares them in float64), ``--pack`` computes them by packing, to check; PyTorch's packed LSTM
-is slow on the CPU (a BiLSTM-2 epoch at hidden 64, one thread: 1,357 s packed, where minidl's
-takes 209 s).
+is slow on the CPU (BiLSTM-2's first epoch at hidden 64, one thread, each run beside two
+others on this project's 2-core machine, 2026-12-06: 1,357 s packed, 350 s unpacked).
 
 ``reslstm8`` is refused: its residual around each layer has no native ``torch.nn.LSTM``.
 
