@@ -1,5 +1,5 @@
 """Report E's deep text models on IMDB: BiLSTM-2, LSTM-4, LSTM-8 and residual LSTM-8, with
-each layer's gradient norm recorded over training (the diagnosis of why LSTM-8 does not train).
+each layer's gradient norm recorded over training (the diagnosis of why LSTM-8 stalls).
 
     MINIDL_DATA=path/to/data python examples/imdb_deep_lstm.py --model lstm8
     python examples/imdb_deep_lstm.py --model reslstm8 --hidden-size 64 --epochs 3   # CPU scale

@@ -97,10 +97,16 @@ def trains_from(rec: Record) -> int | None:
                 None)
 
 
-def grad_norm_ratio(rec: Record) -> float | None:
+def grad_norm_ratio(rec: Record, epochs: tuple | None = None) -> float | None:
     """Median over the recorded steps of ‖∂L/∂θ‖ of the bottom layer over that of the top layer
-    (the layer next to the head): far below 1 when the gradient vanishes on its way down."""
-    rows = (rec.grad_norms or {}).get("rows") or []
+    (the layer next to the head): far below 1 when the gradient vanishes on its way down.
+    ``epochs=(first, last)``: only the steps of those epochs (a step's epoch from the run's
+    steps per epoch, (last recorded step + the recording interval) / epochs run)."""
+    g = rec.grad_norms or {}
+    rows = g.get("rows") or []
+    if epochs is not None and rows:
+        per_epoch = (rows[-1]["step"] + g.get("every", 1)) / max(len(rec.rows()), 1)
+        rows = [r for r in rows if epochs[0] - 1 <= r["step"] / per_epoch < epochs[1]]
     ratios = [r["norms"][0] / r["norms"][-1] for r in rows if len(r["norms"]) > 1 and r["norms"][-1] > 0]
     return statistics.median(ratios) if ratios else None
 

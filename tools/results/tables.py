@@ -272,9 +272,15 @@ def e_text_verdict(records: dict) -> str:
         return text + (" Report E's phenomenon is reproduced: the plain 8-layer stack does not train, the 4-layer "
                        "one and the residual 8-layer one do.")
     if lstm8[0] and lstm4[0] and res8[0] and lstm8[2] > max(lstm4[2], res8[2]):
+        k, rec = lstm8[2], EXP["E-lstm8"].pick(records, "minidl")[0][1]
+        before, after = grad_norm_ratio(rec, (1, k - 1)), grad_norm_ratio(rec, (k, len(rec.rows())))
+        why = "" if before is None or after is None else (
+            f" The gradient says why: the median ratio of its bottom layer's gradient norm to its top layer's is "
+            f"{before:.2g} over those {k - 1} epochs (the gradient vanishes on its way down the stack) and "
+            f"{after:.2g} from epoch {k} on.")
         return text + (f" Report E's phenomenon shows here as a delay, not a failure: the plain 8-layer stack "
-                       f"stays below {level} for {lstm8[2] - 1} epochs and then trains, where the 4-layer one "
-                       f"passes {level} in epoch {lstm4[2]} and the residual 8-layer one in epoch {res8[2]}.")
+                       f"stays below {level} for {k - 1} epochs and then trains, where the 4-layer one "
+                       f"passes {level} in epoch {lstm4[2]} and the residual 8-layer one in epoch {res8[2]}." + why)
     return text + (" Report E's phenomenon (LSTM-8 does not train, LSTM-4 and residual LSTM-8 do) is **not** "
                    "reproduced at this scale.")
 
