@@ -14,7 +14,8 @@ The checks run in this order, the first that fits gives the message:
 7. declared gate blocks: which blocks are off, and how (each block checked as 4–5);
 8. S = G ⊙ c with one factor per column (a per-feature scale such as γ missing);
 9. otherwise: the values differ, at how many elements, and where the largest error is;
-   for a quantity with a time axis, at which steps it is right and at which wrong.
+   for a quantity with a time axis, at which steps it is right and at which wrong, and with
+   an axis of padded sequences, for which sequences.
 
 A float32 (or float16) answer that fails is also told to compute in float64.
 
@@ -156,16 +157,21 @@ def _spans(steps: list) -> str:
     return ", ".join(parts)
 
 
+def _along(s, g, axis: int, what: str, letter: str) -> tuple:
+    """"; by WHAT: right at LETTER = …, wrong at LETTER = …" when some slices along ``axis`` are
+    right and some wrong ("" otherwise), and the indices that are right."""
+    n = g.shape[axis]
+    ok = [close(np.take(s, k, axis=axis), np.take(g, k, axis=axis)) for k in range(n)]
+    if n < 2 or all(ok) or not any(ok):
+        return "", []
+    right, wrong = [k for k in range(n) if ok[k]], [k for k in range(n) if not ok[k]]
+    return f"; by {what}: right at {letter} = {_spans(right)}, wrong at {letter} = {_spans(wrong)}", right
+
+
 def _by_step(s, g, axis: int) -> str:
-    """"; by step: right at t = …, wrong at t = …" when some steps of the time axis are right and
-    some wrong ("" otherwise), and what "right at the last step only" points to."""
-    T = g.shape[axis]
-    ok = [close(np.take(s, t, axis=axis), np.take(g, t, axis=axis)) for t in range(T)]
-    if T < 2 or all(ok) or not any(ok):
-        return ""
-    right, wrong = [t for t in range(T) if ok[t]], [t for t in range(T) if not ok[t]]
-    text = f"; by step: right at t = {_spans(right)}, wrong at t = {_spans(wrong)}"
-    if right == [T - 1]:
+    """The time axis's line of :func:`_along`, and what "right at the last step only" points to."""
+    text, right = _along(s, g, axis, "step", "t")
+    if right == [g.shape[axis] - 1]:
         text += " (the last step only: look at what ∂L/∂h_t receives at the steps before it)"
     return text
 
@@ -195,12 +201,12 @@ def _simple(s, g, factors) -> str | None:
 
 
 def diagnose(s, g, *, terms: dict | None = None, blocks=None, factors: dict | None = None,
-             step_axis: int | None = None) -> str | None:
+             step_axis: int | None = None, sequence_axis: int | None = None) -> str | None:
     """None when S equals G; otherwise one line saying what is wrong (see the module doc).
 
     ``terms``: named parts of G; ``blocks``: a :class:`~minidl.exercises.spec.Blocks`;
     ``factors``: named factors of the case (``{"1/N (N = 4, the batch size)": 0.25}``);
-    ``step_axis``: G's time axis, if it has one.
+    ``step_axis``: G's time axis, if it has one; ``sequence_axis``: its axis of padded sequences.
     """
     dtype = getattr(s, "dtype", None)
     s, problem = _as_array(s)
@@ -216,5 +222,7 @@ def diagnose(s, g, *, terms: dict | None = None, blocks=None, factors: dict | No
     if message is None and blocks is not None:
         message = _blocks(s, g, blocks)
     if message is None:
-        message = _per_column(s, g) or _largest(s, g) + ("" if step_axis is None else _by_step(s, g, step_axis))
+        message = _per_column(s, g) or (_largest(s, g) + ("" if step_axis is None else _by_step(s, g, step_axis))
+                                        + ("" if sequence_axis is None else
+                                           _along(s, g, sequence_axis, "sequence", "b")[0]))
     return message + _low_precision(dtype)

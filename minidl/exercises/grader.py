@@ -261,7 +261,7 @@ def _compare(result: QuantityResult, got: tuple, k: int, ref: tuple, numeric, ex
     """Fold one case's comparison of quantity k (``result.name``) into ``result``."""
     name, s, g = result.name, got[k], ref[k]
     message = diagnose(s, g, terms=terms.get(name), blocks=exercise.blocks.get(name), factors=case.factors,
-                       step_axis=exercise.steps.get(name))
+                       step_axis=exercise.steps.get(name), sequence_axis=exercise.sequences.get(name))
     arr = _float_array(s, g.shape)
     if message:
         message = _swapped(got, k, ref, exercise.outputs) or message

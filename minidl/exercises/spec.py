@@ -41,11 +41,13 @@ class Case:
     factors: dict = field(default_factory=dict)
 
     def describe(self) -> str:
-        """``"dy (2, 4), x (2, 3), W (4, 3)"``: the shapes of the array arguments (scalars and
-        tuples of ints by value)."""
+        """``"dy (2, 4), x (2, 3), W (4, 3)"``: the shapes of the array arguments (scalars, tuples
+        of ints and short 1-D int arrays such as lengths by value)."""
         parts = []
         for k, v in self.args.items():
-            if hasattr(v, "shape") and getattr(v, "ndim", 0) > 0:
+            if hasattr(v, "shape") and getattr(v, "ndim", 0) == 1 and v.size <= 8 and v.dtype.kind in "iu":
+                parts.append(f"{k} {[int(e) for e in v]}")  # a few ints by value: lengths [4, 2, 3]
+            elif hasattr(v, "shape") and getattr(v, "ndim", 0) > 0:
                 parts.append(f"{k} {tuple(v.shape)}")
             elif isinstance(v, (int, float)) or hasattr(v, "shape"):
                 parts.append(f"{k}={float(v):.3g}" if isinstance(v, float) else f"{k}={v}")
@@ -109,6 +111,8 @@ class Exercise:
         steps: ``{output: axis}`` for a quantity with a time axis (a sequence's dx: axis 0).
             When nothing more specific fits, the report says at which steps it is right and
             at which wrong: a BPTT mistake shows as "right at the last step only".
+        sequences: ``{output: axis}`` for a quantity with an axis of sequences of different
+            lengths (a padded batch's dx: axis 1): likewise, for which sequences it is right.
         mutants: typical wrong solutions; the tests require at least three.
         cases: how many random cases a check draws.
         order: the exercise's place among its chapter's exercises (lower first; then by name).
@@ -126,6 +130,7 @@ class Exercise:
     terms: Callable | None = None
     blocks: dict = field(default_factory=dict)
     steps: dict = field(default_factory=dict)
+    sequences: dict = field(default_factory=dict)
     mutants: tuple = ()
     cases: int = 4
     order: int = 100

@@ -16,7 +16,8 @@ from minidl.functional.rnn import rnn_forward, rnn_step_reference
 
 NAMES = ("rnn_step_backward", "rnn_bptt_backward", "lstm_step_backward", "gru_step_backward",
          "gru_step_backward_cho", "col2im", "conv2d_im2col", "basic_block_backward", "residual_stack_backward",
-         "max_pool_backward", "lstm_bptt_backward", "clip_grad_norm", "numeric_gradient")
+         "max_pool_backward", "lstm_bptt_backward", "clip_grad_norm", "numeric_gradient",
+         "bidirectional_backward")
 
 
 def stub(name):
@@ -74,6 +75,28 @@ def test_the_stubs_lstm_sequence_forward_is_the_fused_layer_s():
     ref_out, ref_h_n, ref_c_n = lstm_forward(**case.inputs)[0]
     assert np.allclose(out, ref_out) and np.allclose(h_n, ref_h_n) and np.allclose(c_n, ref_c_n)
     assert len(caches) == out.shape[0]
+
+
+def test_the_stubs_bidirectional_forward_is_the_module_s():
+    """The stub's two directions on padded sequences against ``nn.LSTM(bidirectional=True)`` fed
+    the same lengths; its rev against the library's own reversal within lengths."""
+    from minidl import nn
+    from minidl.functional.sequence import as_lengths, reverse_padded
+
+    case = registry.get("bidirectional_backward").make_case(np.random.default_rng(7), 1)
+    x, lengths = case.inputs["x"], case.inputs["lengths"]
+    weights = {d: {w: case.inputs[f"{w}_{d}"] for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+               for d in ("f", "r")}
+    out, _ = stub("bidirectional_backward").bidirectional_forward(x, lengths, weights["f"], weights["r"])
+    layer = nn.LSTM(x.shape[2], weights["f"]["weight_hh"].shape[1], bidirectional=True).double()
+    for d, suffix in (("f", ""), ("r", "_reverse")):
+        for w, value in weights[d].items():
+            getattr(layer, f"{w}_l0{suffix}").data[...] = value
+    ref, _ = layer(x, lengths=[int(n) for n in lengths])
+    assert np.allclose(out, ref)
+    rev = stub("bidirectional_backward").reverse_within_lengths(x, lengths)
+    assert np.array_equal(rev, reverse_padded(x, as_lengths([int(n) for n in lengths], x)))
+    assert not np.array_equal(rev, x[::-1])  # the case has shorter sequences: a plain flip differs
 
 
 def test_the_stubs_residual_stack_forward_is_the_module_s():
