@@ -84,3 +84,12 @@ def test_a_sequence_gradient_is_told_at_which_steps_it_is_right():
     s = g.copy()
     s[:4] *= 1.5 + g[:4]  # wrong everywhere but the last step
     assert "right at t = 4, wrong at t = 0…3 (the last step only" in diagnose(s, g, step_axis=0)
+
+
+def test_a_padded_batch_gradient_is_told_for_which_sequences_it_is_right():
+    g = np.random.default_rng(1).standard_normal((4, 3, 2))
+    s = g.copy()
+    s[:, 1:] *= 1.5 + g[:, 1:]  # sequences 1 and 2 wrong, sequence 0 right
+    message = diagnose(s, g, step_axis=0, sequence_axis=1)
+    assert message.endswith("; by sequence: right at b = 0, wrong at b = 1…2"), message
+    assert "by sequence" not in diagnose(s, g, step_axis=0)
