@@ -25,6 +25,8 @@ class CurvedObjective:
 
 
 def make_case(rng, i):
+    """The i-th case: x (of ``SHAPES``) uniform in [−1, 1], a :class:`CurvedObjective` f with
+    random weights, ε = ``EPS``; the factor 1/2 names an ε where 2ε belongs."""
     shape = SHAPES[i % len(SHAPES)]
     f = CurvedObjective(rng.uniform(0.5, 1.5, shape) * rng.choice([-1, 1], shape), 0.3 * rng.standard_normal(shape))
     return Case(args={"f": f, "x": rng.uniform(-1, 1, shape), "eps": EPS}, factors={"1/2 (the 2 of 2ε)": 0.5})
