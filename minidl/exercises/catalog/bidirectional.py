@@ -58,8 +58,8 @@ def forward(x, lengths, **weights):
 def _bidirectional(d_out, lengths, caches, *, back_in_time=True, reverse=True, rev=reverse_within_lengths,
                    swap=False):
     """The backward, or one typical mistake: the reverse layer's dx left in reversed time, its part
-    of dx left out, rev done by a plain flip of the whole time axis, d_out's halves swapped."""
-    caches = copy.deepcopy(caches)
+    of dx left out, rev done by a plain flip of the whole time axis, d_out's halves swapped.
+    ``lstm_backward`` writes over the caches; the grader hands every call its own copy."""
     H = d_out.shape[2] // 2
     first, second = (d_out[..., H:], d_out[..., :H]) if swap else (d_out[..., :H], d_out[..., H:])
     g_f = lstm_backward((first, None, None), caches[0])
@@ -68,13 +68,18 @@ def _bidirectional(d_out, lengths, caches, *, back_in_time=True, reverse=True, r
     return dx, g_f["weight_ih"], g_f["weight_hh"], g_f["bias_ih"], g_r["weight_ih"], g_r["weight_hh"], g_r["bias_ih"]
 
 
+def _copied(case, **mistake):
+    """:func:`_bidirectional` on a copy of the case's caches (``lstm_backward`` writes over them)."""
+    return _bidirectional(case.args["d_out"], case.args["lengths"], copy.deepcopy(case.args["caches"]), **mistake)
+
+
 def terms(case):
     """dx's two parts: the forward layer's input gradient, and the reverse layer's, put back in
     time order; a dx without one is told which, and one with the reverse part left in reversed
     time is told that rev is missing there."""
-    right = _bidirectional(**case.args)[0]
-    only_forward = _bidirectional(**case.args, reverse=False)[0]
-    unreversed = _bidirectional(**case.args, back_in_time=False)[0]
+    right = _copied(case)[0]
+    only_forward = _copied(case, reverse=False)[0]
+    unreversed = _copied(case, back_in_time=False)[0]
     return {"dx": {"the forward direction's part (LSTM_f's input gradient)": only_forward,
                    "the reverse direction's part (rev of LSTM_r's input gradient)": right - only_forward,
                    "rev on LSTM_r's input gradient (it comes out in reversed time)": right - unreversed}}
