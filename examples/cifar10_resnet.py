@@ -266,8 +266,9 @@ def main(argv=None) -> dict:
     print()
     print(f"best test acc {summary['best_acc']:.2%} (epoch {summary['best_epoch']}); last {summary['last_acc']:.2%}")
     print("per-class accuracy (best): " + ", ".join(f"{c} {a:.0%}" for c, a in zip(run_.data.classes, per_class)))
-    print(f"wall time {wall:.1f} s (data {run_.t_data:.1f} s, {summary['seconds_per_epoch']:.1f} s per epoch); "
-          f"outputs in {out}/")
+    # after --resume the wall time is this process's only; the mean covers every epoch in the history
+    print(f"wall time {wall:.1f} s (data {run_.t_data:.1f} s); {summary['seconds_per_epoch']:.1f} s per epoch, "
+          f"the mean over all {len(hist.rows)} epochs; outputs in {out}/")
     return dict(summary, history=hist.rows)
 
 
