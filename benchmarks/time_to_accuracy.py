@@ -11,13 +11,17 @@ For each seed, in turn:
 * PyTorch: ``python benchmarks/imdb_torch.py --threads THREADS --seed S --epochs E``, the
   twin from minidl's start weights on minidl's batches.
 
-The clock is the wall time of the whole command, so it includes Python's start, the
-(cached) data load and every test pass. The time to a target is the command's start-up
-(its wall time less the epochs' own seconds, from ``history.json``) plus the seconds of the
-epochs up to and including the first whose test accuracy reaches it. The ratio column is
-minidl / PyTorch (below 1: minidl gets there first). Two ranks draw their own dropout masks
-(one stream per rank), so the two runs are the same model on the same batches, not the same
-numbers: the epoch at which each crosses a target can differ by the noise of training.
+The clock starts when the command is launched. Each run prints one line per epoch as the
+epoch ends (``epoch   N ...``; Python unbuffered, so the line is not held back), and an
+epoch's time is the moment its line arrives: the time to a target is that of the first
+epoch whose test accuracy (from ``history.json``) reaches it, so it counts Python's start,
+the (cached) data load, every training step and test pass up to that epoch, and nothing the
+command does after its last epoch (minidl's example evaluates its best checkpoint again and
+draws its figures; the twin does neither). The ratio column is minidl / PyTorch (below 1:
+minidl gets there first); "after training" is the wall time left after the last epoch.
+Two ranks draw their own dropout masks (one stream per rank), so the two runs are the same
+model on the same batches, not the same numbers: the epoch at which each crosses a target
+can differ by the noise of training.
 
 Prints a Markdown table; ``--json FILE`` also writes every run's history and timings.
 PyTorch is a reference here, never a dependency of minidl; without it only minidl runs.
@@ -28,9 +32,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -77,25 +83,38 @@ def commands(args, seed):
     return runs, out
 
 
+EPOCH_LINE = re.compile(r"^epoch\s+(\d+)\s")  # minidl's fit and the twin both print it as an epoch ends
+
+
 def run(argv, env):
-    """Run one command; its wall seconds, or SystemExit with the end of its stderr."""
-    t0 = time.perf_counter()
-    done = subprocess.run(argv, env=dict(os.environ, **env), capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    if done.returncode != 0:
-        sys.exit(f"error: {' '.join(argv)} exited with {done.returncode}:\n{done.stderr[-2000:]}")
-    return wall
+    """Run one command; (its wall seconds, {epoch: seconds from launch to that epoch's line}),
+    or SystemExit with the end of its stderr."""
+    seen = {}
+    with tempfile.TemporaryFile("w+") as err:
+        t0 = time.perf_counter()
+        with subprocess.Popen(argv, env=dict(os.environ, PYTHONUNBUFFERED="1", **env), stdout=subprocess.PIPE,
+                              stderr=err, text=True) as proc:
+            for line in proc.stdout:
+                m = EPOCH_LINE.match(line)
+                if m:
+                    seen.setdefault(int(m.group(1)), time.perf_counter() - t0)
+        wall = time.perf_counter() - t0
+        if proc.returncode != 0:
+            err.seek(0)
+            sys.exit(f"error: {' '.join(argv)} exited with {proc.returncode}:\n{err.read()[-2000:]}")
+    return wall, seen
 
 
-def time_to(history, wall, target):
-    """(epoch, accuracy, seconds) of the first epoch with test accuracy ≥ target, or None;
-    the seconds count the command's start-up (``wall`` less the epochs' own seconds) too."""
+def time_to(history, seen, target):
+    """(epoch, accuracy, seconds from launch to the end of that epoch) of the first epoch with
+    test accuracy ≥ target, or None."""
     hit = time_to_epoch(history, target)
     if hit is None:
         return None
-    row, elapsed = hit
-    startup = wall - sum(r["seconds"] for r in history)
-    return row["epoch"], row["test_acc"], startup + elapsed
+    row = hit[0]
+    if row["epoch"] not in seen:
+        sys.exit(f"error: no 'epoch {row['epoch']}' line was seen on the run's output; saw epochs {sorted(seen)}")
+    return row["epoch"], row["test_acc"], seen[row["epoch"]]
 
 
 def main(argv=None):
@@ -104,16 +123,18 @@ def main(argv=None):
     for seed in args.seeds:
         runs, out = commands(args, seed)
         for name, cmd, env in runs:
-            wall = run(cmd, env)
+            wall, seen = run(cmd, env)
             folder = os.path.join(out, "minidl" if name == "minidl" else "torch")
             with open(os.path.join(folder, "history.json")) as f:
                 history = json.load(f)
             history = history["rows"] if isinstance(history, dict) else history  # the twin: {"rows": [...]}
-            hits = {t: time_to(history, wall, t) for t in args.targets}
+            hits = {t: time_to(history, seen, t) for t in args.targets}
+            after = wall - seen[max(seen)] if seen else None
             record.append({"seed": seed, "library": name, "command": " ".join(cmd), "env": env,
-                           "wall_seconds": wall, "history": history,
+                           "wall_seconds": wall, "epoch_line_seconds": {str(e): t for e, t in sorted(seen.items())},
+                           "after_training_seconds": after, "history": history,
                            "time_to": {str(t): h for t, h in hits.items()}})
-            rows.append((seed, name, hits, max(r["test_acc"] for r in history), wall))
+            rows.append((seed, name, hits, max(r["test_acc"] for r in history), wall, seen))
     print_table(args, rows)
     if args.json:
         with open(args.json, "w") as f:
@@ -122,11 +143,15 @@ def main(argv=None):
 
 def print_table(args, rows):
     setup = {"minidl": f"minidl, {args.ranks} ranks × 1 thread", "pytorch": f"PyTorch, {args.threads} threads"}
-    head = ["run", "seed"] + [f"first ≥ {t:.0%}: epoch, acc, time" for t in args.targets] + ["best", "wall"]
+    head = (["run", "seed"] + [f"first ≥ {t:.0%}: epoch, acc, time" for t in args.targets]
+            + ["best", "first epoch's line", "last epoch's line", "wall (after training)"])
     print("| " + " | ".join(head) + " |\n|" + " --- |" * len(head))
-    for seed, name, hits, best, wall in rows:
+    for seed, name, hits, best, wall, seen in rows:
         cells = [f"{h[0]}, {h[1]:.2%}, {h[2]:.1f} s" if h else "not reached" for h in hits.values()]
-        print(f"| {setup[name]} | {seed} | " + " | ".join(cells) + f" | {best:.2%} | {wall:.1f} s |")
+        first, last = (f"{seen[min(seen)]:.1f} s", f"{seen[max(seen)]:.1f} s") if seen else ("—", "—")
+        after = f"{wall - seen[max(seen)]:.1f} s" if seen else "—"
+        print(f"| {setup[name]} | {seed} | " + " | ".join(cells) + f" | {best:.2%} | {first} | {last} "
+              f"| {wall:.1f} s ({after}) |")
     print()
     for t in args.targets:
         for seed in args.seeds:

@@ -64,7 +64,8 @@ def test_imdb_torch_reference_runs_with_clipping(tmp_path, monkeypatch):
 
 def test_time_to_accuracy_runs_both_libraries(tmp_path):
     """Two ranks of minidl and the PyTorch twin on a made-up IMDB folder; the table has a row
-    per run and the time to a target any model reaches (accuracy ≥ 0) is the first epoch's."""
+    per run, each epoch's line was seen on the run's output (in order, before the run ended),
+    and the time to a target any model reaches (accuracy ≥ 0) is when epoch 1's line came."""
     pytest.importorskip("torch")
     pytest.importorskip("mpi4py")
     data = make_aclimdb(tmp_path / "data", n_per_class=40)
@@ -80,7 +81,10 @@ def test_time_to_accuracy_runs_both_libraries(tmp_path):
     import json
     runs = json.loads(report.read_text())["runs"]
     for r in runs:
+        lines = r["epoch_line_seconds"]
+        assert list(lines) == ["1", "2"] and 0 < lines["1"] < lines["2"] <= r["wall_seconds"]
+        assert r["after_training_seconds"] == pytest.approx(r["wall_seconds"] - lines["2"])
         epoch, _, seconds = r["time_to"]["0.0001"]
-        assert epoch == 1 and 0 < seconds <= r["wall_seconds"]
+        assert epoch == 1 and seconds == lines["1"]
         reached = r["time_to"]["1.0"]
         assert (reached is None) == (max(h["test_acc"] for h in r["history"]) < 1.0)
