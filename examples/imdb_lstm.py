@@ -164,10 +164,11 @@ def main(argv=None) -> dict:
         return {"history": hist.rows}
 
     best = hist.best("test_acc")
-    # per-class accuracy of the last epoch's weights (reports A and D quote their last epoch)
-    # and of the best epoch's
-    ev_last = evaluate(model, loss_cls(), test, args.device)
-    per_class_last = ev_last["per_class_acc"]
+    # per-class accuracy of the last epoch's weights (reports A and D quote their last epoch):
+    # that epoch's own test pass measured it, on these weights; the best epoch's weights are
+    # loaded and evaluated once more for the confusion matrix
+    per_class_last = [float("nan") if a is None else a
+                      for a in (hist.rows[-1][f"test_acc_class{c}"] for c in range(2))]
     ck = minidl.load(os.path.join(args.out, "best.npz"))
     model.load_state_dict(ck["model"])
     ev = evaluate(model, loss_cls(), test, args.device)

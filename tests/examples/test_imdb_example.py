@@ -31,6 +31,10 @@ def test_imdb_example_runs_on_synthetic_data(tmp_path, monkeypatch, extra):
     out = tmp_path / "run"
     res = _load_example().main(["--data", data, "--limit", "200", "--out", str(out), "--progress", "off"] + extra)
     assert 0.0 <= res["best_acc"] <= 1.0 and len(res["history"]) == int(extra[1])
+    # the last epoch's per-class accuracies are that epoch's own test pass (not a second one)
+    last = res["history"][-1]
+    assert res["per_class_last"] == [last["test_acc_class0"], last["test_acc_class1"]]
+    assert sum(res["per_class_last"]) / 2 == pytest.approx(last["test_balanced_acc"])
     for f in ("history.json", "history.csv", "curves.png", "confusion.png", "best.npz", "last.npz"):
         assert (out / f).stat().st_size > 0, f
 
