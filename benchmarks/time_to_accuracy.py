@@ -134,7 +134,7 @@ def main(argv=None):
                            "wall_seconds": wall, "epoch_line_seconds": {str(e): t for e, t in sorted(seen.items())},
                            "after_training_seconds": after, "history": history,
                            "time_to": {str(t): h for t, h in hits.items()}})
-            rows.append((seed, name, hits, max(r["test_acc"] for r in history), wall, seen))
+            rows.append((seed, name, hits, max(r["test_acc"] for r in history), wall, seen, after))
     print_table(args, rows)
     if args.json:
         with open(args.json, "w") as f:
@@ -146,12 +146,11 @@ def print_table(args, rows):
     head = (["run", "seed"] + [f"first ≥ {t:.0%}: epoch, acc, time" for t in args.targets]
             + ["best", "first epoch's line", "last epoch's line", "wall (after training)"])
     print("| " + " | ".join(head) + " |\n|" + " --- |" * len(head))
-    for seed, name, hits, best, wall, seen in rows:
+    for seed, name, hits, best, wall, seen, after in rows:
         cells = [f"{h[0]}, {h[1]:.2%}, {h[2]:.1f} s" if h else "not reached" for h in hits.values()]
         first, last = (f"{seen[min(seen)]:.1f} s", f"{seen[max(seen)]:.1f} s") if seen else ("—", "—")
-        after = f"{wall - seen[max(seen)]:.1f} s" if seen else "—"
         print(f"| {setup[name]} | {seed} | " + " | ".join(cells) + f" | {best:.2%} | {first} | {last} "
-              f"| {wall:.1f} s ({after}) |")
+              f"| {wall:.1f} s ({'—' if after is None else f'{after:.1f} s'}) |")
     print()
     for t in args.targets:
         for seed in args.seeds:

@@ -252,9 +252,9 @@ def e_text_table(records: dict) -> str:
 def e_text_verdict(records: dict) -> str:
     """Whether report E's phenomenon (LSTM-8 does not train; LSTM-4 and residual LSTM-8 do)
     shows at this scale, in one generated sentence."""
-    said, missing = {}, []
+    said, picked, missing = {}, {}, []
     for key in E_TEXT:
-        rec = EXP[key].pick(records, "minidl")[0][1]
+        rec = picked[key] = EXP[key].pick(records, "minidl")[0][1]
         if rec is None:
             missing.append(EXP[key].label)
         else:
@@ -272,7 +272,7 @@ def e_text_verdict(records: dict) -> str:
         return text + (" Report E's phenomenon is reproduced: the plain 8-layer stack does not train, the 4-layer "
                        "one and the residual 8-layer one do.")
     if lstm8[0] and lstm4[0] and res8[0] and lstm8[2] > max(lstm4[2], res8[2]):
-        k, rec = lstm8[2], EXP["E-lstm8"].pick(records, "minidl")[0][1]
+        k, rec = lstm8[2], picked["E-lstm8"]
         before, after = grad_norm_ratio(rec, (1, k - 1)), grad_norm_ratio(rec, (k, len(rec.rows())))
         why = "" if before is None or after is None else (
             f" The gradient says why: the median ratio of its bottom layer's gradient norm to its top layer's is "
