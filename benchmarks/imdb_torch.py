@@ -7,8 +7,13 @@ PyTorch is a reference here, never a dependency of minidl: this script needs ``t
 It reuses minidl's loader and BatchLoader (so both see the very same batches in the same
 order), copies the freshly initialised minidl model's weights into the torch model, and takes
 each review's last real state (the output at step length − 1; ``--pack`` gets the same
-numbers through ``pack_padded_sequence``, much more slowly). Dropout masks differ (each library draws its own): that is
-the seed noise left between the two.
+numbers through ``pack_padded_sequence``, much more slowly).
+
+Dropout masks: by default each library draws its own, the seed noise left between the two.
+``--masks minidl --mask-ranks R`` draws, instead, the masks that ``mpiexec -n R python
+examples/imdb_lstm.py`` (R = 1: ``python examples/imdb_lstm.py``) draws with the same seed,
+so the twin computes the same numbers as that run up to float32 rounding (the summation
+order of the GEMMs and of the ranks' gradients): :class:`MinidlMasks`.
 """
 
 from __future__ import annotations
@@ -28,13 +33,71 @@ import torch  # noqa: E402
 from torch_twins import TorchImdb  # noqa: E402
 
 import minidl  # noqa: E402
+from minidl.backend import get_rng  # noqa: E402
 from minidl.data.batching import BatchLoader  # noqa: E402
 from minidl.data.imdb import load_imdb  # noqa: E402
+from minidl.distributed import work_shard_bounds  # noqa: E402
 from minidl.models import ImdbClassifier  # noqa: E402
+from minidl.train import _rank_seed  # noqa: E402
 
 # loss flag -> (model output, torch loss, classes), as examples/imdb_lstm.py's LOSSES
 LOSSES = {"ce": ("logits", torch.nn.CrossEntropyLoss, 2), "nll-raw": ("logits", torch.nn.NLLLoss, 2),
           "bce": ("sigmoid", torch.nn.BCELoss, 1)}
+
+
+class MinidlMasks:
+    """The head's dropout masks m/q (q = 1 − p) that examples/imdb_lstm.py draws, batch by
+    batch, so that the twin can apply them instead of torch's own.
+
+    * One process (``ranks=1``): minidl's host generator, as it stands after the model was
+      built from ``minidl.manual_seed(seed)`` (the example draws nothing else before its
+      first step); one (B, width) draw per batch.
+    * ``R`` ranks: ``fit`` reseeds each rank at the start of each epoch from (seed, epoch,
+      rank) (:func:`minidl.train._rank_seed`); each rank takes its shard of the batch, the
+      rows sorted by length and cut by work (:func:`minidl.distributed.work_shard_bounds`,
+      the example's ``--balance work``), and draws one (rows, width) mask for them. The full
+      batch's mask is the ranks' masks put back in their rows.
+
+    A draw is ``uniform[0, 1) < q`` in float32, as :func:`minidl.functional.dropout.dropout_mask`.
+    """
+
+    def __init__(self, seed, ranks, p, width):
+        self.seed, self.ranks, self.width = seed, ranks, width
+        self.keep = np.float32(1.0 - p)
+        self.rngs = [get_rng(np)] if ranks == 1 else None
+
+    def start_epoch(self, epoch):
+        if self.ranks > 1:
+            self.rngs = [np.random.default_rng(_rank_seed(self.seed, epoch, r)) for r in range(self.ranks)]
+
+    def _draw(self, rng, rows):
+        return (rng.random((rows, self.width), dtype=np.float32) < self.keep).astype(np.float32) / self.keep
+
+    def for_batch(self, batch):
+        """The (B, width) float32 mask m/q of this batch's rows."""
+        if self.ranks == 1:
+            return self._draw(self.rngs[0], len(batch.y))
+        order = np.argsort(np.asarray(batch.lengths).astype(np.int64), kind="stable")
+        mask = np.empty((len(order), self.width), np.float32)
+        for rng, (start, stop) in zip(self.rngs, work_shard_bounds(np.asarray(batch.lengths)[order], self.ranks)):
+            mask[order[start:stop]] = self._draw(rng, stop - start)
+        return mask
+
+
+class GivenMaskDropout(torch.nn.Module):
+    """Dropout whose scaled mask m/q is set from outside before each training forward pass
+    (``.mask``, a (B, width) tensor); the identity in ``eval()``."""
+
+    def __init__(self):
+        super().__init__()
+        self.mask = None
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        if self.mask is None or self.mask.shape != x.shape:
+            raise RuntimeError(f"GivenMaskDropout: set .mask to a tensor of shape {tuple(x.shape)} first")
+        return x * self.mask
 
 
 def _predict(out):
@@ -97,8 +160,14 @@ def main(argv=None):
     p.add_argument("--pack", action="store_true", help="use pack_padded_sequence (same result, much slower)")
     p.add_argument("--clip", type=float, default=None, help="clip the global gradient norm (as the example's --clip)")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's own choice)")
+    p.add_argument("--masks", choices=["torch", "minidl"], default="torch",
+                   help="dropout masks: torch's own, or those examples/imdb_lstm.py draws (MinidlMasks)")
+    p.add_argument("--mask-ranks", type=int, default=1,
+                   help="with --masks minidl: the MPI ranks of the minidl run whose masks are drawn")
     p.add_argument("--out", default=None, help="write history.json and summary.json here")
     args = p.parse_args(argv)
+    if args.mask_ranks < 1:
+        p.error(f"--mask-ranks must be >= 1, got {args.mask_ranks}")
     if args.threads:
         torch.set_num_threads(args.threads)
 
@@ -116,6 +185,10 @@ def main(argv=None):
     model = TorchImdb(args.vocab_size, args.embed_dim, args.hidden_size, args.cell, fc_dim=fc, dropout=args.dropout,
                       num_classes=classes, output=output, pack=args.pack)
     model.load_state_dict({k: torch.tensor(minidl.asnumpy(v)) for k, v in ours.state_dict().items()}, strict=True)
+    masks = None
+    if args.masks == "minidl":
+        masks = MinidlMasks(args.seed, args.mask_ranks, args.dropout, fc or args.hidden_size)
+        model.dropout = GivenMaskDropout()
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     loss_fn = loss_cls()
     bucket = not args.no_bucket
@@ -129,7 +202,11 @@ def main(argv=None):
         te = time.perf_counter()
         model.train()
         tl = tc = tn = 0
+        if masks:
+            masks.start_epoch(epoch)
         for b in train:
+            if masks:
+                model.dropout.mask = torch.from_numpy(masks.for_batch(b))
             loss, out = train_step(model, opt, loss_fn, b, args.clip)
             tl += loss.item() * len(b.y)  # .item(): a Python float without the requires_grad warning
             tc += int((_predict(out.detach()) == b.y).sum())
