@@ -2,15 +2,16 @@
 same start weights, on the same batches, with the same dropout masks, step by step, in
 float32 or float64, and how fast their weights drift apart once they do.
 
-    MINIDL_DATA=path/to/data python benchmarks/twin_divergence.py --steps 391            # float32, one epoch
-    MINIDL_DATA=path/to/data python benchmarks/twin_divergence.py --steps 391 --dtype float64
+    MINIDL_DATA=path/to/data python benchmarks/twin_divergence.py --steps 782            # float32, two epochs
+    MINIDL_DATA=path/to/data python benchmarks/twin_divergence.py --steps 782 --dtype float64
 
 Both sides take one training step per batch of ``examples/imdb_lstm.py``'s loader (one
 process, seed S): minidl's model, loss, hand-written backward pass and Adam; the twin
 (``benchmarks/imdb_torch.py``'s ``TorchImdb``, loaded with minidl's start weights) with
 torch's autograd and Adam, its dropout replaced by the masks minidl draws
 (``imdb_torch.MinidlMasks``). Every ``--every`` steps a row gives both losses and the
-largest difference between any two corresponding weights.
+largest difference between any two corresponding weights; after each epoch, both models'
+test accuracy.
 
 What it is for: a time to an accuracy (``benchmarks/time_to_accuracy.py``) compares two runs
 that start the same. If they stayed the same, the first epoch to cross a target would be the
@@ -36,6 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 
 import torch  # noqa: E402
 from imdb_torch import GivenMaskDropout, MinidlMasks  # noqa: E402
+from imdb_torch import _evaluate as twin_evaluate  # noqa: E402
 from torch_twins import TorchImdb  # noqa: E402
 
 import minidl  # noqa: E402
@@ -44,6 +46,7 @@ from minidl.backend import get_rng  # noqa: E402
 from minidl.data.batching import BatchLoader  # noqa: E402
 from minidl.data.imdb import load_imdb  # noqa: E402
 from minidl.models import ImdbClassifier  # noqa: E402
+from minidl.train import evaluate  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -90,14 +93,21 @@ def main(argv=None):
     loss_ours, loss_twin = nn.CrossEntropyLoss(), torch.nn.CrossEntropyLoss()
     train = BatchLoader(data.train.ids, data.train.labels, data.train.lengths, batch_size=64, shuffle=True,
                         seed=args.seed, bucket=True, trim=True)
+    test = BatchLoader(data.test.ids, data.test.labels, data.test.lengths, batch_size=256, shuffle=False,
+                       bucket=True, trim=True)
     ours.train()
     twin.train()
     print(f"report B's LSTM, seed {args.seed}, {args.dtype}, minidl {minidl.__version__} against torch "
           f"{torch.__version__} ({args.threads} thread(s)); same start, batches and dropout masks")
     print("| step | T | minidl loss | PyTorch loss | loss gap | largest weight gap (parameter) |\n"
           "| ---: | ---: | ---: | ---: | ---: | --- |")
-    rows = []
-    for step, b in enumerate(train, start=1):
+    rows, accuracies = [], []
+
+    def batches():  # epoch after epoch, as fit draws them
+        while True:
+            yield from train
+
+    for step, b in enumerate(batches(), start=1):
         if step > args.steps:
             break
         twin.dropout.mask = torch.from_numpy(masks.for_batch(b))
@@ -118,12 +128,25 @@ def main(argv=None):
             r = rows[-1]
             print(f"| {step} | {r['T']} | {loss:.7f} | {r['torch_loss']:.7f} | {abs(loss - r['torch_loss']):.1e} "
                   f"| {gap:.1e} ({name}) |")
+        if step % len(train) == 0:  # an epoch's end: both models on the test reviews
+            accuracies.append(test_accuracies(step // len(train), ours, twin, loss_ours, loss_twin, test))
+            ours.train()
+            twin.train()
     print()
+    for a in accuracies:
+        print(f"after epoch {a['epoch']}: test accuracy minidl {a['minidl']:.2%}, PyTorch {a['torch']:.2%}")
     summarise(rows)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
-            json.dump({"args": vars(args), "rows": rows}, f, indent=1)
-    return rows
+            json.dump({"args": vars(args), "rows": rows, "test_accuracy": accuracies}, f, indent=1)
+    return rows, accuracies
+
+
+def test_accuracies(epoch, ours, twin, loss_ours, loss_twin, test):
+    """Both models' accuracy on the test reviews (evaluation mode: no dropout)."""
+    acc_ours = evaluate(ours, loss_ours, test)["acc"]
+    acc_twin = twin_evaluate(twin, loss_twin, test)[1]
+    return {"epoch": epoch, "minidl": acc_ours, "torch": acc_twin}
 
 
 def summarise(rows):

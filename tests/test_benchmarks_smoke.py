@@ -62,6 +62,56 @@ def test_imdb_torch_reference_runs_with_clipping(tmp_path, monkeypatch):
     assert (out / "history.json").exists() and (out / "summary.json").exists()
 
 
+def test_imdb_torch_with_minidl_masks_trains_what_the_example_trains(tmp_path, monkeypatch):
+    """``--masks minidl``: the twin applies the dropout masks examples/imdb_lstm.py draws (one
+    process), so the two train losses agree epoch by epoch up to float32 rounding; with
+    torch's own masks they differ by far more, so the check can fail."""
+    pytest.importorskip("torch")
+    monkeypatch.setenv("MINIDL_CACHE", str(tmp_path / "cache"))
+    data = make_aclimdb(tmp_path / "data", n_per_class=60)
+    common = ["--data", data, "--epochs", "2", "--seed", "3"]
+    ours = load_script(("examples", "imdb_lstm.py"), "imdb_lstm").main(
+        common + ["--out", str(tmp_path / "run"), "--progress", "off"])["history"]
+    twin = load_script(("benchmarks", "imdb_torch.py"), "imdb_torch")
+    same = twin.main(common + ["--threads", "1", "--masks", "minidl"])["rows"]
+    own = twin.main(common + ["--threads", "1"])["rows"]
+    gap_same = max(abs(a["train_loss"] - b["train_loss"]) for a, b in zip(ours, same))
+    gap_own = max(abs(a["train_loss"] - b["train_loss"]) for a, b in zip(ours, own))
+    assert gap_same < 1e-4 < gap_own, (gap_same, gap_own)
+
+
+@pytest.mark.parametrize("ranks", [2, 3])
+def test_minidl_masks_are_the_ranks_masks(ranks):
+    """What the twin rebuilds for R ranks is what each rank draws in ``fit``: reseeded from
+    (seed, epoch, rank), its shard of the batch cut by work, one mask for the shard."""
+    pytest.importorskip("torch")
+    import numpy as np
+
+    import minidl
+    from minidl.data.batching import Batch
+    from minidl.distributed import shard_batch_by_work
+    from minidl.functional.dropout import dropout_mask
+    from minidl.train import _rank_seed
+
+    twin = load_script(("benchmarks", "imdb_torch.py"), "imdb_torch")
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 300, size=64)
+    batch = Batch(x=np.ones((64, 300), np.int64), y=np.arange(64) % 2, lengths=lengths, index=np.arange(64))
+    masks = twin.MinidlMasks(seed=7, ranks=ranks, p=0.5, width=16)
+    for epoch in (1, 2):
+        masks.start_epoch(epoch)
+        got = [masks.for_batch(batch) for _ in range(2)]  # two batches: each rank's stream moves on
+        want = [np.zeros((64, 16), np.float32) for _ in range(2)]
+        for r in range(ranks):
+            minidl.manual_seed(_rank_seed(7, epoch, r))
+            for w in want:
+                shard = shard_batch_by_work(batch, r, ranks)
+                w[shard.index] = dropout_mask(np.zeros((len(shard.y), 16), np.float32), 0.5)
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g, w)
+            assert 0.3 < (g > 0).mean() < 0.7 and set(np.unique(g)) == {0.0, 2.0}
+
+
 def test_time_to_accuracy_runs_both_libraries(tmp_path):
     """Two ranks of minidl and the PyTorch twin on a made-up IMDB folder; the table has a row
     per run, each epoch's line was seen on the run's output (in order, before the run ended),
@@ -88,3 +138,7 @@ def test_time_to_accuracy_runs_both_libraries(tmp_path):
         assert epoch == 1 and seconds == lines["1"]
         reached = r["time_to"]["1.0"]
         assert (reached is None) == (max(h["test_acc"] for h in r["history"]) < 1.0)
+    # the twin drew the masks minidl's two ranks drew: the same losses up to float32 rounding
+    ours, theirs = (next(r["history"] for r in runs if r["library"] == lib) for lib in ("minidl", "pytorch"))
+    for a, b in zip(ours, theirs):
+        assert a["train_loss"] == pytest.approx(b["train_loss"], abs=1e-4)
