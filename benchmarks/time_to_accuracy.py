@@ -8,9 +8,9 @@ For each seed, in turn:
 
 * minidl: ``OPENBLAS_NUM_THREADS=1 mpiexec -n RANKS python examples/imdb_lstm.py --seed S
   --epochs E`` (data-parallel, the optimizer sharded: the example's defaults);
-* PyTorch: ``python benchmarks/imdb_torch.py --threads THREADS --seed S --epochs E --masks
-  minidl --mask-ranks RANKS``, the twin from minidl's start weights on minidl's batches,
-  with the dropout masks minidl's ranks draw.
+* PyTorch: ``python benchmarks/imdb_torch.py --threads THREADS --seed S --epochs E``, the
+  twin from minidl's start weights on minidl's batches (``--twin-masks minidl`` adds
+  ``--masks minidl --mask-ranks RANKS``: the dropout masks minidl's ranks draw).
 
 The clock starts when the command is launched. Each run prints one line per epoch as the
 epoch ends (``epoch   N ...``; Python unbuffered, so the line is not held back), and an
@@ -20,14 +20,12 @@ the (cached) data load, every training step and test pass up to that epoch, and 
 command does after its last epoch (minidl's example evaluates its best checkpoint again and
 draws its figures; the twin does neither). The ratio column is minidl / PyTorch (below 1:
 minidl gets there first); "after training" is the wall time left after the last epoch.
-The two runs compute the same numbers up to float32 rounding: the same start weights,
-batches and dropout masks (the twin draws the masks each of minidl's ranks draws for its
-shard). The rounding differs (the GEMMs' summation order, the ranks' gradients added), and
-training amplifies it, so late epochs drift apart, but the accuracy curves stay together
-far longer than with two sets of masks, where which epoch first crosses a target is the
-noise of training as much as speed. ``--twin-masks torch`` lets the twin draw its own
-masks (the comparison as first measured: two sets of masks, the same model on the same
-batches).
+The two runs are the same model on the same batches from the same start weights; each
+library draws its own dropout masks. ``--twin-masks minidl`` gives the twin the masks
+minidl's ranks draw, and the two then compute the same numbers up to float32 rounding, but
+not for long: ``benchmarks/twin_divergence.py`` shows the rounding grow until the runs are
+as far apart as two runs with their own masks, within the first two epochs. Which epoch
+first crosses a target is the noise of training as much as speed either way.
 
 Prints a Markdown table; ``--json FILE`` also writes every run's history and timings.
 PyTorch is a reference here, never a dependency of minidl; without it only minidl runs.
@@ -60,8 +58,8 @@ def parse_args(argv=None):
     p.add_argument("--limit", type=int, default=None, help="N reviews of each split (a quick check, not a result)")
     p.add_argument("--data", default=None, help="aclImdb folder or .tar.gz (default: $MINIDL_DATA)")
     p.add_argument("--out", default="runs/time_to_accuracy", help="the runs' output folders go here")
-    p.add_argument("--twin-masks", choices=["minidl", "torch"], default="minidl",
-                   help="the twin's dropout masks: those minidl's ranks draw (same numbers) or torch's own")
+    p.add_argument("--twin-masks", choices=["torch", "minidl"], default="torch",
+                   help="the twin's dropout masks: torch's own, or those minidl's ranks draw")
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
     if args.epochs < 1 or args.ranks < 1 or args.threads < 1:

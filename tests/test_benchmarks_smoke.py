@@ -122,7 +122,8 @@ def test_time_to_accuracy_runs_both_libraries(tmp_path):
     report = tmp_path / "t.json"
     out = subprocess.run(
         [sys.executable, os.path.join(ROOT, "benchmarks", "time_to_accuracy.py"), "--seeds", "0", "--epochs", "2",
-         "--targets", "0.0001", "1.0", "--data", data, "--out", str(tmp_path / "runs"), "--json", str(report)],
+         "--targets", "0.0001", "1.0", "--twin-masks", "minidl",
+         "--data", data, "--out", str(tmp_path / "runs"), "--json", str(report)],
         capture_output=True, text=True, timeout=300, env=dict(os.environ, MINIDL_CACHE=str(tmp_path / "cache")),
     )
     assert out.returncode == 0, out.stderr
@@ -138,7 +139,24 @@ def test_time_to_accuracy_runs_both_libraries(tmp_path):
         assert epoch == 1 and seconds == lines["1"]
         reached = r["time_to"]["1.0"]
         assert (reached is None) == (max(h["test_acc"] for h in r["history"]) < 1.0)
-    # the twin drew the masks minidl's two ranks drew: the same losses up to float32 rounding
+    # --twin-masks minidl: the twin drew the masks minidl's two ranks drew, so the same
+    # losses up to float32 rounding (torch's own masks move them by ~1e-3)
     ours, theirs = (next(r["history"] for r in runs if r["library"] == lib) for lib in ("minidl", "pytorch"))
     for a, b in zip(ours, theirs):
         assert a["train_loss"] == pytest.approx(b["train_loss"], abs=1e-4)
+
+
+def test_twin_divergence_trains_the_same_numbers_in_float64(tmp_path, monkeypatch):
+    """benchmarks/twin_divergence.py in float64: minidl's hand-written step (forward, backward,
+    Adam, dropout) and the autograd twin's stay equal to rounding step after step, while the
+    loss moves (a wrong mask or gradient would open a gap far above 1e-9)."""
+    pytest.importorskip("torch")
+    monkeypatch.setenv("MINIDL_CACHE", str(tmp_path / "cache"))
+    data = make_aclimdb(tmp_path / "data", n_per_class=60)
+    mod = load_script(("benchmarks", "twin_divergence.py"), "twin_divergence")
+    rows, accuracies = mod.main(["--data", data, "--dtype", "float64", "--steps", "4", "--every", "1"])
+    assert [r["step"] for r in rows] == [1, 2, 3, 4]
+    assert max(r["weight_gap"] for r in rows) < 1e-9
+    assert max(abs(r["minidl_loss"] - r["torch_loss"]) for r in rows) < 1e-12
+    assert len({round(r["minidl_loss"], 6) for r in rows}) == 4  # the losses move: the check is not of a constant
+    assert [a["epoch"] for a in accuracies] == [1, 2] and all(a["minidl"] == a["torch"] for a in accuracies)
