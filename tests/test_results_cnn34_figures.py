@@ -42,3 +42,20 @@ def test_the_cnn34_figures_draw_what_is_recorded_and_name_the_rest(tmp_path):
 def test_the_caption_states_the_width():
     for name in ("E-cnn34", "E-degradation"):
         assert "width 16" in figures.FIGURES[name][1]
+
+
+def test_further_seeds_of_the_degradation_check_join_the_table_and_figure_when_recorded(tmp_path):
+    from tools.results.cnn34 import degradation_table
+
+    recs = {n: _record(n, [2.0, 1.5, 1.2], [0.3, 0.45, acc]) for n, acc in
+            (("E-plain20-w16-s0", 0.92), ("E-plain34-w16-s0", 0.84), ("E-resnet20-w16-s0", 0.96),
+             ("E-resnet34-w16-s0", 0.977))}
+    without = degradation_table(recs)
+    assert "seed 1" not in without and "E-plain20-w16-s1" not in without  # never asked for
+    recs["E-plain20-w16-s1"] = _record("E-plain20-w16-s1", [2.0, 1.6, 1.3], [0.3, 0.44, 0.925])
+    with_seed1 = degradation_table(recs)
+    row = next(line for line in with_seed1.splitlines() if "`E-plain20-w16-s1`" in line)
+    assert "Plain-20, seed 1" in row and "7.5%" in row and "| 3 |" in row.replace(" ", " ")
+    assert "seed 1: Plain-20 at 7.5%" in with_seed1 and "ResNet-20, seed 1" not in with_seed1
+    file, _, _, draw, _ = figures.FIGURES["E-degradation"]
+    assert _png(draw(recs, tmp_path / file))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import statistics
 
-from tools.results.figures import E_CNN34, E_DEGRADATION
+from tools.results.figures import E_CNN34, E_DEGRADATION, E_DEGRADATION_MORE
 from tools.results.fmt import NOT_RUN, fmt, loss_acc_cells, pct, records_named, table
 from tools.results.twins import loss_gaps
 
@@ -68,7 +68,8 @@ def cnn34_verdict(records: dict) -> str:
 
 def degradation_table(records: dict) -> str:
     """Training error (1 − training accuracy) at the last epoch and the lowest over the run,
-    20 against 34 layers, plain and residual."""
+    20 against 34 layers, plain and residual (seed 0; the further seeds of
+    ``E_DEGRADATION_MORE`` in rows of their own when recorded)."""
     rows, verdicts = [], []
     for kind, names in E_DEGRADATION.items():
         errs = {}
@@ -81,9 +82,20 @@ def degradation_table(records: dict) -> str:
             errs[label] = 1 - last["train_acc"]
             lowest = min(1 - r["train_acc"] for r in rec.rows())
             rows.append([kind, label, pct(errs[label], 1), pct(lowest, 1), str(last["epoch"]), f"`{name}`"])
+        more = []
+        for label, name in E_DEGRADATION_MORE[kind].items():  # further seeds: only those recorded
+            rec = records.get(name)
+            if rec is not None:
+                last = rec.rows()[-1]
+                lowest = min(1 - r["train_acc"] for r in rec.rows())
+                rows.append([kind, label, pct(1 - last["train_acc"], 1), pct(lowest, 1), str(last["epoch"]),
+                             f"`{name}`"])
+                net, seed = label.split(", ")
+                more.append(f"{seed}: {net} at {pct(1 - last['train_acc'], 1)}")
         if len(errs) == 2:
             (l20, e20), (l34, e34) = errs.items()
             verdicts.append(f"{kind}: {l34} ends at {pct(e34, 1)} training error against {l20}'s {pct(e20, 1)} "
-                            f"({'the deeper net trains worse' if e34 > e20 else 'the deeper net trains no worse'})")
+                            f"({'the deeper net trains worse' if e34 > e20 else 'the deeper net trains no worse'}"
+                            + (f"; {', '.join(more)}" if more else "") + ")")
     out = table(["", "net", "training error, last epoch", "lowest", "epochs", "record"], rows, "llrrrl")
     return out + ("\n\n" + "; ".join(verdicts) + "." if verdicts else "")
