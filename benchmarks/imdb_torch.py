@@ -36,7 +36,7 @@ import minidl  # noqa: E402
 from minidl.backend import get_rng  # noqa: E402
 from minidl.data.batching import BatchLoader  # noqa: E402
 from minidl.data.imdb import load_imdb  # noqa: E402
-from minidl.distributed import work_shard_bounds  # noqa: E402
+from minidl.distributed import work_shard_rows  # noqa: E402
 from minidl.models import ImdbClassifier  # noqa: E402
 from minidl.train import _rank_seed  # noqa: E402
 
@@ -53,9 +53,9 @@ class MinidlMasks:
       built from ``minidl.manual_seed(seed)`` (the example draws nothing else before its
       first step); one (B, width) draw per batch.
     * ``R`` ranks: ``fit`` reseeds each rank at the start of each epoch from (seed, epoch,
-      rank) (:func:`minidl.train._rank_seed`); each rank takes its shard of the batch, the
-      rows sorted by length and cut by work (:func:`minidl.distributed.work_shard_bounds`,
-      the example's ``--balance work``), and draws one (rows, width) mask for them. The full
+      rank) (:func:`minidl.train._rank_seed`); each rank takes its shard of the batch, cut
+      by work (:func:`minidl.distributed.work_shard_rows`, the example's ``--balance
+      work``), and draws one (rows, width) mask for them. The full
       batch's mask is the ranks' masks put back in their rows.
 
     A draw is ``uniform[0, 1) < q`` in float32, as :func:`minidl.functional.dropout.dropout_mask`.
@@ -77,10 +77,9 @@ class MinidlMasks:
         """The (B, width) float32 mask m/q of this batch's rows."""
         if self.ranks == 1:
             return self._draw(self.rngs[0], len(batch.y))
-        order = np.argsort(np.asarray(batch.lengths).astype(np.int64), kind="stable")
-        mask = np.empty((len(order), self.width), np.float32)
-        for rng, (start, stop) in zip(self.rngs, work_shard_bounds(np.asarray(batch.lengths)[order], self.ranks)):
-            mask[order[start:stop]] = self._draw(rng, stop - start)
+        mask = np.empty((len(batch.y), self.width), np.float32)
+        for rng, rows in zip(self.rngs, work_shard_rows(batch.lengths, self.ranks)):
+            mask[rows] = self._draw(rng, len(rows))
         return mask
 
 

@@ -36,7 +36,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this checkout's minidl
 
 import torch  # noqa: E402
-from imdb_torch import GivenMaskDropout, MinidlMasks  # noqa: E402
+from imdb_torch import GivenMaskDropout, MinidlMasks, train_step  # noqa: E402
 from imdb_torch import _evaluate as twin_evaluate  # noqa: E402
 from torch_twins import TorchImdb  # noqa: E402
 
@@ -116,11 +116,7 @@ def main(argv=None):
         ours.backward(loss_ours.backward())
         opt_ours.step()
         opt_ours.zero_grad()
-        opt_twin.zero_grad()
-        theirs = loss_twin(twin(torch.from_numpy(b.x.astype(np.int64)), torch.from_numpy(b.lengths)),
-                           torch.from_numpy(b.y))
-        theirs.backward()
-        opt_twin.step()
+        theirs, _ = train_step(twin, opt_twin, loss_twin, b)  # imdb_torch's step, as the twin trains
         gap, name = weight_gap(ours, twin)
         rows.append({"step": step, "T": int(b.x.shape[1]), "minidl_loss": loss, "torch_loss": theirs.item(),
                      "weight_gap": gap, "parameter": name})
@@ -159,8 +155,7 @@ def summarise(rows):
                                                                 else "not within these steps"))
     a, b = first[1e-4], first[1e-2]
     if a and b and b > a:
-        gap_a = next(r["weight_gap"] for r in rows if r["step"] == a)
-        gap_b = next(r["weight_gap"] for r in rows if r["step"] == b)
+        gap_a, gap_b = rows[a - 1]["weight_gap"], rows[b - 1]["weight_gap"]  # rows[i] is step i + 1
         print(f"between them the gap grew e-fold every {(b - a) / math.log(gap_b / gap_a):.1f} steps")
 
 

@@ -72,7 +72,8 @@ from . import backend
 from .errors import DTypeError, RangeError, ShapeError
 
 __all__ = ["init", "launched_by_mpi", "abort_job", "shard_bounds", "shard_batch", "work_shard_bounds",
-           "shard_batch_by_work", "FlatBuffer", "DataParallel", "SingleProcess", "MPIDataParallel", "NCCLDataParallel"]
+           "work_shard_rows", "shard_batch_by_work", "FlatBuffer", "DataParallel", "SingleProcess", "MPIDataParallel",
+           "NCCLDataParallel"]
 
 # Environment variables a process launcher sets in every process it starts: MPICH's Hydra
 # and Intel MPI (PMI_*), Open MPI (OMPI_*), PMIx launchers such as Slurm's srun (PMIX_*),
@@ -212,6 +213,15 @@ def work_shard_bounds(sorted_lengths, world_size: int) -> list[tuple[int, int]]:
 # --8<-- [end:work_shard_bounds]
 
 
+def work_shard_rows(lengths, world_size: int) -> list:
+    """Every rank's rows of a batch with these ``lengths`` (N,), balanced by work: the rows
+    sorted by length (a stable sort: a bucketed batch is already in that order), cut by
+    :func:`work_shard_bounds`. Returns ``world_size`` int64 index arrays into the batch."""
+    host = backend.asnumpy(lengths).astype(np.int64).reshape(-1)
+    order = np.argsort(host, kind="stable")
+    return [order[start:stop] for start, stop in work_shard_bounds(host[order], world_size)]
+
+
 def _batch_lengths(batch):
     """The ``lengths`` of a Batch or of an ``(x, y, lengths)`` tuple; None when there are none."""
     if hasattr(batch, "lengths"):
@@ -238,10 +248,7 @@ def shard_batch_by_work(batch, rank: int, world_size: int):
         raise ShapeError(f"shard: every array of a batch needs the same number of rows N, got shapes {shapes}")
     if not 0 <= rank < world_size:
         raise RangeError(f"shard_batch_by_work: rank must lie in [0, world_size = {world_size}), got {rank}")
-    host = backend.asnumpy(lengths).astype(np.int64).reshape(-1)
-    order = np.argsort(host, kind="stable")
-    start, stop = work_shard_bounds(host[order], world_size)[rank]
-    rows = order[start:stop]
+    rows = work_shard_rows(lengths, world_size)[rank]
     cut = [a if _rows(a) is None else a[rows] for a in fields]
     return type(batch)._make(cut) if hasattr(batch, "_make") else type(batch)(cut)
 

@@ -55,7 +55,7 @@ def test_further_seeds_of_the_degradation_check_join_the_table_and_figure_when_r
     recs["E-plain20-w16-s1"] = _record("E-plain20-w16-s1", [2.0, 1.6, 1.3], [0.3, 0.44, 0.925])
     with_seed1 = degradation_table(recs)
     row = next(line for line in with_seed1.splitlines() if "`E-plain20-w16-s1`" in line)
-    assert "Plain-20, seed 1" in row and "7.5%" in row and "| 3 |" in row.replace(" ", " ")
+    assert "Plain-20, seed 1" in row and "7.5%" in row and "| 3 |" in row
     assert "seed 1: Plain-20 at 7.5%" in with_seed1 and "ResNet-20, seed 1" not in with_seed1
     file, _, _, draw, _ = figures.FIGURES["E-degradation"]
     assert _png(draw(recs, tmp_path / file))

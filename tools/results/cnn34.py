@@ -66,6 +66,14 @@ def cnn34_verdict(records: dict) -> str:
     return " ".join(parts) if parts else "*(The comparison is written once the runs are recorded.)*"
 
 
+def _error_row(kind: str, label: str, name: str, rec) -> tuple[list, float]:
+    """One row of the degradation table and the training error of the record's last epoch."""
+    last = rec.rows()[-1]
+    lowest = min(1 - r["train_acc"] for r in rec.rows())
+    err = 1 - last["train_acc"]
+    return [kind, label, pct(err, 1), pct(lowest, 1), str(last["epoch"]), f"`{name}`"], err
+
+
 def degradation_table(records: dict) -> str:
     """Training error (1 − training accuracy) at the last epoch and the lowest over the run,
     20 against 34 layers, plain and residual (seed 0; the further seeds of
@@ -78,20 +86,15 @@ def degradation_table(records: dict) -> str:
             if rec is None:
                 rows.append([kind, label, NOT_RUN, NOT_RUN, "", f"`{name}`"])
                 continue
-            last = rec.rows()[-1]
-            errs[label] = 1 - last["train_acc"]
-            lowest = min(1 - r["train_acc"] for r in rec.rows())
-            rows.append([kind, label, pct(errs[label], 1), pct(lowest, 1), str(last["epoch"]), f"`{name}`"])
+            row, errs[label] = _error_row(kind, label, name, rec)
+            rows.append(row)
         more = []
         for label, name in E_DEGRADATION_MORE[kind].items():  # further seeds: only those recorded
-            rec = records.get(name)
-            if rec is not None:
-                last = rec.rows()[-1]
-                lowest = min(1 - r["train_acc"] for r in rec.rows())
-                rows.append([kind, label, pct(1 - last["train_acc"], 1), pct(lowest, 1), str(last["epoch"]),
-                             f"`{name}`"])
+            if name in records:
+                row, err = _error_row(kind, label, name, records[name])
+                rows.append(row)
                 net, seed = label.split(", ")
-                more.append(f"{seed}: {net} at {pct(1 - last['train_acc'], 1)}")
+                more.append(f"{seed}: {net} at {pct(err, 1)}")
         if len(errs) == 2:
             (l20, e20), (l34, e34) = errs.items()
             verdicts.append(f"{kind}: {l34} ends at {pct(e34, 1)} training error against {l20}'s {pct(e20, 1)} "
