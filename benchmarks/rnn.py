@@ -15,20 +15,28 @@ Cases (float32, CPU):
 * ``C-charrnn``: report C's classic char-RNN (i2h, i2o on [x, h], LogSoftmax), one name of
   7 letters per step (batch 1), NLL loss, plain SGD as in the tutorial.
 
-A step is forward + loss + backward + optimizer update. minidl and PyTorch steps alternate,
-so load from other processes hits both alike; the table gives the median ms per step,
-tokens per second and the ratio minidl / PyTorch (below 1: minidl is faster). Both start
-from the same weights (PyTorch's, loaded with ``load_state_dict``) and the script checks
-that their eval-mode outputs agree before timing. ``--threads`` sets the BLAS / PyTorch
-thread count (default 1: on a shared machine a multi-threaded BLAS stalls on small GEMMs).
-Peak memory: the largest NumPy allocation total during one minidl step (``tracemalloc``),
-and the process's maximum RSS at the end.
+A step is forward + loss + backward + optimizer update. Each library runs in a process of its
+own, as in its training loop (``--rounds`` alternates the two processes, so that outside load
+hits both); the table gives the median ms per step over all rounds, tokens per second and the
+ratio minidl / PyTorch (below 1: minidl is faster). ``--same-process`` runs both in one
+process, one step of each in turn, as this script did until 2026-12-06: there a minidl step of
+report E's bidirectional LSTM took about 1 s more kernel time after a PyTorch step (its ~800 MB
+of fresh arrays are faulted in as huge pages, which cost four times as much after PyTorch's
+~470,000 small-page faults than after minidl's own step; ``benchmarks/README.md``, "One
+process or two"), a cost no training loop pays. Both start from the same weights
+(PyTorch's, loaded with ``load_state_dict``) and the script checks that their eval-mode
+outputs agree before timing. ``--threads`` sets the BLAS / PyTorch thread count (default 1:
+on a shared machine a multi-threaded BLAS stalls on small GEMMs). Peak memory: the largest
+NumPy allocation total during one minidl step (``tracemalloc``), and each library's
+process's maximum RSS.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
 
 
@@ -42,9 +50,14 @@ def _parse(argv=None):
     p.add_argument("--threads", type=int, default=1, help="BLAS and PyTorch threads")
     p.add_argument("--only", default="", help="comma-separated case names (default: all)")
     p.add_argument("--no-torch", action="store_true", help="time minidl alone")
+    p.add_argument("--rounds", type=int, default=2,
+                   help="processes per library, alternating minidl and PyTorch (steps are timed in each)")
+    p.add_argument("--same-process", action="store_true",
+                   help="both libraries in this process, one step of each in turn (the method before 2026-12-06)")
+    p.add_argument("--worker", choices=["minidl", "torch"], help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:
-        args.steps, args.warmup, args.seq_len = 3, 1, 60
+        args.steps, args.warmup, args.seq_len, args.rounds = 3, 1, 60, 1
     return args
 
 
@@ -197,36 +210,105 @@ def charrnn_steps(T=7):
 
 
 # ----------------------------------------------------------------------------- timing
+def _case(name):
+    """(ours_step, theirs_step, tokens per step, timed steps, warm-up steps, steps per measurement)."""
+    minidl.manual_seed(0)
+    if torch is not None:
+        torch.manual_seed(0)
+    if name == "C-charrnn":
+        ours_step, theirs_step, tokens = charrnn_steps()
+        # one name takes about a millisecond: time blocks of 50 names, 2x as many blocks as steps
+        return ours_step, theirs_step, tokens, max(ARGS.steps * 2, 10), max(ARGS.warmup, 50), 50
+    ours_step, theirs_step, tokens = classifier_steps(name, ARGS.batch, ARGS.seq_len)
+    return ours_step, theirs_step, tokens, ARGS.steps, ARGS.warmup, 1
+
+
+def _timed(step, block):
+    t0 = time.perf_counter()
+    for _ in range(block):
+        step()
+    return (time.perf_counter() - t0) / block
+
+
+def _peak_bytes(step):
+    """The largest total of NumPy allocations alive during one step (tracemalloc)."""
+    tracemalloc.start()
+    step()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
 def time_case(ours_step, theirs_step, steps, warmup, block=1):
-    """Median seconds per step of each library. Each measurement runs ``block`` consecutive
-    steps of one library, then the other's: alternating, so that a burst of outside load
-    hits both; in blocks for sub-millisecond steps, which a training loop also runs back to
-    back (one step of each in turn would time each library with the other's data and code
-    in the CPU caches, and the timer's own cost)."""
+    """``--same-process``: seconds per step of each library, both in this process. Each
+    measurement runs ``block`` consecutive steps of one library, then the other's:
+    alternating, so that a burst of outside load hits both; in blocks for sub-millisecond
+    steps, which a training loop also runs back to back (one step of each in turn would time
+    each library with the other's data and code in the CPU caches, and the timer's own cost)."""
     for _ in range(warmup):
         ours_step()
         if theirs_step:
             theirs_step()
-
-    def timed(step):
-        t0 = time.perf_counter()
-        for _ in range(block):
-            step()
-        return (time.perf_counter() - t0) / block
-
     a, b = [], []
     for _ in range(steps):
-        a.append(timed(ours_step))
+        a.append(_timed(ours_step, block))
         if theirs_step:
-            b.append(timed(theirs_step))
-    tracemalloc.start()
-    ours_step()
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return statistics.median(a), (statistics.median(b) if b else None), peak
+            b.append(_timed(theirs_step, block))
+    return a, b, _peak_bytes(ours_step)
+
+
+def worker(name, library):
+    """One library's steps of one case, alone in this process; prints a JSON line last."""
+    ours_step, theirs_step, tokens, steps, warmup, block = _case(name)
+    step = ours_step if library == "minidl" else theirs_step
+    for _ in range(warmup):
+        step()
+    times = [_timed(step, block) for _ in range(steps)]
+    peak = _peak_bytes(step) if library == "minidl" else None
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    print(json.dumps({"times": times, "peak": peak, "rss": rss, "tokens": tokens}), flush=True)
+
+
+def run_worker(name, library):
+    """The JSON of :func:`worker` in a child process (the same options), None if PyTorch is absent;
+    the child's other lines (the weights check) are passed on."""
+    argv = [a for a in sys.argv[1:] if a != "--same-process"] + ["--worker", library, "--only", name]
+    out = subprocess.run([sys.executable, os.path.abspath(__file__)] + argv, capture_output=True, text=True,
+                         env=dict(os.environ))
+    if out.returncode != 0:
+        raise RuntimeError(f"{library} {name} failed:\n{out.stderr}")
+    lines = out.stdout.strip().splitlines()
+    result = json.loads(lines[-1])
+    for line in lines[:-1]:
+        print(line, flush=True)
+    if library == "torch" and not result["times"]:
+        return None
+    return result
+
+
+def time_in_processes(name):
+    """Each library's steps in processes of its own, ``--rounds`` of each, alternating."""
+    a, b, peak, rss = [], [], 0, {"minidl": 0, "torch": 0}
+    tokens = None
+    for r in range(ARGS.rounds):
+        for library in ("minidl",) if torch is None else ("minidl", "torch"):
+            res = run_worker(name, library)
+            if res is None:
+                continue
+            (a if library == "minidl" else b).extend(res["times"])
+            tokens, rss[library] = res["tokens"], max(rss[library], res["rss"])
+            peak = max(peak, res["peak"] or 0)
+            print(f"#   {name} {library}, process {r + 1}: " + " ".join(f"{t * 1e3:.2f}" for t in res["times"])
+                  + " ms", flush=True)
+    return a, b, peak, tokens, rss
 
 
 def main():
+    if ARGS.worker:
+        if ARGS.worker == "torch" and torch is None:
+            print(json.dumps({"times": [], "peak": None, "rss": 0, "tokens": 0}))
+            return
+        return worker(ARGS.only, ARGS.worker)
     names = [n for n in list(CASES) + ["C-charrnn"] if not ARGS.only or n in ARGS.only.split(",")]
     cpu = platform.processor() or platform.machine()
     try:
@@ -234,27 +316,27 @@ def main():
             cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
+    how = "both in one process, steps alternating" if ARGS.same_process else \
+        f"each library in its own processes, {ARGS.rounds} round(s) alternating"
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {cpu}, {os.cpu_count()} cores; "
           f"numpy {np.__version__}, torch {torch.__version__ if torch else 'absent'}; threads {ARGS.threads}; "
-          f"batch {ARGS.batch} x {ARGS.seq_len} tokens; {ARGS.steps} timed steps after {ARGS.warmup} warm-up",
-          flush=True)
+          f"batch {ARGS.batch} x {ARGS.seq_len} tokens; {ARGS.steps} timed steps after {ARGS.warmup} warm-up; "
+          f"{how}", flush=True)
     rows = []
     for name in names:
-        minidl.manual_seed(0)
-        if torch is not None:
-            torch.manual_seed(0)
-        if name == "C-charrnn":
-            ours_step, theirs_step, tokens = charrnn_steps()
-            # one name takes about a millisecond: time blocks of 50 names, 2x as many blocks as steps
-            steps, warmup, block = max(ARGS.steps * 2, 10), max(ARGS.warmup, 50), 50
+        if ARGS.same_process:
+            ours_step, theirs_step, tokens, steps, warmup, block = _case(name)
+            a, b, peak = time_case(ours_step, theirs_step, steps, warmup, block)
+            rss = None
         else:
-            ours_step, theirs_step, tokens = classifier_steps(name, ARGS.batch, ARGS.seq_len)
-            steps, warmup, block = ARGS.steps, ARGS.warmup, 1
-        t_ours, t_theirs, peak = time_case(ours_step, theirs_step, steps, warmup, block)
+            a, b, peak, tokens, rss = time_in_processes(name)
+        t_ours, t_theirs = statistics.median(a), (statistics.median(b) if b else None)
         rows.append((name, t_ours, t_theirs, tokens, peak))
         ratio = f"{t_ours / t_theirs:.2f}" if t_theirs else "-"
         print(f"  {name}: minidl {t_ours * 1e3:.2f} ms, PyTorch "
-              f"{t_theirs * 1e3 if t_theirs else float('nan'):.2f} ms, ratio {ratio}", flush=True)
+              f"{t_theirs * 1e3 if t_theirs else float('nan'):.2f} ms, ratio {ratio}"
+              + (f"; max RSS minidl {rss['minidl'] / 2**20:.0f} MB, PyTorch {rss['torch'] / 2**20:.0f} MB"
+                 if rss else ""), flush=True)
     print()
     print("| case | minidl ms/step | PyTorch ms/step | minidl / PyTorch | minidl tokens/s | PyTorch tokens/s "
           "| minidl peak MB/step |")
@@ -264,8 +346,9 @@ def main():
         ratio = f"{t_ours / t_theirs:.2f}" if t_theirs else "-"
         tps = f"{tokens / t_theirs:,.0f}" if t_theirs else "-"
         print(f"| {name} | {t_ours * 1e3:.2f} | {tt} | {ratio} | {tokens / t_ours:,.0f} | {tps} | {peak / 2**20:.1f} |")
-    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\nprocess max RSS {maxrss:.0f} MB (minidl and PyTorch together)")
+    if ARGS.same_process:
+        maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"\nprocess max RSS {maxrss:.0f} MB (minidl and PyTorch together)")
 
 
 if __name__ == "__main__":
