@@ -12,7 +12,9 @@ machine. PyTorch is skipped when it does not import (it is never a minidl depend
     python benchmarks/conv.py --models resnet34 --steps 1 --warmup 0 --threads 1   # peak memory of one step
 
 Prints a Markdown table: ms/step (median over the timed steps), images/s, the ratio
-minidl/PyTorch and the peak RSS of each child.
+minidl/PyTorch and the peak RSS of each child. Both children keep freed memory for the next
+step, as minidl's command line does (``minidl.host_memory``); ``--allocator default`` leaves
+glibc's own settings, as a PyTorch user's script runs.
 """
 
 from __future__ import annotations
@@ -75,6 +77,10 @@ def bench_torch(model_name, batch, steps, warmup):
 
 
 def worker(args):
+    if args.allocator == "kept":
+        from minidl.host_memory import keep_freed_memory
+
+        keep_freed_memory()
     fn = bench_minidl if args.worker == "minidl" else bench_torch
     times = fn(args.models, args.batch, args.steps, args.warmup)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
@@ -83,7 +89,8 @@ def worker(args):
 
 def run_child(framework, model, args):
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", framework, "--models", model,
-           "--batch", str(args.batch), "--steps", str(args.steps), "--warmup", str(args.warmup)]
+           "--batch", str(args.batch), "--steps", str(args.steps), "--warmup", str(args.warmup),
+           "--allocator", args.allocator]
     env = dict(os.environ)
     if args.threads:
         set_blas_threads(args.threads, env)
@@ -105,6 +112,9 @@ def main():
     p.add_argument("--threads", type=int, default=None,
                    help="BLAS/OpenMP threads of both frameworks (default: each library's own default)")
     p.add_argument("--no-torch", action="store_true")
+    p.add_argument("--allocator", choices=["kept", "default"], default="kept",
+                   help="kept: both libraries' processes keep freed memory, as minidl's command line does "
+                        "(minidl.host_memory); default: glibc's own malloc settings")
     p.add_argument("--worker", choices=["minidl", "torch"], help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
@@ -114,7 +124,7 @@ def main():
 
     threads = args.threads or "default"
     print(f"# conv training step, batch {args.batch}, float32, {args.steps} timed steps after {args.warmup} "
-          f"warm-up, {args.rounds} round(s), threads: {threads}")
+          f"warm-up, {args.rounds} round(s), threads: {threads}, allocator: {args.allocator}")
     print(f"# {platform.platform()}, {os.cpu_count()} CPUs, python {platform.python_version()}, "
           f"numpy {np.__version__}, minidl {minidl.__version__}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     rows = []

@@ -282,6 +282,9 @@ def _ms(seconds):
 
 def worker(args):
     """One setup in this process; rank 0 (or the only process) writes its row to ``--out``."""
+    from minidl.host_memory import keep_freed_memory
+
+    keep_freed_memory()  # either library, as the examples' command line does (minidl.cli.run)
     loader = make_loader(args)
     row = {"framework": args.worker, "threads": args.threads, "world_size": 1}
     reduce_times = []

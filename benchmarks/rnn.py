@@ -28,7 +28,9 @@ process or two"), a cost no training loop pays. Both start from the same weights
 outputs agree before timing. ``--threads`` sets the BLAS / PyTorch thread count (default 1:
 on a shared machine a multi-threaded BLAS stalls on small GEMMs). Peak memory: the largest
 NumPy allocation total during one minidl step (``tracemalloc``), and each library's
-process's maximum RSS.
+process's maximum RSS. ``--allocator`` (default ``kept``) makes both libraries' processes keep
+freed memory for the next step, as minidl's command line does (:mod:`minidl.host_memory`);
+``--allocator default`` leaves glibc's settings, as a PyTorch user's script runs.
 """
 
 from __future__ import annotations
@@ -54,6 +56,13 @@ def _parse(argv=None):
                    help="processes per library, alternating minidl and PyTorch (steps are timed in each)")
     p.add_argument("--same-process", action="store_true",
                    help="both libraries in this process, one step of each in turn (the method before 2026-12-06)")
+    p.add_argument(
+        "--allocator",
+        choices=["kept", "default"],
+        default="kept",
+        help="kept: both libraries' processes keep freed memory, as minidl's command line does "
+        "(minidl.host_memory); default: glibc's own malloc settings",
+    )
     p.add_argument("--worker", choices=["minidl", "torch"], help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:
@@ -77,6 +86,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # torch_twins
 import minidl  # noqa: E402
+from minidl.host_memory import keep_freed_memory  # noqa: E402
 from minidl.models.char_rnn import CharRNN  # noqa: E402
 from minidl.models.imdb import ImdbClassifier  # noqa: E402
 from minidl.nn import CrossEntropyLoss, NLLLoss  # noqa: E402
@@ -304,6 +314,8 @@ def time_in_processes(name):
 
 
 def main():
+    if ARGS.allocator == "kept":  # this process (and, through the same flag, each worker)
+        keep_freed_memory()
     if ARGS.worker:
         if ARGS.worker == "torch" and torch is None:
             print(json.dumps({"times": [], "peak": None, "rss": 0, "tokens": 0}))

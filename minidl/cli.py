@@ -31,6 +31,7 @@ import urllib.error
 from .backend import MAX_SEED, cuda_available
 from .data.locate import default_cache_dir
 from .errors import DataError, MinidlError
+from .host_memory import keep_freed_memory
 
 __all__ = ["USER_ERRORS", "run", "load_or_explain", "quiet_other_ranks", "positive_int", "nonnegative_int",
            "positive_float", "probability", "seed", "device", "int_at_most"]
@@ -56,9 +57,12 @@ def run(main, argv=None) -> int:
     """Call ``main(argv)``; return 0, or 1 after printing a user error as one line.
 
     Under ``mpiexec`` with several ranks, a failing rank (a user error, or argparse's exit
-    2 on a bad flag) ends the whole job after saying why."""
+    2 on a bad flag) ends the whole job after saying why. The process is the command line's,
+    so it also keeps freed memory for the next step (:func:`minidl.host_memory.keep_freed_memory`:
+    a training step's arrays without page faults)."""
     from .distributed import abort_job  # the host layer may not import distributed at module level
 
+    keep_freed_memory()
     try:
         main(argv)
     except SystemExit as e:
