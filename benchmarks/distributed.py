@@ -82,6 +82,9 @@ def _parse(argv=None):
                    help="how the MPI setups cut a batch of reviews: balanced work (rows x longest review) or rows")
     p.add_argument("--only", default="", help=f"comma-separated setups of {','.join(SETUPS)} (default: all)")
     p.add_argument("--json", default=None, help="also write the results, the conditions and the table here")
+    p.add_argument("--allocator", choices=["kept", "default"], default="kept",
+                   help="kept: every setup's processes keep freed memory, as minidl's command line does "
+                        "(minidl.host_memory); default: glibc's own malloc settings")
     # the worker side: one setup, in this process
     p.add_argument("--worker", choices=["minidl", "torch"], default=None, help=argparse.SUPPRESS)
     p.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
@@ -284,7 +287,8 @@ def worker(args):
     """One setup in this process; rank 0 (or the only process) writes its row to ``--out``."""
     from minidl.host_memory import keep_freed_memory
 
-    keep_freed_memory()  # either library, as the examples' command line does (minidl.cli.run)
+    if args.allocator == "kept":  # either library, as the examples' command line does (minidl.cli.run)
+        keep_freed_memory()
     loader = make_loader(args)
     row = {"framework": args.worker, "threads": args.threads, "world_size": 1}
     reduce_times = []
@@ -332,7 +336,7 @@ def setup_table(ranks):
 
 
 def forward_args(args):
-    out = ["--model", args.model, "--batch", str(args.batch), "--balance", args.balance]
+    out = ["--model", args.model, "--batch", str(args.batch), "--balance", args.balance, "--allocator", args.allocator]
     for flag in ("steps", "limit", "data", "cache_dir"):
         value = getattr(args, flag)
         if value is not None:
@@ -378,6 +382,7 @@ def conditions(args, chosen, skipped):
         data = "synthetic 32×32 images" if args.synthetic else "CIFAR-10 training split"
     return {"model": args.model, "what": what, "steps": args.steps, "batch": args.batch, "ranks": args.ranks,
             "balance": args.balance,
+            "allocator": args.allocator,
             "data": data + (f" ({args.limit:,} examples)" if args.limit else ""), "data_path": args.data,
             "setups": chosen, "skipped": skipped, "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
@@ -413,7 +418,7 @@ def markdown(meta, rows, basis):
              f"minidl {meta['minidl']} at {meta['commit'] or '?'}",
              f"* load average (1 / 5 / 15 min): {load[0]} at the start, {load[1]} at the end",
              "* threads: BLAS threads of a minidl process (`OPENBLAS_NUM_THREADS`), `torch.set_num_threads` "
-             "for PyTorch; every setup a fresh process, one after the other",
+             f"for PyTorch; every setup a fresh process, one after the other; allocator {meta['allocator']}",
              f"* MPI setups: shards balanced by {meta['balance']}; \"sharded Adam\": ZeRO stage 1 "
              "(each rank updates 1/p of the parameters, then an all-gather)",
              f"* command: `{meta['command']}`"]

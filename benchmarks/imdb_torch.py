@@ -37,7 +37,7 @@ from minidl.backend import get_rng  # noqa: E402
 from minidl.data.batching import BatchLoader  # noqa: E402
 from minidl.data.imdb import load_imdb  # noqa: E402
 from minidl.distributed import work_shard_rows  # noqa: E402
-from minidl.host_memory import keep_freed_memory  # noqa: E402
+from minidl.host_memory import keep_unless_declined  # noqa: E402
 from minidl.models import ImdbClassifier  # noqa: E402
 from minidl.train import _rank_seed  # noqa: E402
 
@@ -238,5 +238,5 @@ def main(argv=None):
     return dict(summary, rows=rows)
 
 if __name__ == "__main__":
-    keep_freed_memory()  # as minidl's command line (minidl.cli.run): both libraries on the same allocator
+    keep_unless_declined()  # as minidl's command line (minidl.cli.run): both libraries on the same allocator
     main(sys.argv[1:])

@@ -34,7 +34,7 @@ import torch  # noqa: E402
 import minidl  # noqa: E402
 from minidl.data.batching import BatchLoader  # noqa: E402
 from minidl.fileio import atomic_write_text  # noqa: E402
-from minidl.host_memory import keep_freed_memory  # noqa: E402
+from minidl.host_memory import keep_unless_declined  # noqa: E402
 
 
 class TorchCharRNN(torch.nn.Module):
@@ -200,5 +200,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    keep_freed_memory()  # as minidl's command line (minidl.cli.run): both libraries on the same allocator
+    keep_unless_declined()  # as minidl's command line (minidl.cli.run): both libraries on the same allocator
     main(sys.argv[1:])

@@ -233,11 +233,26 @@ def _case(name):
     return ours_step, theirs_step, tokens, ARGS.steps, ARGS.warmup, 1
 
 
-def _timed(step, block):
+def _timed(step, block, kernel=None):
+    """Seconds per step over ``block`` steps; with a list ``kernel``, also appends this
+    measurement's page faults and kernel (system) seconds per step: the cost of fresh memory."""
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     for _ in range(block):
         step()
-    return (time.perf_counter() - t0) / block
+    seconds = (time.perf_counter() - t0) / block
+    if kernel is not None:
+        r1 = resource.getrusage(resource.RUSAGE_SELF)
+        kernel.append(((r1.ru_minflt - r0.ru_minflt) / block, (r1.ru_stime - r0.ru_stime) / block))
+    return seconds
+
+
+def _kernel_note(kernel) -> str:
+    """Median page faults and kernel ms per step of a list of :func:`_timed` measurements."""
+    if not kernel:
+        return ""
+    faults = statistics.median(k[0] for k in kernel)
+    return f" | page faults {faults:,.0f}, kernel {statistics.median(k[1] for k in kernel) * 1e3:.1f} ms per step"
 
 
 def _peak_bytes(step):
@@ -259,11 +274,12 @@ def time_case(ours_step, theirs_step, steps, warmup, block=1):
         ours_step()
         if theirs_step:
             theirs_step()
-    a, b = [], []
+    a, b, ka, kb = [], [], [], []
     for _ in range(steps):
-        a.append(_timed(ours_step, block))
+        a.append(_timed(ours_step, block, ka))
         if theirs_step:
-            b.append(_timed(theirs_step, block))
+            b.append(_timed(theirs_step, block, kb))
+    print(f"#   minidl{_kernel_note(ka)}" + (f"; PyTorch{_kernel_note(kb)}" if kb else ""), flush=True)
     return a, b, _peak_bytes(ours_step)
 
 
@@ -273,10 +289,11 @@ def worker(name, library):
     step = ours_step if library == "minidl" else theirs_step
     for _ in range(warmup):
         step()
-    times = [_timed(step, block) for _ in range(steps)]
+    kernel = []
+    times = [_timed(step, block, kernel) for _ in range(steps)]
     peak = _peak_bytes(step) if library == "minidl" else None
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
-    print(json.dumps({"times": times, "peak": peak, "rss": rss, "tokens": tokens}), flush=True)
+    print(json.dumps({"times": times, "kernel": kernel, "peak": peak, "rss": rss, "tokens": tokens}), flush=True)
 
 
 def run_worker(name, library):
@@ -309,7 +326,7 @@ def time_in_processes(name):
             tokens, rss[library] = res["tokens"], max(rss[library], res["rss"])
             peak = max(peak, res["peak"] or 0)
             print(f"#   {name} {library}, process {r + 1}: " + " ".join(f"{t * 1e3:.2f}" for t in res["times"])
-                  + " ms", flush=True)
+                  + " ms" + _kernel_note(res["kernel"]), flush=True)
     return a, b, peak, tokens, rss
 
 
@@ -318,7 +335,7 @@ def main():
         keep_freed_memory()
     if ARGS.worker:
         if ARGS.worker == "torch" and torch is None:
-            print(json.dumps({"times": [], "peak": None, "rss": 0, "tokens": 0}))
+            print(json.dumps({"times": [], "kernel": [], "peak": None, "rss": 0, "tokens": 0}))
             return
         return worker(ARGS.only, ARGS.worker)
     names = [n for n in list(CASES) + ["C-charrnn"] if not ARGS.only or n in ARGS.only.split(",")]

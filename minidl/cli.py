@@ -31,7 +31,7 @@ import urllib.error
 from .backend import MAX_SEED, cuda_available
 from .data.locate import default_cache_dir
 from .errors import DataError, MinidlError
-from .host_memory import keep_freed_memory
+from .host_memory import keep_unless_declined
 
 __all__ = ["USER_ERRORS", "run", "load_or_explain", "quiet_other_ranks", "positive_int", "nonnegative_int",
            "positive_float", "probability", "seed", "device", "int_at_most"]
@@ -59,10 +59,10 @@ def run(main, argv=None) -> int:
     Under ``mpiexec`` with several ranks, a failing rank (a user error, or argparse's exit
     2 on a bad flag) ends the whole job after saying why. The process is the command line's,
     so it also keeps freed memory for the next step (:func:`minidl.host_memory.keep_freed_memory`:
-    a training step's arrays without page faults)."""
+    a training step's arrays without page faults), unless ``MINIDL_KEEP_FREED_MEMORY=0``."""
     from .distributed import abort_job  # the host layer may not import distributed at module level
 
-    keep_freed_memory()
+    keep_unless_declined()
     try:
         main(argv)
     except SystemExit as e:

@@ -22,16 +22,18 @@ memory grew from 348 to 379 MB.
 
 The setting is the whole process's, so the library never makes it on import: the command
 line does (:func:`minidl.cli.run`, which the examples and the benchmarks' PyTorch twins share,
-so that both libraries run on the same allocator), and a script of your own can call it first.
+so that both libraries run on the same allocator; ``MINIDL_KEEP_FREED_MEMORY=0`` declines it),
+and a script of your own can call it first.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import sys
 
-__all__ = ["keep_freed_memory", "MMAP_THRESHOLD", "TRIM_THRESHOLD"]
+__all__ = ["keep_freed_memory", "keep_unless_declined", "MMAP_THRESHOLD", "TRIM_THRESHOLD"]
 
 #: ``mallopt`` parameter numbers (glibc's ``malloc.h``).
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
@@ -74,3 +76,11 @@ def keep_freed_memory() -> bool:
     ok = libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1 and ok
     _kept = ok
     return ok
+
+
+def keep_unless_declined() -> bool:
+    """What a command line does: :func:`keep_freed_memory`, unless the environment says
+    ``MINIDL_KEEP_FREED_MEMORY=0`` (then nothing, and False)."""
+    if os.environ.get("MINIDL_KEEP_FREED_MEMORY", "1") == "0":
+        return False
+    return keep_freed_memory()

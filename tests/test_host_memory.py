@@ -2,6 +2,7 @@
 (the next step's arrays reuse them); without it glibc hands a large block back at once. Each
 case runs in a child process: the setting is the whole process's and cannot be undone."""
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -29,8 +30,9 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def _child(mode):
-    out = subprocess.run([sys.executable, "-c", CHILD, mode], capture_output=True, text=True, timeout=120)
+def _child(mode, **env):
+    out = subprocess.run([sys.executable, "-c", CHILD, mode], capture_output=True, text=True, timeout=120,
+                         env=dict(os.environ, **env))
     assert out.returncode == 0, out.stderr
     return dict(line.split() for line in out.stdout.splitlines())
 
@@ -53,6 +55,11 @@ def test_kept_memory_stays_with_the_process(glibc, mode):
     res = _child(mode)
     assert res["taken"] == "True"
     assert int(res["released"]) <= 1, res
+
+
+def test_command_line_setting_can_be_declined(glibc):
+    res = _child("cli", MINIDL_KEEP_FREED_MEMORY="0")
+    assert res["taken"] == "False" and int(res["released"]) >= 60, res
 
 
 def test_no_op_off_glibc(monkeypatch):
