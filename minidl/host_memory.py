@@ -16,9 +16,10 @@ framework's caching allocator (CuPy's memory pool), and what ``MALLOC_MMAP_THRES
 cost is the same as a pool's: the process keeps its peak memory until it ends.
 
 Measured on the project's 2-core VM (``benchmarks/README.md``, "One process or two, and the
-allocator"): one epoch of report B's LSTM on one core took 28.3 s instead of 30.4 s, with
-21,600 page faults instead of 327,000 and 0.3 s of kernel time instead of 3.5 s; its peak
-memory grew from 348 to 379 MB.
+allocator"): one epoch of report B's LSTM on one core took 28.7 s instead of 30.5 s, with
+24,500 page faults instead of 260,000 and 0.2 s of kernel time instead of 2.6 s; its peak
+memory grew from 348 to 378 MB. PyTorch, whose CPU tensors come from the same ``malloc``,
+gains more (its LSTM step of report B: 90 → 62 ms).
 
 The setting is the whole process's, so the library never makes it on import: the command
 line does (:func:`minidl.cli.run`, which the examples and the benchmarks' PyTorch twins share,
