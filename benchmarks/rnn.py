@@ -350,7 +350,7 @@ def main():
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {cpu}, {os.cpu_count()} cores; "
           f"numpy {np.__version__}, torch {torch.__version__ if torch else 'absent'}; threads {ARGS.threads}; "
           f"batch {ARGS.batch} x {ARGS.seq_len} tokens; {ARGS.steps} timed steps after {ARGS.warmup} warm-up; "
-          f"{how}", flush=True)
+          f"{how}; allocator {ARGS.allocator}", flush=True)
     rows = []
     for name in names:
         if ARGS.same_process:

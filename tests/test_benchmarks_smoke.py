@@ -21,6 +21,20 @@ def test_rnn_benchmark_quick_runs():
     assert out.returncode == 0, out.stderr
     rows = [line for line in out.stdout.splitlines() if line.startswith("| B-lstm") or line.startswith("| C-charrnn")]
     assert len(rows) == 2, out.stdout
+    # each library in processes of its own, page faults and kernel time printed per process
+    assert sum("page faults" in line for line in out.stdout.splitlines() if line.startswith("#   ")) >= 2, out.stdout
+
+
+def test_rnn_benchmark_same_process_runs():
+    """The old method (both libraries in one process), on glibc's own allocator settings."""
+    out = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "rnn.py"), "--quick", "--only", "C-charrnn", "--same-process",
+         "--allocator", "default"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "both in one process" in out.stdout and "allocator default" in out.stdout, out.stdout
+    assert any(line.startswith("| C-charrnn") for line in out.stdout.splitlines()), out.stdout
 
 
 def test_conv_profile_quick_runs():
