@@ -2,7 +2,7 @@
 ``ast``, so nothing is imported or run) and fail on an arrow the table forbids.
 
     layer        modules                                        may import (inside minidl)
-    base         backend, errors, checks, fileio                base
+    base         backend, errors, checks, fileio, host_memory   base
     functional   functional/                                    base, functional
     nn           module, nn/                                    base, functional, nn
     upper        optim, gradcheck, models/                      base, functional, nn, upper
@@ -31,7 +31,7 @@ import pytest
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "minidl"
 
 LAYER_OF_PREFIX = [  # first match wins; dotted names relative to the package
-    ("backend", "base"), ("errors", "base"), ("checks", "base"), ("fileio", "base"),
+    ("backend", "base"), ("errors", "base"), ("checks", "base"), ("fileio", "base"), ("host_memory", "base"),
     ("functional", "functional"),
     ("module", "nn"), ("nn", "nn"),
     ("optim", "upper"), ("gradcheck", "upper"), ("models", "upper"),

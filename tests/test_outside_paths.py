@@ -33,6 +33,7 @@ GLOBAL_ALLOWED = (
     "/usr/bin/env",        # the shebang of every script
     "/dev/null",           # the empty file of every POSIX system
     "/proc/cpuinfo",       # a system file every Linux machine has (the CPU model is read there)
+    "/proc/self/statm",    # the running process's own memory counts, on every Linux machine
     "/path/to/",           # the placeholder a command writes for the user's own folder
     "~/.cache/minidl",     # minidl's documented default data cache, in the user's home
 )
