@@ -34,6 +34,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))  # this checkout's minidl
 sys.path.insert(0, HERE)
+from allocator import add_allocator_flag, apply_allocator  # noqa: E402
 from resnet_step import random_batch, set_blas_threads, training_step  # noqa: E402
 
 CONFIGS = {"resnet20": ([3, 3, 3], [16, 32, 64]), "resnet34": ([3, 4, 6, 3], [64, 128, 256, 512])}
@@ -77,10 +78,7 @@ def bench_torch(model_name, batch, steps, warmup):
 
 
 def worker(args):
-    if args.allocator == "kept":
-        from minidl.host_memory import keep_freed_memory
-
-        keep_freed_memory()
+    apply_allocator(args.allocator)
     fn = bench_minidl if args.worker == "minidl" else bench_torch
     times = fn(args.models, args.batch, args.steps, args.warmup)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
@@ -112,9 +110,7 @@ def main():
     p.add_argument("--threads", type=int, default=None,
                    help="BLAS/OpenMP threads of both frameworks (default: each library's own default)")
     p.add_argument("--no-torch", action="store_true")
-    p.add_argument("--allocator", choices=["kept", "default"], default="kept",
-                   help="kept: both libraries' processes keep freed memory, as minidl's command line does "
-                        "(minidl.host_memory); default: glibc's own malloc settings")
+    add_allocator_flag(p)
     p.add_argument("--worker", choices=["minidl", "torch"], help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:

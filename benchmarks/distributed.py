@@ -59,6 +59,8 @@ import hashlib
 import os
 import sys
 
+from allocator import add_allocator_flag, apply_allocator  # the script's folder; imports no NumPy
+
 SETUPS = ("1x1", "1x2", "mpi", "zero", "torch1", "torch2")
 DEFAULT_BATCH = {"lstm": 64, "resnet20": 128}
 
@@ -82,9 +84,7 @@ def _parse(argv=None):
                    help="how the MPI setups cut a batch of reviews: balanced work (rows x longest review) or rows")
     p.add_argument("--only", default="", help=f"comma-separated setups of {','.join(SETUPS)} (default: all)")
     p.add_argument("--json", default=None, help="also write the results, the conditions and the table here")
-    p.add_argument("--allocator", choices=["kept", "default"], default="kept",
-                   help="kept: every setup's processes keep freed memory, as minidl's command line does "
-                        "(minidl.host_memory); default: glibc's own malloc settings")
+    add_allocator_flag(p)
     # the worker side: one setup, in this process
     p.add_argument("--worker", choices=["minidl", "torch"], default=None, help=argparse.SUPPRESS)
     p.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
@@ -285,10 +285,7 @@ def _ms(seconds):
 
 def worker(args):
     """One setup in this process; rank 0 (or the only process) writes its row to ``--out``."""
-    from minidl.host_memory import keep_freed_memory
-
-    if args.allocator == "kept":  # either library, as the examples' command line does (minidl.cli.run)
-        keep_freed_memory()
+    apply_allocator(args.allocator)  # either library, as the examples' command line does (minidl.cli.run)
     loader = make_loader(args)
     row = {"framework": args.worker, "threads": args.threads, "world_size": 1}
     reduce_times = []

@@ -41,6 +41,8 @@ import os
 import subprocess
 import sys
 
+from allocator import add_allocator_flag, apply_allocator  # the script's folder; imports no NumPy
+
 
 def _parse(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -56,13 +58,7 @@ def _parse(argv=None):
                    help="processes per library, alternating minidl and PyTorch (steps are timed in each)")
     p.add_argument("--same-process", action="store_true",
                    help="both libraries in this process, one step of each in turn (the method before 2026-12-06)")
-    p.add_argument(
-        "--allocator",
-        choices=["kept", "default"],
-        default="kept",
-        help="kept: both libraries' processes keep freed memory, as minidl's command line does "
-        "(minidl.host_memory); default: glibc's own malloc settings",
-    )
+    add_allocator_flag(p)
     p.add_argument("--worker", choices=["minidl", "torch"], help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:
@@ -86,7 +82,6 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # torch_twins
 import minidl  # noqa: E402
-from minidl.host_memory import keep_freed_memory  # noqa: E402
 from minidl.models.char_rnn import CharRNN  # noqa: E402
 from minidl.models.imdb import ImdbClassifier  # noqa: E402
 from minidl.nn import CrossEntropyLoss, NLLLoss  # noqa: E402
@@ -233,17 +228,16 @@ def _case(name):
     return ours_step, theirs_step, tokens, ARGS.steps, ARGS.warmup, 1
 
 
-def _timed(step, block, kernel=None):
-    """Seconds per step over ``block`` steps; with a list ``kernel``, also appends this
-    measurement's page faults and kernel (system) seconds per step: the cost of fresh memory."""
+def _timed(step, block, kernel):
+    """Seconds per step over ``block`` steps; appends this measurement's page faults and kernel
+    (system) seconds per step to the list ``kernel``: the cost of fresh memory."""
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     for _ in range(block):
         step()
     seconds = (time.perf_counter() - t0) / block
-    if kernel is not None:
-        r1 = resource.getrusage(resource.RUSAGE_SELF)
-        kernel.append(((r1.ru_minflt - r0.ru_minflt) / block, (r1.ru_stime - r0.ru_stime) / block))
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    kernel.append(((r1.ru_minflt - r0.ru_minflt) / block, (r1.ru_stime - r0.ru_stime) / block))
     return seconds
 
 
@@ -300,8 +294,7 @@ def run_worker(name, library):
     """The JSON of :func:`worker` in a child process (the same options), None if PyTorch is absent;
     the child's other lines (the weights check) are passed on."""
     argv = [a for a in sys.argv[1:] if a != "--same-process"] + ["--worker", library, "--only", name]
-    out = subprocess.run([sys.executable, os.path.abspath(__file__)] + argv, capture_output=True, text=True,
-                         env=dict(os.environ))
+    out = subprocess.run([sys.executable, os.path.abspath(__file__)] + argv, capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError(f"{library} {name} failed:\n{out.stderr}")
     lines = out.stdout.strip().splitlines()
@@ -331,8 +324,7 @@ def time_in_processes(name):
 
 
 def main():
-    if ARGS.allocator == "kept":  # this process (and, through the same flag, each worker)
-        keep_freed_memory()
+    apply_allocator(ARGS.allocator)  # this process (and, through the same flag, each worker)
     if ARGS.worker:
         if ARGS.worker == "torch" and torch is None:
             print(json.dumps({"times": [], "kernel": [], "peak": None, "rss": 0, "tokens": 0}))

@@ -12,13 +12,17 @@ from script_loader import load_script
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def test_rnn_benchmark_quick_runs():
-    # a child process: the script sets the BLAS thread count before NumPy loads
-    out = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "benchmarks", "rnn.py"), "--quick", "--only", "B-lstm,C-charrnn"],
-        capture_output=True, text=True, timeout=300,
-    )
+def run_benchmark(script, *args, **env):
+    """``python benchmarks/SCRIPT ARGS`` in a child process (a script sets the BLAS thread count
+    before NumPy loads), with ``env`` added to the environment; it must exit 0."""
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", script), *map(str, args)],
+                         capture_output=True, text=True, timeout=300, env=dict(os.environ, **env))
     assert out.returncode == 0, out.stderr
+    return out
+
+
+def test_rnn_benchmark_quick_runs():
+    out = run_benchmark("rnn.py", "--quick", "--only", "B-lstm,C-charrnn")
     rows = [line for line in out.stdout.splitlines() if line.startswith("| B-lstm") or line.startswith("| C-charrnn")]
     assert len(rows) == 2, out.stdout
     # each library in processes of its own, page faults and kernel time printed per process
@@ -27,35 +31,22 @@ def test_rnn_benchmark_quick_runs():
 
 def test_rnn_benchmark_same_process_runs():
     """The old method (both libraries in one process), on glibc's own allocator settings."""
-    out = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "benchmarks", "rnn.py"), "--quick", "--only", "C-charrnn", "--same-process",
-         "--allocator", "default"],
-        capture_output=True, text=True, timeout=300,
-    )
-    assert out.returncode == 0, out.stderr
+    out = run_benchmark("rnn.py", "--quick", "--only", "C-charrnn", "--same-process", "--allocator", "default")
     assert "both in one process" in out.stdout and "allocator default" in out.stdout, out.stdout
     assert any(line.startswith("| C-charrnn") for line in out.stdout.splitlines()), out.stdout
 
 
 def test_conv_profile_quick_runs():
     """The per-layer CPU-time breakdown of a ResNet step (benchmarks/README.md's profile)."""
-    out = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "benchmarks", "conv_profile.py"), "--batch", "2", "--steps", "1"],
-        capture_output=True, text=True, timeout=300,
-    )
-    assert out.returncode == 0, out.stderr
+    out = run_benchmark("conv_profile.py", "--batch", "2", "--steps", "1")
     parts = [line.split("|")[1].strip() for line in out.stdout.splitlines() if line.startswith("| ")]
     assert {"Conv2d", "BatchNorm2d", "GEMM (xp.matmul)", "ReLU", "Adam"} <= set(parts), out.stdout
 
 
 def test_conv_threads_ab_quick_runs():
     """The A/B of the convolution's two-thread variants (benchmarks/README.md, "2 threads")."""
-    out = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "benchmarks", "conv_threads.py"), "--batch", "2", "--steps", "1",
-         "--variants", "pool,poolconv,pieces1,whole,chunk2,one"],
-        capture_output=True, text=True, timeout=300,
-    )
-    assert out.returncode == 0, out.stderr
+    out = run_benchmark("conv_threads.py", "--batch", "2", "--steps", "1",
+                        "--variants", "pool,poolconv,pieces1,whole,chunk2,one")
     rows = [line.split("|")[1].strip() for line in out.stdout.splitlines() if line.startswith("| ")]
     assert rows[2:] == ["pool", "poolconv", "pieces1", "whole", "chunk2", "one"], out.stdout  # after the header
 
@@ -134,13 +125,9 @@ def test_time_to_accuracy_runs_both_libraries(tmp_path):
     pytest.importorskip("mpi4py")
     data = make_aclimdb(tmp_path / "data", n_per_class=40)
     report = tmp_path / "t.json"
-    out = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "benchmarks", "time_to_accuracy.py"), "--seeds", "0", "--epochs", "2",
-         "--targets", "0.0001", "1.0", "--twin-masks", "minidl",
-         "--data", data, "--out", str(tmp_path / "runs"), "--json", str(report)],
-        capture_output=True, text=True, timeout=300, env=dict(os.environ, MINIDL_CACHE=str(tmp_path / "cache")),
-    )
-    assert out.returncode == 0, out.stderr
+    out = run_benchmark("time_to_accuracy.py", "--seeds", "0", "--epochs", "2", "--targets", "0.0001", "1.0",
+                        "--twin-masks", "minidl", "--data", data, "--out", tmp_path / "runs", "--json", report,
+                        MINIDL_CACHE=str(tmp_path / "cache"))
     rows = [line for line in out.stdout.splitlines() if line.startswith("| minidl") or line.startswith("| PyTorch")]
     assert len(rows) == 2, out.stdout
     import json
