@@ -60,6 +60,7 @@ import os
 import sys
 
 from allocator import add_allocator_flag, apply_allocator  # the script's folder; imports no NumPy
+from torch_kernels import add_onednn_flag, apply_onednn  # imports no torch
 
 SETUPS = ("1x1", "1x2", "mpi", "zero", "torch1", "torch2")
 DEFAULT_BATCH = {"lstm": 64, "resnet20": 128}
@@ -85,6 +86,7 @@ def _parse(argv=None):
     p.add_argument("--only", default="", help=f"comma-separated setups of {','.join(SETUPS)} (default: all)")
     p.add_argument("--json", default=None, help="also write the results, the conditions and the table here")
     add_allocator_flag(p)
+    add_onednn_flag(p)
     # the worker side: one setup, in this process
     p.add_argument("--worker", choices=["minidl", "torch"], default=None, help=argparse.SUPPRESS)
     p.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
@@ -239,6 +241,7 @@ def torch_step(args):
     import minidl
 
     torch.set_num_threads(args.threads)
+    apply_onednn(args.torch_onednn, torch)
     torch.manual_seed(0)
     ours, _ = minidl_model(args)  # the twin starts from the minidl setups' weights
     if args.model == "lstm":
@@ -333,7 +336,8 @@ def setup_table(ranks):
 
 
 def forward_args(args):
-    out = ["--model", args.model, "--batch", str(args.batch), "--balance", args.balance, "--allocator", args.allocator]
+    out = ["--model", args.model, "--batch", str(args.batch), "--balance", args.balance, "--allocator", args.allocator,
+           "--torch-onednn", args.torch_onednn]
     for flag in ("steps", "limit", "data", "cache_dir"):
         value = getattr(args, flag)
         if value is not None:
@@ -379,7 +383,7 @@ def conditions(args, chosen, skipped):
         data = "synthetic 32×32 images" if args.synthetic else "CIFAR-10 training split"
     return {"model": args.model, "what": what, "steps": args.steps, "batch": args.batch, "ranks": args.ranks,
             "balance": args.balance,
-            "allocator": args.allocator,
+            "allocator": args.allocator, "torch_onednn": args.torch_onednn,
             "data": data + (f" ({args.limit:,} examples)" if args.limit else ""), "data_path": args.data,
             "setups": chosen, "skipped": skipped, "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
@@ -415,7 +419,8 @@ def markdown(meta, rows, basis):
              f"minidl {meta['minidl']} at {meta['commit'] or '?'}",
              f"* load average (1 / 5 / 15 min): {load[0]} at the start, {load[1]} at the end",
              "* threads: BLAS threads of a minidl process (`OPENBLAS_NUM_THREADS`), `torch.set_num_threads` "
-             f"for PyTorch; every setup a fresh process, one after the other; allocator {meta['allocator']}",
+             f"for PyTorch; every setup a fresh process, one after the other; allocator {meta['allocator']}; "
+             f"PyTorch's oneDNN {meta.get('torch_onednn', 'on')}",
              f"* MPI setups: shards balanced by {meta['balance']}; \"sharded Adam\": ZeRO stage 1 "
              "(each rank updates 1/p of the parameters, then an all-gather)",
              f"* command: `{meta['command']}`"]

@@ -31,6 +31,8 @@ NumPy allocation total during one minidl step (``tracemalloc``), and each librar
 process's maximum RSS. ``--allocator`` (default ``kept``) makes both libraries' processes keep
 freed memory for the next step, as minidl's command line does (:mod:`minidl.host_memory`);
 ``--allocator default`` leaves glibc's settings, as a PyTorch user's script runs.
+``--torch-onednn off`` times PyTorch with oneDNN disabled: its LSTM then runs op by op, as
+minidl's does, instead of as one fused oneDNN primitive (``benchmarks/torch_kernels.py``).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ import subprocess
 import sys
 
 from allocator import add_allocator_flag, apply_allocator  # the script's folder; imports no NumPy
+from torch_kernels import add_onednn_flag, apply_onednn  # imports no torch
 
 
 def _parse(argv=None):
@@ -59,6 +62,7 @@ def _parse(argv=None):
     p.add_argument("--same-process", action="store_true",
                    help="both libraries in this process, one step of each in turn (the method before 2026-12-06)")
     add_allocator_flag(p)
+    add_onednn_flag(p)
     p.add_argument("--worker", choices=["minidl", "torch"], help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:
@@ -93,6 +97,7 @@ try:
     import torch
 
     torch.set_num_threads(ARGS.threads)
+    apply_onednn(ARGS.torch_onednn, torch)
 except ImportError:
     torch = None
 
@@ -133,7 +138,8 @@ def classifier_steps(name, B, T):
         theirs.eval()
         with minidl.no_grad(), torch.no_grad():
             diff = np.abs(ours(ids[:4, :50]) - theirs(torch.tensor(ids[:4, :50])).numpy()).max()
-        print(f"  {name}: max |minidl − PyTorch| of eval logits = {diff:.2e}", flush=True)
+        onednn = "on" if torch.backends.mkldnn.enabled else "off"  # as this process really has it
+        print(f"  {name}: max |minidl − PyTorch| of eval logits = {diff:.2e} (PyTorch's oneDNN {onednn})", flush=True)
         ours.train()
         theirs.train()
     opt = Adam(ours.parameters(), lr=1e-3)
@@ -342,7 +348,7 @@ def main():
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {cpu}, {os.cpu_count()} cores; "
           f"numpy {np.__version__}, torch {torch.__version__ if torch else 'absent'}; threads {ARGS.threads}; "
           f"batch {ARGS.batch} x {ARGS.seq_len} tokens; {ARGS.steps} timed steps after {ARGS.warmup} warm-up; "
-          f"{how}; allocator {ARGS.allocator}", flush=True)
+          f"{how}; allocator {ARGS.allocator}; PyTorch's oneDNN {ARGS.torch_onednn}", flush=True)
     rows = []
     for name in names:
         if ARGS.same_process:

@@ -36,6 +36,16 @@ def test_rnn_benchmark_same_process_runs():
     assert any(line.startswith("| C-charrnn") for line in out.stdout.splitlines()), out.stdout
 
 
+def test_rnn_benchmark_times_pytorch_without_onednn():
+    """``--torch-onednn off`` reaches PyTorch's worker process (its LSTM then runs op by op)."""
+    pytest.importorskip("torch")
+    out = run_benchmark("rnn.py", "--quick", "--only", "B-lstm", "--rounds", "1", "--torch-onednn", "off")
+    assert "PyTorch's oneDNN off" in out.stdout.splitlines()[0], out.stdout  # the header
+    checks = [line for line in out.stdout.splitlines() if "of eval logits" in line]
+    assert checks and all(line.endswith("(PyTorch's oneDNN off)") for line in checks), out.stdout
+    assert any(line.startswith("| B-lstm") for line in out.stdout.splitlines()), out.stdout
+
+
 def test_conv_profile_quick_runs():
     """The per-layer CPU-time breakdown of a ResNet step (benchmarks/README.md's profile)."""
     out = run_benchmark("conv_profile.py", "--batch", "2", "--steps", "1")
