@@ -153,7 +153,8 @@ def main(argv=None):
 
 
 def print_table(args, rows):
-    setup = {"minidl": f"minidl, {args.ranks} ranks × 1 thread", "pytorch": f"PyTorch, {args.threads} threads"}
+    onednn = "" if args.torch_onednn == "on" else ", oneDNN off"
+    setup = {"minidl": f"minidl, {args.ranks} ranks × 1 thread", "pytorch": f"PyTorch, {args.threads} threads{onednn}"}
     head = (["run", "seed"] + [f"first ≥ {t:.0%}: epoch, acc, time" for t in args.targets]
             + ["best", "first epoch's line", "last epoch's line", "wall (after training)"])
     print("| " + " | ".join(head) + " |\n|" + " --- |" * len(head))
