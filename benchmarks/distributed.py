@@ -294,6 +294,9 @@ def worker(args):
     reduce_times = []
     if args.worker == "torch":
         step, row["gradient_floats"] = torch_step(args)
+        import torch
+
+        row["torch_onednn"] = "on" if torch.backends.mkldnn.enabled else "off"  # as the process really has it
         is_root = True
     else:
         from minidl import distributed
@@ -420,7 +423,7 @@ def markdown(meta, rows, basis):
              f"* load average (1 / 5 / 15 min): {load[0]} at the start, {load[1]} at the end",
              "* threads: BLAS threads of a minidl process (`OPENBLAS_NUM_THREADS`), `torch.set_num_threads` "
              f"for PyTorch; every setup a fresh process, one after the other; allocator {meta['allocator']}; "
-             f"PyTorch's oneDNN {meta.get('torch_onednn', 'on')}",
+             f"PyTorch's oneDNN {meta['torch_onednn']}",
              f"* MPI setups: shards balanced by {meta['balance']}; \"sharded Adam\": ZeRO stage 1 "
              "(each rank updates 1/p of the parameters, then an all-gather)",
              f"* command: `{meta['command']}`"]
