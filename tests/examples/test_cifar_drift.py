@@ -3,6 +3,9 @@ batches (minidl, minidl under another OpenBLAS kernel, the PyTorch twin), their 
 losses side by side, and the step at which each pair parts."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from data_samples import write_cifar_release
@@ -13,9 +16,15 @@ threadpoolctl = pytest.importorskip("threadpoolctl")
 
 
 def _default_kernel():
-    import numpy  # noqa: F401 — loads OpenBLAS
-
-    kernels = [i.get("architecture") for i in threadpoolctl.threadpool_info() if i.get("internal_api") == "openblas"]
+    """The kernel OpenBLAS picks on this CPU by itself, as the benchmark's default run gets it:
+    in a child process without ``OPENBLAS_CORETYPE`` (this process may have been started
+    under another kernel, e.g. to run the suite under it)."""
+    probe = ("import json, numpy, threadpoolctl; print(json.dumps([i.get('architecture') for i in "
+             "threadpoolctl.threadpool_info() if i.get('internal_api') == 'openblas']))")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    kernels = json.loads(done.stdout)
     if not kernels or not kernels[0]:
         pytest.skip("NumPy's BLAS is not an OpenBLAS that names its kernel")
     return kernels[0]
