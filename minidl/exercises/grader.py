@@ -201,6 +201,9 @@ def numeric_gradients(exercise: Exercise, case: Case) -> dict:
             for out, inp in exercise.grad_of.items()}
 
 
+# (name, id of the exercise, seed) -> (the exercise, its Prepared). The entry holds the
+# exercise itself: an id is only unique while its object lives, and a freed exercise's id
+# is soon given to a new one, which would then be served the old one's references
 _PREPARED: dict = {}
 
 
@@ -208,8 +211,9 @@ def prepare(exercise: Exercise, seed: int = 0) -> Prepared:
     """Draw the cases, compute the references and the finite differences, and check that they
     agree (:class:`ReferenceMismatch` if not). Cached per (exercise, seed)."""
     key = (exercise.name, id(exercise), seed)
-    if key in _PREPARED:
-        return _PREPARED[key]
+    cached = _PREPARED.get(key)
+    if cached is not None and cached[0] is exercise:
+        return cached[1]
     cases = [exercise.make_case(np.random.default_rng([seed, i]), i) for i in range(exercise.cases)]
     references, numerics = [], []
     for i, case in enumerate(cases):
@@ -223,8 +227,9 @@ def prepare(exercise: Exercise, seed: int = 0) -> Prepared:
                                          f"in case {i + 1} (tolerance used {used:.3g}): a bug in minidl")
         references.append(ref)
         numerics.append(num)
-    _PREPARED[key] = Prepared(cases, references, numerics)
-    return _PREPARED[key]
+    prepared = Prepared(cases, references, numerics)
+    _PREPARED[key] = (exercise, prepared)
+    return prepared
 
 
 def _student_error(exc: BaseException, fn, case_no: int, case: Case) -> str:

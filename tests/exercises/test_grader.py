@@ -65,6 +65,15 @@ def test_a_reference_that_disagrees_with_finite_differences_is_a_library_bug():
         grade(gated(reference=lambda dh, x, W: (dh @ W, 2 * dh.T @ x)), right)
 
 
+def test_a_new_exercise_is_never_served_a_freed_ones_references():
+    """The grader caches each exercise's references; a freed exercise's id is soon reused by
+    a new one, which must still get its own (here: a wrong reference, caught every time)."""
+    for _ in range(20):
+        grade(gated(), right)  # prepared and cached, then the exercise is freed
+        with pytest.raises(ReferenceMismatch, match="dW disagrees with finite differences"):
+            grade(gated(reference=lambda dh, x, W: (dh @ W, 2 * dh.T @ x)), right)
+
+
 def test_the_student_cannot_change_the_cases():
     def vandal(dh, x, W):
         out = right(dh, x, W)
