@@ -60,7 +60,7 @@ import os
 import sys
 
 from allocator import add_allocator_flag, apply_allocator  # the script's folder; imports no NumPy
-from torch_kernels import add_onednn_flag, apply_onednn  # imports no torch
+from torch_kernels import add_onednn_flag, apply_onednn, onednn_state  # imports no torch
 
 SETUPS = ("1x1", "1x2", "mpi", "zero", "torch1", "torch2")
 DEFAULT_BATCH = {"lstm": 64, "resnet20": 128}
@@ -235,7 +235,8 @@ def _load_benchmark(name):
 
 
 def torch_step(args):
-    """PyTorch's training step on the same batches. Returns (step, number of parameters)."""
+    """PyTorch's training step on the same batches. Returns (step, number of parameters, the
+    oneDNN setting the process really has: ``"on"`` or ``"off"``)."""
     import torch
 
     import minidl
@@ -262,7 +263,7 @@ def torch_step(args):
             opt.step()
 
     model.train()
-    return step, sum(p.numel() for p in model.parameters())
+    return step, sum(p.numel() for p in model.parameters()), onednn_state(torch)
 
 
 def time_steps(loader, step, steps):
@@ -293,10 +294,7 @@ def worker(args):
     row = {"framework": args.worker, "threads": args.threads, "world_size": 1}
     reduce_times = []
     if args.worker == "torch":
-        step, row["gradient_floats"] = torch_step(args)
-        import torch
-
-        row["torch_onednn"] = "on" if torch.backends.mkldnn.enabled else "off"  # as the process really has it
+        step, row["gradient_floats"], row["torch_onednn"] = torch_step(args)
         is_root = True
     else:
         from minidl import distributed

@@ -44,7 +44,7 @@ import subprocess
 import sys
 
 from allocator import add_allocator_flag, apply_allocator  # the script's folder; imports no NumPy
-from torch_kernels import add_onednn_flag, apply_onednn  # imports no torch
+from torch_kernels import add_onednn_flag, apply_onednn, onednn_state  # imports no torch
 
 
 def _parse(argv=None):
@@ -138,8 +138,8 @@ def classifier_steps(name, B, T):
         theirs.eval()
         with minidl.no_grad(), torch.no_grad():
             diff = np.abs(ours(ids[:4, :50]) - theirs(torch.tensor(ids[:4, :50])).numpy()).max()
-        onednn = "on" if torch.backends.mkldnn.enabled else "off"  # as this process really has it
-        print(f"  {name}: max |minidl − PyTorch| of eval logits = {diff:.2e} (PyTorch's oneDNN {onednn})", flush=True)
+        print(f"  {name}: max |minidl − PyTorch| of eval logits = {diff:.2e} "
+              f"(PyTorch's oneDNN {onednn_state(torch)})", flush=True)
         ours.train()
         theirs.train()
     opt = Adam(ours.parameters(), lr=1e-3)

@@ -27,3 +27,9 @@ def add_onednn_flag(parser) -> None:
 def apply_onednn(choice: str, torch) -> None:
     """Make this process's PyTorch use oneDNN (``on``, its default) or not (``off``)."""
     torch.backends.mkldnn.enabled = choice == "on"
+
+
+def onednn_state(torch) -> str:
+    """``"on"`` or ``"off"``: whether this process's PyTorch really uses oneDNN now (what a
+    worker reports beside its figures, read back rather than taken from the flag)."""
+    return "on" if torch.backends.mkldnn.enabled else "off"
