@@ -23,7 +23,7 @@ setup(
     # threadpoolctl: reads and limits the BLAS threads (functional/host_threads.py)
     install_requires=["numpy>=1.24", "matplotlib>=3.7", "tqdm>=4.60", "threadpoolctl>=3.1"],
     extras_require={
-        "dev": ["pytest>=7", "hypothesis>=6", "ruff>=0.4", "build>=1"],
+        "dev": ["pytest>=7", "pytest-xdist>=3", "hypothesis>=6", "ruff>=0.4", "build>=1"],
         # jupytext..ipykernel: every chapter as a notebook (docs/tools/notebooks.py), run by tests/docs
         "docs": ["mkdocs>=1.6", "mkdocs-material>=9", "pymdown-extensions>=10", "mkdocstrings[python]>=0.24",
                  "jupytext>=1.16", "nbformat>=5.9", "nbclient>=0.10", "ipykernel>=6.29"],

@@ -121,3 +121,37 @@ def test_every_backward_helper_named_is_defined_where_it_is_listed():
         defined = {n.name for n in ast.walk(ast.parse((ROOT / path).read_text(encoding="utf-8")))
                    if isinstance(n, ast.FunctionDef)}
         assert names <= defined, f"{path}: BACKWARD_HELPERS names {sorted(names - defined)}, not defined there"
+
+
+def test_mutants_run_two_at_a_time_each_in_its_own_copy_and_are_reported_in_order(sites, monkeypatch, capsys):
+    """``--jobs 2``: two sandboxes at once, each running only the mutant written into its own
+    copy; the report keeps the sample's order and a survivor still fails the run."""
+    import threading
+    import time
+
+    chosen = [m for m in mutants.sample(sites) if m.key not in mutants.FORCED][:4]
+    running, seen, lock = set(), [], threading.Lock()
+
+    def fake_pytest(box, tests, hide_torch, timeout):
+        if not tests or tests == mutants.FORCED.get(mutants.SHORTCUT):  # the unmutated baseline
+            return "survived", "1 passed"
+        mutated = [m for m in chosen if (box.dir / m.path).read_text(encoding="utf-8")
+                   == m.apply((ROOT / m.path).read_text(encoding="utf-8"))]
+        with lock:
+            assert box.dir not in running, "two mutants in one sandbox at once"
+            running.add(box.dir)
+            seen.append((box.dir, len(running)))
+        time.sleep(0.2)  # long enough for the other job to start
+        with lock:
+            running.discard(box.dir)
+        assert len(mutated) == 1, "the sandbox's copy holds exactly the mutant being judged"
+        return ("survived", "passed") if mutated[0] is chosen[1] else ("killed", "test_x")
+
+    monkeypatch.setattr(mutants.Sandbox, "_pytest", fake_pytest)
+    monkeypatch.setattr(mutants, "tests_for", lambda m: ["tests/test_mutants.py"])
+    assert mutants.run(chosen, jobs=2) == 1  # the survivor fails the run
+    out = capsys.readouterr().out
+    order = [line.split("] ")[1].split()[0] for line in out.splitlines() if line.startswith("[")]
+    assert order == ["KILLED", "SURVIVED", "KILLED", "KILLED"], out
+    assert len({d for d, _ in seen}) == 2 and max(n for _, n in seen) == 2, seen  # two copies, in parallel
+    assert "4 mutants: 3 killed, 1 survived" in out and chosen[1].key in out.split("not killed")[1]

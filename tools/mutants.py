@@ -34,6 +34,7 @@ be the one that catches it.
     python tools/mutants.py --list       # every site, with its key
     python tools/mutants.py --all        # every site (long)
     python tools/mutants.py --only KEY   # one mutant, by its key (a substring is enough)
+    python tools/mutants.py --jobs 1     # one at a time (default: one per core, each in its own copy)
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ import argparse
 import ast
 import difflib
 import os
+import queue
 import random
 import re
 import resource
@@ -50,6 +52,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -367,29 +370,50 @@ def _check_forced(box: Sandbox) -> None:
             raise SystemExit(f"error: the tests of forced mutant {key} fail unmutated:\n{detail}")
 
 
-def run(mutants: list[Mutant]) -> int:
-    box, t0 = Sandbox(), time.monotonic()
+def _judge(box: Sandbox, m: Mutant) -> tuple[str, str, float]:
+    """Run one mutant's tests in ``box``: (status, detail, seconds), an equivalent survivor so named."""
+    t = time.monotonic()
+    status, detail = box.run(m, tests_for(m), hide_torch=m.key in FORCED)
+    if status == "survived" and m.key in EQUIVALENT:
+        status, detail = "equivalent", EQUIVALENT[m.key]
+    return status, detail, time.monotonic() - t
+
+
+def run(mutants: list[Mutant], jobs: int = 1) -> int:
+    """Every mutant judged, ``jobs`` at a time, each job in a sandbox of its own (a mutant is
+    written into its sandbox's copy, so two jobs never share one); printed in order."""
+    boxes, t0 = [Sandbox() for _ in range(max(1, min(jobs, len(mutants))))], time.monotonic()
+    free = queue.SimpleQueue()
+    for box in boxes:
+        free.put(box)
+
+    def judge(m):
+        box = free.get()
+        try:
+            return _judge(box, m)
+        finally:
+            free.put(box)
+
     counts, bad = {"killed": 0, "survived": 0, "equivalent": 0, "error": 0}, []
     try:
-        _check_forced(box)
-        for i, m in enumerate(mutants, 1):
-            text = (ROOT / m.path).read_text(encoding="utf-8")
-            t = time.monotonic()
-            status, detail = box.run(m, tests_for(m), hide_torch=m.key in FORCED)
-            if status == "survived" and m.key in EQUIVALENT:
-                status, detail = "equivalent", EQUIVALENT[m.key]
-            counts[status] += 1
-            note = " [forced; whole-model gradcheck alone, torch hidden]" if m.key in FORCED else ""
-            print(f"[{i}/{len(mutants)}] {status.upper()} {m.path}:{m.lineno} {m.kind}{note} "
-                  f"({time.monotonic() - t:.0f} s)\n  key: {m.key}\n  by: {detail}")
-            print("  " + "\n  ".join(m.diff(text).splitlines()[2:]))  # the hunk, without the file names
-            if status in ("survived", "error"):
-                bad.append(m)
+        _check_forced(boxes[0])
+        with ThreadPoolExecutor(max_workers=len(boxes)) as pool:  # threads only wait on subprocesses
+            for i, (m, (status, detail, seconds)) in enumerate(zip(mutants, pool.map(judge, mutants)), 1):
+                text = (ROOT / m.path).read_text(encoding="utf-8")
+                counts[status] += 1
+                note = " [forced; whole-model gradcheck alone, torch hidden]" if m.key in FORCED else ""
+                print(f"[{i}/{len(mutants)}] {status.upper()} {m.path}:{m.lineno} {m.kind}{note} "
+                      f"({seconds:.0f} s)\n  key: {m.key}\n  by: {detail}", flush=True)
+                print("  " + "\n  ".join(m.diff(text).splitlines()[2:]), flush=True)  # the hunk, without file names
+                if status in ("survived", "error"):
+                    bad.append(m)
     finally:
-        box.close()
+        for box in boxes:
+            box.close()
     cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(f"\n{len(mutants)} mutants: " + ", ".join(f"{v} {k}" for k, v in counts.items())
-          + f" ({time.monotonic() - t0:.0f} s wall, {cpu.ru_utime + cpu.ru_stime:.0f} s CPU in the test runs)")
+          + f" ({time.monotonic() - t0:.0f} s wall, {len(boxes)} at a time; "
+          f"{cpu.ru_utime + cpu.ru_stime:.0f} s CPU in the test runs)")
     if bad:
         print("not killed (fix the tests, or list the mutant in EQUIVALENT with the reason):\n  "
               + "\n  ".join(m.key for m in bad))
@@ -403,9 +427,13 @@ def main(argv=None) -> int:
     ap.add_argument("--only", metavar="KEY", action="append", help="run the mutants whose key contains KEY")
     ap.add_argument("-n", type=int, default=SAMPLE, help=f"sample size besides the forced (default {SAMPLE})")
     ap.add_argument("--seed", type=int, default=SEED, help=f"sampling seed (default {SEED})")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                    help="mutants judged at once, each in its own copy (default: the number of cores)")
     args = ap.parse_args(argv)
     if args.n < 0:
         ap.error(f"-n must be >= 0, got {args.n}")
+    if args.jobs < 1:
+        ap.error(f"--jobs must be >= 1, got {args.jobs}")
     sites = all_sites()
     if args.list:
         for m in sites:
@@ -418,8 +446,8 @@ def main(argv=None) -> int:
             ap.error(f"--only: no site's key contains {args.only}")
     else:
         chosen = sites if args.all else sample(sites, args.n, args.seed)
-    print(f"{len(sites)} sites; running {len(chosen)} mutants (seed {args.seed})")
-    return run(chosen)
+    print(f"{len(sites)} sites; running {len(chosen)} mutants (seed {args.seed}), {args.jobs} at a time")
+    return run(chosen, args.jobs)
 
 
 if __name__ == "__main__":
