@@ -297,7 +297,7 @@ def lstm_backward(dy, cache: LSTMCache) -> dict:
         lstm_gates_backward(dHs[t], dc, K[j], P[j], G[t, 2], dZ[t], dc_new)
         return dZ[t].reshape(B, 4 * H) @ p.Wh  # the one GEMM per step
 
-    dh0 = seq.backward_through_time(dHs, step, factors, n)
+    dh0 = seq.backward_through_time(dHs, step, factors, n, carries=(dc,))
     dZ2 = dZ.reshape(T * B, 4 * H)
     dx, dW_ih = seq.input_grads(dZ2, x, p.Wx)
     grads = {"x": dx, "h0": dh0, "c0": dc, "weight_ih": from_compute_order(dW_ih, H),

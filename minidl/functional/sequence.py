@@ -30,6 +30,7 @@ from typing import NamedTuple
 from .. import backend
 from ..checks import check_dtype, check_shape, require_array
 from ..errors import DTypeError, RangeError, ShapeError
+from .subnormal import subnormal_flush
 
 __all__ = [
     "Lengths", "check_lengths", "make_lengths", "as_lengths", "reverse_padded", "check_sequence_args",
@@ -241,7 +242,7 @@ def block_size(step_size: int, T: int) -> int:
 
 
 # --8<-- [start:backward_through_time]
-def backward_through_time(dHs, step, factors=None, n=None):
+def backward_through_time(dHs, step, factors=None, n=None, carries=()):
     """The reverse-time loop of every recurrent backward; returns ∂L/∂h_0.
 
     Args:
@@ -251,10 +252,18 @@ def backward_through_time(dHs, step, factors=None, n=None):
             index in the current block of local derivatives).
         factors: ``factors(s, e)`` computes the local derivatives of steps s..e−1, called
             before those steps run, in blocks of ``n`` steps (None: there are none to make).
+        carries: the other gradients (B, H) that ``step`` carries to the step before, in
+            place (the LSTM's ∂L/∂c).
+
+    After each step, the entries of the carried gradients (``dHs[t − 1]`` and ``carries``)
+    smaller than ``tiny/eps`` (2⁻¹⁰³ in float32) are set to 0: a gradient that decays over
+    hundreds of steps would otherwise pass through the subnormal numbers, which cost some
+    CPUs a hundred cycles an operation (:mod:`.subnormal`).
     """
     T = dHs.shape[0]
     n = T if n is None else n
     dh0 = None
+    flush = subnormal_flush(dHs[0])  # None off the host
     for s in range((T - 1) // n * n, -1, -n):  # blocks of n steps, last block first
         e = min(s + n, T)
         if factors is not None:
@@ -263,6 +272,9 @@ def backward_through_time(dHs, step, factors=None, n=None):
             dh_prev = step(t, t - s)
             if t > 0:
                 dHs[t - 1] += dh_prev  # dHs[t − 1] is now complete: output + recurrence
+                if flush is not None:
+                    for g in (dHs[t - 1], *carries):
+                        flush(g)
             else:
                 dh0 = dh_prev
     return dh0
