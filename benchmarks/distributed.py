@@ -60,7 +60,13 @@ import os
 import sys
 
 from allocator import add_allocator_flag, apply_allocator  # the script's folder; imports no NumPy
-from torch_kernels import add_onednn_flag, apply_onednn, onednn_state  # imports no torch
+from torch_kernels import (  # imports no torch
+    add_torch_flags,
+    apply_torch_flags,
+    flush_denormal_state,
+    onednn_state,
+    torch_flags_argv,
+)
 
 SETUPS = ("1x1", "1x2", "mpi", "zero", "torch1", "torch2")
 DEFAULT_BATCH = {"lstm": 64, "resnet20": 128}
@@ -86,7 +92,7 @@ def _parse(argv=None):
     p.add_argument("--only", default="", help=f"comma-separated setups of {','.join(SETUPS)} (default: all)")
     p.add_argument("--json", default=None, help="also write the results, the conditions and the table here")
     add_allocator_flag(p)
-    add_onednn_flag(p)
+    add_torch_flags(p)
     # the worker side: one setup, in this process
     p.add_argument("--worker", choices=["minidl", "torch"], default=None, help=argparse.SUPPRESS)
     p.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
@@ -236,13 +242,13 @@ def _load_benchmark(name):
 
 def torch_step(args):
     """PyTorch's training step on the same batches. Returns (step, number of parameters, the
-    oneDNN setting the process really has: ``"on"`` or ``"off"``)."""
+    settings the process really has: ``{"torch_onednn": "on"/"off", "torch_flush_denormal": ...}``)."""
     import torch
 
     import minidl
 
     torch.set_num_threads(args.threads)
-    apply_onednn(args.torch_onednn, torch)
+    apply_torch_flags(args, torch)  # a process of its own: no minidl here
     torch.manual_seed(0)
     ours, _ = minidl_model(args)  # the twin starts from the minidl setups' weights
     if args.model == "lstm":
@@ -263,7 +269,8 @@ def torch_step(args):
             opt.step()
 
     model.train()
-    return step, sum(p.numel() for p in model.parameters()), onednn_state(torch)
+    settings = {"torch_onednn": onednn_state(torch), "torch_flush_denormal": flush_denormal_state(torch)}
+    return step, sum(p.numel() for p in model.parameters()), settings
 
 
 def time_steps(loader, step, steps):
@@ -294,7 +301,8 @@ def worker(args):
     row = {"framework": args.worker, "threads": args.threads, "world_size": 1}
     reduce_times = []
     if args.worker == "torch":
-        step, row["gradient_floats"], row["torch_onednn"] = torch_step(args)
+        step, row["gradient_floats"], settings = torch_step(args)
+        row.update(settings)
         is_root = True
     else:
         from minidl import distributed
@@ -338,7 +346,7 @@ def setup_table(ranks):
 
 def forward_args(args):
     out = ["--model", args.model, "--batch", str(args.batch), "--balance", args.balance, "--allocator", args.allocator,
-           "--torch-onednn", args.torch_onednn]
+           *torch_flags_argv(args)]
     for flag in ("steps", "limit", "data", "cache_dir"):
         value = getattr(args, flag)
         if value is not None:
@@ -385,6 +393,7 @@ def conditions(args, chosen, skipped):
     return {"model": args.model, "what": what, "steps": args.steps, "batch": args.batch, "ranks": args.ranks,
             "balance": args.balance,
             "allocator": args.allocator, "torch_onednn": args.torch_onednn,
+            "torch_flush_denormal": args.torch_flush_denormal,
             "data": data + (f" ({args.limit:,} examples)" if args.limit else ""), "data_path": args.data,
             "setups": chosen, "skipped": skipped, "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
@@ -421,7 +430,7 @@ def markdown(meta, rows, basis):
              f"* load average (1 / 5 / 15 min): {load[0]} at the start, {load[1]} at the end",
              "* threads: BLAS threads of a minidl process (`OPENBLAS_NUM_THREADS`), `torch.set_num_threads` "
              f"for PyTorch; every setup a fresh process, one after the other; allocator {meta['allocator']}; "
-             f"PyTorch's oneDNN {meta['torch_onednn']}",
+             f"PyTorch's oneDNN {meta['torch_onednn']}, flush-denormal {meta.get('torch_flush_denormal', 'off')}",
              f"* MPI setups: shards balanced by {meta['balance']}; \"sharded Adam\": ZeRO stage 1 "
              "(each rank updates 1/p of the parameters, then an all-gather)",
              f"* command: `{meta['command']}`"]

@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import torch  # noqa: E402
-from torch_kernels import add_onednn_flag, apply_onednn  # noqa: E402
+from torch_kernels import add_torch_flags, apply_torch_flags  # noqa: E402
 from torch_twins import TorchImdb  # noqa: E402
 
 import minidl  # noqa: E402
@@ -166,13 +166,13 @@ def main(argv=None):
     p.add_argument("--mask-ranks", type=int, default=1,
                    help="with --masks minidl: the MPI ranks of the minidl run whose masks are drawn")
     p.add_argument("--out", default=None, help="write history.json and summary.json here")
-    add_onednn_flag(p)
+    add_torch_flags(p)
     args = p.parse_args(argv)
     if args.mask_ranks < 1:
         p.error(f"--mask-ranks must be >= 1, got {args.mask_ranks}")
     if args.threads:
         torch.set_num_threads(args.threads)
-    apply_onednn(args.torch_onednn, torch)
+    apply_torch_flags(args, torch)
 
     t0 = time.perf_counter()
     data = load_imdb(args.data, vocab_size=args.vocab_size, max_len=args.max_len, truncate=args.truncate,

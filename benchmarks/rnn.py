@@ -44,7 +44,14 @@ import subprocess
 import sys
 
 from allocator import add_allocator_flag, apply_allocator  # the script's folder; imports no NumPy
-from torch_kernels import add_onednn_flag, apply_onednn, onednn_state  # imports no torch
+from torch_kernels import (  # imports no torch
+    add_torch_flags,
+    apply_torch_flags,
+    describe,
+    flush_denormal_state,
+    numpy_flushes_subnormals,
+    onednn_state,
+)
 
 
 def _parse(argv=None):
@@ -62,9 +69,12 @@ def _parse(argv=None):
     p.add_argument("--same-process", action="store_true",
                    help="both libraries in this process, one step of each in turn (the method before 2026-12-06)")
     add_allocator_flag(p)
-    add_onednn_flag(p)
+    add_torch_flags(p)
     p.add_argument("--worker", choices=["minidl", "torch"], help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.same_process and args.torch_flush_denormal == "on":
+        p.error("--torch-flush-denormal on needs PyTorch in processes of its own (not --same-process): "
+                "the flush-to-zero mode is the core's, and would flush minidl's numbers too")
     if args.quick:
         args.steps, args.warmup, args.seq_len, args.rounds = 3, 1, 60, 1
     return args
@@ -97,7 +107,7 @@ try:
     import torch
 
     torch.set_num_threads(ARGS.threads)
-    apply_onednn(ARGS.torch_onednn, torch)
+    apply_torch_flags(ARGS, torch, flush=ARGS.worker == "torch")  # never where minidl is timed
 except ImportError:
     torch = None
 
@@ -292,6 +302,11 @@ def worker(name, library):
     kernel = []
     times = [_timed(step, block, kernel) for _ in range(steps)]
     peak = _peak_bytes(step) if library == "minidl" else None
+    if library == "torch":
+        print(f"#   {name} PyTorch worker: oneDNN {onednn_state(torch)}, flush-denormal {flush_denormal_state(torch)}"
+              " (read back)", flush=True)
+    elif numpy_flushes_subnormals():
+        raise SystemExit("the minidl worker's core flushes subnormals: minidl's own flush is not what is timed")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
     print(json.dumps({"times": times, "kernel": kernel, "peak": peak, "rss": rss, "tokens": tokens}), flush=True)
 
@@ -348,7 +363,7 @@ def main():
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {cpu}, {os.cpu_count()} cores; "
           f"numpy {np.__version__}, torch {torch.__version__ if torch else 'absent'}; threads {ARGS.threads}; "
           f"batch {ARGS.batch} x {ARGS.seq_len} tokens; {ARGS.steps} timed steps after {ARGS.warmup} warm-up; "
-          f"{how}; allocator {ARGS.allocator}; PyTorch's oneDNN {ARGS.torch_onednn}", flush=True)
+          f"{how}; allocator {ARGS.allocator}; {describe(ARGS)}", flush=True)
     rows = []
     for name in names:
         if ARGS.same_process:

@@ -45,7 +45,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)  # this checkout's minidl
-from torch_kernels import add_onednn_flag  # noqa: E402  (the script's folder; imports no torch)
+from torch_kernels import add_torch_flags, torch_flags_argv  # noqa: E402  (the script's folder; imports no torch)
 
 from minidl.history import time_to as time_to_epoch  # noqa: E402
 
@@ -63,7 +63,7 @@ def parse_args(argv=None):
     p.add_argument("--twin-masks", choices=["torch", "minidl"], default="torch",
                    help="the twin's dropout masks: torch's own, or those minidl's ranks draw")
     p.add_argument("--json", default=None)
-    add_onednn_flag(p)
+    add_torch_flags(p)
     args = p.parse_args(argv)
     if args.epochs < 1 or args.ranks < 1 or args.threads < 1:
         p.error("--epochs, --ranks and --threads must be ≥ 1")
@@ -83,7 +83,7 @@ def commands(args, seed):
             *common, "--progress", "off", "--overwrite", "--out", os.path.join(out, "minidl")]
     theirs = [sys.executable, os.path.join(ROOT, "benchmarks", "imdb_torch.py"), *common,
               "--threads", str(args.threads), "--masks", args.twin_masks, "--mask-ranks", str(args.ranks),
-              "--torch-onednn", args.torch_onednn,
+              *torch_flags_argv(args),
               "--out", os.path.join(out, "torch")]
     runs = [("minidl", ours, {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})]
     try:
@@ -153,7 +153,8 @@ def main(argv=None):
 
 
 def print_table(args, rows):
-    onednn = "" if args.torch_onednn == "on" else ", oneDNN off"
+    onednn = ("" if args.torch_onednn == "on" else ", oneDNN off") + \
+        ("" if args.torch_flush_denormal == "off" else ", flush-denormal on")
     setup = {"minidl": f"minidl, {args.ranks} ranks × 1 thread", "pytorch": f"PyTorch, {args.threads} threads{onednn}"}
     head = (["run", "seed"] + [f"first ≥ {t:.0%}: epoch, acc, time" for t in args.targets]
             + ["best", "first epoch's line", "last epoch's line", "wall (after training)"])

@@ -36,14 +36,25 @@ def test_rnn_benchmark_same_process_runs():
     assert any(line.startswith("| C-charrnn") for line in out.stdout.splitlines()), out.stdout
 
 
-def test_rnn_benchmark_times_pytorch_without_onednn():
-    """``--torch-onednn off`` reaches PyTorch's worker process (its LSTM then runs op by op)."""
+def test_rnn_benchmark_times_pytorch_without_onednn_and_with_flush_to_zero():
+    """``--torch-onednn off`` and ``--torch-flush-denormal on`` reach PyTorch's worker process
+    (read back there), and only that one: minidl's worker refuses to run with its core flushing."""
     pytest.importorskip("torch")
-    out = run_benchmark("rnn.py", "--quick", "--only", "B-lstm", "--rounds", "1", "--torch-onednn", "off")
-    assert "PyTorch's oneDNN off" in out.stdout.splitlines()[0], out.stdout  # the header
+    out = run_benchmark("rnn.py", "--quick", "--only", "B-lstm", "--rounds", "1", "--torch-onednn", "off",
+                        "--torch-flush-denormal", "on")
+    assert "PyTorch's oneDNN off, flush-denormal on" in out.stdout.splitlines()[0], out.stdout  # the header
     checks = [line for line in out.stdout.splitlines() if "of eval logits" in line]
     assert checks and all(line.endswith("(PyTorch's oneDNN off)") for line in checks), out.stdout
+    assert "B-lstm PyTorch worker: oneDNN off, flush-denormal on (read back)" in out.stdout, out.stdout
     assert any(line.startswith("| B-lstm") for line in out.stdout.splitlines()), out.stdout
+
+
+def test_rnn_benchmark_refuses_flush_to_zero_in_one_process():
+    """The flush-to-zero mode is the core's: with both libraries in one process it would flush
+    minidl's numbers too, so the combination is an error, not a silently unfair timing."""
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "rnn.py"), "--quick", "--same-process",
+                          "--torch-flush-denormal", "on"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "processes of its own" in out.stderr, out.stderr
 
 
 def test_conv_profile_quick_runs():

@@ -79,7 +79,8 @@ def _check_rows(report, stdout, keys, world_sizes, min_params):
 # two torch threads (torch2) each run once, their one-thread twins stand in elsewhere (a
 # second thread on a loaded machine costs seconds of spinning per process).
 def test_distributed_benchmark_quick_lstm(tmp_path):
-    report, stdout = _run_benchmark(tmp_path, "--only", "1x1,1x2,mpi,zero,torch1", "--torch-onednn", "off")
+    report, stdout = _run_benchmark(tmp_path, "--only", "1x1,1x2,mpi,zero,torch1", "--torch-onednn", "off",
+                                    "--torch-flush-denormal", "on")
     assert report["conditions"]["model"] == "lstm" and report["basis"] == "seconds"
     _check_rows(report, stdout, ["1x1", "1x2", "mpi", "zero", "torch1"], [1, 1, 2, 2, 1], 1_000_000)
     optimizers = {r["key"]: r.get("optimizer") for r in report["rows"]}
@@ -87,6 +88,9 @@ def test_distributed_benchmark_quick_lstm(tmp_path):
     # PyTorch's LSTM op by op: the setting reached its worker process, and the table says so
     assert report["conditions"]["torch_onednn"] == "off" and "PyTorch's oneDNN off" in stdout
     assert all(r["torch_onednn"] == "off" for r in report["rows"] if r["framework"] == "torch")
+    # and with its core flushing subnormals (read back in the worker), which the table says too
+    assert "flush-denormal on" in stdout
+    assert all(r["torch_flush_denormal"] == "on" for r in report["rows"] if r["framework"] == "torch")
 
 
 def test_distributed_benchmark_quick_resnet20(tmp_path):
