@@ -72,6 +72,7 @@ BACKWARD_HELPERS = {
     "minidl/functional/conv.py": {"add_patch_gradient", "_input_gradient"},
     "minidl/functional/batchnorm.py": {"_param_grads", "batch_norm_dx"},
     "minidl/functional/gate_layout.py": {"sigmoid_slope"},
+    "minidl/functional/subnormal.py": {"subnormal_floor", "subnormal_flush"},
 }
 
 # The tests that cover each file, fastest first (-x stops at the first failure). A file of
@@ -96,7 +97,8 @@ TESTS = {
     "minidl/functional/gru.py": _RECURRENT,
     "minidl/functional/lstm.py": _RECURRENT,
     "minidl/functional/rnn.py": _RECURRENT,
-    "minidl/functional/sequence.py": _RECURRENT,
+    "minidl/functional/sequence.py": ["tests/functional/test_subnormal.py", *_RECURRENT],
+    "minidl/functional/subnormal.py": ["tests/functional/test_subnormal.py"],
     "minidl/functional/peephole_lstm.py": ["tests/nn/test_peephole_lstm.py"],
     "minidl/nn/activation.py": ["tests/nn/test_activation.py"],
     "minidl/nn/batchnorm.py": ["tests/nn/test_batchnorm.py"],
