@@ -152,17 +152,19 @@ def project_gate_major(x, WxT, b, gates: int):
     block (the elementwise work of a step then runs on contiguous memory).
 
     Two ways to the same numbers: for small layers one batched matmul, T·gates GEMMs
-    (B, D) x (D, H) read from WxT in place; for large ones (D·H ≥ 128·256: report E's 200
-    and 512 inputs at H = 256) a row-major GEMM (n·B, D) x (D, gates·H) over a few steps at
-    a time, regrouped gate-major while its output is still in the cache. Measured on one
-    core: the batched call is 10–20% slower at report E's sizes, and up to 20% faster at
-    report B's D = H = 64, where its GEMMs are too small to pay for packing (benchmarks/README).
+    (B, D) x (D, H) against a contiguous copy of WxT's gate blocks; for large ones
+    (D·H ≥ 128·256: report E's 200 and 512 inputs at H = 256) a row-major GEMM
+    (n·B, D) x (D, gates·H) over a few steps at a time, regrouped gate-major while its
+    output is still in the cache. Measured on one core: the batched call is 10–20% slower
+    at report E's sizes, and faster at report B's D = H = 64, where its GEMMs are too small
+    to pay for packing (benchmarks/README; on the Intel VM 2.9 ms against 6.5 ms, and 4.3 ms
+    when the gate blocks are read in place, with their row stride gates·H).
     """
     T, B, D = x.shape
     H = WxT.shape[1] // gates
     xp = backend.get_array_module(x)
     if D * H < _ROW_MAJOR_PROJECTION:
-        A = xp.matmul(x[:, None], WxT.reshape(D, gates, H).transpose(1, 0, 2))
+        A = xp.matmul(x[:, None], xp.ascontiguousarray(WxT.reshape(D, gates, H).transpose(1, 0, 2)))
         if b is not None:
             A += b.reshape(gates, 1, H)
         return A
