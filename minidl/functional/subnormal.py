@@ -14,8 +14,9 @@ initialisation) by about 10⁻⁰·² a step. Over a few hundred steps it decays
 whole subnormal range before it reaches 0, and every GEMM over those steps' ∂L/∂z meets
 subnormal inputs. Measured on an Intel Xeon (Sapphire Rapids family, 2026-12-07,
 ``benchmarks/README.md``): 75 of the 300 steps' ∂L/∂z were almost all subnormal, and
-report B's training step took 420 ms instead of 61 ms with flush-to-zero on; PyTorch's
-took 390 ms. An AMD Zen 4 core showed no such cost.
+report B's training step took 413 ms; with this module's flush 54 ms (61 ms with the core's
+flush-to-zero mode instead); PyTorch's, as installed, 385 ms. The AMD Zen 4 VM the project
+ran on before showed no such cost in any benchmark.
 
 So the reverse loop (:func:`~.sequence.backward_through_time`) sets the gradients it
 carries from step to step, ∂L/∂h_{t−1} and the LSTM's ∂L/∂c_{t−1}, to zero wherever
@@ -23,8 +24,8 @@ carries from step to step, ∂L/∂h_{t−1} and the LSTM's ∂L/∂c_{t−1}, t
     |g| < floor = tiny / eps            (float32: 2⁻¹⁰³ ≈ 9.9·10⁻³²; float64: 2⁻⁹⁷⁰)
 
 after every step. Why this floor: it is 1/eps = 2²³ times above the subnormal range, so a
-carried entry that survives, multiplied by a step's local factors and weights (rarely
-below 10⁻⁶), still gives a normal number. What it changes: each flushed entry by less than
+carried entry that survives stays a normal number when multiplied by anything down to
+eps = 2⁻²³ ≈ 1.2·10⁻⁷, and a step's local factors and weights are seldom that small. What it changes: each flushed entry by less than
 the floor, some twenty orders of magnitude below any gradient that moves a weight (Adam
 divides by √v + 10⁻⁸, so a gradient of 10⁻³¹ moves its weight by about 10⁻²³ of the
 learning rate), and nothing at all in float64 for the sizes anyone runs. The forward never
