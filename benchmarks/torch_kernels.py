@@ -24,9 +24,7 @@ Nothing here imports torch at import time (``rnn.py`` parses its flags before an
 from __future__ import annotations
 
 ONEDNN_HELP = ("on (default): PyTorch as installed, its CPU LSTM one fused oneDNN primitive; off: oneDNN "
-        "disabled (torch.backends.mkldnn.enabled = False), PyTorch's layers op by op as minidl's are")
-
-
+               "disabled (torch.backends.mkldnn.enabled = False), PyTorch's layers op by op as minidl's are")
 FLUSH_HELP = ("off (default): PyTorch as installed, subnormal numbers computed as such; on: "
               "torch.set_flush_denormal(True), subnormals read and written as 0")
 
