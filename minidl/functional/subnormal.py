@@ -25,11 +25,12 @@ carries from step to step, ∂L/∂h_{t−1} and the LSTM's ∂L/∂c_{t−1}, t
 
 after every step. Why this floor: it is 1/eps = 2²³ times above the subnormal range, so a
 carried entry that survives stays a normal number when multiplied by anything down to
-eps = 2⁻²³ ≈ 1.2·10⁻⁷, and a step's local factors and weights are seldom that small. What it changes: each flushed entry by less than
-the floor, some twenty orders of magnitude below any gradient that moves a weight (Adam
-divides by √v + 10⁻⁸, so a gradient of 10⁻³¹ moves its weight by about 10⁻²³ of the
-learning rate), and nothing at all in float64 for the sizes anyone runs. The forward never
-makes subnormals (its values are gate activations in (−1, 1) and their products).
+eps = 2⁻²³ ≈ 1.2·10⁻⁷, and a step's local factors and weights are seldom that small.
+What it changes: each flushed entry by less than the floor, some twenty orders of
+magnitude below any gradient that moves a weight (Adam divides by √v + 10⁻⁸, so a gradient
+of 10⁻³¹ moves its weight by about 10⁻²³ of the learning rate), and nothing at all in
+float64 for the sizes anyone runs. The forward never makes subnormals (its values are gate
+activations in (−1, 1) and their products).
 
 On a GPU nothing is flushed: CUDA cores compute subnormals at full speed, and three more
 kernel launches a step would cost time there instead of saving it.

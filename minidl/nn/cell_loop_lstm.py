@@ -20,7 +20,10 @@ inputs of *all* steps with one GEMM and runs the gate arithmetic on preallocated
 time-major buffers, while this loop pays, at every step, the input GEMM of one step, the
 weights packed into the gate layout again, a fresh allocation for every buffer, and the
 argument checks and Python overhead of a whole sequence call (``benchmarks/cell_loop_lstm.py``
-times the difference).
+times the difference). Nor does it flush the gradients it carries back when they fade into
+float32's subnormal range, as the fused layer's reverse loop does
+(:mod:`minidl.functional.subnormal`): on a CPU that computes subnormals slowly, a long
+sequence's backward here pays for them.
 
 Report C writes its LSTM with separate ``W, U, b`` per gate: ``i = σ(x W_i + h U_i + b_i)``
 and so on. Those are blocks of the cell's stacked matrices (rows in PyTorch's gate order
