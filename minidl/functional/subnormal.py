@@ -43,6 +43,7 @@ from .. import backend
 __all__ = ["subnormal_floor", "subnormal_flush"]
 
 
+# --8<-- [start:subnormal_flush]
 def subnormal_floor(xp, dtype):
     """``tiny / eps`` of a floating dtype of namespace ``xp``, a scalar of that dtype:
     2⁻¹⁰³ for float32, 2⁻⁹⁷⁰ for float64."""
@@ -70,3 +71,4 @@ def subnormal_flush(like):
         xp.multiply(g, keep, out=g)
 
     return flush
+# --8<-- [end:subnormal_flush]
