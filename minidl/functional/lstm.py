@@ -228,8 +228,7 @@ def lstm_forward(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *,
     A = seq.project_gate_major(x, p.WxT, p.b, 4)  # the input side of every step, (T, 4, B, H)
     Hs, Cs = seq.state_buffer(T, h0), seq.state_buffer(T, c0)  # Hs[t + 1] = h_t, Hs[0] = h0
     TC = xp.empty((T, B, H), dtype=A.dtype)  # tanh(c_t), reused by the backward
-    # W_hhᵀ's (H, H) gate blocks made contiguous: at H = 64 the strided view's GEMM was 1.5× slower
-    U, WhT = xp.empty((4, B, H), dtype=A.dtype), xp.ascontiguousarray(p.WhT.reshape(H, 4, H).transpose(1, 0, 2))
+    U, WhT = xp.empty((4, B, H), dtype=A.dtype), seq.gate_blocks(p.WhT, 4)  # (4, H, H)
     R = (x if weight_res is None else seq.project_inputs(x, weight_res.T)) if residual else None
     with backend.errstate(xp, over="ignore"):  # exp(−z) = inf is right there (see lstm_gates)
         for t in range(T):

@@ -34,8 +34,8 @@ from .subnormal import subnormal_flush
 
 __all__ = [
     "Lengths", "check_lengths", "make_lengths", "as_lengths", "reverse_padded", "check_sequence_args",
-    "check_upstreams", "project_inputs", "project_gate_major", "state_buffer", "finish_forward", "last_real",
-    "hidden_upstream", "upstream", "block_size", "backward_through_time", "input_grads", "step_grads",
+    "check_upstreams", "project_inputs", "gate_blocks", "project_gate_major", "state_buffer", "finish_forward",
+    "last_real", "hidden_upstream", "upstream", "block_size", "backward_through_time", "input_grads", "step_grads",
 ]
 
 
@@ -146,6 +146,14 @@ def project_inputs(x, WxT, b=None):
     return A.reshape(T, B, WxT.shape[1])
 
 
+def gate_blocks(WT, gates: int):
+    """(D, gates·H) -> (gates, D, H): the gate blocks of a transposed weight, each one
+    contiguous (D, H) copy. BLAS could read a block in place (row stride gates·H), but at
+    H = 64 its GEMMs then took 1.5 times as long (benchmarks/README, the Intel VM)."""
+    D, H = WT.shape[0], WT.shape[1] // gates
+    return backend.get_array_module(WT).ascontiguousarray(WT.reshape(D, gates, H).transpose(1, 0, 2))
+
+
 def project_gate_major(x, WxT, b, gates: int):
     """The input projection of every step, gate-major: x (T, B, D), WxT (D, gates·H), b
     (gates·H,) or None -> (T, gates, B, H), each gate of each step one contiguous (B, H)
@@ -164,7 +172,7 @@ def project_gate_major(x, WxT, b, gates: int):
     H = WxT.shape[1] // gates
     xp = backend.get_array_module(x)
     if D * H < _ROW_MAJOR_PROJECTION:
-        A = xp.matmul(x[:, None], xp.ascontiguousarray(WxT.reshape(D, gates, H).transpose(1, 0, 2)))
+        A = xp.matmul(x[:, None], gate_blocks(WxT, gates))
         if b is not None:
             A += b.reshape(gates, 1, H)
         return A
