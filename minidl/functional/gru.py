@@ -33,9 +33,11 @@ upstream (``[dz_r, dz_z, dĝ]ᵀ h`` after; ``[dz_r, dz_z]ᵀ h`` and ``dz_nᵀ 
 
 :func:`gru_step_reference` is exactly this. K_n, K_z and the r factor (``K_r = ĝ⊙r(1−r)``
 after, ``h⊙r(1−r)`` before) are known once the forward is done: :func:`gru_local_grads`
-computes them for a block of steps at once. The fast step runs on arrays (..., 3, H) in the
-order r, z, n, with the r and z rows of the weights negated (:func:`~.gate_layout.gru_pack`)
-so that one ``exp`` call gives e^{−u} for both sigmoid gates. The cell pair
+computes them for a block of steps at once. The fast step runs **gate-major**, on arrays
+(..., 3, B, H) in the order r, z, n, each gate one contiguous (B, H) block (elementwise calls
+on the strided gates of a (B, 3H) row layout took 2.5 times as long at report B's sizes),
+with the r and z rows of the weights negated (:func:`~.gate_layout.gru_pack`) so that one
+``exp`` call gives e^{−u} for both sigmoid gates. The cell pair
 :func:`gru_cell_forward` / :func:`gru_cell_backward` is the sequence pair for one step.
 """
 
@@ -107,11 +109,11 @@ def gru_step_reference_backward(dh_new, cache: GRUStepCache) -> dict:
 
 # --8<-- [start:gru_gates]
 def gru_rz_gates(a, gh_rz):
-    """r and z, in place: ``a[:, :2] = σ(u)`` with ``−u = a_rz + gh_rz``. a (B, 3, H) input-side
-    pre-activations (r, z negated), gh_rz (B, 2, H) the hidden side (negated)."""
+    """r and z, in place: ``a[:2] = σ(u)`` with ``−u = a_rz + gh_rz``. a (3, B, H) input-side
+    pre-activations (r, z negated), gh_rz (2, B, H) the hidden side (negated)."""
     # e^{−u} = inf for u < −88 (float32) and σ = 0 is right: callers run this inside
     # ``backend.errstate(xp, over="ignore")``, once around the whole time loop
-    sigmoid_of_negated(a[:, :2], gh_rz)  # one exp for both sigmoid gates
+    sigmoid_of_negated(a[:2], gh_rz)  # one exp for both sigmoid gates
 
 
 @backend.fuse
@@ -149,19 +151,19 @@ def _gru_factors(r, z, n, h_prev, g, Kz, Kn, K_r):
 def gru_local_grads(gates, h_prev, g_hat, K, K_r):
     """The backward factors, for one step (…= B) or several steps (…= T, B) at once.
 
-    gates (..., 3, H) = r, z, n; h_prev (..., H); ``g_hat`` (..., H) = W_hn h + b_hn for the
-    reset-after form, None for reset-before. Writes ``K`` (..., 2, H) = [K_z, K_n] and
-    ``K_r`` (..., H) (see the module docstring).
+    gates (..., 3, B, H) = r, z, n; h_prev (..., B, H); ``g_hat`` (..., B, H) = W_hn h + b_hn
+    for the reset-after form, None for reset-before. Writes ``K`` (..., 2, B, H) = [K_z, K_n]
+    and ``K_r`` (..., B, H) (see the module docstring).
     """
-    _gru_factors(gates[..., 0, :], gates[..., 1, :], gates[..., 2, :], h_prev,
-                 h_prev if g_hat is None else g_hat, K[..., 0, :], K[..., 1, :], K_r)
+    _gru_factors(gates[..., 0, :, :], gates[..., 1, :, :], gates[..., 2, :, :], h_prev,
+                 h_prev if g_hat is None else g_hat, K[..., 0, :, :], K[..., 1, :, :], K_r)
 # --8<-- [end:gru_local_grads]
 
 
 class GRUCache(NamedTuple):
     """What :func:`gru_backward` needs: ``x`` (T, B, D), the :class:`~.gate_layout.GRUPacked`
-    weights, ``gates`` (T, B, 3, H) r, z, n of every step, ``hs`` (T + 1, B, H) h_0..h_T,
-    ``hidden``: (T, B, 3, H) h W_hhᵀ (+ b_hn in block n) (after) or (T, B, H) r ⊙ h (before),
+    weights, ``gates`` (T, 3, B, H) r, z, n of every step, ``hs`` (T + 1, B, H) h_0..h_T,
+    ``hidden``: (T, 3, B, H) h W_hhᵀ (+ b_hn in block n) (after) or (T, B, H) r ⊙ h (before),
     ``reset_after`` and ``lengths`` (or None)."""
 
     x: object
@@ -186,26 +188,28 @@ def gru_forward(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *, rese
     T, B, D = x.shape
     lengths = seq.as_lengths(lengths, x)
     p = gru_pack(weight_ih, weight_hh, bias_ih, bias_hh, reset_after)
-    A = seq.project_inputs(x, p.WxT, p.b).reshape(T, B, 3, H)  # becomes the gates r, z, n
+    A = seq.project_gate_major(x, p.WxT, p.b, 3)  # (T, 3, B, H): becomes the gates r, z, n
     Hs = seq.state_buffer(T, h0)
     with backend.errstate(xp, over="ignore"):  # e^{−u} = inf is right there (see gru_rz_gates)
         if reset_after:
-            hidden = xp.empty((T, B, 3, H), dtype=A.dtype)  # h W_hhᵀ (+ b_hn): ĝ = hidden[:, :, 2]
+            hidden = xp.empty((T, 3, B, H), dtype=A.dtype)  # h W_hhᵀ (+ b_hn): ĝ = hidden[:, 2]
+            WhT = seq.gate_blocks(p.WhT, 3)  # (3, H, H)
             for t in range(T):
                 gh = hidden[t]
-                xp.matmul(Hs[t], p.WhT, out=gh.reshape(B, 3 * H))
+                xp.matmul(Hs[t], WhT, out=gh)  # the one GEMM per step (3 blocks)
                 if p.b_hn is not None:
-                    gh[:, 2] += p.b_hn
+                    gh[2] += p.b_hn
                 a = A[t]
-                gru_rz_gates(a, gh[:, :2])
-                gru_new_state(a[:, 2], a[:, 0] * gh[:, 2], Hs[t], a[:, 1], Hs[t + 1])
+                gru_rz_gates(a, gh[:2])
+                gru_new_state(a[2], a[0] * gh[2], Hs[t], a[1], Hs[t + 1])
         else:
             hidden = xp.empty((T, B, H), dtype=A.dtype)  # r ⊙ h_{t-1}
+            WhT, gh = seq.gate_blocks(p.WhT, 2), xp.empty((2, B, H), dtype=A.dtype)
             for t in range(T):
                 a = A[t]
-                gru_rz_gates(a, (Hs[t] @ p.WhT).reshape(B, 2, H))
-                xp.multiply(a[:, 0], Hs[t], out=hidden[t])
-                gru_new_state(a[:, 2], hidden[t] @ p.WhnT, Hs[t], a[:, 1], Hs[t + 1])
+                gru_rz_gates(a, xp.matmul(Hs[t], WhT, out=gh))
+                xp.multiply(a[0], Hs[t], out=hidden[t])
+                gru_new_state(a[2], hidden[t] @ p.WhnT, Hs[t], a[1], Hs[t + 1])
     out, h_n = seq.finish_forward(Hs, lengths)
     return (out, h_n), GRUCache(x, p, A, Hs, hidden, reset_after, lengths)
 # --8<-- [end:gru_forward]
@@ -243,8 +247,8 @@ def gru_backward(dy, cache: GRUCache) -> dict:
     H = Hs.shape[2]
     dHs = seq.hidden_upstream(dy, lengths, Hs, "gru_backward")
     n = seq.block_size(B * 3 * H, T)  # local derivatives a cache-sized block of steps at a time
-    K, K_r = xp.empty((n, B, 2, H), dtype=G.dtype), xp.empty((n, B, H), dtype=G.dtype)
-    g_hat = cache.hidden[:, :, 2] if cache.reset_after else None  # ĝ of every step (reset after)
+    K, K_r = xp.empty((n, 2, B, H), dtype=G.dtype), xp.empty((n, B, H), dtype=G.dtype)
+    g_hat = cache.hidden[:, 2] if cache.reset_after else None  # ĝ of every step (reset after)
 
     def factors(s, e):
         gru_local_grads(G[s:e], Hs[s:e], None if g_hat is None else g_hat[s:e], K[: e - s], K_r[: e - s])
@@ -263,8 +267,8 @@ def _reverse_loop_after(dHs, cache, K, K_r, factors, n):
     """Reset after: -> (dh0, ∂L/∂z of the input side (T·B, 3H), dW_hh, db_hh or None)."""
     p, G, Hs = cache.packed, cache.gates, cache.hs
     xp = backend.get_array_module(G)
-    T, B, _, H = G.shape
-    r, z = G[:, :, 0], G[:, :, 1]
+    T, _, B, H = G.shape
+    r, z = G[:, 0], G[:, 1]
     # E[t] = [dĝ, dz_r, dz_z, dz_n]: blocks 0..2 are the hidden side's upstream (ĝ, r, z),
     # blocks 1..3 the input side's (r, z, n), each without a copy per step
     E = xp.empty((T, B, 4, H), dtype=G.dtype)
@@ -272,7 +276,7 @@ def _reverse_loop_after(dHs, cache, K, K_r, factors, n):
 
     def step(t, j):
         dh, e = dHs[t], E[t]
-        xp.multiply(dh[:, None, :], K[j], out=e[:, 2:4])
+        xp.multiply(dh, K[j], out=e[:, 2:4].transpose(1, 0, 2))  # gate-major factors into row-major e
         _reset_grads(e[:, 3], K_r[j], r[t], e[:, 1], e[:, 0])
         dh_prev = e[:, 0:3].reshape(B, 3 * H) @ W_b
         _add_product(dh_prev, dh, z[t])  # + dh' ⊙ z
@@ -292,14 +296,14 @@ def _reverse_loop_before(dHs, cache, K, K_r, factors, n):
     """Reset before: -> (dh0, ∂L/∂z (T·B, 3H), dW_hh, None: b_hh gets the gradient of b_ih)."""
     p, G, Hs, RH = cache.packed, cache.gates, cache.hs, cache.hidden  # RH[t] = r_t ⊙ h_{t−1}
     xp = backend.get_array_module(G)
-    T, B, _, H = G.shape
-    r, z = G[:, :, 0], G[:, :, 1]
-    dA = xp.empty((T, B, 3, H), dtype=G.dtype)  # [dz_r, dz_z, dz_n]
+    T, _, B, H = G.shape
+    r, z = G[:, 0], G[:, 1]
+    dA = xp.empty((T, B, 3, H), dtype=G.dtype)  # [dz_r, dz_z, dz_n], row-major for the GEMMs
     W_rz, W_n = p.W_hh[: 2 * H], p.W_hh[2 * H :]
 
     def step(t, j):
         dh, e = dHs[t], dA[t]
-        xp.multiply(dh[:, None, :], K[j], out=e[:, 1:3])
+        xp.multiply(dh, K[j], out=e[:, 1:3].transpose(1, 0, 2))
         drh = e[:, 2] @ W_n  # ∂L/∂(r ⊙ h)
         xp.multiply(drh, K_r[j], out=e[:, 0])
         dh_prev = e[:, 0:2].reshape(B, 2 * H) @ W_rz
