@@ -297,6 +297,8 @@ def worker(name, library):
     """One library's steps of one case, alone in this process; prints a JSON line last."""
     ours_step, theirs_step, tokens, steps, warmup, block = _case(name)
     step = ours_step if library == "minidl" else theirs_step
+    if library == "minidl" and numpy_flushes_subnormals():  # checked before anything is timed
+        raise SystemExit("the minidl worker's core flushes subnormals: minidl's own flush is not what is timed")
     for _ in range(warmup):
         step()
     kernel = []
@@ -305,8 +307,6 @@ def worker(name, library):
     if library == "torch":
         print(f"#   {name} PyTorch worker: oneDNN {onednn_state(torch)}, flush-denormal {flush_denormal_state(torch)}"
               " (read back)", flush=True)
-    elif numpy_flushes_subnormals():
-        raise SystemExit("the minidl worker's core flushes subnormals: minidl's own flush is not what is timed")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
     print(json.dumps({"times": times, "kernel": kernel, "peak": peak, "rss": rss, "tokens": tokens}), flush=True)
 

@@ -4,13 +4,15 @@ of all steps, the reverse-time loop, and the gradients on the input side.
 A sequence layer (one layer, one direction; :mod:`.lstm`, :mod:`.gru`, :mod:`.rnn`) does
 not loop a cell module. For ``x: (T, B, D)`` it
 
-1. projects the inputs of **all** steps with one GEMM, ``A = x W_ihᵀ + b``
-   (:func:`project_inputs`), into a time-major (T, B, gates, H) buffer;
+1. projects the inputs of **all** steps at once, ``A = x W_ihᵀ + b``: gate-major for the
+   LSTM and the GRU (:func:`project_gate_major`, (T, gates, B, H), each gate of a step one
+   contiguous block), one GEMM into (T, B, H) for the vanilla RNN (:func:`project_inputs`);
 2. runs the recurrence: per step one small GEMM ``h_{t-1} W_hhᵀ`` added into ``A[t]`` and
    the cell's gate arithmetic, written with ``out=`` into preallocated buffers;
 3. backward: gets the local derivatives of a block of steps at a time, runs the reverse
    loop (:func:`backward_through_time`: a few elementwise calls and one small GEMM per
-   step, collecting ∂L/∂z of every step), then ``dx`` and ``dW_ih`` with one GEMM each
+   step, collecting ∂L/∂z of every step, the carried gradients flushed below the subnormal
+   range: :mod:`.subnormal`), then ``dx`` and ``dW_ih`` with one GEMM each
    (:func:`input_grads`).
 
 **Variable lengths.** ``lengths[b]`` real steps, then padding. In the forward direction a
