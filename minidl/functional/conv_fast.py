@@ -12,7 +12,13 @@ see :data:`CHUNK_FLOATS`) are copied and multiplied before the next chunk's: the
 still in the core's cache when BLAS packs it. Rows of ``Y = cols·Ŵᵀ`` are independent, so
 the chunks' products are rows of the same ``Y``; the weight gradient
 ``∂L/∂Ŵᵀ = colsᵀ·dY = Σ_chunks cols_chunkᵀ·dY_chunk`` is a sum over chunks. The scratch
-memory shrinks from the whole batch's ``cols`` to one chunk's.
+memory shrinks from the whole batch's ``cols`` to one chunk's. But every chunk's product
+also reads the whole weight matrix ``Ŵᵀ: (K, O)`` (and the weight gradient's running sum
+writes a ``(K, O)`` matrix): ``rows·K`` numbers of patches against ``K·O`` of weights, so a
+chunk holds at least ``4·O`` rows (:data:`ROWS_PER_OUTPUT`), and the weights are at most a
+quarter of what a chunk moves. A wide layer with small images (ResNet-34's last stage: 16
+rows per image, ``K·O`` = 4608 × 512, 9 MiB) then takes its whole batch in one or two
+products instead of one per image, which BLAS would spend re-reading the weights.
 
 **The input gradient as a convolution.** For stride 1, ``y[h] = Σ_i W[i]·x̃[h + i·d]``
 (one axis, channels left out) with ``x̃[a] = x[a − p]``. Collecting the terms that hold
@@ -61,23 +67,34 @@ __all__ = ["CHUNK_FLOATS", "conv2d_fast_forward", "conv2d_fast_backward"]
 #: (2¹⁶ to 2¹⁸ were within a few per cent of each other on ResNet-20's layers, 2¹⁹ slower).
 CHUNK_FLOATS = 1 << 17
 
+#: A chunk's fewest rows, per output column of its product: with ``rows ≥ 4·O`` the ``K·O``
+#: weights a product reads are at most a quarter of its ``rows·K`` patches. Without it,
+#: report E's ResNet-34 (width 64) took 8.6 s a step on one core of the Intel VM, with it
+#: 6.3 s (2, 8 and 16 were within 2% of 4); ResNet-20's widths (O ≤ 64) barely notice
+#: (``benchmarks/README.md``, "Chunks for wide layers").
+ROWS_PER_OUTPUT = 4
 
-def _images_per_chunk(src, rows_per_image: int, width: int) -> int:
-    """How many images' patches make one chunk: the whole batch off the CPU (a GPU kernel per
-    chunk would only add launches)."""
+
+def _images_per_chunk(src, rows_per_image: int, width: int, outputs: int) -> int:
+    """How many images' patches make one chunk of ``width`` columns, multiplied into ``outputs``
+    columns: about :data:`CHUNK_FLOATS` numbers, but at least :data:`ROWS_PER_OUTPUT` rows per
+    output column; the whole batch off the CPU (a GPU kernel per chunk would only add launches)."""
     if backend.device_of(src) != "cpu":
         return max(1, src.shape[0])  # 1 for an empty batch: the chunk loop's step must not be 0
-    return max(1, min(src.shape[0], CHUNK_FLOATS // max(1, rows_per_image * width)))
+    by_cache = CHUNK_FLOATS // max(1, rows_per_image * width)
+    by_weight = -(-ROWS_PER_OUTPUT * outputs // max(1, rows_per_image))
+    return max(1, min(src.shape[0], max(by_cache, by_weight)))
 
 
-def _patch_chunks(src, geo: ConvGeometry, workspace: Workspace):
+def _patch_chunks(src, geo: ConvGeometry, workspace: Workspace, outputs: int):
     """Yield ``(n0, n1, cols)`` for consecutive chunks of images of ``src: (N, H, W, C)``
     (any strides): ``cols: ((n1 − n0)·Ho·Wo, kh·kw·C)``, the im2col rows of images n0..n1−1,
-    column order ``(i, j, c)``. ``cols`` is a workspace buffer, overwritten by the next chunk."""
+    column order ``(i, j, c)``, for products with ``outputs`` columns (:func:`_images_per_chunk`).
+    ``cols`` is a workspace buffer, overwritten by the next chunk."""
     xp = get_array_module(src)
     (kh, kw), (sh, sw), (ph, pw), (dh, dw), (Ho, Wo) = geo
     N, H, W, C = src.shape
-    nb = _images_per_chunk(src, Ho * Wo, kh * kw * C)
+    nb = _images_per_chunk(src, Ho * Wo, kh * kw * C, outputs)
     if ph or pw:  # one padded chunk buffer: its border is zeroed once, its inside refilled per chunk
         padded = workspace.array("padded", (nb, H + 2 * ph, W + 2 * pw, C), src)
         padded[:, :ph], padded[:, ph + H:], padded[:, :, :pw], padded[:, :, pw + W:] = 0, 0, 0, 0
@@ -134,7 +151,7 @@ def conv2d_fast_forward(x, weight, bias=None, *, stride=1, padding=0, dilation=1
         if _pointwise(geo):
             xp.matmul(_pixel_rows(x_nhwc[a:b], geo), w_t, out=out)
         else:
-            for n0, n1, cols in _patch_chunks(x_nhwc[a:b], geo, workspace.part(slot)):
+            for n0, n1, cols in _patch_chunks(x_nhwc[a:b], geo, workspace.part(slot), O):
                 xp.matmul(cols, w_t, out=out[n0 * Ho * Wo:n1 * Ho * Wo])
         if bias is not None:
             out += bias
@@ -196,7 +213,7 @@ def _stride1_grads(x_nhwc, dy_nhwc, weight, geo: ConvGeometry, workspace):
         a, b = parts.pieces[k]
         G = xp.zeros((C, kh * kw * O), dtype=dy_nhwc.dtype)
         part = xp.empty_like(G)
-        for n0, n1, cols in _patch_chunks(dy_nhwc[a:b], flipped, workspace.part(slot)):
+        for n0, n1, cols in _patch_chunks(dy_nhwc[a:b], flipped, workspace.part(slot), C):
             xp.matmul(cols, w_flip, out=dx2[(a + n0) * H * W:(a + n1) * H * W])
             G += xp.matmul(x_nhwc[a + n0:a + n1].reshape(-1, C).T, cols, out=part)
         return G
@@ -255,7 +272,7 @@ def _weight_grad(x_nhwc, dy2, w_shape, geo: ConvGeometry, workspace):
         a, b = parts.pieces[k]
         dw_t = xp.zeros((kh * kw * C, O), dtype=dy2.dtype)
         part = xp.empty_like(dw_t)
-        for n0, n1, cols in _patch_chunks(x_nhwc[a:b], geo, workspace.part(slot)):
+        for n0, n1, cols in _patch_chunks(x_nhwc[a:b], geo, workspace.part(slot), O):
             dw_t += xp.matmul(cols.T, dy2[(a + n0) * Ho * Wo:(a + n1) * Ho * Wo], out=part)
         return dw_t
     dw_t = sum_in_order(run_shares(share, parts))

@@ -62,12 +62,13 @@ def test_fast_pair_equals_the_im2col_pair(device, to_dev, n, c, o, h, w, k, stri
     assume(Ho >= 1 and Wo >= 1)
     kh, kw = pair(k, "k")
     x, W, b = _x((n, c, h, w), 1), _x((o, c, kh, kw), 2), _x((o,), 3) if bias else None
-    old = conv_fast.CHUNK_FLOATS
-    conv_fast.CHUNK_FLOATS = chunk  # 1: one image per chunk; 40: a few, the last chunk shorter
+    old = conv_fast.CHUNK_FLOATS, conv_fast.ROWS_PER_OUTPUT
+    # 1: one image per chunk; 40: a few, the last chunk shorter (no floor of rows per output)
+    conv_fast.CHUNK_FLOATS, conv_fast.ROWS_PER_OUTPUT = chunk, 0
     try:
         ref, fast = _both(to_dev, x, W, b, stride=stride, padding=padding, dilation=dilation)
     finally:
-        conv_fast.CHUNK_FLOATS = old
+        conv_fast.CHUNK_FLOATS, conv_fast.ROWS_PER_OUTPUT = old
     _assert_equal(ref, fast)
 
 
@@ -105,7 +106,19 @@ def test_chunks_are_cut_on_the_cpu_whatever_the_blas_threads():
     """Each thread works through cache-sized chunks of its own share with a single-threaded
     BLAS, so the chunk size no longer depends on BLAS's thread count."""
     x = np.zeros((64, 8, 16, 16), np.float32)
-    assert conv_fast._images_per_chunk(x, 256, 72) == conv_fast.CHUNK_FLOATS // (256 * 72) < 64
+    assert conv_fast._images_per_chunk(x, 256, 72, 8) == conv_fast.CHUNK_FLOATS // (256 * 72) < 64
+
+
+def test_a_wide_layer_takes_enough_rows_per_chunk():
+    """At least ROWS_PER_OUTPUT rows per output column: ResNet-34's last stage (4×4 images,
+    K = 9·512, O = 512) takes its batch in one product, not one product per image (which
+    re-reads the 9 MiB of weights 128 times); a narrow layer keeps cache-sized chunks."""
+    x = np.zeros((128, 512, 4, 4), np.float32)
+    assert conv_fast.CHUNK_FLOATS // (16 * 4608) == 1  # the cache alone: one image per chunk
+    assert conv_fast._images_per_chunk(x, 16, 4608, 512) == 128  # 4·512 rows = 128 images
+    assert conv_fast._images_per_chunk(x[:40], 16, 4608, 512) == 40  # never past the batch
+    assert conv_fast._images_per_chunk(x, 16, 4608, 100) == 25  # ⌈4·100 / 16⌉
+    assert conv_fast._images_per_chunk(x, 1024, 144, 16) == 1  # ResNet-20's first stage
 
 
 SHARE_CASES = [  # (x shape, weight shape, options): every path of the fast pair
@@ -126,6 +139,7 @@ def test_shares_on_threads_equal_the_im2col_pair(monkeypatch, workers, case):
     _threads(monkeypatch, workers)
     x_shape, w_shape, options = SHARE_CASES[case]
     x, W, b = _x(x_shape, 1), _x(w_shape, 2), _x((w_shape[0],), 3)
+    monkeypatch.setattr(conv_fast, "ROWS_PER_OUTPUT", 0)
     for chunk in (1, 200):
         monkeypatch.setattr(conv_fast, "CHUNK_FLOATS", chunk)
         ref, fast = _both(lambda a: a, x, W, b, **options)
@@ -138,6 +152,7 @@ def test_threads_give_the_same_bits_every_run(monkeypatch):
     order the threads take or end them)."""
     _threads(monkeypatch, 3)
     monkeypatch.setattr(conv_fast, "CHUNK_FLOATS", 1 << 12)
+    monkeypatch.setattr(conv_fast, "ROWS_PER_OUTPUT", 0)
     x, W = _x((16, 8, 12, 12), 1).astype(np.float32), _x((8, 8, 3, 3), 2).astype(np.float32)
     dy = _x((16, 8, 12, 12), 3).astype(np.float32)
     runs = []
