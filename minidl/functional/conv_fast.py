@@ -56,6 +56,7 @@ from __future__ import annotations
 from .. import backend
 from ..backend import get_array_module
 from .conv import Conv2dCache, _check_inputs, _input_gradient, conv2d_backward, conv2d_forward
+from .conv_rows import kernel_row, row_windows, shifted_products
 from .geometry import ConvGeometry, conv_geometry
 from .host_threads import host_shares, run_shares, sum_in_order
 from .workspace import Workspace
@@ -150,6 +151,8 @@ def conv2d_fast_forward(x, weight, bias=None, *, stride=1, padding=0, dilation=1
         out = y2[a * Ho * Wo:b * Ho * Wo]
         if _pointwise(geo):
             xp.matmul(_pixel_rows(x_nhwc[a:b], geo), w_t, out=out)
+        elif _row_shifted(geo, x, O):
+            _row_shifted_products(x_nhwc[a:b], w_t, geo, workspace.part(slot), out)
         else:
             for n0, n1, cols in _patch_chunks(x_nhwc[a:b], geo, workspace.part(slot), O):
                 xp.matmul(cols, w_t, out=out[n0 * Ho * Wo:n1 * Ho * Wo])
@@ -183,6 +186,27 @@ def conv2d_fast_backward(dy, cache: Conv2dCache) -> dict:
     return grads
 
 
+def _row_shifted(geo: ConvGeometry, like, outputs: int) -> bool:
+    """Vertical stride 1, a kernel larger than 1×1, on the host, and images of at least
+    :data:`ROWS_PER_OUTPUT` output rows per output column: the patches of one kernel row and
+    ``kh`` shifted products per image (:mod:`~minidl.functional.conv_rows`). Smaller images
+    keep im2col, which puts several in one product; on a GPU the whole batch is one im2col
+    product, and the copy is not what costs there."""
+    (Ho, Wo), cpu = geo.out, backend.device_of(like) == "cpu"
+    return cpu and geo.stride[0] == 1 and not _pointwise(geo) and Ho * Wo >= ROWS_PER_OUTPUT * outputs
+
+
+def _row_shifted_products(src, w_t, geo: ConvGeometry, workspace, out):
+    """``out: (n·Ho·Wo, O)`` = the convolution of ``src: (n, H, W, C)`` with ``Ŵᵀ = w_t:
+    (kh·kw·C, O)``, as ``kh`` shifted products per image."""
+    (kh, kw), O = geo.kernel, w_t.shape[1]
+    C, rows = src.shape[3], geo.out[0] * geo.out[1]
+    blocks = [w_t[i * kw * C:(i + 1) * kw * C] for i in range(kh)]  # Ŵ_i: kernel row i
+    scratch = workspace.array("rows_product", (rows, O), src)
+    for n, R in row_windows(src, geo, workspace):
+        shifted_products(R, blocks, geo, out[n * rows:(n + 1) * rows], scratch)
+
+
 def _flipped_geometry(x_shape, w_shape, geo: ConvGeometry):
     """The geometry of the input gradient as a convolution of dy (stride 1 and
     ``p ≤ d·(k − 1)`` only, else None): kernel, dilation as the layer's, padding ``q = d·(k − 1) − p``."""
@@ -211,6 +235,9 @@ def _stride1_grads(x_nhwc, dy_nhwc, weight, geo: ConvGeometry, workspace):
 
     def share(k, slot):  # ∂L/∂x of images a..b−1, and their part of G
         a, b = parts.pieces[k]
+        if _row_shifted(flipped, dy_nhwc, C):
+            return _row_shifted_grads(x_nhwc[a:b], dy_nhwc[a:b], w_flip, flipped, workspace.part(slot),
+                                      dx2[a * H * W:b * H * W])
         G = xp.zeros((C, kh * kw * O), dtype=dy_nhwc.dtype)
         part = xp.empty_like(G)
         for n0, n1, cols in _patch_chunks(dy_nhwc[a:b], flipped, workspace.part(slot), C):
@@ -221,6 +248,27 @@ def _stride1_grads(x_nhwc, dy_nhwc, weight, geo: ConvGeometry, workspace):
     dW = xp.ascontiguousarray(G.reshape(C, kh, kw, O)[:, ::-1, ::-1].transpose(3, 0, 1, 2))
     return dx2.reshape(N, H, W, C).transpose(0, 3, 1, 2), dW
 # --8<-- [end:conv2d_fast]
+
+
+def _row_shifted_grads(x_nhwc, dy_nhwc, w_flip, flipped: ConvGeometry, workspace, dx2):
+    """:func:`_stride1_grads` for images ``x_nhwc: (n, H, W, C)``, ``dy_nhwc: (n, Ho, Wo, O)``
+    with shifted products over the horizontal windows ``R`` of each image's ``dy``
+    (:mod:`~minidl.functional.conv_rows`): ``∂L/∂x`` into ``dx2: (n·H·W, C)`` with
+    ``W_flip``'s kernel rows, and ``G``'s block of kernel row ``i`` as ``Xᵀ·R_i``.
+    Returns G ``(C, kh·kw·O)``, columns in ``(i', j', o)`` order as :func:`_stride1_grads`'."""
+    xp = get_array_module(dy_nhwc)
+    kh, kw = flipped.kernel
+    C, O, rows = x_nhwc.shape[3], dy_nhwc.shape[3], x_nhwc.shape[1] * x_nhwc.shape[2]
+    blocks = [w_flip[i * kw * O:(i + 1) * kw * O] for i in range(kh)]
+    G = xp.zeros((kh, C, kw * O), dtype=dy_nhwc.dtype)  # G's kernel-row blocks, each contiguous
+    part = xp.empty((C, kw * O), dtype=dy_nhwc.dtype)
+    scratch = workspace.array("rows_product", (rows, C), dy_nhwc)
+    for n, R in row_windows(dy_nhwc, flipped, workspace):
+        shifted_products(R, blocks, flipped, dx2[n * rows:(n + 1) * rows], scratch)
+        pixels_t = x_nhwc[n].reshape(rows, C).T
+        for i in range(kh):
+            G[i] += xp.matmul(pixels_t, kernel_row(R, i, flipped), out=part)
+    return G.transpose(1, 0, 2).reshape(C, kh * kw * O)
 
 
 def _pointwise_grads(x_nhwc, dy2, weight, geo: ConvGeometry):

@@ -1,6 +1,7 @@
-"""The convolution Conv2d runs (chunked im2col, the input gradient as a flipped-kernel
-convolution, 1×1 kernels as one GEMM) equals the readable im2col pair in float64, forward
-and backward, for every geometry and for chunks that split the batch unevenly."""
+"""The convolution Conv2d runs (chunked im2col, row-shifted products, the input gradient as a
+flipped-kernel convolution, 1×1 kernels as one GEMM) equals the readable im2col pair in
+float64, forward and backward, for every geometry and for chunks that split the batch
+unevenly."""
 
 import numpy as np
 import pytest
@@ -8,7 +9,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from minidl import backend
-from minidl.functional import conv_fast, host_threads
+from minidl.errors import RangeError
+from minidl.functional import conv_fast, conv_rows, host_threads
 from minidl.functional.conv import Conv2dCache, conv2d_backward, conv2d_forward
 from minidl.functional.conv_fast import conv2d_fast_backward, conv2d_fast_forward
 from minidl.functional.geometry import conv_output_size, pair
@@ -54,21 +56,26 @@ def _assert_equal(ref, fast):
 @given(n=st.integers(1, 5), c=st.integers(1, 3), o=st.integers(1, 3), h=st.integers(3, 7), w=st.integers(3, 7),
        k=st.sampled_from([1, 2, 3, (3, 2)]), stride=st.sampled_from([1, 2, (2, 1)]),
        padding=st.sampled_from([0, 1, 3, (2, 0)]), dilation=st.sampled_from([1, 2]), bias=st.booleans(),
-       chunk=st.sampled_from([1, 40, 1 << 18]))
-def test_fast_pair_equals_the_im2col_pair(device, to_dev, n, c, o, h, w, k, stride, padding, dilation, bias, chunk):
-    """Every path (patches in chunks of one image or several, flipped-kernel input gradient,
-    col2im for strides and over-padding, 1×1 GEMM) gives the im2col pair's numbers."""
+       chunk=st.sampled_from([1, 40, 1 << 18]), rows=st.booleans())
+def test_fast_pair_equals_the_im2col_pair(device, to_dev, n, c, o, h, w, k, stride, padding, dilation, bias, chunk,
+                                          rows):
+    """Every path (patches in chunks of one image or several, row-shifted products for
+    vertical stride 1, flipped-kernel input gradient, col2im for strides and over-padding,
+    1×1 GEMM) gives the im2col pair's numbers."""
     Ho, Wo = conv_output_size((h, w), k, stride, padding, dilation)
     assume(Ho >= 1 and Wo >= 1)
     kh, kw = pair(k, "k")
     x, W, b = _x((n, c, h, w), 1), _x((o, c, kh, kw), 2), _x((o,), 3) if bias else None
-    old = conv_fast.CHUNK_FLOATS, conv_fast.ROWS_PER_OUTPUT
-    # 1: one image per chunk; 40: a few, the last chunk shorter (no floor of rows per output)
+    old = conv_fast.CHUNK_FLOATS, conv_fast.ROWS_PER_OUTPUT, conv_fast._row_shifted
+    # 1: one image per chunk; 40: a few, the last chunk shorter (no floor of rows per output);
+    # rows: every layer with vertical stride 1 by row-shifted products, or none
     conv_fast.CHUNK_FLOATS, conv_fast.ROWS_PER_OUTPUT = chunk, 0
+    if not rows:
+        conv_fast._row_shifted = lambda geo, like, outputs: False
     try:
         ref, fast = _both(to_dev, x, W, b, stride=stride, padding=padding, dilation=dilation)
     finally:
-        conv_fast.CHUNK_FLOATS, conv_fast.ROWS_PER_OUTPUT = old
+        conv_fast.CHUNK_FLOATS, conv_fast.ROWS_PER_OUTPUT, conv_fast._row_shifted = old
     _assert_equal(ref, fast)
 
 
@@ -121,6 +128,55 @@ def test_a_wide_layer_takes_enough_rows_per_chunk():
     assert conv_fast._images_per_chunk(x, 1024, 144, 16) == 1  # ResNet-20's first stage
 
 
+def test_row_windows_and_shifted_products_are_the_convolution():
+    """R holds each padded row's horizontal windows, kernel row i reads R from row i·d_h·Wo
+    on, and the kh products added are the convolution (here against the readable pair, with
+    padding, a horizontal stride and dilation in both directions)."""
+    x, W = _x((2, 3, 7, 9), 1), _x((4, 3, 2, 3), 2)
+    options = dict(stride=(1, 2), padding=(1, 2), dilation=(2, 1))
+    y_ref, _ = conv2d_forward(x, W, **options)
+    geo = conv_fast.conv_geometry(x.shape, (2, 3), **options)
+    (Ho, Wo), Hp = geo.out, 7 + 2
+    w_t = W.transpose(2, 3, 1, 0).reshape(2 * 3 * 3, 4)
+    blocks = [w_t[:9], w_t[9:]]
+    images = list(conv_rows.row_windows(x.transpose(0, 2, 3, 1), geo, Workspace()))
+    assert [n for n, _ in images] == [0, 1]  # one image at a time (R is one buffer, refilled)
+    for n in range(2):
+        _, R = list(conv_rows.row_windows(x[n:n + 1].transpose(0, 2, 3, 1), geo, Workspace()))[0]
+        assert R.shape == (Hp * Wo, 3 * 3)
+        padded = np.pad(x[n], ((0, 0), (1, 1), (2, 2)))
+        assert np.array_equal(R[4 * Wo + 2], padded[:, 4, [4, 5, 6]].T.ravel())  # row a = 4, w = 2: b = 2·2 + j
+        assert np.array_equal(conv_rows.kernel_row(R, 1, geo), R[2 * Wo:2 * Wo + Ho * Wo])  # d_h = 2
+        out = conv_rows.shifted_products(R, blocks, geo, np.empty((Ho * Wo, 4)), np.empty((Ho * Wo, 4)))
+        np.testing.assert_allclose(out.reshape(Ho, Wo, 4).transpose(2, 0, 1), y_ref[n], rtol=1e-12, atol=1e-12)
+
+
+def test_row_windows_refuse_a_vertical_stride():
+    geo = conv_fast.conv_geometry((1, 1, 5, 5), 3, stride=(2, 1))
+    with pytest.raises(RangeError, match="vertical stride 1"):
+        next(conv_rows.row_windows(np.zeros((1, 5, 5, 1)), geo, Workspace()))
+
+
+def test_which_layers_take_row_shifted_products(monkeypatch):
+    """ResNet's 3×3 stride-1 layers on 32×32 and 16×16 images (at least 4 output rows per
+    output column) go by row-shifted products, forward and backward; 8×8 images with 64
+    channels, stride 2 and 1×1 layers keep im2col (or the plain GEMM)."""
+    calls = []
+    real = conv_rows.shifted_products
+    monkeypatch.setattr(conv_fast, "shifted_products", lambda *a: (calls.append(a[3].shape), real(*a))[1])
+    for x_shape, w_shape, options, used in [((2, 16, 32, 32), (16, 16, 3, 3), dict(padding=1), True),
+                                            ((2, 32, 16, 16), (32, 32, 3, 3), dict(padding=1), True),
+                                            ((2, 64, 8, 8), (64, 64, 3, 3), dict(padding=1), False),
+                                            ((2, 16, 32, 32), (16, 16, 3, 3), dict(padding=1, stride=2), False),
+                                            ((2, 16, 32, 32), (16, 16, 1, 1), {}, False)]:
+        calls.clear()
+        x, W = _x(x_shape, 1).astype(np.float32), _x(w_shape, 2).astype(np.float32)
+        y, cache = conv2d_fast_forward(x, W, workspace=Workspace(), **options)
+        forward = len(calls)
+        conv2d_fast_backward(np.ones(y.shape, np.float32), cache)
+        assert (forward, len(calls)) == ((2, 4) if used else (0, 0)), (x_shape, options)
+
+
 SHARE_CASES = [  # (x shape, weight shape, options): every path of the fast pair
     ((7, 3, 9, 9), (4, 3, 3, 3), dict(padding=1)),  # stride 1: flipped-kernel input gradient
     ((7, 3, 9, 9), (4, 3, 3, 3), dict(stride=2, padding=1)),  # strided: col2im, chunked weight gradient
@@ -140,10 +196,29 @@ def test_shares_on_threads_equal_the_im2col_pair(monkeypatch, workers, case):
     x_shape, w_shape, options = SHARE_CASES[case]
     x, W, b = _x(x_shape, 1), _x(w_shape, 2), _x((w_shape[0],), 3)
     monkeypatch.setattr(conv_fast, "ROWS_PER_OUTPUT", 0)
-    for chunk in (1, 200):
+    row_shifted = conv_fast._row_shifted
+    for chunk, rows in [(1, True), (1, False), (200, False)]:
         monkeypatch.setattr(conv_fast, "CHUNK_FLOATS", chunk)
+        monkeypatch.setattr(conv_fast, "_row_shifted", row_shifted if rows else lambda geo, like, outputs: False)
         ref, fast = _both(lambda a: a, x, W, b, **options)
         _assert_equal(ref, fast)
+
+
+def test_a_resnet_layer_is_split_over_the_threads(monkeypatch):
+    """ResNet-20's first-stage layer at batch 8 passes over about 10⁶ patch numbers, forward
+    and backward: enough for two threads (host_threads.MIN_SHARE, unpatched here), so both
+    halves of the step run on both; the count of numbers is what decides it."""
+    monkeypatch.setattr(host_threads, "host_workers", lambda like: 2)
+    counts = []
+
+    def counted(work, split):
+        counts.append(split.threads)
+        return host_threads.run_shares(work, split)
+    monkeypatch.setattr(conv_fast, "run_shares", counted)
+    x, W = _x((8, 16, 32, 32), 1).astype(np.float32), _x((16, 16, 3, 3), 2).astype(np.float32)
+    y, cache = conv2d_fast_forward(x, W, padding=1, workspace=Workspace())
+    conv2d_fast_backward(np.ones(y.shape, np.float32), cache)
+    assert counts == [2, 2]
 
 
 def test_threads_give_the_same_bits_every_run(monkeypatch):
