@@ -56,7 +56,7 @@ from __future__ import annotations
 from .. import backend
 from ..backend import get_array_module
 from .conv import Conv2dCache, _check_inputs, _input_gradient, conv2d_backward, conv2d_forward
-from .conv_rows import kernel_row, row_windows, shifted_products
+from .conv_rows import row_windows, shifted_products
 from .geometry import ConvGeometry, conv_geometry
 from .host_threads import host_shares, run_shares, sum_in_order
 from .workspace import Workspace
@@ -203,8 +203,8 @@ def _row_shifted_products(src, w_t, geo: ConvGeometry, workspace, out):
     C, rows = src.shape[3], geo.out[0] * geo.out[1]
     blocks = [w_t[i * kw * C:(i + 1) * kw * C] for i in range(kh)]  # Ŵ_i: kernel row i
     scratch = workspace.array("rows_product", (rows, O), src)
-    for n, R in row_windows(src, geo, workspace):
-        shifted_products(R, blocks, geo, out[n * rows:(n + 1) * rows], scratch)
+    for n, views in row_windows(src, geo, workspace):
+        shifted_products(views, blocks, out[n * rows:(n + 1) * rows], scratch)
 
 
 def _flipped_geometry(x_shape, w_shape, geo: ConvGeometry):
@@ -263,11 +263,11 @@ def _row_shifted_grads(x_nhwc, dy_nhwc, w_flip, flipped: ConvGeometry, workspace
     G = xp.zeros((kh, C, kw * O), dtype=dy_nhwc.dtype)  # G's kernel-row blocks, each contiguous
     part = xp.empty((C, kw * O), dtype=dy_nhwc.dtype)
     scratch = workspace.array("rows_product", (rows, C), dy_nhwc)
-    for n, R in row_windows(dy_nhwc, flipped, workspace):
-        shifted_products(R, blocks, flipped, dx2[n * rows:(n + 1) * rows], scratch)
+    for n, views in row_windows(dy_nhwc, flipped, workspace):
+        shifted_products(views, blocks, dx2[n * rows:(n + 1) * rows], scratch)
         pixels_t = x_nhwc[n].reshape(rows, C).T
         for i in range(kh):
-            G[i] += xp.matmul(pixels_t, kernel_row(R, i, flipped), out=part)
+            G[i] += xp.matmul(pixels_t, views[i], out=part)
     return G.transpose(1, 0, 2).reshape(C, kh * kw * O)
 
 

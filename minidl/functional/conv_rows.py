@@ -41,9 +41,11 @@ __all__ = ["kernel_row", "row_windows", "shifted_products"]
 
 
 def row_windows(src, geo: ConvGeometry, workspace: Workspace):
-    """Yield ``(n, R)`` for each image ``n`` of ``src: (N, H, W, C)`` (any strides):
-    ``R: (Hp·Wo, kw·C)``, the horizontal windows of every padded row, ``(j, c)`` column order,
-    for the window ``geo`` (vertical stride 1). R is a workspace buffer, refilled per image."""
+    """Yield ``(n, rows)`` for each image ``n`` of ``src: (N, H, W, C)`` (any strides), for
+    the window ``geo`` (vertical stride 1): ``rows[i]`` is ``R_i``, the ``Ho·Wo`` rows of
+    ``R: (Hp·Wo, kw·C)`` (the horizontal windows of every padded row, ``(j, c)`` column
+    order) that kernel row ``i`` reads. R is one workspace buffer, refilled per image, so
+    the views are made once."""
     xp = get_array_module(src)
     (kh, kw), (sh, sw), (ph, pw), (dh, dw), (Ho, Wo) = geo
     if sh != 1:
@@ -51,34 +53,36 @@ def row_windows(src, geo: ConvGeometry, workspace: Workspace):
     N, H, W, C = src.shape
     Hp = H + 2 * ph
     if ph or pw:  # one padded image: its border zeroed once, its inside refilled per image
-        padded = workspace.array("rows_padded", (Hp, W + 2 * pw, C), src)
-        padded[:ph], padded[ph + H:], padded[:, :pw], padded[:, pw + W:] = 0, 0, 0, 0
+        padded = workspace.array("rows_padded", (1, Hp, W + 2 * pw, C), src)
+        padded[:, :ph], padded[:, ph + H:], padded[:, :, :pw], padded[:, :, pw + W:] = 0, 0, 0, 0
+    else:
+        padded = src
+    sN, sH, sW, sC = padded.strides
+    windows = xp.lib.stride_tricks.as_strided(  # read only: neighbouring windows overlap
+        padded, shape=(padded.shape[0], Hp, Wo, kw, C), strides=(sN, sH, sW * sw, sW * dw, sC))
     R = workspace.array("rows", (Hp * Wo, kw * C), src)
+    rows = [kernel_row(R, i, geo) for i in range(kh)]
     for n in range(N):
         if ph or pw:
-            padded[ph:ph + H, pw:pw + W] = src[n]
-        else:
-            padded = src[n]
-        sH, sW, sC = padded.strides
-        windows = xp.lib.stride_tricks.as_strided(  # read only: neighbouring windows overlap
-            padded, shape=(Hp, Wo, kw, C), strides=(sH, sW * sw, sW * dw, sC))
-        xp.copyto(R.reshape(Hp, Wo, kw, C), windows)
-        yield n, R
+            padded[0, ph:ph + H, pw:pw + W] = src[n]
+        xp.copyto(R.reshape(Hp, Wo, kw, C), windows[0 if ph or pw else n])
+        yield n, rows
 
 
 def kernel_row(R, i: int, geo: ConvGeometry):
-    """``R_i``: the ``Ho·Wo`` rows of ``R`` that kernel row ``i`` reads (a view)."""
+    """``R_i``: the ``Ho·Wo`` rows of ``R`` that kernel row ``i`` reads, from row ``i·d_h·Wo``
+    on (a view)."""
     (Ho, Wo), dh = geo.out, geo.dilation[0]
     return R[i * dh * Wo:i * dh * Wo + Ho * Wo]
 
 
-def shifted_products(R, blocks, geo: ConvGeometry, out, scratch):
+def shifted_products(rows, blocks, out, scratch):
     """``out = Σ_i R_i · blocks[i]``, added in the order ``i = 0, 1, …``.
 
-    R: ``(Hp·Wo, kw·C)``; blocks: ``kh`` matrices ``(kw·C, O)``; out, scratch: ``(Ho·Wo, O)``
-    (scratch holds each product before it is added)."""
+    rows: the ``kh`` views ``R_i: (Ho·Wo, kw·C)``; blocks: ``kh`` matrices ``(kw·C, O)``;
+    out, scratch: ``(Ho·Wo, O)`` (scratch holds each product before it is added)."""
     xp = get_array_module(out)
-    xp.matmul(kernel_row(R, 0, geo), blocks[0], out=out)
+    xp.matmul(rows[0], blocks[0], out=out)
     for i in range(1, len(blocks)):
-        out += xp.matmul(kernel_row(R, i, geo), blocks[i], out=scratch)
+        out += xp.matmul(rows[i], blocks[i], out=scratch)
     return out

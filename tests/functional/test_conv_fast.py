@@ -131,24 +131,28 @@ def test_a_wide_layer_takes_enough_rows_per_chunk():
 def test_row_windows_and_shifted_products_are_the_convolution():
     """R holds each padded row's horizontal windows, kernel row i reads R from row i·d_h·Wo
     on, and the kh products added are the convolution (here against the readable pair, with
-    padding, a horizontal stride and dilation in both directions)."""
+    padding, a horizontal stride and dilation in both directions, on a channels-first input
+    and on a channels-last one without padding)."""
     x, W = _x((2, 3, 7, 9), 1), _x((4, 3, 2, 3), 2)
-    options = dict(stride=(1, 2), padding=(1, 2), dilation=(2, 1))
-    y_ref, _ = conv2d_forward(x, W, **options)
-    geo = conv_fast.conv_geometry(x.shape, (2, 3), **options)
-    (Ho, Wo), Hp = geo.out, 7 + 2
     w_t = W.transpose(2, 3, 1, 0).reshape(2 * 3 * 3, 4)
     blocks = [w_t[:9], w_t[9:]]
-    images = list(conv_rows.row_windows(x.transpose(0, 2, 3, 1), geo, Workspace()))
-    assert [n for n, _ in images] == [0, 1]  # one image at a time (R is one buffer, refilled)
-    for n in range(2):
-        _, R = list(conv_rows.row_windows(x[n:n + 1].transpose(0, 2, 3, 1), geo, Workspace()))[0]
-        assert R.shape == (Hp * Wo, 3 * 3)
-        padded = np.pad(x[n], ((0, 0), (1, 1), (2, 2)))
-        assert np.array_equal(R[4 * Wo + 2], padded[:, 4, [4, 5, 6]].T.ravel())  # row a = 4, w = 2: b = 2·2 + j
-        assert np.array_equal(conv_rows.kernel_row(R, 1, geo), R[2 * Wo:2 * Wo + Ho * Wo])  # d_h = 2
-        out = conv_rows.shifted_products(R, blocks, geo, np.empty((Ho * Wo, 4)), np.empty((Ho * Wo, 4)))
-        np.testing.assert_allclose(out.reshape(Ho, Wo, 4).transpose(2, 0, 1), y_ref[n], rtol=1e-12, atol=1e-12)
+    for options, src in [(dict(stride=(1, 2), padding=(1, 2), dilation=(2, 1)), x.transpose(0, 2, 3, 1)),
+                         (dict(dilation=(2, 1)), np.ascontiguousarray(x.transpose(0, 2, 3, 1)))]:
+        y_ref, _ = conv2d_forward(x, W, **options)
+        geo = conv_fast.conv_geometry(x.shape, (2, 3), **options)
+        (Ho, Wo), (ph, pw) = geo.out, geo.padding
+        seen = []
+        for n, views in conv_rows.row_windows(src, geo, Workspace()):
+            seen.append(n)
+            padded = np.pad(x[n], ((0, 0), (ph, ph), (pw, pw)))
+            b = [2 * geo.stride[1] + j * geo.dilation[1] for j in range(3)]  # output column w = 2
+            assert len(views) == 2 and views[0].shape == views[1].shape == (Ho * Wo, 9)
+            for i in range(2):  # kernel row i, output row h = 1: padded row a = 1 + i·d_h
+                assert np.array_equal(views[i][1 * Wo + 2], padded[:, 1 + 2 * i, b].T.ravel())
+            assert np.shares_memory(views[0], views[1])  # two views of one copy, 2·Wo rows apart
+            out = conv_rows.shifted_products(views, blocks, np.empty((Ho * Wo, 4)), np.empty((Ho * Wo, 4)))
+            np.testing.assert_allclose(out.reshape(Ho, Wo, 4).transpose(2, 0, 1), y_ref[n], rtol=1e-12, atol=1e-12)
+        assert seen == [0, 1]
 
 
 def test_row_windows_refuse_a_vertical_stride():
@@ -163,7 +167,7 @@ def test_which_layers_take_row_shifted_products(monkeypatch):
     channels, stride 2 and 1×1 layers keep im2col (or the plain GEMM)."""
     calls = []
     real = conv_rows.shifted_products
-    monkeypatch.setattr(conv_fast, "shifted_products", lambda *a: (calls.append(a[3].shape), real(*a))[1])
+    monkeypatch.setattr(conv_fast, "shifted_products", lambda *a: (calls.append(a[2].shape), real(*a))[1])
     for x_shape, w_shape, options, used in [((2, 16, 32, 32), (16, 16, 3, 3), dict(padding=1), True),
                                             ((2, 32, 16, 16), (32, 32, 3, 3), dict(padding=1), True),
                                             ((2, 64, 8, 8), (64, 64, 3, 3), dict(padding=1), False),
