@@ -40,6 +40,7 @@ from .workspace import Workspace
 __all__ = ["kernel_row", "row_windows", "shifted_products"]
 
 
+# --8<-- [start:row_shifted]
 def row_windows(src, geo: ConvGeometry, workspace: Workspace):
     """Yield ``(n, rows)`` for each image ``n`` of ``src: (N, H, W, C)`` (any strides), for
     the window ``geo`` (vertical stride 1): ``rows[i]`` is ``R_i``, the ``Ho·Wo`` rows of
@@ -86,3 +87,4 @@ def shifted_products(rows, blocks, out, scratch):
     for i in range(1, len(blocks)):
         out += xp.matmul(rows[i], blocks[i], out=scratch)
     return out
+# --8<-- [end:row_shifted]
