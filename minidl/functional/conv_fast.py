@@ -56,7 +56,7 @@ from __future__ import annotations
 from .. import backend
 from ..backend import get_array_module
 from .conv import Conv2dCache, _check_inputs, _input_gradient, conv2d_backward, conv2d_forward
-from .conv_rows import row_windows, shifted_products
+from .conv_rows import row_shifted_conv, row_shifted_grads
 from .geometry import ConvGeometry, conv_geometry
 from .host_threads import host_shares, run_shares, sum_in_order
 from .workspace import Workspace
@@ -152,7 +152,8 @@ def conv2d_fast_forward(x, weight, bias=None, *, stride=1, padding=0, dilation=1
         if _pointwise(geo):
             xp.matmul(_pixel_rows(x_nhwc[a:b], geo), w_t, out=out)
         elif _row_shifted(geo, x, O):
-            _row_shifted_products(x_nhwc[a:b], w_t, geo, workspace.part(slot), out)
+            src = x_nhwc[a:b]
+            row_shifted_conv(src, w_t, geo, workspace.part(slot), out, _row_group(src, geo, O))
         else:
             for n0, n1, cols in _patch_chunks(x_nhwc[a:b], geo, workspace.part(slot), O):
                 xp.matmul(cols, w_t, out=out[n0 * Ho * Wo:n1 * Ho * Wo])
@@ -196,15 +197,11 @@ def _row_shifted(geo: ConvGeometry, like, outputs: int) -> bool:
     return cpu and geo.stride[0] == 1 and not _pointwise(geo) and Ho * Wo >= ROWS_PER_OUTPUT * outputs
 
 
-def _row_shifted_products(src, w_t, geo: ConvGeometry, workspace, out):
-    """``out: (n·Ho·Wo, O)`` = the convolution of ``src: (n, H, W, C)`` with ``Ŵᵀ = w_t:
-    (kh·kw·C, O)``, as ``kh`` shifted products per image."""
-    (kh, kw), O = geo.kernel, w_t.shape[1]
-    C, rows = src.shape[3], geo.out[0] * geo.out[1]
-    blocks = [w_t[i * kw * C:(i + 1) * kw * C] for i in range(kh)]  # Ŵ_i: kernel row i
-    scratch = workspace.array("rows_product", (rows, O), src)
-    for n, views in row_windows(src, geo, workspace):
-        shifted_products(views, blocks, out[n * rows:(n + 1) * rows], scratch)
+def _row_group(src, geo: ConvGeometry, outputs: int) -> int:
+    """Images per call of the row-shifted products: as many as :data:`CHUNK_FLOATS` holds of
+    their windows ``R`` (``Hp·Wo`` rows of ``kw·C`` numbers each)."""
+    per_image = (src.shape[1] + 2 * geo.padding[0]) * geo.out[1]
+    return _images_per_chunk(src, per_image, geo.kernel[1] * src.shape[3], 0)
 
 
 def _flipped_geometry(x_shape, w_shape, geo: ConvGeometry):
@@ -236,8 +233,8 @@ def _stride1_grads(x_nhwc, dy_nhwc, weight, geo: ConvGeometry, workspace):
     def share(k, slot):  # ∂L/∂x of images a..b−1, and their part of G
         a, b = parts.pieces[k]
         if _row_shifted(flipped, dy_nhwc, C):
-            return _row_shifted_grads(x_nhwc[a:b], dy_nhwc[a:b], w_flip, flipped, workspace.part(slot),
-                                      dx2[a * H * W:b * H * W])
+            return row_shifted_grads(x_nhwc[a:b], dy_nhwc[a:b], w_flip, flipped, workspace.part(slot),
+                                     dx2[a * H * W:b * H * W], _row_group(dy_nhwc, flipped, C))
         G = xp.zeros((C, kh * kw * O), dtype=dy_nhwc.dtype)
         part = xp.empty_like(G)
         for n0, n1, cols in _patch_chunks(dy_nhwc[a:b], flipped, workspace.part(slot), C):
@@ -248,27 +245,6 @@ def _stride1_grads(x_nhwc, dy_nhwc, weight, geo: ConvGeometry, workspace):
     dW = xp.ascontiguousarray(G.reshape(C, kh, kw, O)[:, ::-1, ::-1].transpose(3, 0, 1, 2))
     return dx2.reshape(N, H, W, C).transpose(0, 3, 1, 2), dW
 # --8<-- [end:conv2d_fast]
-
-
-def _row_shifted_grads(x_nhwc, dy_nhwc, w_flip, flipped: ConvGeometry, workspace, dx2):
-    """:func:`_stride1_grads` for images ``x_nhwc: (n, H, W, C)``, ``dy_nhwc: (n, Ho, Wo, O)``
-    with shifted products over the horizontal windows ``R`` of each image's ``dy``
-    (:mod:`~minidl.functional.conv_rows`): ``∂L/∂x`` into ``dx2: (n·H·W, C)`` with
-    ``W_flip``'s kernel rows, and ``G``'s block of kernel row ``i`` as ``Xᵀ·R_i``.
-    Returns G ``(C, kh·kw·O)``, columns in ``(i', j', o)`` order as :func:`_stride1_grads`'."""
-    xp = get_array_module(dy_nhwc)
-    kh, kw = flipped.kernel
-    C, O, rows = x_nhwc.shape[3], dy_nhwc.shape[3], x_nhwc.shape[1] * x_nhwc.shape[2]
-    blocks = [w_flip[i * kw * O:(i + 1) * kw * O] for i in range(kh)]
-    G = xp.zeros((kh, C, kw * O), dtype=dy_nhwc.dtype)  # G's kernel-row blocks, each contiguous
-    part = xp.empty((C, kw * O), dtype=dy_nhwc.dtype)
-    scratch = workspace.array("rows_product", (rows, C), dy_nhwc)
-    for n, views in row_windows(dy_nhwc, flipped, workspace):
-        shifted_products(views, blocks, dx2[n * rows:(n + 1) * rows], scratch)
-        pixels_t = x_nhwc[n].reshape(rows, C).T
-        for i in range(kh):
-            G[i] += xp.matmul(pixels_t, views[i], out=part)
-    return G.transpose(1, 0, 2).reshape(C, kh * kw * O)
 
 
 def _pointwise_grads(x_nhwc, dy2, weight, geo: ConvGeometry):

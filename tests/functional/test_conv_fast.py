@@ -132,8 +132,8 @@ def test_row_windows_and_shifted_products_are_the_convolution():
     """R holds each padded row's horizontal windows, kernel row i reads R from row i·d_h·Wo
     on, and the kh products added are the convolution (here against the readable pair, with
     padding, a horizontal stride and dilation in both directions, on a channels-first input
-    and on a channels-last one without padding)."""
-    x, W = _x((2, 3, 7, 9), 1), _x((4, 3, 2, 3), 2)
+    and on a channels-last one without padding), in groups of 1, 2 and 3 images of 3."""
+    x, W = _x((3, 3, 7, 9), 1), _x((4, 3, 2, 3), 2)
     w_t = W.transpose(2, 3, 1, 0).reshape(2 * 3 * 3, 4)
     blocks = [w_t[:9], w_t[9:]]
     for options, src in [(dict(stride=(1, 2), padding=(1, 2), dilation=(2, 1)), x.transpose(0, 2, 3, 1)),
@@ -141,18 +141,22 @@ def test_row_windows_and_shifted_products_are_the_convolution():
         y_ref, _ = conv2d_forward(x, W, **options)
         geo = conv_fast.conv_geometry(x.shape, (2, 3), **options)
         (Ho, Wo), (ph, pw) = geo.out, geo.padding
-        seen = []
-        for n, views in conv_rows.row_windows(src, geo, Workspace()):
-            seen.append(n)
-            padded = np.pad(x[n], ((0, 0), (ph, ph), (pw, pw)))
-            b = [2 * geo.stride[1] + j * geo.dilation[1] for j in range(3)]  # output column w = 2
-            assert len(views) == 2 and views[0].shape == views[1].shape == (Ho * Wo, 9)
-            for i in range(2):  # kernel row i, output row h = 1: padded row a = 1 + i·d_h
-                assert np.array_equal(views[i][1 * Wo + 2], padded[:, 1 + 2 * i, b].T.ravel())
-            assert np.shares_memory(views[0], views[1])  # two views of one copy, 2·Wo rows apart
-            out = conv_rows.shifted_products(views, blocks, np.empty((Ho * Wo, 4)), np.empty((Ho * Wo, 4)))
-            np.testing.assert_allclose(out.reshape(Ho, Wo, 4).transpose(2, 0, 1), y_ref[n], rtol=1e-12, atol=1e-12)
-        assert seen == [0, 1]
+        for images, groups in [(1, [(0, 1), (1, 2), (2, 3)]), (2, [(0, 2), (2, 3)]), (3, [(0, 3)])]:
+            seen = []
+            for n0, n1, views in conv_rows.row_windows(src, geo, Workspace(), images):
+                seen.append((n0, n1))
+                assert len(views) == 2 and views[0].shape == views[1].shape == (n1 - n0, Ho * Wo, 9)
+                assert np.shares_memory(views[0], views[1])  # two views of one copy, 2·Wo rows apart
+                for n in range(n0, n1):
+                    padded = np.pad(x[n], ((0, 0), (ph, ph), (pw, pw)))
+                    b = [2 * geo.stride[1] + j * geo.dilation[1] for j in range(3)]  # output column w = 2
+                    for i in range(2):  # kernel row i, output row h = 1: padded row a = 1 + i·d_h
+                        assert np.array_equal(views[i][n - n0, 1 * Wo + 2], padded[:, 1 + 2 * i, b].T.ravel())
+                out = np.empty((n1 - n0, Ho * Wo, 4))
+                conv_rows.shifted_products(views, blocks, out, np.empty_like(out))
+                np.testing.assert_allclose(out.reshape(-1, Ho, Wo, 4).transpose(0, 3, 1, 2), y_ref[n0:n1],
+                                           rtol=1e-12, atol=1e-12)
+            assert seen == groups
 
 
 def test_row_windows_refuse_a_vertical_stride():
@@ -165,9 +169,9 @@ def test_which_layers_take_row_shifted_products(monkeypatch):
     """ResNet's 3×3 stride-1 layers on 32×32 and 16×16 images (at least 4 output rows per
     output column) go by row-shifted products, forward and backward; 8×8 images with 64
     channels, stride 2 and 1×1 layers keep im2col (or the plain GEMM)."""
-    calls = []
+    calls = []  # the images of each call
     real = conv_rows.shifted_products
-    monkeypatch.setattr(conv_fast, "shifted_products", lambda *a: (calls.append(a[2].shape), real(*a))[1])
+    monkeypatch.setattr(conv_rows, "shifted_products", lambda *a: (calls.append(a[2].shape[0]), real(*a))[1])
     for x_shape, w_shape, options, used in [((2, 16, 32, 32), (16, 16, 3, 3), dict(padding=1), True),
                                             ((2, 32, 16, 16), (32, 32, 3, 3), dict(padding=1), True),
                                             ((2, 64, 8, 8), (64, 64, 3, 3), dict(padding=1), False),
@@ -176,9 +180,22 @@ def test_which_layers_take_row_shifted_products(monkeypatch):
         calls.clear()
         x, W = _x(x_shape, 1).astype(np.float32), _x(w_shape, 2).astype(np.float32)
         y, cache = conv2d_fast_forward(x, W, workspace=Workspace(), **options)
-        forward = len(calls)
+        forward = sum(calls)
         conv2d_fast_backward(np.ones(y.shape, np.float32), cache)
-        assert (forward, len(calls)) == ((2, 4) if used else (0, 0)), (x_shape, options)
+        assert (forward, sum(calls)) == ((2, 4) if used else (0, 0)), (x_shape, options)  # every image, each way
+
+
+def test_row_groups_are_as_many_images_as_fill_a_chunk(monkeypatch):
+    """A group of images for the row-shifted products holds as many images' windows R
+    (Hp·Wo rows of kw·C numbers each) as fit in CHUNK_FLOATS: for 16×16 images padded to
+    18 rows and 8 channels, 2¹⁷ // (18·16·24) = 18 images, forward and backward."""
+    groups = []
+    real = conv_rows.row_windows
+    monkeypatch.setattr(conv_rows, "row_windows", lambda *a: (groups.append(a[3]), real(*a))[1])
+    x, W = _x((64, 8, 16, 16), 1).astype(np.float32), _x((8, 8, 3, 3), 2).astype(np.float32)
+    y, cache = conv2d_fast_forward(x, W, padding=1, workspace=Workspace())
+    conv2d_fast_backward(np.ones(y.shape, np.float32), cache)
+    assert groups == [conv_fast.CHUNK_FLOATS // (18 * 16 * 24)] * 2 == [18, 18]
 
 
 SHARE_CASES = [  # (x shape, weight shape, options): every path of the fast pair

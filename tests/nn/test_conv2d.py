@@ -174,12 +174,13 @@ def test_share_workspace_gives_every_conv_one_buffer():
     x = np.random.default_rng(0).standard_normal((2, 3, 8, 8)).astype(np.float32)
     net.backward(np.ones_like(net(x)))
     # the 8x8 layers (64 output rows per image, at least 4 per output column) go by
-    # row-shifted products: one padded image (10, 10, 4), its row windows (10·8, 3·4) and one
-    # (64, 4) product; the 4x4 and stride-2 layers by im2col: the largest patch matrix (the 3x3
+    # row-shifted products, the batch's 2 images in one group: two padded images (10, 10, 4),
+    # their row windows (10·8, 3·4) and their (64, 4) products; the 4x4 and stride-2 layers by
+    # im2col: the largest patch matrix (the 3x3
     # layer at 4x4 with 8 channels, the batch in one chunk: (2·16, 9·8)), the largest padded
     # chunk (the stride-2 layer's input, (2, 10, 10, 4)) and the offset block of the one
     # col2im (its input gradient, (2·4·4, 4))
-    rows = 10 * 10 * 4 + 10 * 8 * 3 * 4 + 64 * 4
+    rows = 2 * (10 * 10 * 4 + 10 * 8 * 3 * 4 + 64 * 4)
     assert net.workspace.nbytes == (rows + 2 * 16 * 9 * 8 + 2 * 10 * 10 * 4 + 2 * 4 * 4 * 4) * 4
     ws = share_workspace(nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Conv2d(2, 2, 3)))
     assert isinstance(ws, Workspace) and ws.nbytes == 0

@@ -291,6 +291,26 @@ def test_backward_in_blocks_of_steps_is_exact(kind, n, monkeypatch, device, to_d
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
 
 
+@pytest.mark.parametrize("kind, gates", [("lstm", 4), ("gru", 3), ("gru_v1", 3)])
+def test_blocks_of_steps_are_sized_by_one_steps_derivatives(kind, gates, monkeypatch):
+    """The block of steps whose local derivatives are computed in one call is sized from what
+    one step holds, batch × gates × hidden numbers (sequence.block_size keeps a block near 64K
+    numbers, in the cache)."""
+    from minidl.functional import sequence
+
+    asked, real = [], sequence.block_size
+
+    def recorded(step_size, T):
+        asked.append((step_size, T))
+        return real(step_size, T)
+    monkeypatch.setattr(sequence, "block_size", recorded)
+    layer = make_layer(kind, 2, 5, 1, False)
+    x = np.random.default_rng(9).standard_normal((4, 3, 2))
+    out = layer(x)[0]
+    layer.backward(np.ones_like(out))
+    assert asked == [(3 * gates * 5, 4)]
+
+
 @pytest.mark.parametrize("kind", ["lstm", "gru", "gru_orig"])
 def test_saturated_gates_are_exact_and_silent(kind):
     """Huge pre-activations make e^{−z} overflow to inf inside the one-exp gate trick
