@@ -4,7 +4,7 @@ GEMM pair of :mod:`minidl.functional.conv`, arranged so that the memory traffic 
 :func:`~minidl.functional.conv.conv2d_forward` copies the patches of the whole batch into
 one matrix ``cols: (N·Ho·Wo, kh·kw·C)``, nine times the input for a 3×3 kernel, and hands
 it to BLAS, which copies it once more into its own blocked layout ("packing"). Neither
-copy fits in a cache, so each costs a trip to main memory. Three changes, each the same
+copy fits in a cache, so each costs a trip to main memory. Four changes, each the same
 arithmetic in another order, and each tested equal to that pair in float64:
 
 **A few images at a time.** The patches of a *chunk* of images (about ½ MiB of ``cols``,
@@ -34,6 +34,13 @@ instead of ``kh·kw`` products of ``O`` inner terms each added into a padded buf
 
 **1×1 kernels without padding** are a plain GEMM of the input's pixels: ``x[:, :, ::s, ::s]``
 as a ``(N·Ho·Wo, C)`` matrix (a view for stride 1 and a channels-last input), no patches.
+
+**One kernel row at a time.** With vertical stride 1 and images of at least
+:data:`ROWS_PER_OUTPUT` output rows per output column, the forward and both stride-1
+gradients copy only each pixel's ``kw`` horizontal neighbours (three times the input, not
+nine) and add ``kh`` products over row-shifted views of that copy, a cache-sized group of
+images per call (:mod:`~minidl.functional.conv_rows`). Smaller images keep im2col, whose
+chunks put several images in one product.
 
 **Both cores.** With a BLAS that runs on ``t`` threads, the batch is cut into contiguous
 pieces of images, a few per thread, and ``t`` threads (:mod:`~minidl.functional.host_threads`)
@@ -153,7 +160,7 @@ def conv2d_fast_forward(x, weight, bias=None, *, stride=1, padding=0, dilation=1
             xp.matmul(_pixel_rows(x_nhwc[a:b], geo), w_t, out=out)
         elif _row_shifted(geo, x, O):
             src = x_nhwc[a:b]
-            row_shifted_conv(src, w_t, geo, workspace.part(slot), out, _row_group(src, geo, O))
+            row_shifted_conv(src, w_t, geo, workspace.part(slot), out, _row_group(src, geo))
         else:
             for n0, n1, cols in _patch_chunks(x_nhwc[a:b], geo, workspace.part(slot), O):
                 xp.matmul(cols, w_t, out=out[n0 * Ho * Wo:n1 * Ho * Wo])
@@ -191,13 +198,14 @@ def _row_shifted(geo: ConvGeometry, like, outputs: int) -> bool:
     """Vertical stride 1, a kernel larger than 1×1, on the host, and images of at least
     :data:`ROWS_PER_OUTPUT` output rows per output column: the patches of one kernel row and
     ``kh`` shifted products per image (:mod:`~minidl.functional.conv_rows`). Smaller images
-    keep im2col, which puts several in one product; on a GPU the whole batch is one im2col
-    product, and the copy is not what costs there."""
+    keep im2col, which puts several in one product (one image's products would be too small
+    for BLAS); on a GPU the whole batch is one im2col product, and the copy is not what costs
+    there."""
     (Ho, Wo), cpu = geo.out, backend.device_of(like) == "cpu"
     return cpu and geo.stride[0] == 1 and not _pointwise(geo) and Ho * Wo >= ROWS_PER_OUTPUT * outputs
 
 
-def _row_group(src, geo: ConvGeometry, outputs: int) -> int:
+def _row_group(src, geo: ConvGeometry) -> int:
     """Images per call of the row-shifted products: as many as :data:`CHUNK_FLOATS` holds of
     their windows ``R`` (``Hp·Wo`` rows of ``kw·C`` numbers each)."""
     per_image = (src.shape[1] + 2 * geo.padding[0]) * geo.out[1]
@@ -234,7 +242,7 @@ def _stride1_grads(x_nhwc, dy_nhwc, weight, geo: ConvGeometry, workspace):
         a, b = parts.pieces[k]
         if _row_shifted(flipped, dy_nhwc, C):
             return row_shifted_grads(x_nhwc[a:b], dy_nhwc[a:b], w_flip, flipped, workspace.part(slot),
-                                     dx2[a * H * W:b * H * W], _row_group(dy_nhwc, flipped, C))
+                                     dx2[a * H * W:b * H * W], _row_group(dy_nhwc, flipped))
         G = xp.zeros((C, kh * kw * O), dtype=dy_nhwc.dtype)
         part = xp.empty_like(G)
         for n0, n1, cols in _patch_chunks(dy_nhwc[a:b], flipped, workspace.part(slot), C):

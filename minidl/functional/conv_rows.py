@@ -51,8 +51,8 @@ def row_windows(src, geo: ConvGeometry, workspace: Workspace, images: int = 1):
     ``src: (N, H, W, C)`` (any strides), for the window ``geo`` (vertical stride 1):
     ``rows[i]: (n1 − n0, Ho·Wo, kw·C)`` is ``R_i`` of each image of the group, the rows of
     ``R: (Hp·Wo, kw·C)`` (the horizontal windows of every padded row, ``(j, c)`` column
-    order) that kernel row ``i`` reads. R is one workspace buffer per group slot, refilled
-    for each group, so the views are made once."""
+    order) that kernel row ``i`` reads. The group's windows are one workspace buffer
+    ``(k, Hp·Wo, kw·C)``, refilled for each group, so the views are made once."""
     xp = get_array_module(src)
     (kh, kw), (sh, sw), (ph, pw), (dh, dw), (Ho, Wo) = geo
     if sh != 1:
