@@ -372,12 +372,13 @@ def test_report_e_cifar_tables(tmp_path):
     assert "training loss is lower at 0 of 3 epochs (epoch 3: 0.333 against 0.333)" in verdict  # equal losses
     readme = tables.readme_table(recs)
     assert "Plain-20 (50,000 images" not in readme  # the 5-epoch rows left the summary for the 34-layer ones
-    assert "| E | Plain-34, width 16 (20 epochs) | converges very slowly | not run | — |" in readme
+    assert "| E | Plain-34, width 16 (20 epochs) | converges very slowly | not run; not run | — |" in readme  # 2 seeds
     importer.import_run(queue_run(runs, "E-plain34-w16-s0", history([0.35, 0.63, 0.55]),
                                   "python examples/cifar10_resnet.py --depth 34 --width 16 --plain --epochs 3 --seed 0",
                                   summary=False), root=res)
     readme = tables.readme_table(load.load_records(res))
-    assert "| E | Plain-34, width 16 (20 epochs) | converges very slowly | 55.00% (3) / 63.00% (2) | — |" in readme
+    row = "| E | Plain-34, width 16 (20 epochs) | converges very slowly | 55.00% (3) / 63.00% (2); not run | — |"
+    assert row in readme
 
 
 def test_mpi_row_beside_one_process(tmp_path):
