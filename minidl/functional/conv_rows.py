@@ -39,7 +39,6 @@ from __future__ import annotations
 from ..backend import get_array_module
 from ..errors import RangeError
 from .geometry import ConvGeometry
-from .host_threads import sum_in_order
 from .workspace import Workspace
 
 __all__ = ["kernel_row", "row_shifted_conv", "row_shifted_grads", "row_windows", "shifted_products"]
@@ -132,6 +131,5 @@ def row_shifted_grads(x_nhwc, dy_nhwc, w_flip, flipped: ConvGeometry, workspace:
         pixels_t = x_images[n0:n1].transpose(0, 2, 1)
         for i in range(kh):
             G[i, :n] += xp.matmul(pixels_t, views[i], out=part[:n])
-    G = sum_in_order(list(G.transpose(1, 0, 2, 3)))  # the group places' sums, in order
-    return G.transpose(1, 0, 2).reshape(C, kh * kw * O)
+    return G.sum(axis=1).transpose(1, 0, 2).reshape(C, kh * kw * O)  # over the places in the group
 # --8<-- [end:row_shifted]
