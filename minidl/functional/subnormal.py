@@ -57,9 +57,9 @@ def subnormal_flush(like):
     ``None`` for arrays off the host (nothing to flush there: see the module's text).
 
     Three calls, on buffers made once: |g|, the comparison, and a masked write of 0 (on
-    the Intel VM 2.1 µs for a (64, 64) array, against 2.8 µs for ``g ⊙ keep``, whose mixed
-    float-times-bool product runs NumPy's slower casting loop). NaN < floor is false, so a
-    NaN stays visible.
+    the Intel VM 2.0 µs for a (64, 64) array, against 2.6 µs with ``g ⊙ keep`` as the last
+    call, a float-times-bool product that runs NumPy's casting loop; ``benchmarks/README.md``).
+    NaN < floor is false, so a NaN stays visible.
     """
     if backend.device_of(like) != "cpu":
         return None
