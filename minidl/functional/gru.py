@@ -31,14 +31,13 @@ and ``dx = [dz_r, dz_z, dz_n] W_ih``, ``dW_ih = [dz_r, dz_z, dz_n]ᵀ x``, ``db_
 batch sum of the same; the hidden-side weights get the outer products of their own
 upstream (``[dz_r, dz_z, dĝ]ᵀ h`` after; ``[dz_r, dz_z]ᵀ h`` and ``dz_nᵀ (r⊙h)`` before).
 
-:func:`gru_step_reference` is exactly this. K_n, K_z and the r factor (``K_r = ĝ⊙r(1−r)``
-after, ``h⊙r(1−r)`` before) are known once the forward is done: :func:`gru_local_grads`
-computes them for a block of steps at once. The fast step runs **gate-major**, on arrays
-(..., 3, B, H) in the order r, z, n, each gate one contiguous (B, H) block (elementwise calls
-on the strided gates of a (B, 3H) row layout took 2.5 times as long at report B's sizes),
-with the r and z rows of the weights negated (:func:`~.gate_layout.gru_pack`) so that one
-``exp`` call gives e^{−u} for both sigmoid gates. The cell pair
-:func:`gru_cell_forward` / :func:`gru_cell_backward` is the sequence pair for one step.
+:func:`gru_step_reference` is exactly this. K_n, K_z and the r factor (``K_r = ĝ⊙r(1−r)`` after,
+``h⊙r(1−r)`` before) are known once the forward is done: :func:`gru_local_grads` computes them for a
+block of steps at once. The fast step runs **gate-major**, on arrays (..., 3, B, H) in the order r, z, n,
+each gate one contiguous (B, H) block (elementwise calls on the strided gates of a (B, 3H) row layout took
+2.5 times as long at report B's sizes), with the r and z rows of the weights negated
+(:func:`~.gate_layout.gru_pack`) so that one ``exp`` call gives e^{−u} for both sigmoid gates. The cell
+pair :func:`gru_cell_forward` / :func:`gru_cell_backward` is the sequence pair for one step.
 """
 
 from __future__ import annotations
@@ -48,6 +47,7 @@ from typing import NamedTuple
 from .. import backend
 from . import sequence as seq
 from .activations import sigmoid
+from .distinct_rows import project_steps
 from .gate_layout import GRUPacked, gru_pack, sigmoid_of_negated
 
 __all__ = [
@@ -176,11 +176,12 @@ class GRUCache(NamedTuple):
 
 
 # --8<-- [start:gru_forward]
-def gru_forward(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *, reset_after=True, lengths=None):
+def gru_forward(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *, reset_after=True, lengths=None,
+                input_rows=None):
     """A whole sequence through one GRU layer, one direction.
 
-    x (T, B, D), T ≥ 1, h0 (B, H), weight_ih (3H, D), weight_hh (3H, H), biases (3H,) or None,
-    lengths ints (B,) or None -> ``((out (T, B, H), h_n (B, H)), cache)``.
+    x (T, B, D), T ≥ 1, h0 (B, H), weight_ih (3H, D), weight_hh (3H, H), biases (3H,) or None, lengths ints
+    (B,) or None, input_rows (table, ids) if x = table[ids] (:mod:`.distinct_rows`) -> ``((out, h_n), cache)``.
     """
     weights = {"weight_ih": weight_ih, "weight_hh": weight_hh, "bias_ih": bias_ih, "bias_hh": bias_hh}
     H = seq.check_sequence_args(x, {"h0": h0}, weights, 3, "gru_forward")
@@ -188,7 +189,7 @@ def gru_forward(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *, rese
     T, B, D = x.shape
     lengths = seq.as_lengths(lengths, x)
     p = gru_pack(weight_ih, weight_hh, bias_ih, bias_hh, reset_after)
-    A = seq.project_gate_major(x, p.WxT, p.b, 3)  # (T, 3, B, H): becomes the gates r, z, n
+    A = project_steps(x, p.WxT, p.b, 3, input_rows, "gru_forward")  # (T, 3, B, H): becomes the gates r, z, n
     Hs = seq.state_buffer(T, h0)
     with backend.errstate(xp, over="ignore"):  # e^{−u} = inf is right there (see gru_rz_gates)
         if reset_after:
@@ -319,8 +320,7 @@ def _reverse_loop_before(dHs, cache, K, K_r, factors, n):
 
 
 def gru_cell_forward(x, h, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *, reset_after=True):
-    """One step, as ``torch.nn.GRUCell``: the sequence layer run for T = 1.
-    x (B, D), h (B, H) -> ``(h' (B, H), cache)``."""
+    """One step, as ``torch.nn.GRUCell`` (the sequence layer for T = 1): x (B, D), h (B, H) -> ``(h', cache)``."""
     (_, h_new), cache = gru_forward(x[None], h, weight_ih, weight_hh, bias_ih, bias_hh, reset_after=reset_after)
     return h_new, cache
 

@@ -51,6 +51,7 @@ from ..checks import check_dtype, check_shape
 from ..errors import RangeError, ShapeError
 from . import sequence as seq
 from .activations import sigmoid
+from .distinct_rows import project_steps
 from .gate_layout import LSTMPacked, from_compute_order, lstm_pack, sigmoid_of_negated, sigmoid_slope
 
 __all__ = [
@@ -207,7 +208,7 @@ class LSTMCache(NamedTuple):
 
 # --8<-- [start:lstm_forward]
 def lstm_forward(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *, lengths=None,
-                 residual=False, weight_res=None):
+                 residual=False, weight_res=None, input_rows=None):
     """A whole sequence through one LSTM layer, one direction.
 
     Args:
@@ -215,6 +216,7 @@ def lstm_forward(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *,
             or None. lengths: ints (B,) or a prepared :class:`~.sequence.Lengths`, or None.
         residual: add F(x_t) to h_t (F = identity, or ``x_t W_resᵀ`` when ``weight_res``
             (H, D) is given); that h_t is both the output and the recurrent state.
+        input_rows: ``(table, ids)`` when x = table[ids]: one projection per distinct id (:mod:`.distinct_rows`).
 
     Returns:
         ``((out, h_n, c_n), cache)``: out (T, B, H) (zero at padded steps), h_n and c_n
@@ -225,7 +227,7 @@ def lstm_forward(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *,
     T, B, D = x.shape
     lengths = seq.as_lengths(lengths, x)
     p = lstm_pack(weight_ih, weight_hh, bias_ih, bias_hh)
-    A = seq.project_gate_major(x, p.WxT, p.b, 4)  # the input side of every step, (T, 4, B, H)
+    A = project_steps(x, p.WxT, p.b, 4, input_rows, "lstm_forward")  # the input side of every step, (T, 4, B, H)
     Hs, Cs = seq.state_buffer(T, h0), seq.state_buffer(T, c0)  # Hs[t + 1] = h_t, Hs[0] = h0
     TC = xp.empty((T, B, H), dtype=A.dtype)  # tanh(c_t), reused by the backward
     U, WhT = xp.empty((4, B, H), dtype=A.dtype), seq.gate_blocks(p.WhT, 4)  # (4, H, H)
@@ -315,9 +317,7 @@ def lstm_backward(dy, cache: LSTMCache) -> dict:
 
 
 def lstm_cell_forward(x, h, c, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
-    """One step, as ``torch.nn.LSTMCell``: the sequence layer run for T = 1.
-
-    x (B, D), h and c (B, H) -> ``((h', c'), cache)``, h' and c' (B, H)."""
+    """One step, as ``torch.nn.LSTMCell`` (T = 1): x (B, D), h and c (B, H) -> ``((h', c'), cache)``."""
     (_, h_new, c_new), cache = lstm_forward(x[None], h, c, weight_ih, weight_hh, bias_ih, bias_hh)
     return (h_new, c_new), cache
 

@@ -27,6 +27,7 @@ from typing import NamedTuple
 from .. import backend
 from ..errors import RangeError
 from . import sequence as seq
+from .distinct_rows import project_steps
 
 __all__ = [
     "NONLINEARITIES", "check_nonlinearity", "RNNCache", "RNNStepCache", "rnn_step_reference",
@@ -127,19 +128,21 @@ class RNNCache(NamedTuple):
 
 # --8<-- [start:rnn_sequence]
 def rnn_forward(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *, nonlinearity="tanh",
-                lengths=None):
+                lengths=None, input_rows=None):
     """A whole sequence through one Elman RNN layer, one direction.
 
     x (T, B, D), T ≥ 1, h0 (B, H), weight_ih (H, D), weight_hh (H, H), biases (H,) or None,
     lengths ints (B,) or None -> ``((out (T, B, H), h_n (B, H)), cache)``:
-    h_t = φ(x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh), out zero at padded steps.
+    h_t = φ(x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh), out zero at padded steps. ``input_rows``
+    ``(table, ids)`` when x = table[ids]: the projection runs per distinct id (:mod:`.distinct_rows`).
     """
     check_nonlinearity(nonlinearity, "rnn_forward")
     weights = {"weight_ih": weight_ih, "weight_hh": weight_hh, "bias_ih": bias_ih, "bias_hh": bias_hh}
     seq.check_sequence_args(x, {"h0": h0}, weights, 1, "rnn_forward")
     T = x.shape[0]
     lengths = seq.as_lengths(lengths, x)
-    A = seq.project_inputs(x, weight_ih.T, None if bias_ih is None else bias_ih + bias_hh)  # one GEMM
+    b = None if bias_ih is None else bias_ih + bias_hh
+    A = project_steps(x, weight_ih.T, b, None, input_rows, "rnn_forward")  # one GEMM
     WhT = weight_hh.T.copy()
     Hs = seq.state_buffer(T, h0)
     for t in range(T):

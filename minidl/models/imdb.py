@@ -100,7 +100,9 @@ class ImdbClassifier(Module):
         if ids.ndim != 2:
             raise ShapeError(f"ImdbClassifier expects token ids of shape (B, T), got {tuple(ids.shape)}")
         x = self.embedding(ids.T)  # (T, B, E): time-major for the recurrent layer
-        _, state = self.rnn(x, lengths=lengths if self.use_lengths else None)
+        # x is table[ids]: the fused layers project each distinct word once (functional/distinct_rows.py)
+        rows = {"input_rows": (self.embedding.weight.data, ids.T)} if isinstance(self.rnn, (LSTM, GRU, RNN)) else {}
+        _, state = self.rnn(x, lengths=lengths if self.use_lengths else None, **rows)
         h_n = state[0] if isinstance(state, tuple) else state  # (layers·dirs, B, H)
         self.save_for_backward(h_n.shape)
         # top layer's final state; for a bidirectional layer both directions, forward first

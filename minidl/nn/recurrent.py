@@ -34,6 +34,7 @@ from typing import NamedTuple
 from .. import backend
 from ..checks import check_dtype, check_shape, check_upstream, require_array
 from ..errors import DeviceError, DTypeError, RangeError, ShapeError
+from ..functional.distinct_rows import check_input_rows
 from ..functional.dropout import dropout_mask
 from ..functional.gru import gru_backward, gru_forward
 from ..functional.lstm import lstm_backward, lstm_forward
@@ -173,14 +174,20 @@ class _RecurrentBase(Module):
 
     # ------------------------------------------------------------------ forward / backward
     # --8<-- [start:stack_forward]
-    def forward(self, x, hx=None, lengths=None):
-        """``(output, h_n)`` (RNN, GRU) or ``(output, (h_n, c_n))`` (LSTM); see the module doc."""
+    def forward(self, x, hx=None, lengths=None, input_rows=None):
+        """``(output, h_n)`` (RNN, GRU) or ``(output, (h_n, c_n))`` (LSTM); see the module doc.
+
+        ``input_rows``: ``(table (V, D), ids)`` when x = table[ids] (ids shaped like x's first
+        two axes): the first layer projects each distinct id once (:mod:`~minidl.functional.distinct_rows`)."""
         self._check_input(x)
         xp = backend.get_array_module(x)
         if self.batch_first:
             x = x.transpose(1, 0, 2)
+            if isinstance(input_rows, (tuple, list)) and len(input_rows) == 2 and hasattr(input_rows[1], "T"):
+                input_rows = (input_rows[0], input_rows[1].T)  # ids (B, T) -> (T, B), as x
         x = xp.ascontiguousarray(x)
         T, B, _ = x.shape
+        input_rows = check_input_rows(input_rows, x, type(self).__name__)
         states0 = self._initial_states(hx, B, xp, x.dtype)
         lens, T_run = self._prepare_lengths(lengths, T, B, xp, x.dtype)
         dirs = self.num_directions
@@ -192,8 +199,12 @@ class _RecurrentBase(Module):
             for d in range(dirs):
                 idx = layer * dirs + d
                 x_d = layer_in if d == 0 else reverse_padded(layer_in, lens)
+                rows = {}  # the first layer's x_d is table[ids_d]: the ids go along, reversed alike
+                if layer == 0 and input_rows is not None:
+                    ids = input_rows[1][:T_run]
+                    rows["input_rows"] = (input_rows[0], ids if d == 0 else reverse_padded(ids, lens))
                 ys, cache = self._forward_fn(x_d, *(s[idx] for s in states0), **self._weights(layer, d),
-                                             lengths=lens, **self._options())
+                                             lengths=lens, **self._options(), **rows)
                 outs.append(ys[0] if d == 0 else _reversed(ys[0], lens))
                 dir_caches.append(cache)
                 for k, s in enumerate(ys[1:]):
