@@ -11,6 +11,8 @@ results to the steps:
     P = table[u] W_ihᵀ + b          (U, gates·H): the product shrinks from T·B rows to U
     A[t, b] = P[where[t, b]]        the same numbers as x W_ihᵀ + b, gathered
 
+:func:`project_steps` takes this path when at most half the tokens are distinct words.
+
 For report E's first layer (D = 200, H = 256) the projection took 14 ms instead of 57 ms
 (one core of an Intel Xeon VM, ``benchmarks/README.md``). Only the forward changes: the
 backward's ``dx = dZ W`` and ``dW = dZᵀ x`` stay one GEMM each over all T·B rows, since
@@ -65,18 +67,16 @@ def check_input_rows(input_rows, x, who: str):
     return table, ids
 
 
-def project_rows(table, ids, WxT, b, gates: int | None = None):
+def project_rows(table, distinct, where, WxT, b, gates: int | None = None):
     """``x W_ihᵀ + b`` for ``x = table[ids]``, one product per distinct id.
 
-    table (V, D), ids (T, B), WxT (D, n), b (n,) or None. Returns (T, B, n) for ``gates``
-    None, as :func:`~.sequence.project_inputs`; for ``gates = k``, (T, k, B, H) with n = k·H,
-    gate-major as :func:`~.sequence.project_gate_major` (the gather writes that layout
-    directly, so no regrouping pass follows).
+    table (V, D); distinct (U,) the distinct ids and where (T, B) each step's index into
+    them (``unique(ids, return_inverse=True)``); WxT (D, n), b (n,) or None. Returns
+    (T, B, n) for ``gates`` None, as :func:`~.sequence.project_inputs`; for ``gates = k``,
+    (T, k, B, H) with n = k·H, gate-major as :func:`~.sequence.project_gate_major` (the
+    gather writes that layout directly, so no regrouping pass follows).
     """
     xp = backend.get_array_module(table)
-    T, B = ids.shape
-    distinct, where = xp.unique(ids, return_inverse=True)
-    where = where.reshape(T, B)
     P = table[distinct] @ WxT  # (U, n): each distinct word's projection, once
     if b is not None:
         P += b
@@ -88,10 +88,19 @@ def project_rows(table, ids, WxT, b, gates: int | None = None):
 
 
 def project_steps(x, WxT, b, gates: int | None, input_rows, who: str):
-    """The input projection of every step of x (T, B, D) for a recurrent layer ``who``: per
-    distinct id (:func:`project_rows`) when ``input_rows`` is given and checked, else one
-    dense GEMM (:func:`~.sequence.project_inputs`, :func:`~.sequence.project_gate_major`)."""
+    """The input projection of every step of x (T, B, D) for a recurrent layer ``who``.
+
+    Per distinct id (:func:`project_rows`) when ``input_rows`` is given, checked, and its
+    ids hold at most half as many distinct values as tokens; else one dense GEMM
+    (:func:`~.sequence.project_inputs`, :func:`~.sequence.project_gate_major`). Why half:
+    the gather costs about as much as the product it saves once most ids differ (report
+    B's sizes, uniformly random ids: 5.2 ms against 3.8 ms dense with 64% distinct, 3.1
+    against 4.2 ms with 26%; a review batch has 15–25%: ``benchmarks/README.md``).
+    """
     rows = check_input_rows(input_rows, x, who)
     if rows is not None:
-        return project_rows(*rows, WxT, b, gates)
+        table, ids = rows
+        distinct, where = backend.get_array_module(ids).unique(ids, return_inverse=True)
+        if 2 * distinct.size <= ids.size:
+            return project_rows(table, distinct, where.reshape(ids.shape), WxT, b, gates)
     return project_inputs(x, WxT, b) if gates is None else project_gate_major(x, WxT, b, gates)

@@ -9,7 +9,7 @@ import minidl
 from minidl.errors import DTypeError, RangeError, ShapeError
 from minidl.functional import distinct_rows, gru, lstm, rnn
 from minidl.functional import sequence as seq
-from minidl.functional.distinct_rows import check_input_rows, project_rows
+from minidl.functional.distinct_rows import check_input_rows, project_rows, project_steps
 from minidl.models import ImdbClassifier
 from minidl.nn import GRU, LSTM, RNN
 
@@ -31,7 +31,8 @@ def test_projection_per_distinct_id_is_the_dense_projection(D, H, gates, bias):
     n = H * (gates or 1)
     WxT, b = rng.standard_normal((D, n)), (rng.standard_normal(n) if bias else None)
     dense = seq.project_inputs(x, WxT, b) if gates is None else seq.project_gate_major(x, WxT, b, gates)
-    got = project_rows(table, ids, WxT, b, gates)
+    distinct, where = np.unique(ids, return_inverse=True)
+    got = project_rows(table, distinct, where.reshape(ids.shape), WxT, b, gates)
     assert got.shape == dense.shape
     np.testing.assert_allclose(got, dense, rtol=1e-13, atol=1e-13)
     assert len(np.unique(ids)) < ids.size  # ids do repeat: the path has something to save
@@ -74,7 +75,7 @@ def test_the_stack_passes_the_rows_to_its_first_layer_in_both_directions(cls, ba
     real = distinct_rows.project_rows
 
     def counted(*args, **kwargs):
-        calls.append(args[1].shape)
+        calls.append(args[2].shape)
         return real(*args, **kwargs)
 
     monkeypatch.setattr(distinct_rows, "project_rows", counted)
@@ -97,7 +98,7 @@ def test_the_imdb_model_projects_its_words_once(monkeypatch):
     monkeypatch.setattr(distinct_rows, "project_rows", lambda *a, **k: calls.append(1) or real(*a, **k))
     minidl.manual_seed(0)
     model = ImdbClassifier(50, 8, 6)
-    ids = rng.integers(1, 50, size=(4, 9))
+    ids = rng.integers(1, 9, size=(4, 9))  # words repeat, as in text: at most 9 distinct of 36 tokens
     ids[1, 6:] = 0  # padding
     lengths = np.array([9, 6, 9, 9])
     logits = model(ids, lengths)
@@ -135,3 +136,19 @@ def test_a_pair_that_cannot_be_x_source_is_refused():
     assert got[0] is table and got[1] is ids
     with pytest.raises(ShapeError, match="^LSTM: .*x == table"):
         LSTM(5, 4)(x.astype(np.float32), input_rows=(table[::-1].astype(np.float32), ids))
+
+
+def test_ids_that_are_mostly_distinct_take_the_dense_product(monkeypatch):
+    """More distinct ids than half the tokens: the gather would cost what the product saves."""
+    T, B, D, n = 4, 3, 5, 8
+    table = rng.standard_normal((20, D))
+    WxT, b = rng.standard_normal((D, n)), rng.standard_normal(n)
+    spread = rng.permutation(20)[:T * B].reshape(T, B)  # 12 tokens, 12 distinct ids
+    repeated = spread % 6  # 12 tokens, 6 distinct ids: exactly half
+    taken = []
+    real = distinct_rows.project_rows
+    monkeypatch.setattr(distinct_rows, "project_rows", lambda *a, **k: taken.append(a[1].size) or real(*a, **k))
+    for ids in (spread, repeated):
+        got = project_steps(table[ids], WxT, b, None, (table, ids), "f")
+        np.testing.assert_allclose(got, seq.project_inputs(table[ids], WxT, b), rtol=1e-13, atol=1e-13)
+    assert taken == [6]
