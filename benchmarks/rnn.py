@@ -12,6 +12,10 @@ Cases (float32, CPU):
 * ``E-lstm1``, ``E-bilstm2``: report E — Embedding(20000, 200) → LSTM(200, 256), one layer,
   or two bidirectional layers with dropout 0.5 between them → Dropout(0.5) → Linear(·, 2);
   batch 64 × 300 tokens.
+  The ids are uniformly random by default; ``--ids reviews`` takes the last 300 tokens of
+  64 random IMDB training reviews at least that long (``MINIDL_DATA``): real text repeats
+  its words, and minidl's first recurrent layer projects each distinct word once
+  (:mod:`minidl.functional.distinct_rows`), so only real reviews show that path's cost.
 * ``C-charrnn``: report C's classic char-RNN (i2h, i2o on [x, h], LogSoftmax), one name of
   7 letters per step (batch 1), NLL loss, plain SGD as in the tutorial.
 
@@ -61,6 +65,10 @@ def _parse(argv=None):
     p.add_argument("--quick", action="store_true", help="60 tokens, 3 steps, 1 warm-up: a smoke test")
     p.add_argument("--seq-len", type=int, default=300)
     p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--ids", choices=["uniform", "reviews"], default="uniform",
+                   help="the token ids of the classifiers' batch: uniformly random (default), or the last "
+                        "--seq-len tokens of --batch random IMDB training reviews at least that long "
+                        "(needs MINIDL_DATA): text repeats words, which minidl's input projection uses")
     p.add_argument("--threads", type=int, default=1, help="BLAS and PyTorch threads")
     p.add_argument("--only", default="", help="comma-separated case names (default: all)")
     p.add_argument("--no-torch", action="store_true", help="time minidl alone")
@@ -131,10 +139,22 @@ def torch_classifier(vocab, embed, hidden, cell, layers, bi, rnn_dropout, fc_dim
     return TorchImdb(vocab, embed, hidden, cell, layers, bi, rnn_dropout, fc_dim, dropout=0.5)
 
 
+def review_ids(vocab, B, T, rng):
+    """(B, T) ids: the last T tokens of B random IMDB training reviews of at least T tokens
+    (``MINIDL_DATA``), in a vocabulary of ``vocab`` ids, as the examples load them."""
+    from minidl.data.imdb import load_imdb
+
+    train = load_imdb(None, vocab_size=vocab, max_len=T, truncate="pre", seed=0).train
+    full = np.flatnonzero(train.lengths >= T)
+    if len(full) < B:
+        raise SystemExit(f"--ids reviews: only {len(full)} training reviews have {T} tokens, need {B}")
+    return train.ids[rng.choice(full, size=B, replace=False), :T].astype(np.int64)
+
+
 def classifier_steps(name, B, T):
     vocab, embed, hidden, cell, layers, bi, rnn_dropout, fc_dim = CASES[name]
     rng = np.random.default_rng(0)
-    ids = rng.integers(1, vocab, size=(B, T))
+    ids = review_ids(vocab, B, T, rng) if ARGS.ids == "reviews" else rng.integers(1, vocab, size=(B, T))
     labels = rng.integers(0, 2, size=B)
     ours = ImdbClassifier(vocab, embed, hidden, cell, num_layers=layers, bidirectional=bi,
                           rnn_dropout=rnn_dropout, dropout=0.5, fc_dim=fc_dim)
@@ -362,7 +382,8 @@ def main():
         f"each library in its own processes, {ARGS.rounds} round(s) alternating"
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {cpu}, {os.cpu_count()} cores; "
           f"numpy {np.__version__}, torch {torch.__version__ if torch else 'absent'}; threads {ARGS.threads}; "
-          f"batch {ARGS.batch} x {ARGS.seq_len} tokens; {ARGS.steps} timed steps after {ARGS.warmup} warm-up; "
+          f"batch {ARGS.batch} x {ARGS.seq_len} tokens ({'IMDB reviews' if ARGS.ids == 'reviews' else 'random ids'}); "
+          f"{ARGS.steps} timed steps after {ARGS.warmup} warm-up; "
           f"{how}; allocator {ARGS.allocator}; {describe(ARGS)}", flush=True)
     rows = []
     for name in names:

@@ -29,6 +29,16 @@ def test_rnn_benchmark_quick_runs():
     assert sum("page faults" in line for line in out.stdout.splitlines() if line.startswith("#   ")) >= 2, out.stdout
 
 
+def test_rnn_benchmark_runs_on_review_ids(tmp_path):
+    """``--ids reviews``: the batch is the last tokens of training reviews (a tiny fake IMDB)."""
+    make_aclimdb(tmp_path / "data", n_per_class=40)
+    out = run_benchmark("rnn.py", "--steps", "1", "--warmup", "1", "--rounds", "1", "--only", "B-lstm", "--no-torch",
+                        "--ids", "reviews", "--seq-len", "20", "--batch", "8",
+                        MINIDL_DATA=str(tmp_path / "data"), MINIDL_CACHE=str(tmp_path / "cache"))
+    assert "(IMDB reviews)" in out.stdout.splitlines()[0], out.stdout
+    assert any(line.startswith("| B-lstm") for line in out.stdout.splitlines()), out.stdout
+
+
 def test_rnn_benchmark_same_process_runs():
     """The old method (both libraries in one process), on glibc's own allocator settings."""
     out = run_benchmark("rnn.py", "--quick", "--only", "C-charrnn", "--same-process", "--allocator", "default")
