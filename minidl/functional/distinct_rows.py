@@ -14,9 +14,10 @@ results to the steps:
 :func:`project_steps` takes this path when at most half the tokens are distinct words.
 
 For report E's first layer (D = 200, H = 256) on those reviews the projection took 21.8 ms
-instead of 60.4 ms (one core of an Intel Xeon VM, ``benchmarks/README.md``). Only the forward changes: the
-backward's ``dx = dZ W`` and ``dW = dZᵀ x`` stay one GEMM each over all T·B rows, since
-summing ∂L/∂z over equal ids first costs more than it saves (measured there too).
+instead of 60.4 ms (one core of an Intel Xeon VM, ``benchmarks/README.md``). Only the
+forward changes: the backward's ``dx = dZ W`` and ``dW = dZᵀ x`` stay one GEMM each over
+all T·B rows, since summing ∂L/∂z over equal ids first costs more than it saves (measured
+there too).
 
 The layers take the pair ``input_rows = (table, ids)`` beside ``x`` (``x`` is still what
 the backward reads); :func:`check_input_rows` refuses a pair that cannot be x's source.

@@ -71,5 +71,6 @@ def subnormal_flush(like):
         xp.abs(g, out=magnitude)
         xp.less(magnitude, floor, out=below)
         xp.copyto(g, 0, where=below)
+
     return flush
 # --8<-- [end:subnormal_flush]
