@@ -92,15 +92,17 @@ def project_rows(table, distinct, where, WxT, b, gates: int | None = None):
 def project_steps(x, WxT, b, gates: int | None, input_rows, who: str):
     """The input projection of every step of x (T, B, D) for a recurrent layer ``who``.
 
-    Per distinct id (:func:`project_rows`) when ``input_rows`` is given, checked, and its
-    ids hold at most half as many distinct values as tokens; else one dense GEMM
+    Per distinct id (:func:`project_rows`) on the host when ``input_rows`` is given, checked,
+    and its ids hold at most half as many distinct values as tokens; else one dense GEMM
     (:func:`~.sequence.project_inputs`, :func:`~.sequence.project_gate_major`). Why half:
     the gather costs about as much as the product it saves once most ids differ (report
     B's sizes, uniformly random ids: 5.2 ms against 3.8 ms dense with 64% distinct, 3.1
-    against 4.2 ms with 26%; a review batch has 15–25%: ``benchmarks/README.md``).
+    against 4.2 ms with 26%; a review batch has 15–25%: ``benchmarks/README.md``). Why the
+    host only: on a GPU the sort behind ``unique`` and its wait for the count of distinct
+    ids were never measured against the dense product, which a GPU runs near its peak.
     """
     rows = check_input_rows(input_rows, x, who)
-    if rows is not None:
+    if rows is not None and backend.device_of(x) == "cpu":
         table, ids = rows
         distinct, where = backend.get_array_module(ids).unique(ids, return_inverse=True)
         if 2 * distinct.size <= ids.size:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import minidl
+from minidl import backend
 from minidl.errors import DTypeError, RangeError, ShapeError
 from minidl.functional import distinct_rows, gru, lstm, rnn
 from minidl.functional import sequence as seq
@@ -152,3 +153,18 @@ def test_ids_that_are_mostly_distinct_take_the_dense_product(monkeypatch):
         got = project_steps(table[ids], WxT, b, None, (table, ids), "f")
         np.testing.assert_allclose(got, seq.project_inputs(table[ids], WxT, b), rtol=1e-13, atol=1e-13)
     assert taken == [6]
+
+
+def test_off_the_host_the_dense_product_runs(monkeypatch):
+    """On a device (the strict CuPy stand-in) nothing was measured: the dense GEMM runs, with
+    no read back to the host for the ids' values."""
+    from strict_device import StrictArray, count_transfers  # tests/ is on the path (conftest.py)
+
+    table, ids, x = _embedded()
+    WxT, b = rng.standard_normal((5, 12)), rng.standard_normal(12)
+    monkeypatch.setattr(distinct_rows, "project_rows", lambda *a, **k: pytest.fail("the host's path on a device"))
+    with count_transfers() as log:
+        got = project_steps(StrictArray(x), StrictArray(WxT), StrictArray(b), 3, (StrictArray(table),
+                            StrictArray(ids)), "f")
+    assert not log.d2h, log.summary()
+    np.testing.assert_allclose(backend.asnumpy(got), seq.project_gate_major(x, WxT, b, 3), rtol=1e-13, atol=1e-13)
