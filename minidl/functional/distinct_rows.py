@@ -1,4 +1,4 @@
-"""The input projection of an embedded sequence, one product per distinct word.
+"""A recurrent layer fed by an embedding: its input products once per distinct word.
 
 A recurrent layer fed by an embedding gets ``x = table[ids]``: ``x_t`` of a step is the
 table row of that step's token. Its input projection ``A = x W_ihᵀ + b`` (one GEMM of T·B
@@ -11,26 +11,60 @@ results to the steps:
     P = table[u] W_ihᵀ + b          (U, gates·H): the product shrinks from T·B rows to U
     A[t, b] = P[where[t, b]]        the same numbers as x W_ihᵀ + b, gathered
 
+The backward has the same structure. With ∂L/∂z of every token (dZ, (T·B, n)), the dense
+layer computes ``dx = dZ W_ih`` and ``dW_ih = dZᵀ x`` over all T·B rows, and the embedding
+then adds the rows of dx that share an id. But the table needs only those sums, and
+``dW_ih`` only sees x through the U distinct rows, so sum ∂L/∂z per word first:
+
+    S[u] = Σ dZ[i] over the tokens i of word u          (U, n)   (:func:`sum_by_word`)
+    ∂L/∂table[u] = S[u] W_ih     dW_ih = Sᵀ table[u]             (:func:`rows_input_grads`)
+
+Both products shrink from T·B rows to U, and ∂L/∂x is never formed: the layer hands the
+embedding its table's gradient as rows (:class:`~.embedding.RowGrad`).
+
 :func:`project_steps` takes this path when at most half the tokens are distinct words.
-
 For report E's first layer (D = 200, H = 256) on those reviews the projection took 21.8 ms
-instead of 60.4 ms (one core of an Intel Xeon VM, ``benchmarks/README.md``). Only the
-forward changes: the backward's ``dx = dZ W`` and ``dW = dZᵀ x`` stay one GEMM each over
-all T·B rows, since summing ∂L/∂z over equal ids first costs more than it saves (measured
-there too).
+instead of 60.4 ms, and the input side of the backward, with the embedding's, 28.8 ms
+instead of 118.6 ms (one core of an Intel Xeon VM, ``benchmarks/README.md``).
 
-The layers take the pair ``input_rows = (table, ids)`` beside ``x`` (``x`` is still what
-the backward reads); :func:`check_input_rows` refuses a pair that cannot be x's source.
+The layers take the pair ``input_rows = (table, ids)`` beside ``x``;
+:func:`check_input_rows` refuses a pair that cannot be x's source.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from .. import backend
 from ..checks import check_shape, require_array
 from ..errors import DTypeError, RangeError, ShapeError
-from .sequence import project_gate_major, project_inputs
+from .embedding import RowGrad
+from .sequence import input_grads, project_gate_major, project_inputs
 
-__all__ = ["check_input_rows", "project_rows", "project_steps"]
+__all__ = ["DistinctRows", "check_input_rows", "distinct_rows", "project_rows", "project_steps", "sum_by_word",
+           "rows_input_grads", "add_row_grads"]
+
+
+class DistinctRows(NamedTuple):
+    """The words of ``ids`` (T, B), most frequent first (:func:`sum_by_word` relies on it):
+    ``distinct`` (U,) the ids, ``counts`` (U,) their occurrences (non-increasing), ``where``
+    (T·B,) each token's index into them, ``first`` (U,) the token where each word first occurs."""
+
+    distinct: object
+    counts: object
+    where: object
+    first: object
+
+
+def distinct_rows(ids) -> DistinctRows:
+    """The :class:`DistinctRows` of an id array of any shape (flattened in C order)."""
+    xp = backend.get_array_module(ids)
+    distinct, first, where, counts = xp.unique(ids.reshape(-1), return_index=True, return_inverse=True,
+                                               return_counts=True)
+    by_count = xp.argsort(-counts, kind="stable")  # sorted ids, reordered most frequent first
+    rank = xp.empty_like(by_count)
+    rank[by_count] = xp.arange(by_count.size)  # a word's new index
+    return DistinctRows(distinct[by_count], counts[by_count], rank[where], first[by_count])
 
 
 def check_input_rows(input_rows, x, who: str):
@@ -90,7 +124,8 @@ def project_rows(table, distinct, where, WxT, b, gates: int | None = None):
 
 
 def project_steps(x, WxT, b, gates: int | None, input_rows, who: str):
-    """The input projection of every step of x (T, B, D) for a recurrent layer ``who``.
+    """The input projection of every step of x (T, B, D) for a recurrent layer ``who``:
+    ``(A, rows)``, rows the :class:`DistinctRows` of the ids when the per-word path ran, else None.
 
     Per distinct id (:func:`project_rows`) on the host when ``input_rows`` is given, checked,
     and its ids hold at most half as many distinct values as tokens; else one dense GEMM
@@ -104,8 +139,66 @@ def project_steps(x, WxT, b, gates: int | None, input_rows, who: str):
     rows = check_input_rows(input_rows, x, who)
     if rows is not None and backend.device_of(x) == "cpu":
         table, ids = rows
-        distinct, where = backend.get_array_module(ids).unique(ids, return_inverse=True)
-        if 2 * distinct.size <= ids.size:
-            return project_rows(table, distinct, where.reshape(ids.shape), WxT, b, gates)
-    return project_inputs(x, WxT, b) if gates is None else project_gate_major(x, WxT, b, gates)
+        words = distinct_rows(ids)
+        if 2 * words.distinct.size <= ids.size:
+            return project_rows(table, words.distinct, words.where.reshape(ids.shape), WxT, b, gates), words
+    return (project_inputs(x, WxT, b) if gates is None else project_gate_major(x, WxT, b, gates)), None
 # --8<-- [end:project_rows]
+
+
+# --8<-- [start:rows_backward]
+def sum_by_word(dZ, rows: DistinctRows, few: int = 64):
+    """S (U, n) with ``S[u] = Σ dZ[i]`` over the tokens i of word u; dZ (T·B, n), host arrays.
+
+    Grouped by word (a stable sort of ``where``), word u's k-th occurrence is token
+    ``by_word[start[u] + k]``. Pass k adds every word's k-th occurrence in one gather, and
+    since words come most frequent first, the words that have one are a prefix of S. Text
+    has a few very frequent words ("the": about 1,000 of 19,200 tokens), so once at most
+    ``few`` words remain, each sums the rest of its rows in one call. (``add.reduceat`` over
+    the sorted rows, and ``add.at``, took four times as long: ``benchmarks/README.md``.)
+    """
+    xp = backend.get_array_module(dZ)
+    counts = rows.counts
+    by_word = xp.argsort(rows.where, kind="stable")  # token indices, word by word
+    start = xp.zeros_like(counts)
+    xp.cumsum(counts[:-1], out=start[1:])
+    S = dZ[rows.first]  # each word's first occurrence: pass 0
+    descending = -counts  # ascending, for searchsorted
+    k = 1
+    m = int(xp.searchsorted(descending, -k))  # the words with more than k occurrences
+    while m > few:
+        S[:m] += dZ[by_word[start[:m] + k]]
+        k += 1
+        m = int(xp.searchsorted(descending, -k))
+    for u in range(m):  # the few most frequent words: their remaining rows at once
+        S[u] += dZ[by_word[start[u] + k : start[u] + counts[u]]].sum(axis=0)
+    return S
+
+
+def rows_input_grads(dZ2, x, W, rows: DistinctRows | None):
+    """The input side of a layer's backward when x = table[ids], per word: ``(RowGrad, dW)``;
+    for rows None, the dense ``(dx, dW)`` of :func:`~.sequence.input_grads`.
+
+    dZ2 (T·B, n) holds ∂L/∂(x Wᵀ) of every step, x (T, B, D), W (n, D). With S the per-word
+    sums of dZ2 (:func:`sum_by_word`) and X = table[distinct] (read from x, as the forward saw
+    it): ``∂L/∂table[distinct] = S W`` (U, D) and ``dW = Sᵀ X``, equal to ``dZᵀ x`` since
+    every token of word u has the row X[u]. Counterpart of :func:`~.sequence.input_grads`.
+    """
+    if rows is None:
+        return input_grads(dZ2, x, W)
+    S = sum_by_word(dZ2, rows)
+    X = x.reshape(-1, x.shape[-1])[rows.first]
+    return RowGrad(rows.distinct, S @ W), S.T @ X
+
+
+def add_row_grads(a: RowGrad, b: RowGrad) -> RowGrad:
+    """The sum of two :class:`~.embedding.RowGrad` of one table (a bidirectional layer's two
+    directions: the same ids, so mostly the same rows in the same order)."""
+    xp = backend.get_array_module(a.rows)
+    if a.index.shape == b.index.shape and bool((a.index == b.index).all()):
+        return RowGrad(a.index, a.rows + b.rows)
+    index, where = xp.unique(xp.concatenate([a.index, b.index]), return_inverse=True)
+    rows = xp.zeros((index.size, a.rows.shape[1]), dtype=a.rows.dtype)
+    xp.add.at(rows, where, xp.concatenate([a.rows, b.rows]))  # each part's rows are distinct, not both's
+    return RowGrad(index, rows)
+# --8<-- [end:rows_backward]

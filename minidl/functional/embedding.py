@@ -7,6 +7,10 @@ ids == v. That sum must *accumulate* repeated ids — ``dW[ids] += dy`` would ke
 of them (buffered fancy assignment) — hence a scatter-add: ``xp.add.at`` (unbuffered), or,
 faster, one ``bincount`` over the flattened table.
 The row ``padding_idx`` gets no gradient, so the padding vector stays as it started.
+
+A layer that knows its input is ``table[ids]`` can hand back those sums itself, as the
+nonzero rows of dW (a :class:`RowGrad`; the recurrent layers do,
+:mod:`.distinct_rows`): then the backward only writes them into a zero table.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import NamedTuple
 from ..backend import asnumpy, get_array_module
 from ..errors import DTypeError, IndexRangeError
 
-__all__ = ["check_ids", "EmbeddingCache", "embedding_forward", "embedding_backward"]
+__all__ = ["check_ids", "EmbeddingCache", "RowGrad", "embedding_forward", "embedding_backward"]
 
 
 def check_ids(ids, num_embeddings: int, who: str = "Embedding") -> None:
@@ -44,6 +48,14 @@ class EmbeddingCache(NamedTuple):
     padding_idx: int | None
 
 
+class RowGrad(NamedTuple):
+    """∂L/∂W of a table W (V, E) given by its nonzero rows: ``dW[index] = rows``, zero
+    elsewhere; ``index`` (U,) distinct row numbers, ``rows`` (U, E)."""
+
+    index: object
+    rows: object
+
+
 # --8<-- [start:embedding]
 def embedding_forward(ids, weight, *, padding_idx=None):
     """ids: integer array of any shape S, weight: (V, E) -> ``(y S + (E,), EmbeddingCache)``.
@@ -55,7 +67,7 @@ def embedding_forward(ids, weight, *, padding_idx=None):
 
 def embedding_backward(dy, cache: EmbeddingCache) -> dict:
     """dy: S + (E,) -> ``{"weight": dW (V, E)}``, summing the rows of dy that share an id
-    (ids are integers: they get no gradient).
+    (ids are integers: they get no gradient). dy may instead be those sums, a :class:`RowGrad`.
 
     ``xp.add.at(dW, ids, dy)`` says exactly this. The same sums come faster from one
     ``bincount`` over the flattened table: element (v, e) of dW has flat index v·E + e, and
@@ -63,11 +75,16 @@ def embedding_backward(dy, cache: EmbeddingCache) -> dict:
     (1.3x faster than ``add.at`` for report B's 12,800 × 64 gradient rows here).
     """
     ids, num_embeddings, padding_idx = cache
-    xp = get_array_module(dy)
-    E = dy.shape[-1]
-    flat_index = (ids.reshape(-1, 1) * E + xp.arange(E)).reshape(-1)
-    dW = xp.bincount(flat_index, weights=dy.reshape(-1), minlength=num_embeddings * E)
-    dW = dW.reshape(num_embeddings, E).astype(dy.dtype, copy=False)
+    if isinstance(dy, RowGrad):  # the sums, already made
+        xp = get_array_module(dy.rows)
+        dW = xp.zeros((num_embeddings, dy.rows.shape[-1]), dtype=dy.rows.dtype)
+        dW[dy.index] = dy.rows
+    else:
+        xp = get_array_module(dy)
+        E = dy.shape[-1]
+        flat_index = (ids.reshape(-1, 1) * E + xp.arange(E)).reshape(-1)
+        dW = xp.bincount(flat_index, weights=dy.reshape(-1), minlength=num_embeddings * E)
+        dW = dW.reshape(num_embeddings, E).astype(dy.dtype, copy=False)
     if padding_idx is not None:
         dW[padding_idx] = 0
     return {"weight": dW}

@@ -47,7 +47,7 @@ from typing import NamedTuple
 from .. import backend
 from . import sequence as seq
 from .activations import sigmoid
-from .distinct_rows import project_steps
+from .distinct_rows import project_steps, rows_input_grads
 from .gate_layout import GRUPacked, gru_pack, sigmoid_of_negated
 
 __all__ = [
@@ -161,12 +161,12 @@ def gru_local_grads(gates, h_prev, g_hat, K, K_r):
 
 
 class GRUCache(NamedTuple):
-    """What :func:`gru_backward` needs: ``x`` (T, B, D), the :class:`~.gate_layout.GRUPacked`
-    weights, ``gates`` (T, 3, B, H) r, z, n of every step, ``hs`` (T + 1, B, H) h_0..h_T,
-    ``hidden``: (T, 3, B, H) h W_hhᵀ (+ b_hn in block n) (after) or (T, B, H) r ⊙ h (before),
-    ``reset_after`` and ``lengths`` (or None)."""
+    """What :func:`gru_backward` needs: ``x`` (T, B, D), ``rows`` its :class:`~.distinct_rows.DistinctRows`
+    (or None), the :class:`~.gate_layout.GRUPacked` weights, ``gates`` (T, 3, B, H) r, z, n of every
+    step, ``hs`` (T + 1, B, H) h_0..h_T, ``hidden``: (T, 3, B, H) h W_hhᵀ (+ b_hn in block n) (after)
+    or (T, B, H) r ⊙ h (before), ``reset_after`` and ``lengths`` (or None)."""
 
-    x: object
+    x: object; rows: object  # noqa: E702
     packed: GRUPacked
     gates: object
     hs: object
@@ -189,7 +189,7 @@ def gru_forward(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *, rese
     T, B, D = x.shape
     lengths = seq.as_lengths(lengths, x)
     p = gru_pack(weight_ih, weight_hh, bias_ih, bias_hh, reset_after)
-    A = project_steps(x, p.WxT, p.b, 3, input_rows, "gru_forward")  # (T, 3, B, H): becomes the gates r, z, n
+    A, rows = project_steps(x, p.WxT, p.b, 3, input_rows, "gru_forward")  # (T, 3, B, H): becomes the gates r, z, n
     Hs = seq.state_buffer(T, h0)
     with backend.errstate(xp, over="ignore"):  # e^{−u} = inf is right there (see gru_rz_gates)
         if reset_after:
@@ -212,7 +212,7 @@ def gru_forward(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *, rese
                 xp.multiply(a[0], Hs[t], out=hidden[t])
                 gru_new_state(a[2], hidden[t] @ p.WhnT, Hs[t], a[1], Hs[t + 1])
     out, h_n = seq.finish_forward(Hs, lengths)
-    return (out, h_n), GRUCache(x, p, A, Hs, hidden, reset_after, lengths)
+    return (out, h_n), GRUCache(x, rows, p, A, Hs, hidden, reset_after, lengths)
 # --8<-- [end:gru_forward]
 
 
@@ -240,8 +240,8 @@ def _add_products(acc, a, b, c, d):
 
 
 def gru_backward(dy, cache: GRUCache) -> dict:
-    """dy = (d_out (T, B, H), d_h_n (B, H)), either None -> gradients ``x``, ``h0``,
-    ``weight_ih``, ``weight_hh``, ``bias_ih``, ``bias_hh`` in PyTorch's layout."""
+    """dy = (d_out (T, B, H), d_h_n (B, H)), either None -> gradients ``x`` (after input_rows ∂L/∂table,
+    a :class:`~.embedding.RowGrad`), ``h0``, ``weight_ih``, ``weight_hh``, ``bias_ih``, ``bias_hh`` as PyTorch."""
     x, p, G, Hs, lengths = cache.x, cache.packed, cache.gates, cache.hs, cache.lengths
     xp = backend.get_array_module(x)
     T, B, D = x.shape
@@ -256,7 +256,7 @@ def gru_backward(dy, cache: GRUCache) -> dict:
 
     loop = _reverse_loop_after if cache.reset_after else _reverse_loop_before
     dh0, dA, dW_hh, db_hh = loop(dHs, cache, K, K_r, factors, n)
-    dx, dW_ih = seq.input_grads(dA, x, p.W_ih)
+    dx, dW_ih = rows_input_grads(dA, x, p.W_ih, cache.rows)  # dx: a RowGrad when rows
     grads = {"x": dx, "h0": dh0, "weight_ih": dW_ih, "weight_hh": dW_hh}
     if p.b is not None:
         grads["bias_ih"] = dA.sum(axis=0)

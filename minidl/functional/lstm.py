@@ -51,7 +51,7 @@ from ..checks import check_dtype, check_shape
 from ..errors import RangeError, ShapeError
 from . import sequence as seq
 from .activations import sigmoid
-from .distinct_rows import project_steps
+from .distinct_rows import project_steps, rows_input_grads
 from .gate_layout import LSTMPacked, from_compute_order, lstm_pack, sigmoid_of_negated, sigmoid_slope
 
 __all__ = [
@@ -189,13 +189,13 @@ def lstm_gates_backward(dh, dc, K, P, f, dz, dc_new):
 class LSTMCache(NamedTuple):
     """What :func:`lstm_backward` needs (and partly overwrites: ``gates`` becomes ∂L/∂z).
 
-    ``x`` (T, B, D); ``packed`` the :class:`LSTMPacked` weights; ``gates`` (T, 4, B, H) the
-    gate values of every step (compute layout); ``hs``, ``cs`` (T + 1, B, H) h_0..h_T and
-    c_0..c_T; ``tanh_cs`` (T, B, H); ``lengths`` a :class:`~.sequence.Lengths` or None;
-    ``residual`` and ``weight_res`` as given to :func:`lstm_forward`.
+    ``x`` (T, B, D) and ``rows`` its :class:`~.distinct_rows.DistinctRows` (None: x went the dense way);
+    ``packed`` the :class:`LSTMPacked` weights; ``gates`` (T, 4, B, H) the gate values of every step
+    (compute layout); ``hs``, ``cs`` (T + 1, B, H) h_0..h_T and c_0..c_T; ``tanh_cs`` (T, B, H);
+    ``lengths`` a :class:`~.sequence.Lengths` or None; ``residual``, ``weight_res`` as given.
     """
 
-    x: object
+    x: object; rows: object  # noqa: E702
     packed: LSTMPacked
     gates: object
     hs: object
@@ -216,7 +216,8 @@ def lstm_forward(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *,
             or None. lengths: ints (B,) or a prepared :class:`~.sequence.Lengths`, or None.
         residual: add F(x_t) to h_t (F = identity, or ``x_t W_resᵀ`` when ``weight_res``
             (H, D) is given); that h_t is both the output and the recurrent state.
-        input_rows: ``(table, ids)`` when x = table[ids]: one projection per distinct id (:mod:`.distinct_rows`).
+        input_rows: ``(table, ids)`` when x = table[ids]: input products per distinct id (:mod:`.distinct_rows`;
+            the backward's ``x`` is then ∂L/∂table as a :class:`~.embedding.RowGrad`).
 
     Returns:
         ``((out, h_n, c_n), cache)``: out (T, B, H) (zero at padded steps), h_n and c_n
@@ -227,7 +228,7 @@ def lstm_forward(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *,
     T, B, D = x.shape
     lengths = seq.as_lengths(lengths, x)
     p = lstm_pack(weight_ih, weight_hh, bias_ih, bias_hh)
-    A = project_steps(x, p.WxT, p.b, 4, input_rows, "lstm_forward")  # the input side of every step, (T, 4, B, H)
+    A, rows = project_steps(x, p.WxT, p.b, 4, input_rows, "lstm_forward")  # the input side of every step, (T, 4, B, H)
     Hs, Cs = seq.state_buffer(T, h0), seq.state_buffer(T, c0)  # Hs[t + 1] = h_t, Hs[0] = h0
     TC = xp.empty((T, B, H), dtype=A.dtype)  # tanh(c_t), reused by the backward
     U, WhT = xp.empty((4, B, H), dtype=A.dtype), seq.gate_blocks(p.WhT, 4)  # (4, H, H)
@@ -240,7 +241,7 @@ def lstm_forward(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *,
                 Hs[t + 1] += R[t]
     c_n = seq.last_real(Cs, lengths)
     out, h_n = seq.finish_forward(Hs, lengths)
-    return (out, h_n, c_n), LSTMCache(x, p, A, Hs, Cs, TC, lengths, residual, weight_res)
+    return (out, h_n, c_n), LSTMCache(x, rows, p, A, Hs, Cs, TC, lengths, residual, weight_res)
 # --8<-- [end:lstm_forward]
 
 
@@ -301,7 +302,7 @@ def lstm_backward(dy, cache: LSTMCache) -> dict:
 
     dh0 = seq.backward_through_time(dHs, step, factors, n, carries=(dc,))
     dZ2 = dZ.reshape(T * B, 4 * H)
-    dx, dW_ih = seq.input_grads(dZ2, x, p.Wx)
+    dx, dW_ih = rows_input_grads(dZ2, x, p.Wx, None if residual else cache.rows)  # dx: a RowGrad per word
     grads = {"x": dx, "h0": dh0, "c0": dc, "weight_ih": from_compute_order(dW_ih, H),
              "weight_hh": from_compute_order(dZ2.T @ Hs[:-1].reshape(T * B, H), H)}
     if p.b is not None:

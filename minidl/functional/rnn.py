@@ -27,7 +27,7 @@ from typing import NamedTuple
 from .. import backend
 from ..errors import RangeError
 from . import sequence as seq
-from .distinct_rows import project_steps
+from .distinct_rows import project_steps, rows_input_grads
 
 __all__ = [
     "NONLINEARITIES", "check_nonlinearity", "RNNCache", "RNNStepCache", "rnn_step_reference",
@@ -114,10 +114,12 @@ def rnn_local_grad(h, nonlinearity="tanh"):
 
 
 class RNNCache(NamedTuple):
-    """What :func:`rnn_backward` needs: ``x`` (T, B, D), the weights as given, ``hs``
+    """What :func:`rnn_backward` needs: ``x`` (T, B, D), ``rows`` its
+    :class:`~.distinct_rows.DistinctRows` (or None), the weights as given, ``hs``
     (T + 1, B, H) h_0..h_T, ``nonlinearity``, ``lengths`` (or None) and ``has_bias``."""
 
     x: object
+    rows: object
     weight_ih: object
     weight_hh: object
     hs: object
@@ -134,7 +136,8 @@ def rnn_forward(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *, nonl
     x (T, B, D), T ≥ 1, h0 (B, H), weight_ih (H, D), weight_hh (H, H), biases (H,) or None,
     lengths ints (B,) or None -> ``((out (T, B, H), h_n (B, H)), cache)``:
     h_t = φ(x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh), out zero at padded steps. ``input_rows``
-    ``(table, ids)`` when x = table[ids]: the projection runs per distinct id (:mod:`.distinct_rows`).
+    ``(table, ids)`` when x = table[ids]: the input products run per distinct id (:mod:`.distinct_rows`;
+    the backward's ``x`` is then ∂L/∂table, a :class:`~.embedding.RowGrad`).
     """
     check_nonlinearity(nonlinearity, "rnn_forward")
     weights = {"weight_ih": weight_ih, "weight_hh": weight_hh, "bias_ih": bias_ih, "bias_hh": bias_hh}
@@ -142,13 +145,13 @@ def rnn_forward(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *, nonl
     T = x.shape[0]
     lengths = seq.as_lengths(lengths, x)
     b = None if bias_ih is None else bias_ih + bias_hh
-    A = project_steps(x, weight_ih.T, b, None, input_rows, "rnn_forward")  # one GEMM
+    A, rows = project_steps(x, weight_ih.T, b, None, input_rows, "rnn_forward")  # one GEMM
     WhT = weight_hh.T.copy()
     Hs = seq.state_buffer(T, h0)
     for t in range(T):
         rnn_activation(A[t], Hs[t] @ WhT, Hs[t + 1], nonlinearity)  # the one GEMM per step
     out, h_n = seq.finish_forward(Hs, lengths)
-    return (out, h_n), RNNCache(x, weight_ih, weight_hh, Hs, nonlinearity, lengths, bias_ih is not None)
+    return (out, h_n), RNNCache(x, rows, weight_ih, weight_hh, Hs, nonlinearity, lengths, bias_ih is not None)
 
 
 def rnn_backward(dy, cache: RNNCache) -> dict:
@@ -168,7 +171,7 @@ def rnn_backward(dy, cache: RNNCache) -> dict:
 
     dh0 = seq.backward_through_time(dHs, step)
     dZ2 = dZ.reshape(T * B, H)
-    dx, dW_ih = seq.input_grads(dZ2, x, W_ih)
+    dx, dW_ih = rows_input_grads(dZ2, x, W_ih, cache.rows)  # dx: a RowGrad when rows
     grads = {"x": dx, "h0": dh0, "weight_ih": dW_ih, "weight_hh": dZ2.T @ Hs[:-1].reshape(T * B, H)}
     if cache.has_bias:
         grads["bias_ih"] = grads["bias_hh"] = dZ2.sum(axis=0)

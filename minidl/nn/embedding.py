@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ..checks import check_number, check_upstream, require_array
-from ..functional.embedding import check_ids, embedding_backward, embedding_forward
+from ..errors import ShapeError
+from ..functional.embedding import RowGrad, check_ids, embedding_backward, embedding_forward
 from ..module import Module, Parameter
 from . import init
 
@@ -19,7 +20,9 @@ class Embedding(Module):
     :class:`~minidl.errors.IndexRangeError` (an ``IndexError``) naming the id and the
     vocabulary size (NumPy would silently wrap negative ids); ids that are not an integer
     array raise :class:`~minidl.errors.DTypeError`.
-    The backward returns ``None`` for the ids: they are not differentiable.
+    The backward takes ∂L/∂output (S + (embedding_dim,)), or the table's gradient already
+    summed per id, a :class:`~minidl.functional.embedding.RowGrad` (what a recurrent layer
+    fed ``input_rows`` returns), and returns ``None`` for the ids: they are not differentiable.
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None):
@@ -44,9 +47,22 @@ class Embedding(Module):
 
     def backward(self, dy):
         cache = self.saved()
-        check_upstream(dy, tuple(cache.ids.shape) + (self.embedding_dim,), "dy", "Embedding")
+        if isinstance(dy, RowGrad):
+            self._check_row_grad(dy)
+        else:
+            check_upstream(dy, tuple(cache.ids.shape) + (self.embedding_dim,), "dy", "Embedding")
         self.accumulate_grads(embedding_backward(dy, cache))
         return None
+
+    def _check_row_grad(self, g: RowGrad):
+        """Rows (U, embedding_dim) of a floating dtype for U integer row numbers in the table."""
+        require_array(g.rows, "dy.rows", "Embedding")
+        check_upstream(g.rows, (g.rows.shape[0], self.embedding_dim), "dy.rows", "Embedding")
+        require_array(g.index, "dy.index", "Embedding")
+        if tuple(g.index.shape) != (g.rows.shape[0],):
+            raise ShapeError(f"Embedding.backward: dy.index must hold one row number per row of dy.rows "
+                             f"({g.rows.shape[0]},), got shape {tuple(g.index.shape)}")
+        check_ids(g.index, self.num_embeddings, "Embedding.backward: dy.index")
 
     def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}"

@@ -34,8 +34,9 @@ from typing import NamedTuple
 from .. import backend
 from ..checks import check_dtype, check_shape, check_upstream, require_array
 from ..errors import DeviceError, DTypeError, RangeError, ShapeError
-from ..functional.distinct_rows import check_input_rows
+from ..functional.distinct_rows import add_row_grads, check_input_rows
 from ..functional.dropout import dropout_mask
+from ..functional.embedding import RowGrad
 from ..functional.gru import gru_backward, gru_forward
 from ..functional.lstm import lstm_backward, lstm_forward
 from ..functional.rnn import check_nonlinearity, rnn_backward, rnn_forward
@@ -231,7 +232,9 @@ class _RecurrentBase(Module):
         """Gradients of x and of the initial state(s): ``(dx, dh0)`` or ``(dx, dh0, dc0)``.
 
         ``d_output`` has the output's shape, each of ``d_states_n`` (L·dirs, B, H); any may
-        be None (zeros). Adds into every parameter's ``grad``.
+        be None (zeros). Adds into every parameter's ``grad``. When the forward took
+        ``input_rows`` and projected per word, dx is ∂L/∂table instead, summed per word, a
+        :class:`~minidl.functional.embedding.RowGrad` for the embedding's backward.
         """
         cache = self.saved()
         lens, T, T_run = cache.lengths, cache.T, cache.T_run
@@ -264,11 +267,16 @@ class _RecurrentBase(Module):
                     d_states0[k][idx] = grads.pop(s_name)
                 sfx = self._suffix(layer, d)
                 self.accumulate_grads({n + sfx: g for n, g in grads.items()})
+                if isinstance(dx_d, RowGrad):  # the first layer's, per word: no time axis
+                    dx = dx_d if dx is None else add_row_grads(dx, dx_d)
+                    continue
                 if d == 1:
                     dx_d = _reversed(dx_d, lens)
                 dx = dx_d if dx is None else xp.add(dx, dx_d, out=dx)  # dx: a fresh array of the pair
             d_layer = dx
         dx = d_layer
+        if isinstance(dx, RowGrad):
+            return (dx,) + d_states0
         if T_run < T:
             dx = xp.concatenate([dx, xp.zeros((T - T_run,) + dx.shape[1:], dtype=dx.dtype)])
         if self.batch_first:

@@ -1,6 +1,7 @@
-"""The input projection once per distinct id (minidl/functional/distinct_rows.py): the same
-numbers as the dense projection, in the recurrent layers and the IMDB model, and clear
-errors for a (table, ids) pair that cannot be x's source."""
+"""The input products once per distinct id (minidl/functional/distinct_rows.py): the same
+numbers as the dense projection and the dense backward (∂L/∂table summed per word), in the
+recurrent layers, the stack and the IMDB model, and clear errors for a (table, ids) pair
+that cannot be x's source."""
 
 import numpy as np
 import pytest
@@ -10,7 +11,14 @@ from minidl import backend
 from minidl.errors import DTypeError, RangeError, ShapeError
 from minidl.functional import distinct_rows, gru, lstm, rnn
 from minidl.functional import sequence as seq
-from minidl.functional.distinct_rows import check_input_rows, project_rows, project_steps
+from minidl.functional.distinct_rows import (
+    add_row_grads,
+    check_input_rows,
+    project_rows,
+    project_steps,
+    sum_by_word,
+)
+from minidl.functional.embedding import RowGrad
 from minidl.models import ImdbClassifier
 from minidl.nn import GRU, LSTM, RNN
 
@@ -22,6 +30,19 @@ def _embedded(T=7, B=3, D=5, V=6):
     table = rng.standard_normal((V, D))
     ids = rng.integers(0, V, size=(T, B))
     return table, ids, table[ids]
+
+
+def _table_grad(dx, ids, V):
+    """∂L/∂table (V, D) from a layer's ``x`` gradient: scattered from a RowGrad (whose rows
+    must be distinct), or summed with ``add.at`` from a dense dx shaped like ids + (D,)."""
+    if isinstance(dx, RowGrad):
+        assert len(np.unique(dx.index)) == dx.index.size
+        out = np.zeros((V, dx.rows.shape[1]), dtype=dx.rows.dtype)
+        out[dx.index] = dx.rows
+        return out
+    out = np.zeros((V, dx.shape[-1]), dtype=dx.dtype)
+    np.add.at(out, ids.reshape(-1), dx.reshape(-1, dx.shape[-1]))
+    return out
 
 
 @pytest.mark.parametrize("D,H", [(5, 4), (128, 256)])  # the second: project_gate_major's row-major path
@@ -65,8 +86,58 @@ def test_a_layer_fed_its_rows_gives_the_same_outputs_and_gradients(cell):
     (out0, g0), (out1, g1) = results
     np.testing.assert_allclose(out1, out0, rtol=1e-13, atol=1e-13)
     assert np.abs(out0).max() > 0.1
-    for name in ("x", "weight_ih", "weight_hh", "bias_ih", "h0"):
+    assert isinstance(g1["x"], RowGrad) and not isinstance(g0["x"], RowGrad)
+    d_table = _table_grad(g0["x"], ids, len(table))
+    np.testing.assert_allclose(_table_grad(g1["x"], ids, len(table)), d_table, rtol=1e-12, atol=1e-12)
+    assert (np.abs(d_table).max(axis=1) > 1e-3).sum() == len(np.unique(ids))  # every word's row is checked
+    for name in ("weight_ih", "weight_hh", "bias_ih", "h0"):
         np.testing.assert_allclose(g1[name], g0[name], rtol=1e-12, atol=1e-12, err_msg=name)
+
+
+def test_a_residual_layer_fed_its_rows_keeps_the_dense_input_gradient():
+    """Report A's residual LSTM adds x_t to h_t: ∂L/∂x has a part of its own per token, so
+    its backward stays dense (a RowGrad would drop that part)."""
+    table, ids, x = _embedded(D=4)
+    W = (rng.standard_normal((16, 4)), rng.standard_normal((16, 4)), rng.standard_normal(16), rng.standard_normal(16))
+    h0, dy = rng.standard_normal((3, 4)), rng.standard_normal((7, 3, 4))
+    grads = [lstm.lstm_backward((dy, None, None), lstm.lstm_forward(x, h0, h0, *W, residual=True, input_rows=rows)[1])
+             for rows in (None, (table, ids))]
+    assert not isinstance(grads[1]["x"], RowGrad)
+    np.testing.assert_allclose(grads[1]["x"], grads[0]["x"], rtol=1e-12, atol=1e-12)
+
+
+def _zipf_ids(N, V, rng):
+    """N ids drawn as text draws its words: a few very frequent, most seen once or twice."""
+    p = 1.0 / np.arange(1, V + 1)
+    return rng.choice(V, size=N, p=p / p.sum())
+
+
+@pytest.mark.parametrize("few", [0, 3, 64, 10**6])  # all passes, both, the words' tail alone
+def test_the_sums_per_word_are_the_sums_of_their_tokens(few):
+    ids = _zipf_ids(600, 200, rng).reshape(30, 20)
+    words = distinct_rows.distinct_rows(ids)
+    assert (np.diff(words.counts) <= 0).all() and words.counts.sum() == ids.size
+    np.testing.assert_array_equal(words.distinct[words.where], ids.reshape(-1))
+    np.testing.assert_array_equal(ids.reshape(-1)[words.first], words.distinct)
+    flat = ids.reshape(-1)
+    assert all(np.flatnonzero(flat == v)[0] == i for v, i in zip(words.distinct, words.first))  # first occurrences
+    dZ = rng.standard_normal((ids.size, 7))
+    want = np.zeros((words.distinct.size, 7))
+    np.add.at(want, words.where, dZ)
+    assert words.counts[0] > 30 and (words.counts == 1).sum() > 20  # passes and a tail, both with work
+    np.testing.assert_allclose(sum_by_word(dZ, words, few=few), want, rtol=1e-13, atol=1e-13)
+
+
+def test_two_directions_row_grads_add_up():
+    a = RowGrad(np.array([4, 1, 7]), rng.standard_normal((3, 2)))
+    b = RowGrad(np.array([4, 1, 7]), rng.standard_normal((3, 2)))
+    same = add_row_grads(a, b)
+    np.testing.assert_array_equal(same.index, a.index)
+    np.testing.assert_allclose(same.rows, a.rows + b.rows, rtol=1e-15)
+    c = RowGrad(np.array([1, 9]), rng.standard_normal((2, 2)))  # overlapping, in another order
+    mixed = add_row_grads(a, c)
+    np.testing.assert_allclose(_table_grad(mixed, None, 10), _table_grad(a, None, 10) + _table_grad(c, None, 10),
+                               rtol=1e-15)
 
 
 @pytest.mark.parametrize("cls", [LSTM, GRU, RNN])
@@ -87,10 +158,23 @@ def test_the_stack_passes_the_rows_to_its_first_layer_in_both_directions(cls, ba
     ids_in = ids.T.copy() if batch_first else ids
     x = table[ids_in]
     lengths = np.array([7, 3, 5])
-    dense, _ = m(x, lengths=lengths)
-    fed, _ = m(x, lengths=lengths, input_rows=(table, ids_in))
-    np.testing.assert_allclose(fed, dense, rtol=1e-6, atol=1e-6)
+    m.double()
+    table = table.astype(np.float64)
+    x = table[ids_in]
+    d_out = rng.standard_normal((3, 7, 8) if batch_first else (7, 3, 8))
+    results = []
+    for rows in (None, (table, ids_in)):
+        m.zero_grad()
+        out, _ = m(x, lengths=lengths, input_rows=rows)
+        dx = m.backward(d_out * (np.abs(out) > 0))[0]  # nothing from the padded steps' zeros
+        results.append((out, _table_grad(dx, ids_in, len(table)), {k: p.grad.copy() for k, p in m.named_parameters()}))
+    (dense, d_table, grads), (fed, d_table_fed, grads_fed) = results
+    np.testing.assert_allclose(fed, dense, rtol=1e-12, atol=1e-12)
     assert calls == [(7, 3), (7, 3)]  # layer 0, both directions; layer 1's input is no table's rows
+    assert np.abs(d_table).max() > 0.1
+    np.testing.assert_allclose(d_table_fed, d_table, rtol=1e-11, atol=1e-11)
+    for name, g in grads.items():
+        np.testing.assert_allclose(grads_fed[name], g, rtol=1e-11, atol=1e-11, err_msg=name)
 
 
 def test_the_imdb_model_projects_its_words_once(monkeypatch):
@@ -111,6 +195,27 @@ def test_the_imdb_model_projects_its_words_once(monkeypatch):
         _, (h, _) = model.rnn(x, lengths=lengths)
     assert calls and logits.shape == (4, 2)
     np.testing.assert_allclose(model.fc2(model.fc1(h[-1]).clip(0)), ref, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("cell,bidirectional", [("lstm", False), ("lstm", True), ("gru", False), ("rnn", True)])
+def test_the_imdb_model_trains_the_same_per_word(cell, bidirectional, monkeypatch):
+    """Every parameter's gradient, the embedding's included, equals the dense path's (float64)."""
+    ids = rng.integers(1, 9, size=(4, 9))
+    ids[1, 6:] = 0  # padding
+    lengths = np.array([9, 6, 9, 9])
+    dy = rng.standard_normal((4, 2))
+    grads = []
+    for dense in (False, True):
+        if dense:  # the checked pair is never handed on: the layers run the dense products
+            monkeypatch.setattr(distinct_rows, "check_input_rows", lambda *a: None)
+        minidl.manual_seed(0)
+        model = ImdbClassifier(50, 8, 6, cell=cell, bidirectional=bidirectional, num_layers=2, dropout=0.0).double()
+        model(ids, lengths)
+        model.backward(dy)
+        grads.append({k: p.grad.copy() for k, p in model.named_parameters()})
+    assert np.abs(grads[1]["embedding.weight"]).max() > 1e-3
+    for name, g in grads[1].items():
+        np.testing.assert_allclose(grads[0][name], g, rtol=1e-10, atol=1e-14, err_msg=name)
 
 
 def test_a_pair_that_cannot_be_x_source_is_refused():
@@ -150,8 +255,9 @@ def test_ids_that_are_mostly_distinct_take_the_dense_product(monkeypatch):
     real = distinct_rows.project_rows
     monkeypatch.setattr(distinct_rows, "project_rows", lambda *a, **k: taken.append(a[1].size) or real(*a, **k))
     for ids in (spread, repeated):
-        got = project_steps(table[ids], WxT, b, None, (table, ids), "f")
+        got, words = project_steps(table[ids], WxT, b, None, (table, ids), "f")
         np.testing.assert_allclose(got, seq.project_inputs(table[ids], WxT, b), rtol=1e-13, atol=1e-13)
+        assert (words is None) == (ids is spread)  # the backward follows the forward's path
     assert taken == [6]
 
 
@@ -164,7 +270,8 @@ def test_off_the_host_the_dense_product_runs(monkeypatch):
     WxT, b = rng.standard_normal((5, 12)), rng.standard_normal(12)
     monkeypatch.setattr(distinct_rows, "project_rows", lambda *a, **k: pytest.fail("the host's path on a device"))
     with count_transfers() as log:
-        got = project_steps(StrictArray(x), StrictArray(WxT), StrictArray(b), 3, (StrictArray(table),
-                            StrictArray(ids)), "f")
+        got, words = project_steps(StrictArray(x), StrictArray(WxT), StrictArray(b), 3, (StrictArray(table),
+                                   StrictArray(ids)), "f")
     assert not log.d2h, log.summary()
+    assert words is None
     np.testing.assert_allclose(backend.asnumpy(got), seq.project_gate_major(x, WxT, b, 3), rtol=1e-13, atol=1e-13)

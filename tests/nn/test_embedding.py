@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 import minidl
 from minidl import backend, nn
 from minidl.errors import DTypeError, IndexRangeError, RangeError, ShapeError
+from minidl.functional.embedding import RowGrad
 
 
 @given(v=st.integers(2, 6), e=st.integers(1, 4), n=st.integers(1, 3), t=st.integers(1, 4), pad=st.booleans())
@@ -47,6 +48,24 @@ def test_embedding_padding_row_gets_no_gradient(device, to_dev):
     np.testing.assert_allclose(g[4], 1.0)
 
 
+def test_the_gradient_given_as_rows_is_the_gradient_given_per_token():
+    """A recurrent layer fed ``input_rows`` hands back ∂L/∂table summed per id (a RowGrad):
+    the same table gradient as the per-token dy it summed, padding row still zero."""
+    rng = np.random.default_rng(3)
+    ids = np.array([[0, 2, 0], [2, 2, 4]])
+    dy = rng.standard_normal((2, 3, 3))
+    index = np.array([2, 0, 4])  # any order of the distinct ids
+    rows = np.stack([dy.reshape(-1, 3)[ids.reshape(-1) == v].sum(axis=0) for v in index])
+    grads = []
+    for upstream in (dy, RowGrad(index, rows)):
+        m = nn.Embedding(5, 3, padding_idx=0).double()
+        m(ids)
+        assert m.backward(upstream) is None
+        grads.append(m.weight.grad)
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-14)
+    assert np.all(grads[1][0] == 0) and np.abs(grads[1][2]).min() > 1e-3
+
+
 def test_negative_padding_idx_and_empty_ids():
     m = nn.Embedding(5, 2, padding_idx=-1)
     assert m.padding_idx == 4 and np.all(m.weight.data[4] == 0)
@@ -66,6 +85,16 @@ BAD_INPUTS = [
     Case("nn.Embedding", "an upstream gradient of the wrong shape",
          backward_after(nn.Embedding(10, 4), np.array([[1, 2, 3]]), f32(1, 3, 5)), ShapeError,
          r"Embedding\.backward: dy must have the output's shape \(1, 3, 4\), got \(1, 3, 5\)"),
+    Case("nn.Embedding", "gradient rows of the wrong width",
+         backward_after(nn.Embedding(10, 4), np.array([[1, 2, 1]]), RowGrad(np.array([1, 2]), f32(2, 5))),
+         ShapeError, r"Embedding\.backward: dy\.rows must have the output's shape \(2, 4\), got \(2, 5\)"),
+    Case("nn.Embedding", "gradient rows with fewer row numbers",
+         backward_after(nn.Embedding(10, 4), np.array([[1, 2, 1]]), RowGrad(np.array([1]), f32(2, 4))),
+         ShapeError, r"Embedding\.backward: dy\.index must hold one row number per row of dy\.rows \(2,\), "
+                     r"got shape \(1,\)"),
+    Case("nn.Embedding", "a gradient row outside the table",
+         backward_after(nn.Embedding(10, 4), np.array([[1, 2, 1]]), RowGrad(np.array([1, 10]), f32(2, 4))),
+         IndexRangeError, r"Embedding\.backward: dy\.index: ids must lie in \[0, 10\) .*got token id 10"),
     Case("nn.Embedding", "an empty table", lambda: nn.Embedding(0, 4), RangeError,
          r"Embedding: num_embeddings must be a finite number in \[1, inf\), got 0"),
     Case("nn.Embedding", "padding_idx outside the table", lambda: nn.Embedding(5, 4, padding_idx=5), RangeError,
