@@ -17,7 +17,7 @@ then adds the rows of dx that share an id. But the table needs only those sums, 
 ``dW_ih`` only sees x through the U distinct rows, so sum ∂L/∂z per word first:
 
     S[u] = Σ dZ[i] over the tokens i of word u          (U, n)   (:func:`sum_by_word`)
-    ∂L/∂table[u] = S[u] W_ih     dW_ih = Sᵀ table[u]             (:func:`rows_input_grads`)
+    ∂L/∂table[u] = S[u] W_ih     dW_ih = Sᵀ table[u]             (:func:`input_side_grads`)
 
 Both products shrink from T·B rows to U, and ∂L/∂x is never formed: the layer hands the
 embedding its table's gradient as rows (:class:`~.embedding.RowGrad`).
@@ -42,7 +42,7 @@ from .embedding import RowGrad
 from .sequence import input_grads, project_gate_major, project_inputs
 
 __all__ = ["DistinctRows", "check_input_rows", "distinct_rows", "project_rows", "project_steps", "sum_by_word",
-           "rows_input_grads", "add_row_grads"]
+           "input_side_grads", "add_row_grads"]
 
 
 class DistinctRows(NamedTuple):
@@ -175,20 +175,22 @@ def sum_by_word(dZ, rows: DistinctRows, few: int = 64):
     return S
 
 
-def rows_input_grads(dZ2, x, W, rows: DistinctRows | None):
-    """The input side of a layer's backward when x = table[ids], per word: ``(RowGrad, dW)``;
-    for rows None, the dense ``(dx, dW)`` of :func:`~.sequence.input_grads`.
+def input_side_grads(dZ2, x, W, rows: DistinctRows | None, bias: bool = True):
+    """The input side of a recurrent backward: ``(dx, dW, db)``, db None without ``bias``.
 
-    dZ2 (T·B, n) holds ∂L/∂(x Wᵀ) of every step, x (T, B, D), W (n, D). With S the per-word
-    sums of dZ2 (:func:`sum_by_word`) and X = table[distinct] (read from x, as the forward saw
-    it): ``∂L/∂table[distinct] = S W`` (U, D) and ``dW = Sᵀ X``, equal to ``dZᵀ x`` since
-    every token of word u has the row X[u]. Counterpart of :func:`~.sequence.input_grads`.
+    dZ2 (T·B, n) holds ∂L/∂(x Wᵀ + b) of every step, x (T, B, D), W (n, D). For rows None,
+    the dense ``dx = dZ W``, ``dW = dZᵀ x`` (:func:`~.sequence.input_grads`), ``db = Σ dZ``.
+    When x = table[ids] with words ``rows``, per word: with S the sums of dZ2 per word
+    (:func:`sum_by_word`) and X = table[distinct] (read from x, as the forward saw it),
+    dx is ``RowGrad(distinct, S W)``, ∂L/∂table's rows; ``dW = Sᵀ X``, equal to ``dZᵀ x``
+    since every token of word u has the row X[u]; and ``db = Σ_u S[u]``, over U rows, not T·B.
     """
     if rows is None:
-        return input_grads(dZ2, x, W)
+        dx, dW = input_grads(dZ2, x, W)
+        return dx, dW, dZ2.sum(axis=0) if bias else None
     S = sum_by_word(dZ2, rows)
     X = x.reshape(-1, x.shape[-1])[rows.first]
-    return RowGrad(rows.distinct, S @ W), S.T @ X
+    return RowGrad(rows.distinct, S @ W), S.T @ X, S.sum(axis=0) if bias else None
 
 
 def add_row_grads(a: RowGrad, b: RowGrad) -> RowGrad:

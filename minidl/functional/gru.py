@@ -47,7 +47,7 @@ from typing import NamedTuple
 from .. import backend
 from . import sequence as seq
 from .activations import sigmoid
-from .distinct_rows import project_steps, rows_input_grads
+from .distinct_rows import input_side_grads, project_steps
 from .gate_layout import GRUPacked, gru_pack, sigmoid_of_negated
 
 __all__ = [
@@ -256,10 +256,10 @@ def gru_backward(dy, cache: GRUCache) -> dict:
 
     loop = _reverse_loop_after if cache.reset_after else _reverse_loop_before
     dh0, dA, dW_hh, db_hh = loop(dHs, cache, K, K_r, factors, n)
-    dx, dW_ih = rows_input_grads(dA, x, p.W_ih, cache.rows)  # dx: a RowGrad when rows
+    dx, dW_ih, db_ih = input_side_grads(dA, x, p.W_ih, cache.rows, p.b is not None)  # dx: a RowGrad when rows
     grads = {"x": dx, "h0": dh0, "weight_ih": dW_ih, "weight_hh": dW_hh}
     if p.b is not None:
-        grads["bias_ih"] = dA.sum(axis=0)
+        grads["bias_ih"] = db_ih
         grads["bias_hh"] = grads["bias_ih"] if db_hh is None else db_hh
     return grads
 

@@ -51,7 +51,7 @@ from ..checks import check_dtype, check_shape
 from ..errors import RangeError, ShapeError
 from . import sequence as seq
 from .activations import sigmoid
-from .distinct_rows import project_steps, rows_input_grads
+from .distinct_rows import input_side_grads, project_steps
 from .gate_layout import LSTMPacked, from_compute_order, lstm_pack, sigmoid_of_negated, sigmoid_slope
 
 __all__ = [
@@ -263,9 +263,9 @@ def _check_lstm_args(x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, residual
 # --8<-- [start:lstm_backward]
 def lstm_backward(dy, cache: LSTMCache) -> dict:
     """Backward of :func:`lstm_forward`: dy = (d_out (T, B, H), d_h_n, d_c_n (B, H)), any may
-    be None (zero) -> gradients keyed by the forward's argument names: ``x``, ``h0``, ``c0``,
-    ``weight_ih``, ``weight_hh`` (PyTorch layout), ``bias_ih`` and ``bias_hh`` (one array, the
-    gradient of both: they enter as a sum), ``weight_res`` (each when given).
+    be None (zero) -> gradients keyed by the forward's argument names: ``x`` (a RowGrad after
+    ``input_rows``, unless residual: x_t then reaches h_t directly), ``h0``, ``c0``, ``weight_ih``,
+    ``weight_hh`` (PyTorch layout), ``bias_ih`` = ``bias_hh`` (they enter as a sum), ``weight_res``.
 
     It consumes the cache (the saved gates become the pre-activation gradients), so it runs
     once per forward, as the module's cache stack already ensures.
@@ -302,11 +302,11 @@ def lstm_backward(dy, cache: LSTMCache) -> dict:
 
     dh0 = seq.backward_through_time(dHs, step, factors, n, carries=(dc,))
     dZ2 = dZ.reshape(T * B, 4 * H)
-    dx, dW_ih = rows_input_grads(dZ2, x, p.Wx, None if residual else cache.rows)  # dx: a RowGrad per word
+    dx, dW_ih, db = input_side_grads(dZ2, x, p.Wx, None if residual else cache.rows, p.b is not None)
     grads = {"x": dx, "h0": dh0, "c0": dc, "weight_ih": from_compute_order(dW_ih, H),
              "weight_hh": from_compute_order(dZ2.T @ Hs[:-1].reshape(T * B, H), H)}
     if p.b is not None:
-        grads["bias_ih"] = grads["bias_hh"] = from_compute_order(dZ2.sum(axis=0), H)
+        grads["bias_ih"] = grads["bias_hh"] = from_compute_order(db, H)
     if residual:  # h_t = o⊙tanh(c_t) + F(x_t): dHs is also ∂L/∂F(x_t)
         if W_res is None:
             dx += dHs

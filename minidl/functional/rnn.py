@@ -27,7 +27,7 @@ from typing import NamedTuple
 from .. import backend
 from ..errors import RangeError
 from . import sequence as seq
-from .distinct_rows import project_steps, rows_input_grads
+from .distinct_rows import input_side_grads, project_steps
 
 __all__ = [
     "NONLINEARITIES", "check_nonlinearity", "RNNCache", "RNNStepCache", "rnn_step_reference",
@@ -171,10 +171,10 @@ def rnn_backward(dy, cache: RNNCache) -> dict:
 
     dh0 = seq.backward_through_time(dHs, step)
     dZ2 = dZ.reshape(T * B, H)
-    dx, dW_ih = rows_input_grads(dZ2, x, W_ih, cache.rows)  # dx: a RowGrad when rows
+    dx, dW_ih, db = input_side_grads(dZ2, x, W_ih, cache.rows, cache.has_bias)  # dx: a RowGrad when rows
     grads = {"x": dx, "h0": dh0, "weight_ih": dW_ih, "weight_hh": dZ2.T @ Hs[:-1].reshape(T * B, H)}
     if cache.has_bias:
-        grads["bias_ih"] = grads["bias_hh"] = dZ2.sum(axis=0)
+        grads["bias_ih"] = grads["bias_hh"] = db
     return grads
 # --8<-- [end:rnn_sequence]
 
