@@ -24,8 +24,8 @@ embedding its table's gradient as rows (:class:`~.embedding.RowGrad`).
 
 :func:`project_steps` takes this path when at most half the tokens are distinct words.
 For report E's first layer (D = 200, H = 256) on those reviews the projection took 21.8 ms
-instead of 60.4 ms, and the input side of the backward, with the embedding's, 28.8 ms
-instead of 118.6 ms (one core of an Intel Xeon VM, ``benchmarks/README.md``).
+instead of 60.4 ms, and the input side of the backward, with the embedding's, 27.2 ms
+instead of 117 ms (one core of an Intel Xeon VM, ``benchmarks/README.md``).
 
 The layers take the pair ``input_rows = (table, ids)`` beside ``x``;
 :func:`check_input_rows` refuses a pair that cannot be x's source.
@@ -89,8 +89,8 @@ def check_input_rows(input_rows, x, who: str):
                          f"{backend.device_of(x)}), got {table.dtype}, {backend.device_of(table)}")
     if ids.dtype.kind not in "iu":
         raise DTypeError(f"{who}: input_rows ids must be integers, got dtype {ids.dtype}")
-    if backend.device_of(ids) != "cpu":
-        return table, ids  # values unread on a GPU: each read would make the host wait for it
+    if backend.device_of(ids) != "cpu" or ids.size == 0:
+        return table, ids  # values unread on a GPU (each read would make the host wait), or none
     lo, hi = int(ids.min()), int(ids.max())
     if lo < 0 or hi >= table.shape[0]:
         raise RangeError(f"{who}: input_rows ids must lie in [0, {table.shape[0]}) (the table's rows), "
@@ -137,7 +137,7 @@ def project_steps(x, WxT, b, gates: int | None, input_rows, who: str):
     ids were never measured against the dense product, which a GPU runs near its peak.
     """
     rows = check_input_rows(input_rows, x, who)
-    if rows is not None and backend.device_of(x) == "cpu":
+    if rows is not None and backend.device_of(x) == "cpu" and x.size > 0:
         table, ids = rows
         words = distinct_rows(ids)
         if 2 * words.distinct.size <= ids.size:
@@ -155,7 +155,7 @@ def sum_by_word(dZ, rows: DistinctRows, few: int = 64):
     since words come most frequent first, the words that have one are a prefix of S. Text
     has a few very frequent words ("the": about 1,000 of 19,200 tokens), so once at most
     ``few`` words remain, each sums the rest of its rows in one call. (``add.reduceat`` over
-    the sorted rows, and ``add.at``, took four times as long: ``benchmarks/README.md``.)
+    the sorted rows, and ``add.at``, took 7–10 times as long: ``benchmarks/README.md``.)
     """
     xp = backend.get_array_module(dZ)
     counts = rows.counts

@@ -100,7 +100,8 @@ class ImdbClassifier(Module):
         if ids.ndim != 2:
             raise ShapeError(f"ImdbClassifier expects token ids of shape (B, T), got {tuple(ids.shape)}")
         x = self.embedding(ids.T)  # (T, B, E): time-major for the recurrent layer
-        # x is table[ids]: the fused layers project each distinct word once (functional/distinct_rows.py)
+        # x is table[ids]: the fused layers project each distinct word once (functional/distinct_rows.py),
+        # and their backward returns the table's gradient per word (a RowGrad) for the embedding
         rows = {"input_rows": (self.embedding.weight.data, ids.T)} if isinstance(self.rnn, (LSTM, GRU, RNN)) else {}
         _, state = self.rnn(x, lengths=lengths if self.use_lengths else None, **rows)
         h_n = state[0] if isinstance(state, tuple) else state  # (layers·dirs, B, H)
@@ -127,6 +128,6 @@ class ImdbClassifier(Module):
         # the LSTMs (fused, cell loop, residual stack) also return c_n, whose gradient is zero
         grads = (self.rnn.backward(None, d_h_n, None) if self.cell.startswith("lstm")
                  else self.rnn.backward(None, d_h_n))
-        dx = grads[0]
+        dx = grads[0]  # ∂L/∂x (T, B, E), or ∂L/∂table per word: Embedding.backward takes either
         self.embedding.backward(dx)
         return None

@@ -220,6 +220,16 @@ def test_the_imdb_model_trains_the_same_per_word(cell, bidirectional, monkeypatc
         np.testing.assert_allclose(grads[0][name], g, rtol=1e-10, atol=1e-14, err_msg=name)
 
 
+def test_an_empty_batch_fed_its_rows_runs_as_without_them():
+    table = rng.standard_normal((5, 3)).astype(np.float32)
+    ids = np.zeros((4, 0), np.int64)
+    m = LSTM(3, 2)
+    out, (h, c) = m(table[ids], input_rows=(table, ids))
+    assert out.shape == (4, 0, 2) and h.shape == (1, 0, 2)
+    dx = m.backward(np.ones_like(out))[0]
+    assert dx.shape == (4, 0, 3)
+
+
 def test_a_pair_that_cannot_be_x_source_is_refused():
     table, ids, x = _embedded()
     with pytest.raises(DTypeError, match="pair"):
