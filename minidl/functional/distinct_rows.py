@@ -48,23 +48,38 @@ __all__ = ["DistinctRows", "check_input_rows", "distinct_rows", "project_rows", 
 class DistinctRows(NamedTuple):
     """The words of ``ids`` (T, B), most frequent first (:func:`sum_by_word` relies on it):
     ``distinct`` (U,) the ids, ``counts`` (U,) their occurrences (non-increasing), ``where``
-    (T·B,) each token's index into them, ``first`` (U,) the token where each word first occurs."""
+    (T·B,) each token's index into them, ``first`` (U,) the token where each word first occurs,
+    ``grouped`` (T·B,) the tokens word by word (each word's in order) and ``start`` (U,) where
+    each word's tokens begin in ``grouped``."""
 
     distinct: object
     counts: object
     where: object
     first: object
+    grouped: object
+    start: object
 
 
 def distinct_rows(ids) -> DistinctRows:
-    """The :class:`DistinctRows` of an id array of any shape (flattened in C order)."""
+    """The :class:`DistinctRows` of an id array of any shape (flattened in C order).
+
+    One stable sort groups the tokens by id, as ``unique`` does inside; the backward sums
+    over the same grouping, so it is kept rather than sorted for again."""
     xp = backend.get_array_module(ids)
-    distinct, first, where, counts = xp.unique(ids.reshape(-1), return_index=True, return_inverse=True,
-                                               return_counts=True)
-    by_count = xp.argsort(-counts, kind="stable")  # sorted ids, reordered most frequent first
+    flat = ids.reshape(-1)
+    grouped = xp.argsort(flat, kind="stable")  # token indices grouped by id, ids ascending
+    sorted_ids = flat[grouped]
+    new = xp.ones(flat.size, dtype=bool)
+    xp.not_equal(sorted_ids[1:], sorted_ids[:-1], out=new[1:])
+    start = xp.flatnonzero(new)  # where each id's tokens begin
+    counts = xp.diff(start, append=flat.size)
+    by_count = xp.argsort(-counts, kind="stable")  # the ids, most frequent first
     rank = xp.empty_like(by_count)
-    rank[by_count] = xp.arange(by_count.size)  # a word's new index
-    return DistinctRows(distinct[by_count], counts[by_count], rank[where], first[by_count])
+    rank[by_count] = xp.arange(by_count.size)  # an id's index in that order
+    where = xp.empty_like(grouped)
+    where[grouped] = xp.repeat(rank, counts)
+    start = start[by_count]
+    return DistinctRows(sorted_ids[start], counts[by_count], where, grouped[start], grouped, start)
 
 
 def check_input_rows(input_rows, x, who: str):
@@ -150,28 +165,25 @@ def project_steps(x, WxT, b, gates: int | None, input_rows, who: str):
 def sum_by_word(dZ, rows: DistinctRows, few: int = 64):
     """S (U, n) with ``S[u] = Σ dZ[i]`` over the tokens i of word u; dZ (T·B, n), host arrays.
 
-    Grouped by word (a stable sort of ``where``), word u's k-th occurrence is token
-    ``by_word[start[u] + k]``. Pass k adds every word's k-th occurrence in one gather, and
+    Grouped by word (``rows.grouped``), word u's k-th occurrence is token
+    ``grouped[start[u] + k]``. Pass k adds every word's k-th occurrence in one gather, and
     since words come most frequent first, the words that have one are a prefix of S. Text
     has a few very frequent words ("the": about 1,000 of 19,200 tokens), so once at most
     ``few`` words remain, each sums the rest of its rows in one call. (``add.reduceat`` over
     the sorted rows, and ``add.at``, took 7–10 times as long: ``benchmarks/README.md``.)
     """
     xp = backend.get_array_module(dZ)
-    counts = rows.counts
-    by_word = xp.argsort(rows.where, kind="stable")  # token indices, word by word
-    start = xp.zeros_like(counts)
-    xp.cumsum(counts[:-1], out=start[1:])
+    counts, grouped, start = rows.counts, rows.grouped, rows.start
     S = dZ[rows.first]  # each word's first occurrence: pass 0
     descending = -counts  # ascending, for searchsorted
     k = 1
     m = int(xp.searchsorted(descending, -k))  # the words with more than k occurrences
     while m > few:
-        S[:m] += dZ[by_word[start[:m] + k]]
+        S[:m] += dZ[grouped[start[:m] + k]]
         k += 1
         m = int(xp.searchsorted(descending, -k))
     for u in range(m):  # the few most frequent words: their remaining rows at once
-        S[u] += dZ[by_word[start[u] + k : start[u] + counts[u]]].sum(axis=0)
+        S[u] += dZ[grouped[start[u] + k : start[u] + counts[u]]].sum(axis=0)
     return S
 
 

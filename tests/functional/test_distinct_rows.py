@@ -123,6 +123,10 @@ def test_the_sums_per_word_are_the_sums_of_their_tokens(few):
     np.testing.assert_array_equal(ids.reshape(-1)[words.first], words.distinct)
     flat = ids.reshape(-1)
     assert all(np.flatnonzero(flat == v)[0] == i for v, i in zip(words.distinct, words.first))  # first occurrences
+    for u, v in enumerate(words.distinct):  # each word's tokens, in order, from where they start
+        np.testing.assert_array_equal(words.grouped[words.start[u]: words.start[u] + words.counts[u]],
+                                      np.flatnonzero(flat == v))
+    assert sorted(words.grouped) == list(range(flat.size))
     dZ = rng.standard_normal((ids.size, 7))
     want = np.zeros((words.distinct.size, 7))
     np.add.at(want, words.where, dZ)
