@@ -75,6 +75,7 @@ BACKWARD_HELPERS = {
     "minidl/functional/batchnorm.py": {"_param_grads", "batch_norm_dx"},
     "minidl/functional/gate_layout.py": {"sigmoid_slope"},
     "minidl/functional/subnormal.py": {"subnormal_floor", "subnormal_flush"},
+    "minidl/functional/distinct_rows.py": {"sum_by_word", "input_side_grads", "add_row_grads"},
 }
 
 # The tests that cover each file, fastest first (-x stops at the first failure). A file of
@@ -90,6 +91,7 @@ TESTS = {
                                        "tests/functional/test_batchnorm_fused.py", "tests/nn/test_batchnorm.py"],
     "minidl/functional/conv.py": ["tests/functional/test_conv_functional.py", "tests/nn/test_conv2d.py"],
     "minidl/functional/conv_rows.py": ["tests/functional/test_conv_fast.py"],
+    "minidl/functional/distinct_rows.py": ["tests/functional/test_distinct_rows.py", *_RECURRENT],
     "minidl/functional/dropout.py": ["tests/functional/test_dropout.py", "tests/nn/test_dropout.py"],
     "minidl/functional/embedding.py": ["tests/functional/test_embedding.py", "tests/nn/test_embedding.py",
                                        "tests/nn/test_one_hot_embedding.py"],
