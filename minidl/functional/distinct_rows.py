@@ -46,7 +46,7 @@ __all__ = ["DistinctRows", "check_input_rows", "distinct_rows", "project_rows", 
 
 
 class DistinctRows(NamedTuple):
-    """The words of ``ids`` (T, B), most frequent first (:func:`sum_by_word` relies on it):
+    """The words of an id array (flattened), most frequent first (:func:`sum_by_word` relies on it):
     ``distinct`` (U,) the ids, ``counts`` (U,) their occurrences (non-increasing), ``where``
     (T·B,) each token's index into them, ``first`` (U,) the token where each word first occurs,
     ``grouped`` (T·B,) the tokens word by word (each word's in order) and ``start`` (U,) where

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from .. import backend
 from ..checks import check_number, check_upstream, require_array
-from ..errors import ShapeError
+from ..errors import RangeError, ShapeError
 from ..functional.embedding import RowGrad, check_ids, embedding_backward, embedding_forward
 from ..module import Module, Parameter
 from . import init
@@ -55,7 +56,8 @@ class Embedding(Module):
         return None
 
     def _check_row_grad(self, g: RowGrad):
-        """Rows (U, embedding_dim) of a floating dtype for U integer row numbers in the table."""
+        """Rows (U, embedding_dim) of a floating dtype for U distinct integer row numbers in the
+        table (a repeated one would keep one of its rows: ``dW[index] = rows`` is buffered)."""
         require_array(g.rows, "dy.rows", "Embedding")
         check_upstream(g.rows, (g.rows.shape[0], self.embedding_dim), "dy.rows", "Embedding")
         require_array(g.index, "dy.index", "Embedding")
@@ -63,6 +65,12 @@ class Embedding(Module):
             raise ShapeError(f"Embedding.backward: dy.index must hold one row number per row of dy.rows "
                              f"({g.rows.shape[0]},), got shape {tuple(g.index.shape)}")
         check_ids(g.index, self.num_embeddings, "Embedding.backward: dy.index")
+        if backend.device_of(g.index) == "cpu" and g.index.size > 1:  # on a GPU: a read back, unpaid
+            ordered = backend.get_array_module(g.index).sort(g.index)
+            twice = ordered[1:][ordered[1:] == ordered[:-1]]
+            if twice.size:
+                raise RangeError(f"Embedding.backward: dy.index must hold distinct row numbers, got row "
+                                 f"{int(twice[0])} more than once")
 
     def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}"
