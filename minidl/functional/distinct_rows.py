@@ -48,16 +48,19 @@ __all__ = ["DistinctRows", "check_input_rows", "distinct_rows", "project_rows", 
 class DistinctRows(NamedTuple):
     """The words of an id array (flattened), most frequent first (:func:`sum_by_word` relies on it):
     ``distinct`` (U,) the ids, ``counts`` (U,) their occurrences (non-increasing), ``where``
-    (T·B,) each token's index into them, ``first`` (U,) the token where each word first occurs,
-    ``grouped`` (T·B,) the tokens word by word (each word's in order) and ``start`` (U,) where
-    each word's tokens begin in ``grouped``."""
+    (T·B,) each token's index into them, ``grouped`` (T·B,) the tokens word by word (each
+    word's in order) and ``start`` (U,) where each word's tokens begin in ``grouped``."""
 
     distinct: object
     counts: object
     where: object
-    first: object
     grouped: object
     start: object
+
+    @property
+    def first(self):
+        """(U,) the token where each word first occurs: the head of its group."""
+        return self.grouped[self.start]
 
 
 def distinct_rows(ids) -> DistinctRows:
@@ -79,7 +82,7 @@ def distinct_rows(ids) -> DistinctRows:
     where = xp.empty_like(grouped)
     where[grouped] = xp.repeat(rank, counts)
     start = start[by_count]
-    return DistinctRows(sorted_ids[start], counts[by_count], where, grouped[start], grouped, start)
+    return DistinctRows(sorted_ids[start], counts[by_count], where, grouped, start)
 
 
 def check_input_rows(input_rows, x, who: str):
