@@ -41,7 +41,8 @@ from ..errors import DTypeError, RangeError, ShapeError
 from .embedding import RowGrad
 from .sequence import input_grads, project_gate_major, project_inputs
 
-__all__ = ["DistinctRows", "check_input_rows", "distinct_rows", "project_rows", "project_steps", "sum_by_word",
+__all__ = ["DistinctRows", "check_input_rows", "distinct_rows", "project_words", "gather_steps", "project_rows",
+           "step_words", "project_steps", "sum_by_word",
            "input_side_grads", "add_row_grads"]
 
 
@@ -70,7 +71,12 @@ def distinct_rows(ids) -> DistinctRows:
     over the same grouping, so it is kept rather than sorted for again."""
     xp = backend.get_array_module(ids)
     flat = ids.reshape(-1)
-    grouped = xp.argsort(flat, kind="stable")  # token indices grouped by id, ids ascending
+    keys = flat
+    if backend.device_of(ids) == "cpu" and flat.size and 0 <= int(flat.min()) and int(flat.max()) < 2**16:
+        # the same order: NumPy's stable sort of 16-bit keys is a radix sort, linear in the
+        # tokens (IMDB's 77K test tokens: 0.6 ms against 2.8 ms for the int64 ids' merge sort)
+        keys = flat.astype(xp.uint16)
+    grouped = xp.argsort(keys, kind="stable")  # token indices grouped by id, ids ascending
     sorted_ids = flat[grouped]
     new = xp.ones(flat.size, dtype=bool)
     xp.not_equal(sorted_ids[1:], sorted_ids[:-1], out=new[1:])
@@ -121,24 +127,47 @@ def check_input_rows(input_rows, x, who: str):
 
 
 # --8<-- [start:project_rows]
+def project_words(table, distinct, WxT, b):
+    """P (U, n) = ``table[distinct] W_ihᵀ + b``: each distinct word's projection, once.
+    table (V, D), distinct (U,) ids, WxT (D, n), b (n,) or None."""
+    P = table[distinct] @ WxT
+    if b is not None:
+        P += b
+    return P
+
+
+def gather_steps(P, where, gates: int | None = None):
+    """The steps' input side from the words' projections P (U, n): where (T, B) each token's
+    index into them. (T, B, n) for ``gates`` None; for ``gates = k``, (T, k, B, H) with
+    n = k·H, gate-major as :func:`~.sequence.project_gate_major` (the gather writes that
+    layout directly, so no regrouping pass follows)."""
+    if gates is None:
+        return P[where]
+    xp = backend.get_array_module(P)
+    H = P.shape[1] // gates
+    # (T, 1, B) ids and (1, k, 1) gates index P viewed as (U, k, H): A[t, g, b] = P[where[t, b], g]
+    return P.reshape(-1, gates, H)[where[:, None, :], xp.arange(gates).reshape(1, gates, 1)]
+
+
 def project_rows(table, distinct, where, WxT, b, gates: int | None = None):
     """``x W_ihᵀ + b`` for ``x = table[ids]``, one product per distinct id.
 
     table (V, D); distinct (U,) the distinct ids and where (T, B) each step's index into
     them (``unique(ids, return_inverse=True)``); WxT (D, n), b (n,) or None. Returns
     (T, B, n) for ``gates`` None, as :func:`~.sequence.project_inputs`; for ``gates = k``,
-    (T, k, B, H) with n = k·H, gate-major as :func:`~.sequence.project_gate_major` (the
-    gather writes that layout directly, so no regrouping pass follows).
+    (T, k, B, H): :func:`gather_steps`.
     """
-    xp = backend.get_array_module(table)
-    P = table[distinct] @ WxT  # (U, n): each distinct word's projection, once
-    if b is not None:
-        P += b
-    if gates is None:
-        return P[where]
-    H = WxT.shape[1] // gates
-    # (T, 1, B) ids and (1, k, 1) gates index P viewed as (U, k, H): A[t, g, b] = P[where[t, b], g]
-    return P.reshape(-1, gates, H)[where[:, None, :], xp.arange(gates).reshape(1, gates, 1)]
+    return gather_steps(project_words(table, distinct, WxT, b), where, gates)
+
+
+def step_words(x, input_rows, who: str):
+    """The :class:`DistinctRows` of ``input_rows``' ids when x's projection should run per word
+    (:func:`project_steps` says when), else None; ``input_rows`` is checked either way."""
+    rows = check_input_rows(input_rows, x, who)
+    if rows is None or backend.device_of(x) != "cpu" or x.size == 0:
+        return None
+    words = distinct_rows(rows[1])
+    return words if 2 * words.distinct.size <= rows[1].size else None
 
 
 def project_steps(x, WxT, b, gates: int | None, input_rows, who: str):
@@ -154,12 +183,10 @@ def project_steps(x, WxT, b, gates: int | None, input_rows, who: str):
     host only: on a GPU the sort behind ``unique`` and its wait for the count of distinct
     ids were never measured against the dense product, which a GPU runs near its peak.
     """
-    rows = check_input_rows(input_rows, x, who)
-    if rows is not None and backend.device_of(x) == "cpu" and x.size > 0:
-        table, ids = rows
-        words = distinct_rows(ids)
-        if 2 * words.distinct.size <= ids.size:
-            return project_rows(table, words.distinct, words.where.reshape(ids.shape), WxT, b, gates), words
+    words = step_words(x, input_rows, who)
+    if words is not None:
+        table, ids = input_rows
+        return project_rows(table, words.distinct, words.where.reshape(ids.shape), WxT, b, gates), words
     return (project_inputs(x, WxT, b) if gates is None else project_gate_major(x, WxT, b, gates)), None
 # --8<-- [end:project_rows]
 

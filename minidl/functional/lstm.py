@@ -223,7 +223,7 @@ def lstm_forward(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *,
         ``((out, h_n, c_n), cache)``: out (T, B, H) (zero at padded steps), h_n and c_n
         (B, H) each sequence's last real state.
     """
-    H = _check_lstm_args(x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, residual, weight_res)
+    H = check_lstm_args(x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, residual, weight_res)
     xp = backend.get_array_module(x)
     T, B, D = x.shape
     lengths = seq.as_lengths(lengths, x)
@@ -245,18 +245,18 @@ def lstm_forward(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *,
 # --8<-- [end:lstm_forward]
 
 
-def _check_lstm_args(x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, residual, weight_res):
+def check_lstm_args(x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, residual, weight_res, who="lstm_forward"):
     weights = {"weight_ih": weight_ih, "weight_hh": weight_hh, "bias_ih": bias_ih, "bias_hh": bias_hh}
-    H = seq.check_sequence_args(x, {"h0": h0, "c0": c0}, weights, 4, "lstm_forward")
+    H = seq.check_sequence_args(x, {"h0": h0, "c0": c0}, weights, 4, who)
     D = x.shape[2]
     if weight_res is not None and not residual:
-        raise RangeError("lstm_forward: weight_res is given but residual=False")
+        raise RangeError(f"{who}: weight_res is given but residual=False")
     if residual and weight_res is None and D != H:
-        raise ShapeError(f"lstm_forward: residual=True without weight_res needs D = H, got D = {D}, H = {H}"
+        raise ShapeError(f"{who}: residual=True without weight_res needs D = H, got D = {D}, H = {H}"
                          " (pass weight_res (H, D) to project)")
     if weight_res is not None:
-        check_shape(weight_res, (H, D), "weight_res", "lstm_forward")
-        check_dtype(weight_res, x.dtype, "weight_res", "lstm_forward")
+        check_shape(weight_res, (H, D), "weight_res", who)
+        check_dtype(weight_res, x.dtype, "weight_res", who)
     return H
 
 

@@ -39,9 +39,10 @@ from ..functional.dropout import dropout_mask
 from ..functional.embedding import RowGrad
 from ..functional.gru import gru_backward, gru_forward
 from ..functional.lstm import lstm_backward, lstm_forward
+from ..functional.lstm_inference import lstm_infer
 from ..functional.rnn import check_nonlinearity, rnn_backward, rnn_forward
 from ..functional.sequence import check_lengths, make_lengths, reverse_padded
-from ..module import Module, Parameter
+from ..module import Module, Parameter, is_grad_enabled
 from . import init
 
 __all__ = ["RNN", "LSTM", "GRU"]
@@ -70,14 +71,17 @@ class _RecurrentBase(Module):
 
     A subclass sets ``_gates`` (blocks per weight matrix), ``_state_names`` (the functional
     pair's state arguments: ``("h0",)`` or ``("h0", "c0")``), the pair itself
-    (``_forward_fn``, ``_backward_fn``) and ``_option_defaults``, the pair's keyword options
-    with PyTorch's defaults. Options given to ``__init__`` as keywords are set before the
-    parameters are created; ``extra_repr`` shows those that differ from their default.
+    (``_forward_fn``, ``_backward_fn``), optionally ``_infer_fn``, the forward without a cache
+    that runs under ``no_grad`` (the LSTM's :func:`~minidl.functional.lstm_inference.lstm_infer`),
+    and ``_option_defaults``, the pair's keyword options with PyTorch's defaults. Options
+    given to ``__init__`` as keywords are set before the parameters are created;
+    ``extra_repr`` shows those that differ from their default.
     """
 
     _gates = 1
     _state_names = ("h0",)
     _option_defaults: dict = {}
+    _infer_fn = None
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, **options):
@@ -192,6 +196,7 @@ class _RecurrentBase(Module):
         states0 = self._initial_states(hx, B, xp, x.dtype)
         lens, T_run = self._prepare_lengths(lengths, T, B, xp, x.dtype)
         dirs = self.num_directions
+        infer = self._infer_fn is not None and not is_grad_enabled()  # no backward follows: keep nothing
         finals = [[None] * (self.num_layers * dirs) for _ in states0]
         layers = []
         layer_in = x[:T_run]
@@ -204,8 +209,9 @@ class _RecurrentBase(Module):
                 if layer == 0 and input_rows is not None:
                     ids = input_rows[1][:T_run]
                     rows["input_rows"] = (input_rows[0], ids if d == 0 else reverse_padded(ids, lens))
-                ys, cache = self._forward_fn(x_d, *(s[idx] for s in states0), **self._weights(layer, d),
-                                             lengths=lens, **self._options(), **rows)
+                args = (x_d, *(s[idx] for s in states0))
+                kwargs = dict(self._weights(layer, d), lengths=lens, **self._options(), **rows)
+                ys, cache = (self._infer_fn(*args, **kwargs), None) if infer else self._forward_fn(*args, **kwargs)
                 outs.append(ys[0] if d == 0 else _reversed(ys[0], lens))
                 dir_caches.append(cache)
                 for k, s in enumerate(ys[1:]):
@@ -344,6 +350,7 @@ class LSTM(_RecurrentBase):
     _state_names = ("h0", "c0")
     _forward_fn = staticmethod(lstm_forward)
     _backward_fn = staticmethod(lstm_backward)
+    _infer_fn = staticmethod(lstm_infer)
     _option_defaults = {"residual": False}
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,

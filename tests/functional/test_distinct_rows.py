@@ -135,6 +135,20 @@ def test_the_sums_per_word_are_the_sums_of_their_tokens(few):
     np.testing.assert_allclose(sum_by_word(dZ, words, few=few), want, rtol=1e-13, atol=1e-13)
 
 
+@pytest.mark.parametrize("offset", [0, 2**16 - 200, 2**16, 2**40])  # 16-bit keys (radix sort) or not
+def test_the_words_are_the_same_whichever_sort_groups_them(offset):
+    r = np.random.default_rng(6)
+    ids = _zipf_ids(600, 200, r).reshape(30, 20) + offset
+    words = distinct_rows.distinct_rows(ids)
+    flat = ids.reshape(-1)
+    np.testing.assert_array_equal(words.grouped, np.argsort(flat, kind="stable"))
+    np.testing.assert_array_equal(words.distinct[words.where], flat)
+    u, c = np.unique(flat, return_counts=True)
+    order = np.argsort(-c, kind="stable")
+    np.testing.assert_array_equal(words.distinct, u[order])
+    np.testing.assert_array_equal(words.counts, c[order])
+
+
 def test_two_directions_row_grads_add_up():
     a = RowGrad(np.array([4, 1, 7]), rng.standard_normal((3, 2)))
     b = RowGrad(np.array([4, 1, 7]), rng.standard_normal((3, 2)))
