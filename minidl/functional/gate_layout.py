@@ -7,14 +7,23 @@ per forward when the weights are packed, not at every step:
 * **block order**: the LSTM's blocks go to o, i, f, g, so that its three sigmoid gates are
   one contiguous block (one call serves all three), and the three gates multiplied by
   ``dc'`` in the backward are another;
-* **scaled rows**: since ``σ(z) = 1/(1 + e^{−z})`` and ``tanh(z) = 2σ(2z) − 1``, negating the
-  rows of the sigmoid gates (and multiplying the LSTM's g rows by −2) makes ``exp`` of the
-  product ``e^{−z}`` (``e^{−2z}`` for g): **one** ``exp`` call then serves every gate.
+* **scaled rows**, so that one call of one function serves every gate. The LSTM: since
+  ``σ(z) = ½ tanh(z/2) + ½``, halving the rows of the sigmoid gates o, i, f makes **one**
+  ``tanh`` call give tanh(z/2) for them and tanh z for g, and a multiply-add on the o, i, f
+  block finishes the sigmoids (:func:`tanh_of_sum`, :func:`half_plus_half`). The GRU: since
+  ``σ(z) = 1/(1 + e^{−z})``, negating the rows of r and z makes **one** ``exp`` call give
+  ``e^{−z}`` for both (:func:`sigmoid_of_negated`); its n gate has a tanh of its own.
 
 The unscaled weights are kept as well, for the backward (``dx = dz W``). Gradients computed
 in the LSTM's compute order go back to PyTorch's with :func:`from_compute_order`.
-:func:`sigmoid_of_negated` is the gate nonlinearity this layout makes cheap, and
-:func:`sigmoid_slope` its derivative; both run as one fused kernel on a GPU.
+:func:`sigmoid_slope` is the sigmoid's derivative from its value. Each of these functions
+runs as one fused kernel on a GPU.
+
+Why two identities: on the Intel Xeon VM of December 2026 (numpy 2.4.6) float32 ``tanh``
+costs less per element than ``exp`` followed by a reciprocal, and the LSTM's step was 6%
+faster with the tanh form (``benchmarks/README.md``, "The LSTM's gates by tanh"); the tanh form gives up the
+digits of a sigmoid below about 10⁻⁸ (½ tanh(z/2) + ½ rounds to 0 there), far below what
+changes an output. The GRU was not measured again and keeps the ``exp`` form.
 """
 
 from __future__ import annotations
@@ -24,7 +33,7 @@ from typing import NamedTuple
 from .. import backend
 
 __all__ = ["reorder_blocks", "to_compute_order", "from_compute_order", "LSTMPacked", "lstm_pack",
-           "GRUPacked", "gru_pack", "sigmoid_of_negated", "sigmoid_slope"]
+           "GRUPacked", "gru_pack", "tanh_of_sum", "half_plus_half", "sigmoid_of_negated", "sigmoid_slope"]
 
 
 def reorder_blocks(W, order, H: int):
@@ -47,8 +56,8 @@ class LSTMPacked(NamedTuple):
     """Weights in the compute layout (blocks o, i, f, g).
 
     ``WxT`` (D, 4H), ``WhT`` (H, 4H), ``b`` (4H,) or None: for the forward, with the rows of
-    the sigmoid gates o, i, f negated and those of g multiplied by −2 (so ``exp`` of the
-    product gives e^{−z}, and e^{−2z} for g).
+    the sigmoid gates o, i, f halved (so the products give z/2 for them and z for g, and one
+    ``tanh`` serves all four gates).
     ``Wx`` (4H, D), ``Wh`` (4H, H): unscaled, for the backward (``dx = dz Wx``).
     """
 
@@ -67,17 +76,13 @@ def lstm_pack(W_ih, W_hh, b_ih=None, b_hh=None) -> LSTMPacked:
     Wh = to_compute_order(W_hh, H)
     WxT = Wx.T.copy()
     WhT = Wh.T.copy()
-    # one exp for all gates: σ(z) = 1/(1 + e^{−z}) and tanh(z) = 2σ(2z) − 1, so feed −z to
-    # the sigmoid gates o, i, f and −2z to g
-    WxT[:, : 3 * H] *= -1.0
-    WhT[:, : 3 * H] *= -1.0
-    WxT[:, 3 * H :] *= -2.0
-    WhT[:, 3 * H :] *= -2.0
+    # one tanh for all gates: σ(z) = ½ tanh(z/2) + ½, so feed z/2 to the sigmoid gates o, i, f
+    WxT[:, : 3 * H] *= 0.5
+    WhT[:, : 3 * H] *= 0.5
     b = None
     if b_ih is not None:
         b = to_compute_order(b_ih + b_hh, H)
-        b[: 3 * H] *= -1.0
-        b[3 * H :] *= -2.0
+        b[: 3 * H] *= 0.5
     return LSTMPacked(WxT, WhT, b, Wx, Wh)
 # --8<-- [end:lstm_pack]
 
@@ -128,6 +133,24 @@ def gru_pack(W_ih, W_hh, b_ih=None, b_hh=None, reset_after=True) -> GRUPacked:
         b[: 2 * H] *= -1.0
     return GRUPacked(WxT, WhT, WhnT, b, b_hn, W_ih, W_hh)
 # --8<-- [end:gru_pack]
+
+
+# --8<-- [start:tanh_of_sum]
+@backend.fuse
+def tanh_of_sum(a, u):
+    """In place: ``a ← tanh(a + u)``: tanh(z/2) for the LSTM's o, i, f blocks (their rows
+    halved by :func:`lstm_pack`) and tanh z for g, in one call."""
+    xp = backend.get_array_module(a)
+    a += u
+    xp.tanh(a, out=a)
+
+
+@backend.fuse
+def half_plus_half(s):
+    """In place: ``s ← ½ s + ½``, which turns tanh(z/2) into σ(z)."""
+    s *= 0.5
+    s += 0.5
+# --8<-- [end:tanh_of_sum]
 
 
 # --8<-- [start:sigmoid_of_negated]

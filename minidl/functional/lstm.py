@@ -33,9 +33,9 @@ numbers in fewer passes over memory. ``dz_o`` is ``dh'`` times a factor, the oth
 step is only ``dc' = dh'⊙P + dc'_in``, two products and ``dc = dc'⊙f``.
 
 The fast step runs in the **compute layout** of :func:`~.gate_layout.lstm_pack`, gate-major:
-``(..., 4, B, H)``, each gate one contiguous (B, H) block, in the order o, i, f, g, scaled so
-that one ``exp`` call serves all four gates (``+1`` and a reciprocal give σ(z) for o, i, f and
-σ(2z) for g; ``2s − 1`` finishes g = tanh z). ∂L/∂z goes back row by row, (B, 4, H).
+``(..., 4, B, H)``, each gate one contiguous (B, H) block, in the order o, i, f, g, the o, i, f
+rows halved so that one ``tanh`` call serves all four gates (tanh z for g, and tanh(z/2) for
+o, i, f, which ``½ s + ½`` turns into σ(z)). ∂L/∂z goes back row by row, (B, 4, H).
 
 The sequence pair :func:`lstm_forward` / :func:`lstm_backward` runs the fast step over
 time (the shared machinery is :mod:`minidl.functional.sequence`); the cell pair
@@ -52,7 +52,7 @@ from ..errors import RangeError, ShapeError
 from . import sequence as seq
 from .activations import sigmoid
 from .distinct_rows import input_side_grads, project_steps
-from .gate_layout import LSTMPacked, from_compute_order, lstm_pack, sigmoid_of_negated, sigmoid_slope
+from .gate_layout import LSTMPacked, from_compute_order, half_plus_half, lstm_pack, sigmoid_slope, tanh_of_sum
 
 __all__ = [
     "LSTMCache", "LSTMStepCache", "lstm_step_reference", "lstm_step_reference_backward", "lstm_gates",
@@ -102,10 +102,8 @@ def lstm_step_reference_backward(dy, cache: LSTMStepCache) -> dict:
 # --8<-- [start:lstm_gates]
 @backend.fuse
 def _cell_update(o, i, f, g, c_prev, c, tc, h):
-    """(B, H) each, in place: g ← 2g − 1 = tanh z_g, c = f⊙c_prev + i⊙g, tc = tanh c, h = o⊙tc."""
+    """(B, H) each, in place: c = f⊙c_prev + i⊙g, tc = tanh c, h = o⊙tc."""
     xp = backend.get_array_module(o)
-    g *= 2.0  # tanh(z) = 2σ(2z) − 1
-    g -= 1.0
     xp.multiply(f, c_prev, out=c)
     xp.multiply(i, g, out=tc)  # tc holds i⊙g until tanh(c) is known
     c += tc
@@ -114,16 +112,15 @@ def _cell_update(o, i, f, g, c_prev, c, tc, h):
 
 
 def lstm_gates(a, hW, c_prev, c, tanh_c, h):
-    """The gate arithmetic of one step, in place; two fused kernels on a GPU.
+    """The gate arithmetic of one step, in place; three fused kernels on a GPU.
 
     a: (4, B, H) the input side ``x W_ihᵀ + b`` of the pre-activations in compute layout (o, i,
-    f, g, scaled by −1 and −2: :func:`~.gate_layout.lstm_pack`), overwritten with the gate
-    values o, i, f, g; hW: (4, B, H) the hidden side ``h_{t−1} W_hhᵀ``; c_prev: (B, H);
-    c, tanh_c, h: (B, H) buffers for c', tanh(c'), h'.
+    f, g, the o, i, f rows halved: :func:`~.gate_layout.lstm_pack`), overwritten with the gate
+    values o, i, f, g; hW: (4, B, H) the hidden side ``h_{t−1} W_hhᵀ``, halved alike; c_prev:
+    (B, H); c, tanh_c, h: (B, H) buffers for c', tanh(c'), h'.
     """
-    # e^{−z} overflows to inf for z < −88 (float32), and σ = 1/inf = 0 is right: callers run
-    # this inside ``backend.errstate(xp, over="ignore")`` (once around a whole time loop)
-    sigmoid_of_negated(a, hW)  # one exp for all four gates: σ(z) (o, i, f), σ(2z) (g)
+    tanh_of_sum(a, hW)  # one tanh for all four gates: tanh(z/2) (o, i, f), tanh z (g)
+    half_plus_half(a[:3])  # σ(z) = ½ tanh(z/2) + ½ for o, i, f: one contiguous block
     _cell_update(a[0], a[1], a[2], a[3], c_prev, c, tanh_c, h)
 # --8<-- [end:lstm_gates]
 
@@ -233,12 +230,11 @@ def lstm_forward(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *,
     TC = xp.empty((T, B, H), dtype=A.dtype)  # tanh(c_t), reused by the backward
     U, WhT = xp.empty((4, B, H), dtype=A.dtype), seq.gate_blocks(p.WhT, 4)  # (4, H, H)
     R = (x if weight_res is None else seq.project_inputs(x, weight_res.T)) if residual else None
-    with backend.errstate(xp, over="ignore"):  # exp(−z) = inf is right there (see lstm_gates)
-        for t in range(T):
-            xp.matmul(Hs[t], WhT, out=U)  # the one GEMM per step (4 blocks), (4, B, H)
-            lstm_gates(A[t], U, Cs[t], Cs[t + 1], TC[t], Hs[t + 1])
-            if R is not None:
-                Hs[t + 1] += R[t]
+    for t in range(T):
+        xp.matmul(Hs[t], WhT, out=U)  # the one GEMM per step (4 blocks), (4, B, H)
+        lstm_gates(A[t], U, Cs[t], Cs[t + 1], TC[t], Hs[t + 1])
+        if R is not None:
+            Hs[t + 1] += R[t]
     c_n = seq.last_real(Cs, lengths)
     out, h_n = seq.finish_forward(Hs, lengths)
     return (out, h_n, c_n), LSTMCache(x, rows, p, A, Hs, Cs, TC, lengths, residual, weight_res)

@@ -65,19 +65,18 @@ def lstm_infer(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *, l
     R = (x if weight_res is None else seq.project_inputs(x, weight_res.T)) if residual else None
     ends = _last_steps(lengths, xp)
     c_n = c.copy() if lengths is not None else None
-    with backend.errstate(xp, over="ignore"):  # exp(−z) = inf is right there (see lstm_gates)
-        for s in range(0, T, n):
-            e = min(s + n, T)
-            A = (seq.project_gate_major(x[s:e], p.WxT, p.b, 4) if P is None
-                 else gather_steps(P, where[s:e], 4))  # (e − s, 4, B, H): this block's input side
-            for t in range(s, e):
-                xp.matmul(Hs[t], WhT, out=U)
-                lstm_gates(A[t - s], U, c, c_next, tanh_c, Hs[t + 1])
-                c, c_next = c_next, c  # c is now c_t
-                if R is not None:
-                    Hs[t + 1] += R[t]
-                if t in ends:
-                    c_n[ends[t]] = c[ends[t]]  # these sequences' last real step
+    for s in range(0, T, n):
+        e = min(s + n, T)
+        A = (seq.project_gate_major(x[s:e], p.WxT, p.b, 4) if P is None
+             else gather_steps(P, where[s:e], 4))  # (e − s, 4, B, H): this block's input side
+        for t in range(s, e):
+            xp.matmul(Hs[t], WhT, out=U)
+            lstm_gates(A[t - s], U, c, c_next, tanh_c, Hs[t + 1])
+            c, c_next = c_next, c  # c is now c_t
+            if R is not None:
+                Hs[t + 1] += R[t]
+            if t in ends:
+                c_n[ends[t]] = c[ends[t]]  # these sequences' last real step
     out, h_n = seq.finish_forward(Hs, lengths)
     return out, h_n, (c if c_n is None else c_n)
 # --8<-- [end:lstm_infer]
