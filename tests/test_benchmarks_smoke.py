@@ -192,3 +192,13 @@ def test_twin_divergence_trains_the_same_numbers_in_float64(tmp_path, monkeypatc
     assert max(abs(r["minidl_loss"] - r["torch_loss"]) for r in rows) < 1e-12
     assert len({round(r["minidl_loss"], 6) for r in rows}) == 4  # the losses move: the check is not of a constant
     assert [a["epoch"] for a in accuracies] == [1, 2] and all(a["minidl"] == a["torch"] for a in accuracies)
+
+
+def test_eval_pass_times_both_libraries_on_the_same_model(tmp_path):
+    make_aclimdb(tmp_path / "data", n_per_class=30)
+    out = run_benchmark("eval_pass.py", "--rounds", "1", "--batch", "16",
+                        MINIDL_DATA=str(tmp_path / "data"), MINIDL_CACHE=str(tmp_path / "cache"))
+    rows = [line for line in out.stdout.splitlines() if line.startswith("| minidl") or line.startswith("| torch")]
+    assert len(rows) == (2 if "minidl / PyTorch" in out.stdout else 1), out.stdout
+    losses = [float(r.split("|")[4]) for r in rows]
+    assert max(losses) - min(losses) <= 1e-5, out.stdout  # the same weights: the same test loss
