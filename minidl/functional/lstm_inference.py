@@ -25,8 +25,8 @@ it. On a GPU there is no cache of that kind to fit in and one projection GEMM ov
 steps is the fast way: the block is then all T steps.
 
 Measured (one core of the Intel Xeon VM, ``benchmarks/eval_pass.py``; ``benchmarks/README.md``,
-"Session 14"): a test pass over the 25,000 IMDB reviews with report B's model took 4.74–4.86 s
-with the training forward and 3.44–3.98 s with this one, PyTorch's 2.44 s.
+"Session 14"): a test pass over the 25,000 IMDB reviews with report B's model took 4.63–4.86 s
+with the training forward and 3.34–3.98 s with this one, PyTorch's 2.35–2.45 s.
 """
 
 from __future__ import annotations

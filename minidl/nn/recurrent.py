@@ -38,6 +38,7 @@ from ..functional.distinct_rows import add_row_grads, check_input_rows
 from ..functional.dropout import dropout_mask
 from ..functional.embedding import RowGrad
 from ..functional.gru import gru_backward, gru_forward
+from ..functional.gru_inference import gru_infer
 from ..functional.lstm import lstm_backward, lstm_forward
 from ..functional.lstm_inference import lstm_infer
 from ..functional.rnn import check_nonlinearity, rnn_backward, rnn_forward
@@ -72,7 +73,7 @@ class _RecurrentBase(Module):
     A subclass sets ``_gates`` (blocks per weight matrix), ``_state_names`` (the functional
     pair's state arguments: ``("h0",)`` or ``("h0", "c0")``), the pair itself
     (``_forward_fn``, ``_backward_fn``), optionally ``_infer_fn``, the forward without a cache
-    that runs under ``no_grad`` (the LSTM's :func:`~minidl.functional.lstm_inference.lstm_infer`),
+    that runs under ``no_grad`` (:func:`~minidl.functional.lstm_inference.lstm_infer`, ``gru_infer``),
     and ``_option_defaults``, the pair's keyword options with PyTorch's defaults. Options
     given to ``__init__`` as keywords are set before the parameters are created;
     ``extra_repr`` shows those that differ from their default.
@@ -406,6 +407,7 @@ class GRU(_RecurrentBase):
 
     _gates = 3
     _forward_fn = staticmethod(gru_forward)
+    _infer_fn = staticmethod(gru_infer)
     _backward_fn = staticmethod(gru_backward)
     _option_defaults = {"reset_after": True}
 
