@@ -242,6 +242,7 @@ def lstm_forward(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *,
 
 
 def check_lstm_args(x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, residual, weight_res, who="lstm_forward"):
+    """The arguments of an LSTM sequence forward (``who``), checked; returns H."""
     weights = {"weight_ih": weight_ih, "weight_hh": weight_hh, "bias_ih": bias_ih, "bias_hh": bias_hh}
     H = seq.check_sequence_args(x, {"h0": h0, "c0": c0}, weights, 4, who)
     D = x.shape[2]

@@ -407,8 +407,8 @@ class GRU(_RecurrentBase):
 
     _gates = 3
     _forward_fn = staticmethod(gru_forward)
-    _infer_fn = staticmethod(gru_infer)
     _backward_fn = staticmethod(gru_backward)
+    _infer_fn = staticmethod(gru_infer)
     _option_defaults = {"reset_after": True}
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
