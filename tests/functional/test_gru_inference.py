@@ -88,3 +88,18 @@ def test_the_stack_runs_it_under_no_grad_only(reset_after, monkeypatch):
     layer.backward(np.ones_like(out))
     with pytest.raises(RuntimeError, match="no forward cache left"):
         layer.backward(np.ones_like(out))
+
+
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_wide_layers_project_block_by_block_to_the_same_outputs(reset_after):
+    """D·H ≥ 128·256: row-major projection GEMMs of other row counts than training's (blocks of
+    2, 2, 1 steps): equal to rounding in float64."""
+    T, B, D, H = 5, 32, 128, 256
+    assert sequence.block_size(3 * B * H, T) == 2
+    table, ids, h0, w, r = _layer(T, B, D, H, np.float64, seed=7)
+    w = {k: v * (0.1 if k.startswith("weight") else 1.0) for k, v in w.items()}
+    L = r.integers(1, T + 1, size=B)
+    (out, h_n), _ = gru_forward(table[ids], h0, **w, lengths=L, reset_after=reset_after)
+    for want, have in zip((out, h_n), gru_infer(table[ids], h0, **w, lengths=L, reset_after=reset_after)):
+        np.testing.assert_allclose(have, want, rtol=1e-12, atol=1e-13)
+    assert np.abs(out).max() > 0.1

@@ -141,3 +141,18 @@ def test_last_steps_lists_each_sequence_once():
     assert sorted(ends) == [0, 1, 2]
     assert [sorted(ends[t].tolist()) for t in (0, 1, 2)] == [[1], [3], [0, 2]]
     assert lstm_inference._last_steps(None, np) == {}
+
+
+def test_wide_layers_project_block_by_block_to_the_same_outputs():
+    """D·H ≥ 128·256: project_gate_major's row-major GEMMs, over 5 steps at once in training and
+    blocks of 2, 2, 1 here. Another row count may take another BLAS kernel, so the float64
+    outputs agree to rounding, not to the bit."""
+    T, B, D, H = 5, 32, 128, 256
+    assert sequence.block_size(4 * B * H, T) == 2
+    table, ids, (h0, c0), w, r = _layer(T, B, D, H, np.float64, seed=7)
+    w = {k: v * (0.1 if k.startswith("weight") else 1.0) for k, v in w.items()}
+    L = r.integers(1, T + 1, size=B)
+    (out, h_n, c_n), _ = lstm_forward(table[ids], h0, c0, **w, lengths=L)
+    for want, have in zip((out, h_n, c_n), lstm_infer(table[ids], h0, c0, **w, lengths=L)):
+        np.testing.assert_allclose(have, want, rtol=1e-12, atol=1e-13)
+    assert np.abs(out).max() > 0.1
