@@ -39,10 +39,10 @@ from .. import backend
 from ..checks import check_shape, require_array
 from ..errors import DTypeError, RangeError, ShapeError
 from .embedding import RowGrad
-from .sequence import input_grads, project_gate_major, project_inputs
+from .sequence import block_size, input_grads, project_gate_major, project_inputs
 
 __all__ = ["DistinctRows", "check_input_rows", "distinct_rows", "project_words", "gather_steps", "project_rows",
-           "step_words", "project_steps", "sum_by_word",
+           "step_words", "project_steps", "project_blocks", "sum_by_word",
            "input_side_grads", "add_row_grads"]
 
 
@@ -189,6 +189,22 @@ def project_steps(x, WxT, b, gates: int | None, input_rows, who: str):
         return project_rows(table, words.distinct, words.where.reshape(ids.shape), WxT, b, gates), words
     return (project_inputs(x, WxT, b) if gates is None else project_gate_major(x, WxT, b, gates)), None
 # --8<-- [end:project_rows]
+
+
+def project_blocks(x, WxT, b, gates: int, input_rows, who: str):
+    """:func:`project_steps`' numbers a block of steps at a time, for a forward that keeps nothing
+    (:mod:`.lstm_inference`, :mod:`.gru_inference`): yields ``(s, A)``, A (e − s, gates, B, H)
+    the input side of steps s..e−1, gate-major. On the host a block holds about 64K numbers
+    (:func:`~.sequence.block_size`), so it stays in the cache while its steps run; on a GPU it
+    is all T steps. Per word when :func:`project_steps` would be: each word projected once."""
+    T, B, _ = x.shape
+    words = step_words(x, input_rows, who)
+    P = None if words is None else project_words(input_rows[0], words.distinct, WxT, b)
+    where = None if words is None else words.where.reshape(T, B)
+    n = block_size(WxT.shape[1] * B, T) if backend.device_of(x) == "cpu" else T
+    for s in range(0, T, n):
+        e = min(s + n, T)
+        yield s, (project_gate_major(x[s:e], WxT, b, gates) if P is None else gather_steps(P, where[s:e], gates))
 
 
 # --8<-- [start:rows_backward]

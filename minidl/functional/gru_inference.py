@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from .. import backend
 from . import sequence as seq
-from .distinct_rows import gather_steps, project_words, step_words
+from .distinct_rows import project_blocks
 from .gate_layout import gru_pack
 from .gru import gru_new_state, gru_rz_gates
 
@@ -36,20 +36,13 @@ def gru_infer(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *, reset_
     T, B, D = x.shape
     lengths = seq.as_lengths(lengths, x)
     p = gru_pack(weight_ih, weight_hh, bias_ih, bias_hh, reset_after)
-    words = step_words(x, input_rows, "gru_infer")
-    P = None if words is None else project_words(input_rows[0], words.distinct, p.WxT, p.b)
-    where = None if words is None else words.where.reshape(T, B)
-    n = seq.block_size(3 * B * H, T) if backend.device_of(x) == "cpu" else T
     Hs = seq.state_buffer(T, h0)  # the output: every h_t is kept
     WhT = seq.gate_blocks(p.WhT, 3 if reset_after else 2)
     gh = xp.empty((WhT.shape[0], B, H), dtype=x.dtype)  # this step's h W_hhᵀ, gate by gate
     rh = None if reset_after else xp.empty((B, H), dtype=x.dtype)  # r ⊙ h_{t−1}
     with backend.errstate(xp, over="ignore"):  # e^{−u} = inf is right there (see gru_rz_gates)
-        for s in range(0, T, n):
-            e = min(s + n, T)
-            A = (seq.project_gate_major(x[s:e], p.WxT, p.b, 3) if P is None
-                 else gather_steps(P, where[s:e], 3))  # (e − s, 3, B, H): this block's input side
-            for t in range(s, e):
+        for s, A in project_blocks(x, p.WxT, p.b, 3, input_rows, "gru_infer"):  # A: (steps, 3, B, H)
+            for t in range(s, s + A.shape[0]):
                 a = A[t - s]
                 xp.matmul(Hs[t], WhT, out=gh)
                 if reset_after:

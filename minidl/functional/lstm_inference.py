@@ -35,7 +35,7 @@ from collections import Counter
 
 from .. import backend
 from . import sequence as seq
-from .distinct_rows import gather_steps, project_words, step_words
+from .distinct_rows import project_blocks
 from .gate_layout import lstm_pack
 from .lstm import check_lstm_args, lstm_gates
 
@@ -56,21 +56,14 @@ def lstm_infer(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *, l
     T, B, D = x.shape
     lengths = seq.as_lengths(lengths, x)
     p = lstm_pack(weight_ih, weight_hh, bias_ih, bias_hh)
-    words = step_words(x, input_rows, "lstm_infer")
-    P = None if words is None else project_words(input_rows[0], words.distinct, p.WxT, p.b)
-    where = None if words is None else words.where.reshape(T, B)
-    n = seq.block_size(4 * B * H, T) if backend.device_of(x) == "cpu" else T
     Hs = seq.state_buffer(T, h0)  # the output: every h_t is kept
     c, c_next, tanh_c = c0.copy(), xp.empty_like(c0), xp.empty_like(c0)
     U, WhT = xp.empty((4, B, H), dtype=x.dtype), seq.gate_blocks(p.WhT, 4)
     R = (x if weight_res is None else seq.project_inputs(x, weight_res.T)) if residual else None
     ends = _last_steps(lengths, xp)
     c_n = c.copy() if lengths is not None else None
-    for s in range(0, T, n):
-        e = min(s + n, T)
-        A = (seq.project_gate_major(x[s:e], p.WxT, p.b, 4) if P is None
-             else gather_steps(P, where[s:e], 4))  # (e − s, 4, B, H): this block's input side
-        for t in range(s, e):
+    for s, A in project_blocks(x, p.WxT, p.b, 4, input_rows, "lstm_infer"):  # A: (steps, 4, B, H)
+        for t in range(s, s + A.shape[0]):
             xp.matmul(Hs[t], WhT, out=U)
             lstm_gates(A[t - s], U, c, c_next, tanh_c, Hs[t + 1])
             c, c_next = c_next, c  # c is now c_t
