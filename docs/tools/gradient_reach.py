@@ -7,11 +7,11 @@ a 64-unit ReLU layer, dropout 0.5, cross-entropy, Adam(1e-3), batches of 64 revi
 by length, float32) on the IMDB training reviews, one step after the other. Before the first
 step and every ``--every`` steps it measures, on one fixed probe batch (64 training reviews
 of at least 300 tokens, their last 300, drawn with ``--seed``; ``--length`` for another
-number of steps), the norm of the loss's
-gradient with respect to each input step, ‖∂L/∂x_t‖ over the batch: the model in eval mode
-(no dropout), the LSTM fed x = table[ids] as a plain array, so that its backward returns
-∂L/∂x step by step instead of per word. (The probe's gradients are cleared before the next
-training step; it draws no random numbers, so the training is the one it would be without it.)
+number of steps), the norm of the loss's gradient with respect to each input step,
+‖∂L/∂x_t‖ over the batch: the model in eval mode (no dropout), the LSTM fed x = table[ids]
+as a plain array, so that its backward returns ∂L/∂x step by step instead of per word. (The
+probe's gradients are cleared before the next training step and it draws no random
+numbers, so the training is the one it would be without it.)
 
 Prints one row per measurement: the training step, the *reach* (how many steps back from the
 last the gradient is still not exactly 0; in float32 the reverse loop sets carried gradients
