@@ -202,3 +202,32 @@ def test_eval_pass_times_both_libraries_on_the_same_model(tmp_path):
     assert len(rows) == (2 if "minidl / PyTorch" in out.stdout else 1), out.stdout
     losses = [float(r.split("|")[4]) for r in rows]
     assert max(losses) - min(losses) <= 1e-5, out.stdout  # the same weights: the same test loss
+
+
+def test_trained_step_times_each_library_along_a_training_run(tmp_path):
+    make_aclimdb(tmp_path / "data", n_per_class=60)
+    out = run_benchmark("trained_step.py", "--at", "0", "2", "--steps", "1", "--length", "8",
+                        MINIDL_DATA=str(tmp_path / "data"), MINIDL_CACHE=str(tmp_path / "cache"))
+    rows = [line.split("|")[1:-1] for line in out.stdout.splitlines() if line.startswith(("| 0 |", "| 2 |"))]
+    assert [int(r[0]) for r in rows] == [0, 2], out.stdout
+    with_torch = "PyTorch flushing" in out.stdout
+    assert all(len(r) == (6 if with_torch else 3) for r in rows), out.stdout
+    assert all(1 <= int(r[1]) <= 8 and float(r[2]) > 0 for r in rows), out.stdout
+
+
+def test_timing_a_copy_leaves_the_training_s_generator_and_weights_alone():
+    """trained_step's minidl timing builds a model and runs dropout: it must hand the global
+    generator back as it found it, so the run it watches is the run it would be without it."""
+    import numpy as np
+
+    import minidl
+
+    trained_step = load_script(("benchmarks", "trained_step.py"), "trained_step")
+    minidl.manual_seed(3)
+    state = {k: np.array(v, copy=True) for k, v in trained_step._model().state_dict().items()}
+    kept = {k: v.copy() for k, v in state.items()}
+    before = minidl.backend.get_rng_state()
+    ids = np.random.default_rng(0).integers(1, 20001, size=(4, 6))
+    assert trained_step.minidl_step_ms(state, ids, np.array([0, 1, 1, 0]), steps=2) > 0
+    assert minidl.backend.get_rng_state() == before
+    assert all(np.array_equal(state[k], kept[k]) for k in kept)  # the copy trained, not the weights given

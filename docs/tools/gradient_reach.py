@@ -97,6 +97,31 @@ def recurrent_block_norms(model) -> list:
     return [float(np.linalg.norm(W[k * H:(k + 1) * H], 2)) for k in range(4)]
 
 
+def report_b_training(data, seed):
+    """Report B's model, its Adam, its loss and its bucketed training batches, as
+    ``examples/imdb_lstm.py`` makes them (call ``minidl.manual_seed(seed)`` before loading the
+    data, as the example does): ``(model, opt, loss_fn, loader)``."""
+    model = ImdbClassifier(20001, 64, 64, cell="lstm", fc_dim=64, num_classes=2)
+    loader = BatchLoader(data.train.ids, data.train.labels, data.train.lengths, batch_size=64, shuffle=True,
+                         seed=seed, bucket=True, trim=True)
+    return model, optim.Adam(model.parameters(), lr=1e-3), nn.CrossEntropyLoss(), loader
+
+
+def training_steps(model, opt, loss_fn, loader, last):
+    """Train for ``last`` steps (epoch after epoch), yielding each step's number once it is done."""
+    step = 0
+    while step < last:
+        for batch in loader:
+            opt.zero_grad()
+            loss_fn(model(batch.x, batch.lengths), batch.y)
+            model.backward(loss_fn.backward())
+            opt.step()
+            step += 1
+            yield step
+            if step == last:
+                return
+
+
 def reach(norms) -> int:
     """How many steps back (from the last, which counts) the gradient is not exactly 0."""
     return int(np.flatnonzero(norms)[-1]) + 1 if norms.any() else 0
@@ -116,12 +141,8 @@ def main(argv=None):
 
     minidl.manual_seed(args.seed)
     data = load_imdb(args.data, vocab_size=20001, max_len=MAX_LEN, truncate="pre", seed=args.seed, limit=args.limit)
-    model = ImdbClassifier(20001, 64, 64, cell="lstm", fc_dim=64, num_classes=2)
-    opt = optim.Adam(model.parameters(), lr=1e-3)
-    loss_fn = nn.CrossEntropyLoss()
+    model, opt, loss_fn, train = report_b_training(data, args.seed)
     ids, labels = probe_batch(data.train, 64, args.length, args.seed)
-    train = BatchLoader(data.train.ids, data.train.labels, data.train.lengths, batch_size=64, shuffle=True,
-                        seed=args.seed, bucket=True, trim=True)
     back = [k for k in BACK if k < args.length]
     print(f"report B's LSTM, seed {args.seed}; probe: 64 training reviews x {args.length} tokens; "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
@@ -136,20 +157,10 @@ def main(argv=None):
         print(f"| {step} | {reach(norms)} | " + " | ".join(f"{norms[k]:.1e}" for k in back)
               + f" | {forget_gate_mean(model, ids):.3f} | {blocks} |", flush=True)
 
-    step = 0
-    report(step)
-    while step < args.steps:
-        for batch in train:
-            opt.zero_grad()
-            loss_fn(model(batch.x, batch.lengths), batch.y)
-            model.backward(loss_fn.backward())
-            opt.step()
-            step += 1
-            if step % args.every == 0 or step == args.steps:
-                report(step)
-            if step == args.steps:
-                break
-
+    report(0)
+    for step in training_steps(model, opt, loss_fn, train, args.steps):
+        if step % args.every == 0 or step == args.steps:
+            report(step)
 
 if __name__ == "__main__":
     main()
