@@ -37,6 +37,12 @@ freed memory for the next step, as minidl's command line does (:mod:`minidl.host
 ``--allocator default`` leaves glibc's settings, as a PyTorch user's script runs.
 ``--torch-onednn off`` times PyTorch with oneDNN disabled: its LSTM then runs op by op, as
 minidl's does, instead of as one fused oneDNN primitive (``benchmarks/torch_kernels.py``).
+
+The weights are freshly initialised. On a CPU that is slow on subnormal numbers this is the
+worst moment for PyTorch as installed (it does not flush them): report B's gradient then
+fades through the subnormal range over a review, and stops doing so a fifth of the way into
+the first epoch. ``--torch-flush-denormal on`` gives the step a run pays from there on;
+``benchmarks/trained_step.py`` times both along a training run.
 """
 
 from __future__ import annotations
@@ -412,6 +418,9 @@ def main():
     if ARGS.same_process:
         maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"\nprocess max RSS {maxrss:.0f} MB (minidl and PyTorch together)")
+    if torch is not None and ARGS.torch_flush_denormal == "off" and any(n[:2] in ("B-", "E-") for n in names):
+        print("\n(freshly initialised weights: PyTorch's unflushed subnormals cost most here; from a fifth of "
+              "an epoch on a run pays what --torch-flush-denormal on shows: benchmarks/trained_step.py)")
 
 
 if __name__ == "__main__":
