@@ -87,7 +87,7 @@ def torch_step_ms(torch, state, ids, labels, steps, flush):
     from torch_twins import TorchImdb
 
     twin = TorchImdb(20001, 64, 64, "lstm", 1, False, 0.0, 64, dropout=0.5)
-    twin.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in state.items()})
+    twin.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})  # copies into the twin
     opt, loss_fn = torch.optim.Adam(twin.parameters(), lr=1e-3), torch.nn.CrossEntropyLoss()
     t_ids, t_labels = torch.from_numpy(ids.astype(np.int64)), torch.from_numpy(labels.astype(np.int64))
 
