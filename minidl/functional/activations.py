@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..backend import get_array_module
+from .host_threads import split_rows
 
 __all__ = [
     "ReluCache", "relu_forward", "relu_inplace_forward", "relu_backward", "TanhCache", "tanh_forward", "tanh_backward",
@@ -43,20 +44,30 @@ class ReluCache(NamedTuple):
 
 
 def relu_forward(x):
-    """y = max(x, 0). x: any shape -> ``(y same shape, ReluCache)``."""
-    return get_array_module(x).maximum(x, 0), ReluCache(x)
+    """y = max(x, 0). x: any shape -> ``(y same shape, ReluCache)``.
+
+    A large batch runs in pieces on the host's threads (:func:`~.host_threads.split_rows`):
+    each element of y depends on the same element of x alone, so the numbers are the same."""
+    xp = get_array_module(x)
+    y = xp.empty_like(x)
+    split_rows(lambda x, y: xp.maximum(x, 0, out=y), x, y)
+    return y, ReluCache(x)
 
 
 def relu_inplace_forward(x):
     """y = max(x, 0) written over ``x`` (the caller hands x over) -> ``(x, ReluCache(x))``.
     The cache then holds y, and y > 0 exactly where x > 0: :func:`relu_backward` is unchanged."""
-    get_array_module(x).maximum(x, 0, out=x)
+    xp = get_array_module(x)
+    split_rows(lambda x: xp.maximum(x, 0, out=x), x)
     return x, ReluCache(x)
 
 
 def relu_backward(dy, cache: ReluCache) -> dict:
     """dx = dy ⊙ [x > 0] (the subgradient 0 is taken at x = 0, as PyTorch does) -> ``{"x": dx}``."""
-    return {"x": dy * (cache.x > 0)}
+    xp = get_array_module(dy)
+    dx = xp.empty_like(dy)
+    split_rows(lambda dy, x, dx: xp.multiply(dy, x > 0, out=dx), dy, cache.x, dx)
+    return {"x": dx}
 # --8<-- [end:relu]
 
 

@@ -65,3 +65,25 @@ def test_inplace_relu_writes_over_its_input_and_keeps_the_backward(device, to_de
     np.testing.assert_array_equal(backend.asnumpy(y), backend.asnumpy(y_ref))
     np.testing.assert_array_equal(backend.asnumpy(act.relu_backward(to_dev(dy), cache)["x"]),
                                   backend.asnumpy(act.relu_backward(to_dev(dy), cache_ref)["x"]))
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_relu_on_the_hosts_threads_gives_the_textbook_numbers(monkeypatch, workers):
+    """With the batch split over threads (functional/host_threads.py: split_rows), y = max(x, 0)
+    and dx = dy ⊙ [x > 0] bit for bit, out of place and in place, at zeros and negative zeros too."""
+    from minidl.functional import host_threads
+
+    monkeypatch.setattr(host_threads, "host_workers", lambda like: workers)
+    monkeypatch.setattr(host_threads, "MIN_SHARE", 1)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((7, 3, 4)).astype(np.float32)
+    x[0, 0, :2], x[6, 2, 3] = (0.0, -0.0), -0.0
+    dy = rng.standard_normal(x.shape).astype(np.float32)
+    y, cache = act.relu_forward(x)
+    np.testing.assert_array_equal(y, np.maximum(x, 0))
+    assert y.dtype == x.dtype and cache.x is x
+    np.testing.assert_array_equal(act.relu_backward(dy, cache)["x"], dy * (x > 0))
+    own = x.copy()
+    y_own, _ = act.relu_inplace_forward(own)
+    assert y_own is own
+    np.testing.assert_array_equal(own, np.maximum(x, 0))

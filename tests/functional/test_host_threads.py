@@ -13,8 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from threadpoolctl import threadpool_limits
 
+from minidl.errors import ShapeError
 from minidl.functional import host_threads
-from minidl.functional.host_threads import Shares, blas_threads, host_workers, run_shares, shares
+from minidl.functional.host_threads import Shares, blas_threads, host_workers, run_shares, shares, split_rows
 from minidl.functional.workspace import Workspace
 
 
@@ -194,3 +195,64 @@ def test_a_forked_child_makes_its_own_pool():
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+# split_rows: elementwise work on pieces of the leading axis
+def _split_over(monkeypatch, workers):
+    """Split over ``workers`` threads (the real pool), however small the work."""
+    monkeypatch.setattr(host_threads, "host_workers", lambda like: workers)
+    monkeypatch.setattr(host_threads, "MIN_SHARE", 1)
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_split_rows_hands_every_row_to_exactly_one_piece(monkeypatch, workers):
+    """Each element incremented once, by pieces that are views of contiguous rows, on more than
+    one thread: a lost, repeated or misplaced piece changes the count."""
+    _split_over(monkeypatch, workers)
+    counts, rows = np.zeros((11, 3), np.int64), []
+    index = np.arange(11)[:, None] * np.ones((1, 3), np.int64)
+
+    def work(c, i):
+        assert np.shares_memory(c, counts)
+        rows.append(int(i[0, 0]))
+        c += 1
+        c += i * 100  # each row also records its own index: a piece given the wrong rows shows
+    split_rows(work, counts, index)
+    np.testing.assert_array_equal(counts, 1 + index * 100)
+    assert len(rows) == workers * host_threads.PIECES_PER_THREAD
+    assert sorted(rows) == [a for a, _ in shares(11, len(rows))]
+
+
+def test_split_rows_uses_more_than_one_thread(monkeypatch):
+    _split_over(monkeypatch, 2)
+    idents, barrier = set(), threading.Barrier(2, timeout=10)
+
+    def work(a):
+        idents.add(threading.get_ident())
+        barrier.wait()  # two pieces at once: only two threads get here together
+    split_rows(work, np.zeros((2, 5)))
+    assert len(idents) == 2
+
+
+def test_split_rows_is_one_call_where_a_split_does_not_pay(monkeypatch):
+    """A 0-d array, work under 2 × MIN_SHARE numbers, a device array or one BLAS thread: the
+    arrays themselves, once, on the calling thread."""
+    calls = []
+
+    def work(*arrays):
+        calls.append((arrays, threading.get_ident()))
+    scalar, small = np.array(3.0), np.zeros((4, 8))
+    split_rows(work, scalar)
+    monkeypatch.setattr(host_threads, "host_workers", lambda like: 2)
+    split_rows(work, small, small)  # 32 numbers, MIN_SHARE = 2^18
+    monkeypatch.setattr(host_threads, "MIN_SHARE", 1)
+    monkeypatch.setattr(host_threads, "host_workers", lambda like: 1)  # a device array, or one BLAS thread
+    split_rows(work, small)
+    assert [len(a) for a, _ in calls] == [1, 2, 1]
+    assert calls[0][0][0] is scalar and all(a is small for a in calls[1][0]) and calls[2][0][0] is small
+    assert {ident for _, ident in calls} == {threading.get_ident()}
+
+
+def test_split_rows_refuses_arrays_of_different_lengths():
+    with pytest.raises(ShapeError, match=r"leading length.*\(4, 2\).*\(3, 2\)"):
+        split_rows(lambda a, b: None, np.zeros((4, 2)), np.zeros((3, 2)))
