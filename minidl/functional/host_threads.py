@@ -9,7 +9,8 @@ images per thread (:data:`PIECES_PER_THREAD`), which the threads take one after 
 work through in chunks with a single-threaded BLAS, keeps every product cache-sized and has
 the threads meet once per layer. NumPy releases the interpreter lock inside ``matmul``,
 copies and ufuncs on large arrays, so the threads run at the same time; only the few lines
-of Python between those calls take turns.
+of Python between those calls take turns. Elementwise work (ReLU) is cut the same way by
+:func:`split_rows`, and needs no partial sums: each piece writes its own rows of the result.
 
 The number of threads follows the BLAS library's own setting, read when asked
 (``OPENBLAS_NUM_THREADS`` when NumPy loaded, or a later ``threadpoolctl.threadpool_limits``):
@@ -214,4 +215,3 @@ def split_rows(func, *arrays) -> None:
         func(*arrays)
         return
     run_shares(lambda k, slot: func(*(a[slice(*split.pieces[k])] for a in arrays)), split)
-
