@@ -106,23 +106,31 @@ def load(path) -> dict:
     path = os.fspath(path)
     _check_container(path)
     out: dict = {}
-    try:
-        z = np.load(path, allow_pickle=False)
-    except (zipfile.BadZipFile, EOFError, ValueError, OSError) as e:
-        raise CheckpointError(f"checkpoint {path} is truncated or damaged ({type(e).__name__}: {e}); the save "
-                              "that wrote it did not finish, use another checkpoint") from None
-    with z:
-        for key in z.files:
-            parts = key.split("/")
-            node = out
-            for p in parts[:-1]:
-                node = node.setdefault(p, {})
-                if not isinstance(node, dict):
-                    raise CheckpointError(f"checkpoint {path}: key {key!r} nests under a value, not a dict")
-            if parts[-1] == "":
-                continue
-            v = _read_array(z, key, path)
-            if v.ndim == 0:
-                v = v.item()
-            node[parts[-1]] = v
+    # the file is opened here, not by np.load: np.load leaves its own handle open when the
+    # zip's directory cannot be read (a truncated file), one leaked descriptor per bad load
+    with open(path, "rb") as f:
+        try:
+            z = np.load(f, allow_pickle=False)
+        except (zipfile.BadZipFile, EOFError, ValueError, OSError) as e:
+            raise CheckpointError(f"checkpoint {path} is truncated or damaged ({type(e).__name__}: {e}); the "
+                                  "save that wrote it did not finish, use another checkpoint") from None
+        with z:
+            _read_tree(z, path, out)
     return out
+
+
+def _read_tree(z, path, out: dict) -> None:
+    """The arrays of the open ``.npz`` ``z`` into ``out``, nested by the ``/`` in their keys."""
+    for key in z.files:
+        parts = key.split("/")
+        node = out
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise CheckpointError(f"checkpoint {path}: key {key!r} nests under a value, not a dict")
+        if parts[-1] == "":
+            continue
+        v = _read_array(z, key, path)
+        if v.ndim == 0:
+            v = v.item()
+        node[parts[-1]] = v

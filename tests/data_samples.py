@@ -4,6 +4,7 @@ ways to damage a file that the integrity tests use."""
 import gzip
 import io
 import tarfile
+from pathlib import Path
 
 import numpy as np
 
@@ -13,16 +14,16 @@ from minidl.data import cifar10
 # ----------------------------------------------------------------------------- damage
 def flip_byte(src, dst, fraction):
     """Copy ``src`` to ``dst`` with the byte at ``fraction`` of its length inverted."""
-    data = bytearray(open(src, "rb").read())
+    data = bytearray(Path(src).read_bytes())
     data[int(fraction * len(data))] ^= 0xFF
-    open(dst, "wb").write(bytes(data))
+    Path(dst).write_bytes(bytes(data))
     return dst
 
 
 def truncate(src, dst, fraction):
     """Copy the first ``fraction`` of ``src`` to ``dst``."""
-    data = open(src, "rb").read()
-    open(dst, "wb").write(data[: int(fraction * len(data))])
+    data = Path(src).read_bytes()
+    Path(dst).write_bytes(data[: int(fraction * len(data))])
     return dst
 
 

@@ -2,8 +2,11 @@
 damaged or foreign file refused with a CheckpointError naming it; the dtype rule for
 copying a loaded array into a parameter."""
 
+import gc
 import os
+import warnings
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -51,7 +54,7 @@ def _damaged_member(path, good):
     with zipfile.ZipFile(good) as z:
         info = z.getinfo("model/w.npy")
         offset = info.header_offset + 30 + len(info.filename) + len(info.extra) + 500
-    data = bytearray(open(good, "rb").read())
+    data = bytearray(Path(good).read_bytes())
     data[offset] ^= 0xFF
     path.write_bytes(bytes(data))
 
@@ -59,9 +62,9 @@ def _damaged_member(path, good):
 # (what is wrong, how to make it, what the message must say)
 CORRUPT = [
     ("empty", lambda p, g: p.write_bytes(b""), "is empty"),
-    ("truncated-half", lambda p, g: p.write_bytes(open(g, "rb").read()[:len(open(g, "rb").read()) // 2]),
+    ("truncated-half", lambda p, g: p.write_bytes(Path(g).read_bytes()[:len(Path(g).read_bytes()) // 2]),
      "truncated or damaged"),
-    ("truncated-tail", lambda p, g: p.write_bytes(open(g, "rb").read()[:-10]), "truncated or damaged"),
+    ("truncated-tail", lambda p, g: p.write_bytes(Path(g).read_bytes()[:-10]), "truncated or damaged"),
     ("text", lambda p, g: p.write_text("epoch,loss\n1,0.5\n"), "is not an .npz file"),
     ("npy", lambda p, g: _npy(p), "is a single .npy array"),
     ("object", lambda p, g: _object_array(p), "holds Python objects.*allow_pickle=False"),
@@ -76,6 +79,21 @@ def test_a_damaged_or_foreign_checkpoint_is_a_checkpoint_error_naming_it(tmp_pat
     with pytest.raises(CheckpointError, match=message) as err:
         minidl.load(path)
     assert str(path) in str(err.value)
+
+
+@pytest.mark.parametrize("what, make, message", CORRUPT, ids=[c[0] for c in CORRUPT])
+def test_a_refused_checkpoint_leaves_no_file_open(tmp_path, what, make, message):
+    """Every refusal closes the file it opened (np.load, given a path, kept its handle when a
+    truncated zip could not be read: one leaked descriptor per bad load, e.g. per resume try)."""
+    path = tmp_path / f"{what}.npz"
+    make(path, _good(tmp_path))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(CheckpointError):
+            minidl.load(path)
+        gc.collect()  # an unclosed file warns when it is collected
+    leaks = [w for w in caught if issubclass(w.category, ResourceWarning)]
+    assert not leaks, [str(w.message) for w in leaks]
 
 
 def test_a_missing_checkpoint_is_file_not_found(tmp_path):
