@@ -307,7 +307,8 @@ _CACHE_KEYS = ("vocab_words", "vocab_counts") + tuple(
 
 def _read_cache(path: Path) -> dict:
     """The cached arrays, checked: every key there and the sizes consistent, else ValueError."""
-    with np.load(path, allow_pickle=False) as z:
+    # opened here, not by np.load, which keeps its handle open when a truncated zip cannot be read
+    with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
         missing = [k for k in _CACHE_KEYS if k not in z.files]
         if missing:
             raise DataError(f"it lacks {', '.join(missing)}")

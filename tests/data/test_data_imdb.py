@@ -1,9 +1,13 @@
 """The IMDB loader on a tiny aclImdb/ layout made in the test: folder, tarball, cache, lookup."""
 
+import gc
 import io
 import os
+import re
 import shutil
 import tarfile
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -223,8 +227,10 @@ def test_a_file_named_as_the_official_archive_must_have_its_checksum(env):
     assert len(load_imdb(tmp / "aclImdb_labeled.tar.gz", vocab_size=50).train) == 80
 
 
-@pytest.mark.parametrize("stale", ["missing-key", "inconsistent"])
+@pytest.mark.parametrize("stale", ["missing-key", "inconsistent", "truncated"])
 def test_a_stale_token_cache_is_rebuilt_with_a_notice(env, stale):
+    """... and the unreadable cache's file is closed (np.load given a path kept a truncated
+    zip's handle open)."""
     tmp, src = env
     first = load_imdb(src, vocab_size=6, max_len=5)
     cache = first.info["cache_file"]
@@ -232,10 +238,18 @@ def test_a_stale_token_cache_is_rebuilt_with_a_notice(env, stale):
         arrays = {k: z[k] for k in z.files}
     if stale == "missing-key":
         del arrays["test_labels"]  # today: KeyError 'test_labels'
-    else:
+    elif stale == "inconsistent":
         arrays["train_ratings"] = arrays["train_ratings"][:-1]
-    np.savez(cache, **arrays)
-    with pytest.warns(UserWarning, match="ignoring unreadable cache .*rebuilding it"):
+    if stale == "truncated":
+        Path(cache).write_bytes(Path(cache).read_bytes()[:-10])
+    else:
+        np.savez(cache, **arrays)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         again = load_imdb(src, vocab_size=6, max_len=5)
+        gc.collect()  # an unclosed file warns when it is collected
+    notices = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    assert any(re.search("ignoring unreadable cache .*rebuilding it", m) for m in notices), notices
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
     assert not again.info["from_cache"] and again.test.labels.tolist() == first.test.labels.tolist()
     assert load_imdb(src, vocab_size=6, max_len=5).info["from_cache"]  # rebuilt and valid
