@@ -181,6 +181,8 @@ def test_an_empty_range_is_one_empty_share():
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+# forking a process whose pool has threads is the case under test; Python 3.12 on warns of it
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded, use of fork:DeprecationWarning")
 def test_a_forked_child_makes_its_own_pool():
     """A child forked after the pool started has none of its threads: it makes its own pool
     instead of queueing shares that nothing would run (the alarm ends a child that hangs)."""
