@@ -208,8 +208,8 @@ def _split_over(monkeypatch, workers):
 
 @pytest.mark.parametrize("workers", [2, 3])
 def test_split_rows_hands_every_row_to_exactly_one_piece(monkeypatch, workers):
-    """Each element incremented once, by pieces that are views of contiguous rows, on more than
-    one thread: a lost, repeated or misplaced piece changes the count."""
+    """Each element incremented once, by pieces that are views of contiguous rows (one piece
+    per start of ``shares``): a lost, repeated or misplaced piece changes the count."""
     _split_over(monkeypatch, workers)
     counts, rows = np.zeros((11, 3), np.int64), []
     index = np.arange(11)[:, None] * np.ones((1, 3), np.int64)
