@@ -54,7 +54,8 @@ def draw_array(data, shape=None, dtypes=DTYPES, scale=3.0, specials=True):
     values = scale * rng.standard_normal(shape)
     if specials and values.size and data.draw(st.integers(0, 3), label="special") == 3:
         values.flat[data.draw(st.integers(0, values.size - 1))] = data.draw(st.sampled_from(SPECIALS))
-        _DREW_NONFINITE[0] = dtype.kind in "fc"
+        # sticky for the example: a later integer array (its NaN made 0) must not clear an earlier inf
+        _DREW_NONFINITE[0] = _DREW_NONFINITE[0] or dtype.kind in "fc"
     if dtype.kind in "iub":
         values = np.nan_to_num(values, nan=0.0, posinf=5.0, neginf=-5.0)
     return values.astype(dtype)
