@@ -17,6 +17,7 @@ it reads ``FUZZ`` from every test module (:func:`bad_inputs.declared`).
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
@@ -33,6 +34,10 @@ OTHER_DTYPES = [np.int64, np.bool_, np.complex128]
 DTYPES = FLOATS * 3 + OTHER_DTYPES  # mostly legal input, so that results get checked too
 SPECIALS = [np.nan, np.inf, -np.inf]
 _DREW_NONFINITE = [False]  # set when an example puts NaN/inf into an input (then NumPy may warn)
+
+# Examples per fuzz test: a dozen keeps the suite fast; MINIDL_FUZZ_EXAMPLES=300 searches wider
+# (an empty image under MaxPool2d's padding was found that way, 2026-12-07)
+FUZZ_EXAMPLES = int(os.environ.get("MINIDL_FUZZ_EXAMPLES", "12"))
 
 
 def mostly(valid, invalid):
@@ -108,7 +113,7 @@ def fuzz_test(entries):
     """The test of a module's fuzz entries: one parametrised hypothesis test per entry."""
 
     @pytest.mark.parametrize("entry", sorted(entries))
-    @settings(max_examples=12)
+    @settings(max_examples=FUZZ_EXAMPLES)
     @given(data=st.data())
     def test_fuzz(entry, data):
         _DREW_NONFINITE[0] = False
