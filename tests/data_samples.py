@@ -1,9 +1,12 @@
 """Tiny data sets made on the spot for the loader tests (no network, no real data), and the
 ways to damage a file that the integrity tests use."""
 
+import gc
 import gzip
 import io
 import tarfile
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +15,16 @@ from minidl.data import cifar10
 
 
 # ----------------------------------------------------------------------------- damage
+@contextmanager
+def warnings_and_leaks():
+    """Every warning the block raises, listed, and then those of the objects it left to the
+    garbage collector: a file left open warns (ResourceWarning) only when it is collected."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield caught
+        gc.collect()
+
+
 def flip_byte(src, dst, fraction):
     """Copy ``src`` to ``dst`` with the byte at ``fraction`` of its length inverted."""
     data = bytearray(Path(src).read_bytes())

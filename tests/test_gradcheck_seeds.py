@@ -39,20 +39,25 @@ def test_the_matrix_is_found():
     assert any(f.endswith("test_gradcheck.py") for f in files) and any("conv" in f for f in files), files
 
 
+def _run_with_margins(tmp_path, *args):
+    """``pytest ARGS`` in a fresh process with the margins plugin -> (the finished run, the
+    margins it wrote, or None if it wrote none)."""
+    out = tmp_path / "margins.json"
+    env = dict(os.environ, GRADCHECK_MARGINS_OUT=str(out),
+               PYTHONPATH=os.pathsep.join([str(ROOT), str(TESTS), os.environ.get("PYTHONPATH", "")]))
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "gradcheck_margins", *args]
+    run = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    return run, json.loads(out.read_text()) if out.exists() else None
+
+
 def test_the_margins_plugin_pairs_each_tensor_with_its_own_comparison(tmp_path):
     """The plugin's figures for tests/test_gradcheck.py, whose planted failures make
     ``describe_mismatch`` compare candidates (a transpose, a multiple) beside the tensors'
     own comparisons: the failing tensors are counted as failing, and no passing tensor is
     charged with a failing one's numbers (once it was: kappa_needed 2.7e8 for a passing weight,
     which failed every seed of the slow matrix below)."""
-    out = tmp_path / "margins.json"
-    env = dict(os.environ, GRADCHECK_MARGINS_OUT=str(out),
-               PYTHONPATH=os.pathsep.join([str(ROOT), str(TESTS), os.environ.get("PYTHONPATH", "")]))
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "-p", "gradcheck_margins",
-           "tests/test_gradcheck.py"]
-    run = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    run, margins = _run_with_margins(tmp_path, "-p", "no:xdist", "tests/test_gradcheck.py")
     assert run.returncode == 0, f"{run.stdout[-4000:]}\n{run.stderr[-2000:]}"
-    margins = json.loads(out.read_text())
     assert margins["full"]["failing_tensors"] > 0 and margins["direction"]["failing_tensors"] > 0
     for mode in ("full", "direction"):
         assert margins[mode]["tensors"] > 10
@@ -63,14 +68,9 @@ def test_the_margins_plugin_pairs_each_tensor_with_its_own_comparison(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(20))
 def test_gradcheck_matrix_with_random_seed(seed, tmp_path):
-    out = tmp_path / "margins.json"
-    env = dict(os.environ, GRADCHECK_MARGINS_OUT=str(out),
-               PYTHONPATH=os.pathsep.join([str(ROOT), str(TESTS), os.environ.get("PYTHONPATH", "")]))
-    cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-p", "gradcheck_margins",
-           "--hypothesis-profile=minidl-random", f"--hypothesis-seed={seed}", "-m", "not slow", *gradcheck_files()]
-    run = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    run, margins = _run_with_margins(tmp_path, "-x", "--hypothesis-profile=minidl-random", f"--hypothesis-seed={seed}",
+                                     "-m", "not slow", *gradcheck_files())
     assert run.returncode == 0, f"seed {seed}:\n{run.stdout[-6000:]}\n{run.stderr[-2000:]}"
-    margins = json.loads(out.read_text())
     print(f"seed {seed}: {json.dumps(margins)}")
     assert margins["full"]["tensors"] > 100 and margins["direction"]["tensors"] > 100
     for mode in ("full", "direction"):

@@ -2,14 +2,13 @@
 damaged or foreign file refused with a CheckpointError naming it; the dtype rule for
 copying a loaded array into a parameter."""
 
-import gc
 import os
-import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from data_samples import warnings_and_leaks
 
 import minidl
 from minidl import nn
@@ -87,11 +86,8 @@ def test_a_refused_checkpoint_leaves_no_file_open(tmp_path, what, make, message)
     truncated zip could not be read: one leaked descriptor per bad load, e.g. per resume try)."""
     path = tmp_path / f"{what}.npz"
     make(path, _good(tmp_path))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        with pytest.raises(CheckpointError):
-            minidl.load(path)
-        gc.collect()  # an unclosed file warns when it is collected
+    with warnings_and_leaks() as caught, pytest.raises(CheckpointError):
+        minidl.load(path)
     leaks = [w for w in caught if issubclass(w.category, ResourceWarning)]
     assert not leaks, [str(w.message) for w in leaks]
 

@@ -1,17 +1,23 @@
 """The IMDB loader on a tiny aclImdb/ layout made in the test: folder, tarball, cache, lookup."""
 
-import gc
 import io
 import os
 import re
 import shutil
 import tarfile
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
-from data_samples import flip_byte, imdb_members, make_imdb_folder, make_tar, random_reviews, truncate
+from data_samples import (
+    flip_byte,
+    imdb_members,
+    make_imdb_folder,
+    make_tar,
+    random_reviews,
+    truncate,
+    warnings_and_leaks,
+)
 
 from minidl.data import UnsafeArchiveError, imdb
 from minidl.data.imdb import load_imdb
@@ -244,10 +250,8 @@ def test_a_stale_token_cache_is_rebuilt_with_a_notice(env, stale):
         Path(cache).write_bytes(Path(cache).read_bytes()[:-10])
     else:
         np.savez(cache, **arrays)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with warnings_and_leaks() as caught:
         again = load_imdb(src, vocab_size=6, max_len=5)
-        gc.collect()  # an unclosed file warns when it is collected
     notices = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
     assert any(re.search("ignoring unreadable cache .*rebuilding it", m) for m in notices), notices
     assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
