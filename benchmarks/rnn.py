@@ -43,6 +43,12 @@ worst moment for PyTorch as installed (it does not flush them): report B's gradi
 fades through the subnormal range over a review, and stops doing so a fifth of the way into
 the first epoch. ``--torch-flush-denormal on`` gives the step a run pays from there on;
 ``benchmarks/trained_step.py`` times both along a training run.
+
+Where an LSTM step's time goes: ``--lstm-elementwise timed`` prints the milliseconds per step of
+each part of minidl's per-step elementwise work (the gates, their local derivatives, the gates'
+backward, the subnormal flush); ``--lstm-elementwise free`` times the step with all of it
+removed (a bound: its numbers are wrong), which is what the step would cost if that work were
+free, the GEMMs and everything around the layer left as they are.
 """
 
 from __future__ import annotations
@@ -82,6 +88,13 @@ def _parse(argv=None):
                    help="processes per library, alternating minidl and PyTorch (steps are timed in each)")
     p.add_argument("--same-process", action="store_true",
                    help="both libraries in this process, one step of each in turn (the method before 2026-12-06)")
+    p.add_argument("--lstm-elementwise", choices=["kept", "timed", "no-flush", "free"], default="kept",
+                   help="the per-step elementwise work of minidl's LSTM (gates, their local derivatives and "
+                        "backward, the subnormal flush): 'timed' runs it with a timer around each part and "
+                        "prints their ms per step; 'free' (a bound, not a result: the numbers are then wrong) "
+                        "removes it, leaving the GEMMs and everything around the layer, so the time says what "
+                        "the step would cost if that work were free; 'no-flush' removes the flush alone. "
+                        "LSTM cases only")
     add_allocator_flag(p)
     add_torch_flags(p)
     p.add_argument("--worker", choices=["minidl", "torch"], help=argparse.SUPPRESS)
@@ -89,6 +102,8 @@ def _parse(argv=None):
     if args.same_process and args.torch_flush_denormal == "on":
         p.error("--torch-flush-denormal on needs PyTorch in processes of its own (not --same-process): "
                 "the flush-to-zero mode is the core's, and would flush minidl's numbers too")
+    if args.same_process and args.lstm_elementwise != "kept":  # it patches minidl's functions
+        p.error("--lstm-elementwise needs minidl in processes of its own (not --same-process)")
     if args.quick:
         args.steps, args.warmup, args.seq_len, args.rounds = 3, 1, 60, 1
     return args
@@ -319,16 +334,87 @@ def time_case(ours_step, theirs_step, steps, warmup, block=1):
     return a, b, _peak_bytes(ours_step)
 
 
+def remove_lstm_elementwise(what):
+    """``--lstm-elementwise``: replace the LSTM's per-step elementwise functions with ones that do
+    nothing ('free'), or the reverse loop's subnormal flush alone ('no-flush'). The GEMMs and the
+    loops around them run as before. 'free' keeps every number they read normal, since a GEMM
+    over subnormals is many times slower: the states are one buffer of ½ made once (the loop no
+    longer writes them, and a fresh buffer holds whatever memory held), and the saved
+    pre-activations stand in for the gates and for ∂L/∂z. The time is then that of the step
+    without that work; 'no-flush' shows what the subnormals the flush removes would cost."""
+    from minidl.functional import lstm, sequence
+
+    def nothing(*args):
+        return None
+
+    sequence.subnormal_flush = nothing  # backward_through_time then flushes nothing
+    if what == "free":
+        lstm.lstm_gates = lstm.lstm_local_grads = lstm.lstm_gates_backward = nothing
+        states = {}
+
+        def state_buffer(T, s0):
+            key = (T + 1,) + s0.shape + (s0.dtype.str,)
+            if key not in states:
+                states[key] = np.full(key[:-1], 0.5, dtype=s0.dtype)
+            states[key][0] = s0
+            return states[key]
+
+        sequence.state_buffer = state_buffer
+
+
+def time_lstm_elementwise():
+    """``--lstm-elementwise timed``: put a timer around each part of the LSTM's per-step
+    elementwise work; returns the dict of seconds per part that the timers add to (a timer
+    costs about a tenth of a microsecond a call, against a few microseconds per part)."""
+    from minidl.functional import lstm, sequence
+
+    seconds = {}
+
+    def timed(key, func):
+        seconds.setdefault(key, 0.0)
+
+        def run(*args):
+            t0 = time.perf_counter()
+            func(*args)
+            seconds[key] += time.perf_counter() - t0
+
+        return run
+
+    for key, name in (("gates", "lstm_gates"), ("local derivatives", "lstm_local_grads"),
+                      ("gates backward", "lstm_gates_backward")):
+        setattr(lstm, name, timed(key, getattr(lstm, name)))
+    make_flush = sequence.subnormal_flush
+
+    def subnormal_flush(like):
+        flush = make_flush(like)
+        return None if flush is None else timed("subnormal flush", flush)
+
+    sequence.subnormal_flush = subnormal_flush
+    return seconds
+
+
 def worker(name, library):
     """One library's steps of one case, alone in this process; prints a JSON line last."""
     ours_step, theirs_step, tokens, steps, warmup, block = _case(name)
+    parts = None
+    if library == "minidl" and name in CASES and CASES[name][3] == "lstm":  # the LSTM cases only
+        if ARGS.lstm_elementwise in ("free", "no-flush"):
+            remove_lstm_elementwise(ARGS.lstm_elementwise)  # after the weights check of _case
+        elif ARGS.lstm_elementwise == "timed":
+            parts = time_lstm_elementwise()
     step = ours_step if library == "minidl" else theirs_step
     if library == "minidl" and numpy_flushes_subnormals():  # checked before anything is timed
         raise SystemExit("the minidl worker's core flushes subnormals: minidl's own flush is not what is timed")
     for _ in range(warmup):
         step()
+    if parts is not None:
+        parts.update(dict.fromkeys(parts, 0.0))  # the timed steps only
     kernel = []
     times = [_timed(step, block, kernel) for _ in range(steps)]
+    if parts is not None:
+        print(f"#   {name} minidl, LSTM elementwise work per step (timers around each part): "
+              + ", ".join(f"{k} {v / (steps * block) * 1e3:.2f} ms" for k, v in parts.items())
+              + f"; together {sum(parts.values()) / (steps * block) * 1e3:.2f} ms", flush=True)
     peak = _peak_bytes(step) if library == "minidl" else None
     if library == "torch":
         print(f"#   {name} PyTorch worker: oneDNN {onednn_state(torch)}, flush-denormal {flush_denormal_state(torch)}"
@@ -390,7 +476,9 @@ def main():
           f"numpy {np.__version__}, torch {torch.__version__ if torch else 'absent'}; threads {ARGS.threads}; "
           f"batch {ARGS.batch} x {ARGS.seq_len} tokens ({'IMDB reviews' if ARGS.ids == 'reviews' else 'random ids'}); "
           f"{ARGS.steps} timed steps after {ARGS.warmup} warm-up; "
-          f"{how}; allocator {ARGS.allocator}; {describe(ARGS)}", flush=True)
+          f"{how}; allocator {ARGS.allocator}; {describe(ARGS)}"
+          + ("" if ARGS.lstm_elementwise == "kept" else f"; minidl's LSTM elementwise work: {ARGS.lstm_elementwise}"
+             + (" (a bound: wrong numbers)" if ARGS.lstm_elementwise in ("free", "no-flush") else "")), flush=True)
     rows = []
     for name in names:
         if ARGS.same_process:
