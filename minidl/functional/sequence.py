@@ -32,7 +32,7 @@ from typing import NamedTuple
 from .. import backend
 from ..checks import check_dtype, check_shape, require_array
 from ..errors import DTypeError, RangeError, ShapeError
-from .subnormal import subnormal_flush
+from .subnormal import FLUSH_EVERY, subnormal_flush
 
 __all__ = [
     "Lengths", "check_lengths", "make_lengths", "as_lengths", "reverse_padded", "check_sequence_args",
@@ -267,10 +267,11 @@ def backward_through_time(dHs, step, factors=None, n=None, carries=()):
         carries: the other gradients (B, H) that ``step`` carries to the step before, in
             place (the LSTM's ∂L/∂c).
 
-    After each step, the entries of the carried gradients (``dHs[t − 1]`` and ``carries``)
-    smaller than ``tiny/eps`` (2⁻¹⁰³ in float32) are set to 0: a gradient that decays over
-    hundreds of steps would otherwise pass through the subnormal numbers, which cost some
-    CPUs a hundred cycles an operation (:mod:`.subnormal`).
+    After every ``FLUSH_EVERY`` = 4th step (t = 4, 8, ...), the entries of the carried
+    gradients (``dHs[t − 1]`` and ``carries``) smaller than ``tiny/eps`` (2⁻¹⁰³ in float32)
+    are set to 0: a gradient that decays over hundreds of steps would otherwise pass through
+    the subnormal numbers, which cost some CPUs a hundred cycles an operation
+    (:mod:`.subnormal`).
     """
     T = dHs.shape[0]
     n = T if n is None else n
@@ -284,7 +285,7 @@ def backward_through_time(dHs, step, factors=None, n=None, carries=()):
             dh_prev = step(t, t - s)
             if t > 0:
                 dHs[t - 1] += dh_prev  # dHs[t − 1] is now complete: output + recurrence
-                if flush is not None:
+                if flush is not None and t % FLUSH_EVERY == 0:
                     for g in (dHs[t - 1], *carries):
                         flush(g)
             else:
