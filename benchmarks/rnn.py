@@ -365,7 +365,7 @@ def remove_lstm_elementwise(what):
 def time_lstm_elementwise():
     """``--lstm-elementwise timed``: put a timer around each part of the LSTM's per-step
     elementwise work; returns the dict of seconds per part that the timers add to (a timer
-    costs about a tenth of a microsecond a call, against a few microseconds per part)."""
+    costs a fraction of a microsecond a call, against several microseconds per part)."""
     from minidl.functional import lstm, sequence
 
     seconds = {}

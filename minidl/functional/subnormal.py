@@ -28,7 +28,7 @@ subnormal range, so a carried entry that survives a flush stays a normal number 
 steps before the next flush have shrunk it by 2²³ in all: by more than 2⁻⁵·⁷⁵ ≈ 1/54 a step
 on average, where report B's gradient shrinks by 10⁻⁰·² ≈ 0.63 a step. Why every fourth
 step: the flush is three calls on each carried (B, H) array, and at report B's sizes, every
-step, it took 2.1 ms of a 39 ms training step (``benchmarks/rnn.py --lstm-elementwise
+step, it took 2.1 ms of a 40 ms training step (``benchmarks/rnn.py --lstm-elementwise
 timed``); every fourth, 0.6 ms. Should an entry shrink faster, it is subnormal for at most
 three steps before a flush catches it, where unflushed it stayed so for dozens.
 What it changes: each flushed entry by less than the floor, some twenty orders of
