@@ -43,16 +43,11 @@ import minidl  # noqa: E402
 from minidl import nn, optim  # noqa: E402
 from minidl.data.imdb import load_imdb  # noqa: E402
 from minidl.host_memory import keep_freed_memory  # noqa: E402
-from minidl.models import ImdbClassifier  # noqa: E402
 
 _TOOL = os.path.join(ROOT, "docs", "tools", "gradient_reach.py")
 _spec = importlib.util.spec_from_file_location("gradient_reach", _TOOL)
 gradient_reach = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(gradient_reach)  # the probe batch and the reach, as the chapter's table has them
-
-
-def _model():
-    return ImdbClassifier(20001, 64, 64, cell="lstm", fc_dim=64, num_classes=2)
 
 
 def median_ms(step, steps):
@@ -67,8 +62,9 @@ def median_ms(step, steps):
 
 
 def minidl_step_ms(state, ids, labels, steps):
-    rng = minidl.backend.get_rng_state()  # the copy's initialisation and dropout draw from the
-    model = _model()                     # generator the training uses: give it back untouched
+    # the copy's initialisation and dropout draw from the generator the training uses: give it back untouched
+    rng = minidl.backend.get_rng_state()
+    model = gradient_reach.report_b_model()
     model.load_state_dict(state)
     opt, loss_fn = optim.Adam(model.parameters(), lr=1e-3), nn.CrossEntropyLoss()
 

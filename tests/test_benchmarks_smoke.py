@@ -224,7 +224,7 @@ def test_timing_a_copy_leaves_the_training_s_generator_and_weights_alone():
 
     trained_step = load_script(("benchmarks", "trained_step.py"), "trained_step")
     minidl.manual_seed(3)
-    state = {k: np.array(v, copy=True) for k, v in trained_step._model().state_dict().items()}
+    state = {k: np.array(v, copy=True) for k, v in trained_step.gradient_reach.report_b_model().state_dict().items()}
     kept = {k: v.copy() for k, v in state.items()}
     before = minidl.backend.get_rng_state()
     ids = np.random.default_rng(0).integers(1, 20001, size=(4, 6))

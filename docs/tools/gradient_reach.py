@@ -97,11 +97,17 @@ def recurrent_block_norms(model) -> list:
     return [float(np.linalg.norm(W[k * H:(k + 1) * H], 2)) for k in range(4)]
 
 
+def report_b_model():
+    """Report B's classifier, freshly initialised from minidl's generator, as
+    ``examples/imdb_lstm.py`` builds it."""
+    return ImdbClassifier(20001, 64, 64, cell="lstm", fc_dim=64, num_classes=2)
+
+
 def report_b_training(data, seed):
     """Report B's model, its Adam, its loss and its bucketed training batches, as
     ``examples/imdb_lstm.py`` makes them (call ``minidl.manual_seed(seed)`` before loading the
     data, as the example does): ``(model, opt, loss_fn, loader)``."""
-    model = ImdbClassifier(20001, 64, 64, cell="lstm", fc_dim=64, num_classes=2)
+    model = report_b_model()
     loader = BatchLoader(data.train.ids, data.train.labels, data.train.lengths, batch_size=64, shuffle=True,
                          seed=seed, bucket=True, trim=True)
     return model, optim.Adam(model.parameters(), lr=1e-3), nn.CrossEntropyLoss(), loader

@@ -61,7 +61,7 @@ def _damaged_member(path, good):
 # (what is wrong, how to make it, what the message must say)
 CORRUPT = [
     ("empty", lambda p, g: p.write_bytes(b""), "is empty"),
-    ("truncated-half", lambda p, g: p.write_bytes(Path(g).read_bytes()[:len(Path(g).read_bytes()) // 2]),
+    ("truncated-half", lambda p, g: p.write_bytes((lambda b: b[:len(b) // 2])(Path(g).read_bytes())),
      "truncated or damaged"),
     ("truncated-tail", lambda p, g: p.write_bytes(Path(g).read_bytes()[:-10]), "truncated or damaged"),
     ("text", lambda p, g: p.write_text("epoch,loss\n1,0.5\n"), "is not an .npz file"),
