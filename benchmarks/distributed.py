@@ -399,6 +399,7 @@ def conditions(args, chosen, skipped):
             "platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
             "numpy": np.__version__, "torch": _version("torch"), "mpi4py": _version("mpi4py"),
             "mpich": _version("mpich"), "minidl": minidl.__version__, "commit": commit,
+            "compiled_loops": minidl.backend.compiled_loops_status(),
             "command": " ".join(["python", os.path.relpath(os.path.abspath(__file__), os.getcwd())] + sys.argv[1:])}
 
 
@@ -426,7 +427,8 @@ def markdown(meta, rows, basis):
              "",
              f"* machine: {meta['platform']}, {meta['cpus']} CPUs; python {meta['python']}, numpy {meta['numpy']}, "
              f"torch {meta['torch'] or '–'}, mpi4py {meta['mpi4py'] or '–'} (MPICH {meta['mpich'] or '–'}), "
-             f"minidl {meta['minidl']} at {meta['commit'] or '?'}",
+             f"minidl {meta['minidl']} at {meta['commit'] or '?'}; minidl's compiled loops: "
+             f"{meta.get('compiled_loops', '–')}",
              f"* load average (1 / 5 / 15 min): {load[0]} at the start, {load[1]} at the end",
              "* threads: BLAS threads of a minidl process (`OPENBLAS_NUM_THREADS`), `torch.set_num_threads` "
              f"for PyTorch; every setup a fresh process, one after the other; allocator {meta['allocator']}; "

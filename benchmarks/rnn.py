@@ -49,6 +49,10 @@ each part of minidl's per-step elementwise work (the gates, their local derivati
 backward, the subnormal flush); ``--lstm-elementwise free`` times the step with all of it
 removed (a bound: its numbers are wrong), which is what the step would cost if that work were
 free, the GEMMs and everything around the layer left as they are.
+
+With numba installed (``pip install -e ".[jit]"``) minidl's LSTM runs its per-step elementwise
+work as compiled loops (``minidl/functional/lstm_loops.py``, the same numbers); the header says
+which. ``MINIDL_COMPILED_LOOPS=0 python benchmarks/rnn.py ...`` times the ufunc calls instead.
 """
 
 from __future__ import annotations
@@ -342,14 +346,15 @@ def remove_lstm_elementwise(what):
     longer writes them, and a fresh buffer holds whatever memory held), and the saved
     pre-activations stand in for the gates and for ∂L/∂z. The time is then that of the step
     without that work; 'no-flush' shows what the subnormals the flush removes would cost."""
-    from minidl.functional import lstm, sequence
+    from minidl.functional import lstm, lstm_loops, sequence
 
     def nothing(*args):
         return None
 
     sequence.subnormal_flush = nothing  # backward_through_time then flushes nothing
     if what == "free":
-        lstm.lstm_gates = lstm.lstm_local_grads = lstm.lstm_gates_backward = nothing
+        for module in (lstm, lstm_loops):  # the ufunc calls and their compiled loops
+            module.lstm_gates = module.lstm_local_grads = module.lstm_gates_backward = nothing
         states = {}
 
         def state_buffer(T, s0):
@@ -366,7 +371,7 @@ def time_lstm_elementwise():
     """``--lstm-elementwise timed``: put a timer around each part of the LSTM's per-step
     elementwise work; returns the dict of seconds per part that the timers add to (a timer
     costs a fraction of a microsecond a call, against several microseconds per part)."""
-    from minidl.functional import lstm, sequence
+    from minidl.functional import lstm, lstm_loops, sequence
 
     seconds = {}
 
@@ -383,7 +388,8 @@ def time_lstm_elementwise():
 
     for key, name in (("gates", "lstm_gates"), ("local derivatives", "lstm_local_grads"),
                       ("gates backward", "lstm_gates_backward")):
-        setattr(lstm, name, timed(key, getattr(lstm, name)))
+        for module in (lstm, lstm_loops):  # the ufunc calls and their compiled loops
+            setattr(module, name, timed(key, getattr(module, name)))
     make_flush = sequence.subnormal_flush
 
     def subnormal_flush(like):
@@ -477,7 +483,8 @@ def main():
           f"numpy {np.__version__}, torch {torch.__version__ if torch else 'absent'}; threads {ARGS.threads}; "
           f"batch {ARGS.batch} x {ARGS.seq_len} tokens ({'IMDB reviews' if ARGS.ids == 'reviews' else 'random ids'}); "
           f"{ARGS.steps} timed steps after {ARGS.warmup} warm-up; "
-          f"{how}; allocator {ARGS.allocator}; {describe(ARGS)}"
+          f"{how}; allocator {ARGS.allocator}; {describe(ARGS)}; "
+          f"minidl's compiled loops: {minidl.backend.compiled_loops_status()}"
           + ("" if ARGS.lstm_elementwise == "kept" else f"; minidl's LSTM elementwise work: {ARGS.lstm_elementwise}"
              + (" (a bound: wrong numbers)" if ARGS.lstm_elementwise in ("free", "no-flush") else "")), flush=True)
     rows = []

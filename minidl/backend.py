@@ -24,6 +24,7 @@ import base64
 import contextlib
 import functools
 import json
+import os
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -74,6 +75,10 @@ __all__ = [
     "host_full",
     "errstate",
     "fuse",
+    "compile_loop",
+    "compiled_loops",
+    "compiled_loops_for",
+    "compiled_loops_status",
 ]
 
 
@@ -215,6 +220,69 @@ def fuse(func):
     run.fused = fused
     return run
 # --8<-- [end:fuse]
+
+
+# --8<-- [start:compile_loop]
+_LOOPS: dict = {"on": None, "why": ""}  # found on first use: numba there, and not switched off
+
+
+def compiled_loops() -> bool:
+    """Whether :func:`compile_loop` functions run compiled: numba can be imported and the
+    environment variable ``MINIDL_COMPILED_LOOPS`` is not ``0``. Unset, a missing or broken
+    numba means no (quietly: the ufunc calls give the same numbers); ``1`` makes it an error."""
+    if _LOOPS["on"] is None:
+        setting = os.environ.get("MINIDL_COMPILED_LOOPS", "").strip()
+        if setting not in ("", "0", "1"):
+            raise RangeError(f"MINIDL_COMPILED_LOOPS must be 0 or 1 (or unset), got {setting!r}")
+        if setting == "0":
+            _LOOPS.update(on=False, why="switched off (MINIDL_COMPILED_LOOPS=0)")
+        else:
+            try:
+                import numba  # noqa: F401 - only to see that it imports
+            except Exception as e:  # ImportError, or a numba that refuses this NumPy
+                if setting == "1":
+                    raise DeviceError(f"MINIDL_COMPILED_LOOPS=1, but numba cannot be imported: {e}") from e
+                _LOOPS.update(on=False, why=f"numba not importable ({type(e).__name__}: {e})")
+            else:
+                _LOOPS.update(on=True, why=f"numba {numba.__version__}")
+    return _LOOPS["on"]
+
+
+def compiled_loops_for(a) -> bool:
+    """:func:`compile_loop` functions may run on ``a``: it is a NumPy array and they compile."""
+    return type(a) is numpy.ndarray and compiled_loops()
+
+
+def compiled_loops_status() -> str:
+    """One line for benchmark logs: ``"numba 0.68.1"``, or why the loops run as ufunc calls."""
+    return _LOOPS["why"] if compiled_loops() else "off: " + _LOOPS["why"]
+
+
+def compile_loop(func):
+    """Decorator: ``func``, a loop over the elements of host arrays written in plain Python,
+    is compiled to machine code by numba (``numba.njit``) the first time it runs; the Python
+    function itself is ``compiled.plain``. Callers run it only where :func:`compiled_loops`
+    says yes and the arrays are NumPy's, and otherwise call the ufuncs it stands for.
+
+    Compiled without numba's fast-math, every ``+``, ``*`` and ``−`` is the same IEEE operation
+    a NumPy ufunc makes, rounded the same way, so a loop that does a function's operations in
+    its order gives its numbers bit for bit. ``error_model="numpy"``: a division by zero gives
+    inf as NumPy's does, instead of a check that keeps the compiler from vectorising the loop.
+    Nothing is cached on disk (a loop compiles in well under a second).
+    """
+    state: dict = {}
+
+    @functools.wraps(func)
+    def run(*args):
+        if "jit" not in state:
+            import numba
+
+            state["jit"] = numba.njit(func, error_model="numpy", nogil=True, cache=False)
+        return state["jit"](*args)
+
+    run.plain = func
+    return run
+# --8<-- [end:compile_loop]
 
 
 # ----------------------------------------------------------------------------- dtypes

@@ -15,7 +15,7 @@
 
 Outside minidl: torch never; numpy by name only in backend.py and the host-side modules
 (data/, metrics, plot, serialization, distributed, exercises/); cupy only in backend and distributed;
-mpi4py only in distributed. ``backend.numpy`` (the attribute, or ``from .backend import
+mpi4py only in distributed; numba only in backend. ``backend.numpy`` (the attribute, or ``from .backend import
 numpy``) is no way round that rule: outside backend.py it is refused everywhere (layer code
 asks the backend for what it needs: ``host_full``, ``host_rng``, ``new_host_rng``; host-side
 modules import numpy by name). A new module must be given a layer here (the test says so).
@@ -60,6 +60,7 @@ EXTERNAL_ONLY_IN = {  # third-party package -> the modules allowed to import it 
     "cupy": ("backend", "distributed"),
     "cupyx": ("backend", "distributed"),
     "mpi4py": ("distributed",),
+    "numba": ("backend",),
 }
 
 

@@ -49,6 +49,7 @@ from typing import NamedTuple
 from .. import backend
 from ..checks import check_dtype, check_shape
 from ..errors import RangeError, ShapeError
+from . import lstm_loops
 from . import sequence as seq
 from .activations import sigmoid
 from .distinct_rows import input_side_grads, project_steps
@@ -230,9 +231,10 @@ def lstm_forward(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *,
     TC = xp.empty((T, B, H), dtype=A.dtype)  # tanh(c_t), reused by the backward
     U, WhT = xp.empty((4, B, H), dtype=A.dtype), seq.gate_blocks(p.WhT, 4)  # (4, H, H)
     R = (x if weight_res is None else seq.project_inputs(x, weight_res.T)) if residual else None
+    gates = lstm_loops.step_functions(x, lstm_gates, lstm_local_grads, lstm_gates_backward)[0]
     for t in range(T):
         xp.matmul(Hs[t], WhT, out=U)  # the one GEMM per step (4 blocks), (4, B, H)
-        lstm_gates(A[t], U, Cs[t], Cs[t + 1], TC[t], Hs[t + 1])
+        gates(A[t], U, Cs[t], Cs[t + 1], TC[t], Hs[t + 1])
         if R is not None:
             Hs[t + 1] += R[t]
     c_n = seq.last_real(Cs, lengths)
@@ -286,15 +288,16 @@ def lstm_backward(dy, cache: LSTMCache) -> dict:
     n = seq.block_size(B * 4 * H, T)
     K, P = xp.empty((n, 4, B, H), dtype=G.dtype), xp.empty((n, B, H), dtype=G.dtype)
     dc_new = xp.empty((B, H), dtype=G.dtype)
+    _, local_grads, gates_backward = lstm_loops.step_functions(x, lstm_gates, lstm_local_grads, lstm_gates_backward)
 
     def factors(s, e):  # the factors of steps s..e−1, vectorized over steps
-        lstm_local_grads(G[s:e], Cs[s:e], TC[s:e], K[: e - s], P[: e - s])
+        local_grads(G[s:e], Cs[s:e], TC[s:e], K[: e - s], P[: e - s])
 
     def step(t, j):
         nonlocal dc  # updated in place, step by step
         if dCs is not None:
             dc += dCs[t]
-        lstm_gates_backward(dHs[t], dc, K[j], P[j], G[t, 2], dZ[t], dc_new)
+        gates_backward(dHs[t], dc, K[j], P[j], G[t, 2], dZ[t], dc_new)
         return dZ[t].reshape(B, 4 * H) @ p.Wh  # the one GEMM per step
 
     dh0 = seq.backward_through_time(dHs, step, factors, n, carries=(dc,))

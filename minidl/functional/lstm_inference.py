@@ -17,7 +17,7 @@ So this forward computes the same numbers from buffers that stay in the CPU's ca
   batch is copied out at each sequence's last real step;
 * only ``h_0..h_T`` keep all T steps: they are the layer's output.
 
-The step is the training forward's own (:func:`~.lstm.lstm_gates`), in the same order on
+The step is the training forward's own (:func:`~.lstm.lstm_gates`, or its compiled loop), in the same order on
 the same numbers, so the outputs are equal to the last bit (``tests/functional/
 test_lstm_inference.py``); the per-word projection of an embedding-fed layer
 (:mod:`.distinct_rows`) projects each word once per call and gathers a block's steps from
@@ -34,10 +34,11 @@ from __future__ import annotations
 from collections import Counter
 
 from .. import backend
+from . import lstm_loops
 from . import sequence as seq
 from .distinct_rows import project_blocks
 from .gate_layout import lstm_pack
-from .lstm import check_lstm_args, lstm_gates
+from .lstm import check_lstm_args, lstm_gates, lstm_gates_backward, lstm_local_grads
 
 __all__ = ["lstm_infer"]
 
@@ -62,10 +63,11 @@ def lstm_infer(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *, l
     R = (x if weight_res is None else seq.project_inputs(x, weight_res.T)) if residual else None
     ends = _last_steps(lengths, xp)
     c_n = c.copy() if lengths is not None else None
+    gates = lstm_loops.step_functions(x, lstm_gates, lstm_local_grads, lstm_gates_backward)[0]
     for s, A in project_blocks(x, p.WxT, p.b, 4, input_rows, "lstm_infer"):  # A: (steps, 4, B, H)
         for t in range(s, s + A.shape[0]):
             xp.matmul(Hs[t], WhT, out=U)
-            lstm_gates(A[t - s], U, c, c_next, tanh_c, Hs[t + 1])
+            gates(A[t - s], U, c, c_next, tanh_c, Hs[t + 1])
             c, c_next = c_next, c  # c is now c_t
             if R is not None:
                 Hs[t + 1] += R[t]
