@@ -31,7 +31,7 @@ setup(
         # so `mpiexec` lands in the environment with no compiler and no system MPI.
         "mpi": ["mpi4py>=4", "mpich>=4"],
         # The LSTM's per-step elementwise work as compiled loops on the CPU (minidl/functional/
-        # lstm_loops.py): the same numbers, a fifth less time a step at report B's sizes.
+        # lstm_loops.py): the same numbers, 15-19% less time a step at report B's sizes.
         "jit": ["numba>=0.60"],
         # The two CUDA extras are exclusive: install the one matching your CUDA toolkit.
         "cuda12": ["cupy-cuda12x>=13"],
