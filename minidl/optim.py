@@ -224,6 +224,9 @@ class Adam(Optimizer):
                 st["exp_avg"] = xp.zeros_like(p.data)
                 st["exp_avg_sq"] = xp.zeros_like(p.data)
             arrays = (p.data, p.grad, st["exp_avg"], st["exp_avg_sq"])
+            if backend.compiled_loops_for(p.data) and all(a.flags.c_contiguous for a in arrays):
+                self._loop_step(arrays, step_size, sqrt_bias2)  # the lines below, in one compiled pass
+                continue
             # every element's update is independent of the others: on the host, run the thirteen
             # passes below over one cache-sized block at a time (the same numbers, in the same
             # order), instead of streaming an embedding table through memory thirteen times
@@ -248,6 +251,32 @@ class Adam(Optimizer):
                 tmp *= step_size
                 theta -= tmp
     # --8<-- [end:adam]
+
+    def _loop_step(self, arrays, step_size, sqrt_bias2) -> None:
+        """:meth:`step` for one parameter as :func:`adam_loop`, its constants in the arrays' dtype."""
+        c = arrays[0].dtype.type
+        mode = 0 if not self.weight_decay else (2 if self.decoupled else 1)
+        adam_loop(*(a.reshape(-1) for a in arrays), c(self.beta1), c(1 - self.beta1), c(self.beta2),
+                  c(1 - self.beta2), c(sqrt_bias2), c(self.eps), c(step_size), c(self.weight_decay),
+                  c(1 - self.lr * self.weight_decay), mode)
+
+
+@backend.compile_loop
+def adam_loop(theta, g, m, v, b1, c1, b2, c2, sqrt_bias2, eps, step_size, weight_decay, decay, mode):
+    """One Adam update of flat host arrays, each element in one pass: the operations of
+    :meth:`Adam.step`'s calls in their order, each rounded to the arrays' dtype (the constants
+    come in that dtype), so the same numbers bit for bit (``tests/train/test_optim.py``).
+    mode 0: no weight decay; 1: Adam's L2 term g + λθ; 2: AdamW's θ(1 − ηλ) (``decay``)."""
+    for i in range(theta.size):
+        th, gi = theta[i], g[i]
+        if mode == 1:
+            gi = gi + weight_decay * th
+        elif mode == 2:
+            th = th * decay
+        mi = m[i] * b1 + gi * c1  # m = β₁m + (1−β₁)g
+        vi = v[i] * b2 + (gi * gi) * c2  # v = β₂v + (1−β₂)g²
+        m[i], v[i] = mi, vi
+        theta[i] = th - (mi / (math.sqrt(vi) / sqrt_bias2 + eps)) * step_size
 
 
 # --8<-- [start:clip]

@@ -122,10 +122,22 @@ def _adam_whole_arrays(theta, g, m, v, t, lr, b1, b2, eps, weight_decay, decoupl
     return theta - (m / denom) * np.float32(lr / (1 - b1**t)), m, v
 
 
+def _loop_ways():
+    """The ufunc calls in cache blocks, and the compiled loop (optim.adam_loop) where numba is."""
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return ["calls"]
+    return ["calls", "loop"]
+
+
+@pytest.mark.parametrize("way", _loop_ways())
 @pytest.mark.parametrize("weight_decay,decoupled", [(0.0, False), (0.01, False), (0.01, True)])
-def test_adam_in_cache_blocks_is_the_whole_array_update_to_the_bit(weight_decay, decoupled):
+def test_adam_in_cache_blocks_is_the_whole_array_update_to_the_bit(weight_decay, decoupled, way, monkeypatch):
     """A float32 table of 2.5 blocks (the last one partial), three steps: the same bits as the
-    whole-array passes, and every element moved (a skipped block would stay put)."""
+    whole-array passes, and every element moved (a skipped block would stay put); in cache
+    blocks of ufunc calls and as the compiled loop."""
+    monkeypatch.setitem(minidl.backend._LOOPS, "on", way == "loop")
     rng = np.random.default_rng(0)
     shape = (5, optim.CACHE_BLOCK // 2)  # 2.5 blocks of the flattened table
     theta0 = rng.standard_normal(shape).astype(np.float32)
@@ -138,8 +150,35 @@ def test_adam_in_cache_blocks_is_the_whole_array_update_to_the_bit(weight_decay,
         opt.step()
         theta, m, v = _adam_whole_arrays(theta, g, m, v, t, 1e-2, 0.9, 0.999, 1e-8, weight_decay, decoupled)
         np.testing.assert_array_equal(p.data, theta)
+        np.testing.assert_array_equal(opt.state[0]["exp_avg"], m)
         np.testing.assert_array_equal(opt.state[0]["exp_avg_sq"], v)
     assert np.mean(p.data != theta0) > 0.999  # (an element can come back to its start by chance)
+
+
+@pytest.mark.skipif(_loop_ways() == ["calls"], reason="numba is not installed: Adam makes its ufunc calls only")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("weight_decay,decoupled", [(0.0, False), (0.1, False), (0.1, True)])
+def test_the_compiled_adam_loop_is_the_ufunc_calls_to_the_bit(dtype, weight_decay, decoupled, monkeypatch):
+    """Two parameters (a matrix and a vector), four steps with gradients of mixed scale, the
+    second optimizer on the loop: θ, m and v equal to the bit, float32 and float64."""
+    rng = np.random.default_rng(1)
+    shapes = [(7, 5), (11,)]
+    start = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    runs = []
+    for on in (False, True):
+        monkeypatch.setitem(minidl.backend._LOOPS, "on", on)
+        params = [minidl.Parameter(a.copy()) for a in start]
+        opt = optim.Adam(params, lr=3e-2, weight_decay=weight_decay, decoupled=decoupled)
+        grads = np.random.default_rng(2)
+        for _ in range(4):
+            for p in params:
+                scale = 10.0 ** grads.integers(-6, 2, p.data.shape)
+                p.grad = (grads.standard_normal(p.data.shape) * scale).astype(dtype)
+            opt.step()
+        runs.append([p.data for p in params] + [st[k] for st in opt.state for k in ("exp_avg", "exp_avg_sq")])
+    for calls, loop in zip(*runs):
+        assert calls.dtype == loop.dtype and np.array_equal(calls, loop)
+    assert all(np.mean(p != a) > 0.99 for p, a in zip(runs[1][:2], start))
 
 
 def test_cache_blocks_are_views_in_blocks_and_whole_arrays_when_strided():
