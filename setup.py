@@ -30,8 +30,9 @@ setup(
         # Data-parallel training (minidl.distributed): mpi4py and an MPI library as a wheel,
         # so `mpiexec` lands in the environment with no compiler and no system MPI.
         "mpi": ["mpi4py>=4", "mpich>=4"],
-        # The LSTM's per-step elementwise work as compiled loops on the CPU (minidl/functional/
-        # lstm_loops.py): the same numbers, 15-19% less time a step at report B's sizes.
+        # The LSTM's per-step elementwise work and Adam's update as compiled loops on the CPU
+        # (minidl/functional/lstm_loops.py, optim.adam_loop): the same numbers, about a fifth
+        # less time a step at report B's sizes.
         "jit": ["numba>=0.60"],
         # The two CUDA extras are exclusive: install the one matching your CUDA toolkit.
         "cuda12": ["cupy-cuda12x>=13"],

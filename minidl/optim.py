@@ -261,11 +261,13 @@ class Adam(Optimizer):
                   c(1 - self.lr * self.weight_decay), mode)
 
 
+# --8<-- [start:adam_loop]
 @backend.compile_loop
 def adam_loop(theta, g, m, v, b1, c1, b2, c2, sqrt_bias2, eps, step_size, weight_decay, decay, mode):
     """One Adam update of flat host arrays, each element in one pass: the operations of
     :meth:`Adam.step`'s calls in their order, each rounded to the arrays' dtype (the constants
-    come in that dtype), so the same numbers bit for bit (``tests/train/test_optim.py``).
+    come in that dtype; compiled, ``math.sqrt`` of a float32 is a float32 square root), so
+    the same numbers bit for bit (``tests/train/test_optim.py``).
     mode 0: no weight decay; 1: Adam's L2 term g + λθ; 2: AdamW's θ(1 − ηλ) (``decay``)."""
     for i in range(theta.size):
         th, gi = theta[i], g[i]
@@ -277,6 +279,7 @@ def adam_loop(theta, g, m, v, b1, c1, b2, c2, sqrt_bias2, eps, step_size, weight
         vi = v[i] * b2 + (gi * gi) * c2  # v = β₂v + (1−β₂)g²
         m[i], v[i] = mi, vi
         theta[i] = th - (mi / (math.sqrt(vi) / sqrt_bias2 + eps)) * step_size
+# --8<-- [end:adam_loop]
 
 
 # --8<-- [start:clip]
