@@ -46,8 +46,9 @@ class Lengths(NamedTuple):
 
     ``host`` (B,) ints; ``last`` (B,) = lengths − 1 and ``batch`` (B,) = 0..B−1 as device
     index arrays (``out[last, batch]`` is each sequence's last real step); ``mask`` (T, B, 1)
-    1.0 at real steps, 0.0 at padding; ``rev`` (T, B) the time index of
-    :func:`reverse_padded`.
+    1.0 at real steps, 0.0 at padding, and ``pad`` (T, B, 1) its complement as booleans (to
+    zero padding with ``copyto``, which a NaN or inf there survives no better than a real
+    value; ``x * 0`` would keep it); ``rev`` (T, B) the time index of :func:`reverse_padded`.
     """
 
     host: object
@@ -55,6 +56,7 @@ class Lengths(NamedTuple):
     batch: object
     mask: object
     rev: object
+    pad: object
 
 
 def check_lengths(lengths, T: int, B: int, who: str = "make_lengths"):
@@ -78,7 +80,8 @@ def make_lengths(lengths, T: int, B: int, xp, dtype, who: str = "make_lengths") 
     t = xp.arange(T)[:, None]
     real = t < L[None, :]  # (T, B)
     rev = xp.where(real, L[None, :] - 1 - t, t)
-    return Lengths(host=host, last=L - 1, batch=xp.arange(B), mask=real[:, :, None].astype(dtype), rev=rev)
+    return Lengths(host=host, last=L - 1, batch=xp.arange(B), mask=real[:, :, None].astype(dtype), rev=rev,
+                   pad=~real[:, :, None])
 
 
 def as_lengths(lengths, x):
@@ -213,7 +216,7 @@ def finish_forward(Hs, lengths: Lengths | None):
     h_n = last_real(Hs, lengths)
     out = Hs[1:]
     if lengths is not None:
-        out *= lengths.mask  # padded h_t are zeroed: in the backward they only meet dz = 0
+        backend.get_array_module(out).copyto(out, 0, where=lengths.pad)  # padded h_t are 0, even after a NaN
     return out, h_n
 
 
@@ -234,7 +237,7 @@ def upstream(d_out, d_last, lengths: Lengths | None, shape, xp, dtype):
     if d_out is not None:
         dHs[...] = d_out
         if lengths is not None:
-            dHs *= lengths.mask
+            xp.copyto(dHs, 0, where=lengths.pad)  # not `*= mask`: NaN · 0 is NaN
     if d_last is not None:
         if lengths is None:
             dHs[-1] += d_last

@@ -403,3 +403,26 @@ def test_a_stack_fed_input_rows_returns_the_dense_gradients(kind):
         np.testing.assert_allclose(g_rows, g_dense, rtol=1e-12, atol=1e-14)
     for name, g in dense_params.items():
         np.testing.assert_allclose(rows_params[name], g, rtol=1e-12, atol=1e-14, err_msg=name)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True], ids=["one_way", "bidirectional"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_nan_stays_out_of_the_padding(kind, bidirectional):
+    """Padded steps output exactly 0 and pass no gradient, even where a NaN reaches them: a NaN
+    in a sequence's last real input, or in the upstream gradient at a padded step (``x · 0``
+    would keep it: NaN · 0 is NaN). Found by the fuzz test with 300 examples (seed 31)."""
+    D = H = 2  # res_lstm needs D = H
+    layer = make_layer(kind, D, H, bidirectional=bidirectional)
+    x = np.random.default_rng(0).standard_normal((3, 2, D))
+    x[0, 0, 0] = np.nan  # sequence 0 has one real step: its state is NaN from there on
+    out, _ = layer(x, lengths=[1, 3])
+    assert (out[1:, 0] == 0).all() and np.isnan(out[0, 0]).any()
+    assert np.isfinite(out[:, 1]).all()  # the other sequence is untouched
+    layer.zero_grad()
+    x[0, 0, 0] = 0.5
+    out, _ = layer(x, lengths=[1, 3])
+    d_out = np.ones_like(out)
+    d_out[1:, 0] = np.nan  # upstream gradient at sequence 0's padded steps
+    dx = layer.backward(d_out)[0]
+    assert np.isfinite(dx).all() and (dx[1:, 0] == 0).all()
+    assert all(np.isfinite(p.grad).all() for p in layer.parameters())
