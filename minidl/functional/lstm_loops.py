@@ -106,7 +106,6 @@ def lstm_gates_backward(dh, dc, K, P, f, dz, dc_new):
     step_back_loop(dh, dc, K, P, f, dz, dc_new)
 
 
-
 def step_functions(x, gates, local_grads, gates_backward):
     """The three elementwise functions of an LSTM step for a layer whose input is ``x``: the
     compiled loops above for a NumPy array when they compile (:func:`~minidl.backend.compiled_loops`),

@@ -45,18 +45,17 @@ class Lengths(NamedTuple):
     """Per-sequence lengths, prepared once per batch on the arrays' device.
 
     ``host`` (B,) ints; ``last`` (B,) = lengths − 1 and ``batch`` (B,) = 0..B−1 as device
-    index arrays (``out[last, batch]`` is each sequence's last real step); ``mask`` (T, B, 1)
-    1.0 at real steps, 0.0 at padding, and ``pad`` (T, B, 1) its complement as booleans (to
-    zero padding with ``copyto``, which a NaN or inf there survives no better than a real
-    value; ``x * 0`` would keep it); ``rev`` (T, B) the time index of :func:`reverse_padded`.
+    index arrays (``out[last, batch]`` is each sequence's last real step); ``pad`` (T, B, 1)
+    True at padding, where outputs and upstream gradients are set to 0 with ``copyto`` (a
+    product with a 0/1 mask would keep a NaN or inf there: NaN · 0 is NaN); ``rev`` (T, B) the
+    time index of :func:`reverse_padded`.
     """
 
     host: object
     last: object
     batch: object
-    mask: object
-    rev: object
     pad: object
+    rev: object
 
 
 def check_lengths(lengths, T: int, B: int, who: str = "make_lengths"):
@@ -73,15 +72,14 @@ def check_lengths(lengths, T: int, B: int, who: str = "make_lengths"):
     return host
 
 
-def make_lengths(lengths, T: int, B: int, xp, dtype, who: str = "make_lengths") -> Lengths:
+def make_lengths(lengths, T: int, B: int, xp, who: str = "make_lengths") -> Lengths:
     """Check ``lengths`` (:func:`check_lengths`) and build :class:`Lengths` on namespace ``xp``."""
     host = check_lengths(lengths, T, B, who)
     L = xp.asarray(host)  # the one host-to-device copy; the index arrays are made where they are used
     t = xp.arange(T)[:, None]
     real = t < L[None, :]  # (T, B)
     rev = xp.where(real, L[None, :] - 1 - t, t)
-    return Lengths(host=host, last=L - 1, batch=xp.arange(B), mask=real[:, :, None].astype(dtype), rev=rev,
-                   pad=~real[:, :, None])
+    return Lengths(host=host, last=L - 1, batch=xp.arange(B), pad=~real[:, :, None], rev=rev)
 
 
 def as_lengths(lengths, x):
@@ -89,7 +87,7 @@ def as_lengths(lengths, x):
     if lengths is None or isinstance(lengths, Lengths):
         return lengths
     T, B = x.shape[:2]
-    return make_lengths(lengths, T, B, backend.get_array_module(x), x.dtype)
+    return make_lengths(lengths, T, B, backend.get_array_module(x))
 
 
 # --8<-- [start:reverse_padded]

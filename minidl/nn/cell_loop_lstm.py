@@ -112,7 +112,7 @@ class CellLoopLSTM(Module):
         T, B, _ = x.shape
         T_run, keep = T, [None] * T
         if lengths is not None:
-            host = make_lengths(lengths, T, B, xp, x.dtype, who="CellLoopLSTM").host  # 1 <= lengths <= T
+            host = make_lengths(lengths, T, B, xp, who="CellLoopLSTM").host  # 1 <= lengths <= T
             T_run = int(host.max()) if host.size else 0  # a batch of 0 sequences runs no step
             # keep[t]: (B, 1) True where step t is real; None where every sequence is real
             keep = [None if (host > t).all() else xp.asarray((host > t)[:, None]) for t in range(T_run)]

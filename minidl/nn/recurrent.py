@@ -164,7 +164,7 @@ class _RecurrentBase(Module):
             check_dtype(s, dtype, s_name, name)
         return states
 
-    def _prepare_lengths(self, lengths, T, B, xp, dtype):
+    def _prepare_lengths(self, lengths, T, B, xp):
         """-> (:class:`Lengths` or None, the steps to run): no Lengths when nothing is padded;
         the steps after the longest sequence are padding everywhere and are not run."""
         if lengths is None:
@@ -176,7 +176,7 @@ class _RecurrentBase(Module):
         T_run = int(host.max())
         if (host == T_run).all():
             return None, T_run  # no padding left to skip: the plain loop is exact
-        return make_lengths(host, T_run, B, xp, dtype), T_run
+        return make_lengths(host, T_run, B, xp), T_run
 
     # ------------------------------------------------------------------ forward / backward
     # --8<-- [start:stack_forward]
@@ -195,7 +195,7 @@ class _RecurrentBase(Module):
         T, B, _ = x.shape
         input_rows = check_input_rows(input_rows, x, type(self).__name__)
         states0 = self._initial_states(hx, B, xp, x.dtype)
-        lens, T_run = self._prepare_lengths(lengths, T, B, xp, x.dtype)
+        lens, T_run = self._prepare_lengths(lengths, T, B, xp)
         dirs = self.num_directions
         infer = self._infer_fn is not None and not is_grad_enabled()  # no backward follows: keep nothing
         finals = [[None] * (self.num_layers * dirs) for _ in states0]

@@ -136,7 +136,7 @@ def test_the_imdb_model_evaluates_per_word_the_same(monkeypatch):
 
 
 def test_last_steps_lists_each_sequence_once():
-    L = sequence.make_lengths(np.array([3, 1, 3, 2]), 3, 4, np, np.float32)
+    L = sequence.make_lengths(np.array([3, 1, 3, 2]), 3, 4, np)
     ends = lstm_inference._last_steps(L, np)
     assert sorted(ends) == [0, 1, 2]
     assert [sorted(ends[t].tolist()) for t in (0, 1, 2)] == [[1], [3], [0, 2]]

@@ -148,7 +148,7 @@ def test_functional_contract(kind, residual):
     lengths = [4, 1, 3]
     ys, cache = fwd(x, *s0, **w, **opts, lengths=lengths)
     assert hasattr(cache, "_fields") and hasattr(cache, "x")  # a NamedTuple, read by name
-    ys2, cache2 = fwd(x, *s0, **w, **opts, lengths=make_lengths(lengths, T, B, np, x.dtype))
+    ys2, cache2 = fwd(x, *s0, **w, **opts, lengths=make_lengths(lengths, T, B, np))
     for u, v in zip(ys, ys2):
         np.testing.assert_array_equal(u, v)
     assert len(ys) == 1 + len(states)
